@@ -1,0 +1,137 @@
+# sandtrace: one Makefile, one fragment per component (<dir>/module.mk).
+#
+#   make            build the `sandtrace` binary, the libraries and the example guests
+#   make test       build with -Werror and run every unit and integration test
+#   make check      the same under -fsanitize=address,undefined (separate build dir)
+#   make demo       build, then run/record/dump/replay a bundled guest
+#   make bench      benchmarks (bench/), prints a table
+#   make fuzz       bounded fuzzing runs (needs clang)
+#   make deps       install the Debian packages the build needs
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Each module.mk appends to the variables below; see docs/hacking.md.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+WERROR  ?=
+SAN     ?=
+VERSION := 0.1.0
+
+PKGS      := libzstd libprotobuf-c libseccomp libxxhash libsodium
+TEST_PKGS := cmocka
+DEB_PKGS  := libzstd-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev \
+             libseccomp-dev libxxhash-dev libsodium-dev pkg-config
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS_PKG := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS_PKG   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wno-unused-parameter
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+# -I$(BUILD)/gen: generated protobuf-c sources live in the build dir, not in git.
+CPPFLAGS_ALL := -D_GNU_SOURCE -I. -I$(BUILD)/gen -DSANDTRACE_VERSION='"$(VERSION)"' \
+                -DST_BUILD_DIR='"$(abspath $(BUILD))"' -DST_SOURCE_DIR='"$(abspath .)"'
+BASE_CFLAGS := -std=c11 -O2 -g $(WARN) $(CPPFLAGS_ALL)
+ALL_CFLAGS  := $(BASE_CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+# Example guests are test fixtures run under seccomp: never sanitized (ASan's
+# runtime makes system calls a jail must refuse), but always warning-clean.
+GUEST_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
+
+# Filled in by the module.mk fragments.
+COMPONENTS :=          # static libraries, in link order (dependents first)
+BIN_SRCS :=            # sources of the sandtrace binary
+TEST_SRCS :=           # each tests/**/test_*.c is one cmocka test program
+GUEST_PROGS :=         # example guest programs: $(BUILD)/guests/NAME
+BENCH_PROGS :=
+FUZZ_TARGETS :=
+GEN_SRCS :=            # generated .c files (built into their component)
+INSTALL_HEADERS :=
+
+include format/module.mk controller/module.mk tracer/module.mk replayer/module.mk \
+        guest/module.mk tools/module.mk tests/module.mk bench/module.mk
+
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
+LIBS := $(foreach c,$(COMPONENTS),$(BUILD)/lib/libsandtrace_$(c).a)
+SANDTRACE := $(BUILD)/bin/sandtrace
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+.PHONY: all test check demo bench fuzz deps install clean guests
+.DEFAULT_GOAL := all
+all: $(SANDTRACE) $(LIBS) guests $(BUILD)/sandtrace.pc
+guests: $(GUEST_PROGS)
+
+# Objects: one rule for hand-written and generated sources.
+$(BUILD)/obj/%.o: %.c | $(GEN_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+define component_rules
+$(BUILD)/lib/libsandtrace_$(1).a: $$(call objs,$$($(1)_SRCS))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call component_rules,$(c))))
+
+$(SANDTRACE): $(call objs,$(BIN_SRCS)) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call objs,$(BIN_SRCS)) $(LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIBS) | $(GEN_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS_PKG) -MMD -MP -o $@ $< $(LIBS) $(PKG_LIBS) $(TEST_LIBS_PKG) $(ALL_LDFLAGS)
+
+test: all $(TEST_BINS)
+	@tests/run_tests.sh $(BUILD) $(TEST_BINS)
+
+check:
+	$(MAKE) BUILD=$(BUILD)/asan SAN=1 WERROR=1 test
+
+demo: all
+	@tests/demo.sh $(BUILD)
+
+bench: all $(BENCH_PROGS)
+	@bench/run_bench.sh $(BUILD)
+
+fuzz:
+	@tests/fuzz/run_fuzz.sh $(BUILD)/fuzz
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all build packages are installed"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: missing:$$missing"; echo "deps: run as root: apt-get install$$missing"; exit 1; fi
+
+$(BUILD)/sandtrace.pc: Makefile
+	@mkdir -p $(@D)
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: sandtrace\nDescription: controller, recorder and replayer for sandbox-2 guests\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} %s\nCflags: -I$${includedir}/sandtrace\n' \
+	  '$(PREFIX)' '$(VERSION)' '$(PKGS)' '$(foreach c,$(COMPONENTS),-lsandtrace_$(c))' > $@
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(SANDTRACE) $(DESTDIR)$(PREFIX)/bin/sandtrace
+	install -m 0644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(BUILD)/sandtrace.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	for h in $(INSTALL_HEADERS); do install -D -m 0644 $$h $(DESTDIR)$(PREFIX)/include/sandtrace/$$h; done
+	if [ -f docs/sandtrace.1 ]; then install -m 0644 docs/sandtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
