@@ -62,6 +62,10 @@ include format/module.mk controller/module.mk tracer/module.mk replayer/module.m
         guest/module.mk tools/module.mk tests/module.mk bench/module.mk
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
+# Static libraries are linked dependents first, whatever order the fragments
+# were included in.
+LINK_ORDER := replayer tracer controller format guest
+COMPONENTS := $(filter $(COMPONENTS),$(LINK_ORDER))
 LIBS := $(foreach c,$(COMPONENTS),$(BUILD)/lib/libsandtrace_$(c).a)
 SANDTRACE := $(BUILD)/bin/sandtrace
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
