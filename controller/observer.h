@@ -1,0 +1,40 @@
+/* The controller's observer: a struct of callbacks that anyone can subscribe
+ * (the tracer, the tap proxy, a debug logger). The controller does not know
+ * who listens. Every callback may be NULL. Data pointers are valid only during
+ * the call: a subscriber copies what it keeps. Callbacks are made in wire
+ * order: a request, then its memory commands, then its result. */
+#ifndef SANDTRACE_CONTROLLER_OBSERVER_H
+#define SANDTRACE_CONTROLLER_OBSERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct st_outcome;
+
+struct st_observer {
+    void *ctx;
+    /* A request as it arrived: its signature text (`text_len` bytes, not
+     * NUL-terminated; it may be unknown to the registry) and raw arguments. */
+    void (*on_request)(void *ctx, const char *text, size_t text_len, const uint64_t *args,
+                       unsigned nargs);
+    void (*on_mem_read)(void *ctx, uint64_t ptr, const void *data, size_t len);      /* R */
+    void (*on_mem_read_str)(void *ctx, uint64_t ptr, uint64_t maxlen, const void *data,
+                            size_t len);                                             /* Z */
+    void (*on_mem_write)(void *ctx, uint64_t ptr, const void *data, size_t len);     /* W */
+    void (*on_mem_alloc)(void *ctx, const void *data, size_t len, uint64_t ptr);     /* M */
+    void (*on_mem_free)(void *ctx, uint64_t ptr);                                    /* F */
+    void (*on_errno)(void *ctx, int32_t err);                                        /* E */
+    void (*on_result)(void *ctx, char kind, uint64_t value);      /* ends the request */
+    /* Bytes the guest wrote to its real stderr (fd 2), as they came. */
+    void (*on_guest_stderr)(void *ctx, const void *data, size_t len);
+    /* A limit was hit (`which`: "timeout", "cpu", "memory", "output", "calls"). */
+    void (*on_limit)(void *ctx, const char *which, const char *detail);
+    /* The guest broke the protocol; `raw` holds the offending bytes if any. */
+    void (*on_violation)(void *ctx, const char *what, const void *raw, size_t len);
+    /* A controller decision worth keeping (a refused call, a policy note). */
+    void (*on_note)(void *ctx, const char *text);
+    /* The guest is gone; the outcome is final. Always the last callback. */
+    void (*on_exit)(void *ctx, const struct st_outcome *outcome);
+};
+
+#endif

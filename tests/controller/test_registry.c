@@ -1,0 +1,114 @@
+/* The signature registry: every real signature is known, with consistent
+ * metadata, and lookups reject near misses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "controller/registry.h"
+
+static void test_registry_every_entry_is_consistent(void **state)
+{
+    (void)state;
+    assert_int_equal(st_registry_count(), 160);
+    for (size_t i = 0; i < st_registry_count(); i++) {
+        const struct st_sig *s = st_registry_get((enum st_sig_id)i);
+        assert_non_null(s);
+        assert_int_equal(s->id, i);
+        /* One meaning per wire argument, and a known result kind. */
+        if (strlen(s->args) != s->nargs)
+            fail_msg("'%s': %zu meanings for %u arguments", s->text, strlen(s->args), s->nargs);
+        assert_non_null(strchr("ipfv", s->res_kind));
+        for (unsigned a = 0; a < s->nargs; a++)
+            assert_non_null(strchr("ipf", s->arg_kinds[a]));
+        /* Meanings that read or write guest memory sit on pointer arguments. */
+        for (unsigned a = 0; a < s->nargs; a++)
+            if (strchr("siotSTqugUMrx", s->args[a]) && s->arg_kinds[a] != 'p')
+                fail_msg("'%s': argument %u means '%c' but is not a pointer", s->text, a, s->args[a]);
+        /* A buffer is followed by its length. */
+        for (unsigned a = 0; a < s->nargs; a++)
+            if ((s->args[a] == 'i' || s->args[a] == 'o') && s->args[a + 1] != 'l')
+                fail_msg("'%s': buffer argument %u has no length after it", s->text, a);
+        assert_ptr_equal(st_registry_lookup(s->text, strlen(s->text)), s);
+        if (i > 0)
+            assert_true(strcmp(st_registry_get((enum st_sig_id)(i - 1))->text, s->text) < 0);
+    }
+}
+
+static void test_registry_lookup_by_text_finds_known_functions(void **state)
+{
+    (void)state;
+    const struct st_sig *s = st_registry_lookup("write(ipi)i", 11);
+    assert_non_null(s);
+    assert_int_equal(s->id, ST_SIG_write);
+    assert_string_equal(s->name, "write");
+    assert_string_equal(s->arg_kinds, "ipi");
+    assert_int_equal(s->res_kind, 'i');
+    assert_int_equal(s->cls, ST_CLASS_DESC);
+    assert_int_equal(s->action, ST_ACT_HANDLED);
+    s = st_registry_lookup("fork()i", 7);
+    assert_non_null(s);
+    assert_int_equal(s->action, ST_ACT_REFUSED);
+    assert_int_equal(s->nargs, 0);
+    s = st_registry_lookup("_pypy_init_home()p", 18);
+    assert_non_null(s);
+    assert_int_equal(s->res_kind, 'p');
+    assert_string_equal(st_sig_class_name(st_registry_lookup("stat64(pp)i", 11)->cls), "file");
+}
+
+static void test_registry_lookup_rejects_near_misses(void **state)
+{
+    (void)state;
+    /* Same name, other signature: another function, unknown. */
+    assert_null(st_registry_lookup("stat64(pi)i", 11));
+    /* A prefix or an extension of a known text. */
+    assert_null(st_registry_lookup("write(ipi)", 10));
+    assert_null(st_registry_lookup("write(ipi)ii", 12));
+    assert_null(st_registry_lookup("write(ipi)i\0", 12));
+    assert_null(st_registry_lookup("", 0));
+    assert_null(st_registry_get(ST_SIG_COUNT));
+}
+
+/* When the reference lists are beside the checkout (as in CI), every line of
+ * them must be in the registry. */
+static void test_registry_knows_every_real_signature(void **state)
+{
+    (void)state;
+    const char *files[] = { ST_SOURCE_DIR "/../shared/signatures-pypy2.txt",
+                            ST_SOURCE_DIR "/../shared/signatures-pypy3.txt" };
+    int seen_files = 0;
+    for (size_t f = 0; f < 2; f++) {
+        FILE *fp = fopen(files[f], "r");
+        if (!fp)
+            continue;
+        seen_files++;
+        char line[256];
+        int n = 0;
+        while (fgets(line, sizeof line, fp)) {
+            if (line[0] == '#' || line[0] == '\n')
+                continue;
+            line[strcspn(line, "\r\n")] = '\0';
+            if (!st_registry_lookup(line, strlen(line)))
+                fail_msg("'%s' from %s is not in the registry", line, files[f]);
+            n++;
+        }
+        fclose(fp);
+        assert_true(n > 100);
+    }
+    if (!seen_files)
+        skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry_every_entry_is_consistent),
+        cmocka_unit_test(test_registry_lookup_by_text_finds_known_functions),
+        cmocka_unit_test(test_registry_lookup_rejects_near_misses),
+        cmocka_unit_test(test_registry_knows_every_real_signature),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
