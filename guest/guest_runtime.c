@@ -309,6 +309,8 @@ uint64_t sg_call(const char *sig, const uint64_t *args, size_t nargs)
     char kind = parse_signature(sig, &want);
     if (want != nargs)
         sg_fatal("'%s' needs %zu arguments, got %zu", sig, want, nargs);
+    if (nargs > SG_ARGS_MAX)
+        sg_fatal("'%s' has %zu arguments, more than %d", sig, nargs, SG_ARGS_MAX);
     size_t tlen = strlen(sig);
     if (1 + tlen + 8 * nargs > SG_REQUEST_MAX)
         sg_fatal("request '%s' does not fit in %d bytes", sig, SG_REQUEST_MAX);

@@ -408,6 +408,124 @@ static void test_R_W_Z_on_a_bad_address_crash_the_guest(void **state)
     }
 }
 
+/* ---- raw access and misuse ------------------------------------------------ */
+
+static void guest_raw(void)
+{
+    /* A hand-made request, then the ordinary command loop for it. */
+    static const unsigned char req[] = { 9, 'g', 'e', 't', 'p', 'i', 'd', '(', ')', 'i' };
+    if (sg_raw_write(req, sizeof req) != 0)
+        _exit(3);
+    errno = 0;
+    uint64_t r = sg_raw_serve('i');
+    int seen = errno;
+    /* Then raw bytes both ways: 3 bytes in, echoed back reversed. */
+    unsigned char in[3];
+    if (sg_raw_read(in, 3) != 3)
+        _exit(4);
+    unsigned char out[3] = { in[2], in[1], in[0] };
+    sg_raw_write(out, 3);
+    sg_call("seen(ii)v", SG_ARGS(r, sg_arg_i(seen)));
+    /* At end of file sg_raw_read returns short, without aborting. */
+    unsigned char rest[8];
+    size_t n = sg_raw_read(rest, sizeof rest);
+    _exit(n == 2 ? 0 : 5);
+}
+
+static void test_raw_write_read_and_serve(void **state)
+{
+    (void)state;
+    struct peer p;
+    peer_start_fn(&p, guest_raw);
+    struct peer_req r;
+    peer_expect(&p, &r, "getpid()i");
+    peer_cmd_E(&p, 3);
+    peer_result(&p, 'i', 99);
+    peer_send(&p, "abc", 3);
+    char back[3];
+    peer_recv(&p, back, 3);
+    assert_memory_equal(back, "cba", 3);
+    peer_expect(&p, &r, "seen(ii)v");
+    assert_int_equal(r.args[0], 99);
+    assert_int_equal(r.args[1], 3);
+    peer_result(&p, 'v', 0);
+    peer_send(&p, "xy", 2);
+    struct peer_end e = peer_finish_clean(&p);
+    assert_int_equal(e.status, 0);
+    free(e.err);
+}
+
+static char g_longname[300];
+
+static void guest_largest_request(void)
+{
+    /* 255 bytes of text and 32 arguments: exactly the 512-byte buffer. */
+    memset(g_longname, 'n', sizeof g_longname);
+    memcpy(g_longname + 255 - 35, "(", 1);
+    memset(g_longname + 255 - 34, 'i', 32);
+    memcpy(g_longname + 255 - 2, ")i", 2);
+    g_longname[255] = '\0';
+    uint64_t args[32];
+    for (size_t i = 0; i < 32; i++)
+        args[i] = i + 1;
+    sg_call(g_longname, args, 32);
+}
+
+static void test_largest_request_is_one_512_byte_write(void **state)
+{
+    (void)state;
+    struct peer p;
+    peer_start_fn(&p, guest_largest_request);
+    struct peer_req r;
+    peer_recv_request(&p, &r);
+    assert_int_equal(r.len, 255);
+    assert_int_equal(r.nargs, 32);
+    for (size_t i = 0; i < 32; i++)
+        assert_int_equal(r.args[i], i + 1);
+    peer_result(&p, 'i', 0);
+    struct peer_end e = peer_finish_clean(&p);
+    assert_int_equal(e.status, 0);
+    free(e.err);
+}
+
+static void guest_too_many_args(void)
+{
+    uint64_t args[33] = { 0 };
+    char sig[64] = "f(";
+    memset(sig + 2, 'i', 33);
+    memcpy(sig + 35, ")i", 3);
+    sg_call(sig, args, 33);
+}
+
+static void guest_wrong_arg_count(void)
+{
+    sg_call("open(pii)i", SG_ARGS(0, 0));
+}
+
+static void guest_bad_kind(void)
+{
+    sg_call("f(x)i", SG_ARGS(0));
+}
+
+static void guest_bad_result_kind(void)
+{
+    sg_call("f(i)q", SG_ARGS(0));
+}
+
+static void test_misused_sg_call_aborts_without_sending(void **state)
+{
+    (void)state;
+    void (*const fns[])(void) = { guest_too_many_args, guest_wrong_arg_count, guest_bad_kind,
+                                  guest_bad_result_kind };
+    for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {
+        struct peer p;
+        peer_start_fn(&p, fns[k]);
+        char c;
+        assert_int_equal(peer_recv_some(&p, &c, 1), 0); /* nothing was sent */
+        expect_abort(&p);
+    }
+}
+
 /* ---- dump mode ------------------------------------------------------------ */
 
 static int str_cmp(const void *a, const void *b)
@@ -533,6 +651,9 @@ int main(void)
         cmocka_unit_test(test_unknown_opcode_aborts),
         cmocka_unit_test(test_stdin_closed_aborts),
         cmocka_unit_test(test_R_W_Z_on_a_bad_address_crash_the_guest),
+        cmocka_unit_test(test_raw_write_read_and_serve),
+        cmocka_unit_test(test_largest_request_is_one_512_byte_write),
+        cmocka_unit_test(test_misused_sg_call_aborts_without_sending),
         cmocka_unit_test(test_dump_lists_exactly_the_runtime_signatures_sorted),
         cmocka_unit_test(test_signature_table_is_sorted_unique_and_has_the_required_calls),
         cmocka_unit_test(test_signature_table_matches_real_pypy_spellings),
