@@ -1,0 +1,100 @@
+/* format/trace_internal.h: layout constants and helpers shared by the
+ * writer and the reader (not installed). docs/trace-format.md is the
+ * reference for every offset here. */
+#ifndef SANDTRACE_FORMAT_TRACE_INTERNAL_H
+#define SANDTRACE_FORMAT_TRACE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "format/trace.h"
+
+/* File header: magic(8) major(2) minor(2) flags(4) header_size(4)
+ * reserved(4) key_check(8) header_xxh3(8) fixed_xxh3(8), then the header
+ * record. */
+#define TF_MAGIC "\x89SBT\r\n\x1a\n"
+#define TF_FIXED_SIZE 48
+#define TF_FLAG_KEYED 1u
+
+/* Chunk header: sync(8) header_size(4) flags(4) chunk_number(8)
+ * first_event(8) first_time_ns(8) event_count(4) raw_size(4)
+ * payload_size(4) reserved(4) payload_xxh3(8) chain(32) header_xxh3(8). */
+#define TC_SYNC "\x8eSBTCHNK"
+#define TC_HEADER_SIZE 104
+#define TC_CHAIN_OFF 64
+#define TC_XXH_OFF 96
+
+/* Footer: magic(8) footer_size(8) chunk_count(8) event_count(8)
+ * last_time_ns(8) sig_count(4) reserved(4), index entries (24 each),
+ * signature table (u16 length + bytes each), then the trailer:
+ * chain(32) footer_offset(8) footer_xxh3(8) end_magic(8). */
+#define TFO_MAGIC "\x89SBTFOOT"
+#define TFO_HEAD_SIZE 48
+#define TFO_ENTRY_SIZE 24
+#define TFO_TRAILER_SIZE 56
+#define TFO_END_MAGIC "SBTEND\r\n"
+
+/* Record kind of a signature definition (not an event). */
+#define TR_KIND_SIGDEF 64
+
+#define TRACE_CHAIN_DOMAIN "sandtrace-chain-v1"
+#define TRACE_KEY_CHECK_DOMAIN "sandtrace-key-check-v1"
+
+static inline void tf_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void tf_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void tf_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t tf_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t tf_get32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static inline uint64_t tf_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* XXH3-64 of a buffer. */
+uint64_t tf_xxh3(const void *data, size_t len);
+
+/* The chain hash: BLAKE2b-256, keyed when key != NULL. */
+typedef struct {
+    crypto_generichash_state st;
+} tf_hash;
+int tf_hash_init(tf_hash *h, const uint8_t *key);
+void tf_hash_update(tf_hash *h, const void *data, size_t len);
+void tf_hash_final(tf_hash *h, uint8_t out[TRACE_HASH_BYTES]);
+/* The 8-byte key check stored in a keyed trace's file header. */
+void tf_key_check(const uint8_t key[TRACE_KEY_BYTES], uint8_t out[8]);
+/* Constant-time comparison of n bytes; 0 when equal. */
+int tf_memcmp_ct(const void *a, const void *b, size_t n);
+
+/* Unsigned LEB128 varint: writes at most 10 bytes, returns the count. */
+size_t tf_varint_put(uint8_t *p, uint64_t v);
+/* Reads a varint from [p, end); returns bytes used, 0 if malformed or cut. */
+size_t tf_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
+
+#endif

@@ -1,0 +1,685 @@
+/* format/trace_writer.c: writes a trace: file header, chunks, footer.
+ *
+ * Events are packed (protobuf-c, onto the stack, no malloc per event) into a
+ * reused raw buffer as varint-length-prefixed records. A chunk is closed at
+ * its size or time bound: compressed as one zstd frame into a reused output
+ * buffer that already has room for the chunk header in front, chained, and
+ * written with one write, so a killed writer loses at most the open chunk. */
+#include <stdlib.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <zstd.h>
+
+#include "format/trace.pb-c.h"
+#include "format/trace_internal.h"
+
+#define DEFAULT_CHUNK_BYTES (256u * 1024)
+#define DEFAULT_CHUNK_NS (100ull * 1000 * 1000)
+#define MAX_CHUNK_BYTES (64u * 1024 * 1024)
+
+struct index_entry {
+    uint64_t offset, first_event, first_time;
+};
+
+struct sig_slot {
+    uint64_t hash;
+    uint32_t id_plus1; /* 0: empty */
+};
+
+struct trace_writer {
+    struct trace_io *io;
+    int own_io;
+    int state; /* 0 open, 1 closed, <0 sticky error */
+    struct trace_writer_options opt;
+    uint8_t key[TRACE_KEY_BYTES];
+    int keyed;
+    ZSTD_CCtx *cctx;
+
+    uint64_t offset;  /* bytes written so far */
+    uint8_t chain[TRACE_HASH_BYTES];
+    uint64_t start_mono;
+
+    /* the open chunk */
+    uint8_t *raw;
+    size_t raw_len, raw_cap;
+    uint64_t chunk_number;
+    uint64_t chunk_first_event, chunk_first_time, chunk_prev_time;
+    uint32_t chunk_events;
+    uint64_t chunk_open_mono;
+    uint8_t *out; /* TC_HEADER_SIZE + compressed payload */
+    size_t out_cap;
+
+    uint64_t events;
+    uint64_t last_time;
+    uint64_t open_request; /* seq of the open request, or TRACE_SEQ_NONE */
+
+    /* signatures: texts by id, an open-addressing map, and the chunk in
+     * which each was last defined (definitions repeat per chunk so that a
+     * reader that seeks into a chunk can name every request in it). */
+    char **sigs;
+    uint64_t *sig_chunk;
+    size_t nsigs, sigs_cap;
+    struct sig_slot *map;
+    size_t map_cap;
+
+    struct index_entry *index;
+    size_t nindex, index_cap;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void trace_writer_options_init(struct trace_writer_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->chunk_bytes = DEFAULT_CHUNK_BYTES;
+    o->chunk_ns = DEFAULT_CHUNK_NS;
+    o->zstd_level = 3;
+}
+
+uint64_t trace_writer_now_ns(const struct trace_writer *w)
+{
+    return mono_ns() - w->start_mono;
+}
+
+uint64_t trace_writer_event_count(const struct trace_writer *w)
+{
+    return w->events;
+}
+
+static int grow(void *pp, size_t *cap, size_t need, size_t elem, size_t max)
+{
+    if (need <= *cap)
+        return 0;
+    if (need > max)
+        return TRACE_E_LIMIT;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap = ncap > max / 2 ? max : ncap * 2;
+    void *n = realloc(*(void **)pp, ncap * elem);
+    if (!n)
+        return TRACE_E_NOMEM;
+    *(void **)pp = n;
+    *cap = ncap;
+    return 0;
+}
+
+static ProtobufCBinaryData bin(const void *p, size_t n)
+{
+    ProtobufCBinaryData b = { n, (uint8_t *)(uintptr_t)p };
+    if (!p)
+        b.len = 0;
+    return b;
+}
+
+static ProtobufCBinaryData text(const char *s)
+{
+    return bin(s, s ? strlen(s) : 0);
+}
+
+static int write_out(struct trace_writer *w, const void *buf, size_t len)
+{
+    int rc = w->io->write(w->io, buf, len);
+    if (rc < 0)
+        return rc;
+    w->offset += len;
+    return 0;
+}
+
+/* --- the file header --- */
+
+static int write_file_header(struct trace_writer *w, const struct trace_header *h)
+{
+    Sandtrace__Header hp = SANDTRACE__HEADER__INIT;
+    struct utsname un;
+    int have_un = uname(&un) == 0;
+    hp.format_major = TRACE_FORMAT_MAJOR;
+    hp.format_minor = TRACE_FORMAT_MINOR;
+    hp.writer_version = text(h->writer_version ? h->writer_version : "sandtrace " SANDTRACE_VERSION);
+    if (h->created_unix_ns) {
+        hp.created_unix_ns = h->created_unix_ns;
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        hp.created_unix_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    hp.host_arch = text(h->host_arch ? h->host_arch : have_un ? un.machine : NULL);
+    hp.host_pointer_size = h->host_pointer_size ? h->host_pointer_size : (uint32_t)sizeof(void *);
+    if (h->host_byte_order_set)
+        hp.host_byte_order = h->host_big_endian ? 2 : 1;
+    else
+        hp.host_byte_order = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 2 : 1;
+    hp.host_kernel_release =
+        text(h->host_kernel_release ? h->host_kernel_release : have_un ? un.release : NULL);
+    hp.guest_exe_path = text(h->guest_exe_path);
+    hp.guest_exe_size = h->guest_exe_size;
+    if (h->guest_exe_hash_set)
+        hp.guest_exe_blake2b = bin(h->guest_exe_blake2b, TRACE_HASH_BYTES);
+
+    int rc = 0;
+    ProtobufCBinaryData *argv = NULL, *env = NULL;
+    Sandtrace__KeyValue *kv = NULL, **kvp = NULL;
+    if ((h->guest_argc && !h->guest_argv) || (h->guest_envc && !h->guest_env) ||
+        (h->policy_count && !h->policy))
+        return TRACE_E_INVAL;
+    if (h->guest_argc > 65536 || h->guest_envc > 65536 || h->policy_count > 65536)
+        return TRACE_E_LIMIT;
+    argv = calloc(h->guest_argc + 1, sizeof *argv);
+    env = calloc(h->guest_envc + 1, sizeof *env);
+    kv = calloc(h->policy_count + 1, sizeof *kv);
+    kvp = calloc(h->policy_count + 1, sizeof *kvp);
+    uint8_t *buf = NULL;
+    if (!argv || !env || !kv || !kvp) {
+        rc = TRACE_E_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < h->guest_argc; i++)
+        argv[i] = text(h->guest_argv[i]);
+    for (size_t i = 0; i < h->guest_envc; i++)
+        env[i] = text(h->guest_env[i]);
+    for (size_t i = 0; i < h->policy_count; i++) {
+        sandtrace__key_value__init(&kv[i]);
+        kv[i].key = text(h->policy[i].key);
+        kv[i].value = text(h->policy[i].value);
+        kvp[i] = &kv[i];
+    }
+    hp.n_guest_argv = h->guest_argc;
+    hp.guest_argv = argv;
+    hp.n_guest_env = h->guest_envc;
+    hp.guest_env = env;
+    hp.n_policy = h->policy_count;
+    hp.policy = kvp;
+
+    size_t pb = sandtrace__header__get_packed_size(&hp);
+    if (pb > TRACE_MAX_HEADER) {
+        rc = TRACE_E_LIMIT;
+        goto out;
+    }
+    buf = malloc(TF_FIXED_SIZE + pb);
+    if (!buf) {
+        rc = TRACE_E_NOMEM;
+        goto out;
+    }
+    memset(buf, 0, TF_FIXED_SIZE);
+    sandtrace__header__pack(&hp, buf + TF_FIXED_SIZE);
+    memcpy(buf, TF_MAGIC, 8);
+    tf_put16(buf + 8, TRACE_FORMAT_MAJOR);
+    tf_put16(buf + 10, TRACE_FORMAT_MINOR);
+    tf_put32(buf + 12, w->keyed ? TF_FLAG_KEYED : 0);
+    tf_put32(buf + 16, (uint32_t)pb);
+    if (w->keyed)
+        tf_key_check(w->key, buf + 24);
+    tf_put64(buf + 32, tf_xxh3(buf + TF_FIXED_SIZE, pb));
+    tf_put64(buf + 40, tf_xxh3(buf, 40));
+
+    /* c0 = H_k(domain || the whole file header) */
+    tf_hash hh;
+    rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
+    if (rc < 0)
+        goto out;
+    tf_hash_update(&hh, TRACE_CHAIN_DOMAIN, strlen(TRACE_CHAIN_DOMAIN));
+    tf_hash_update(&hh, buf, TF_FIXED_SIZE + pb);
+    tf_hash_final(&hh, w->chain);
+
+    rc = write_out(w, buf, TF_FIXED_SIZE + pb);
+out:
+    free(buf);
+    free(argv);
+    free(env);
+    free(kv);
+    free(kvp);
+    return rc;
+}
+
+int trace_writer_new(struct trace_writer **out, struct trace_io *io, int own_io,
+                     const struct trace_header *header, const struct trace_writer_options *opt)
+{
+    if (!out || !io || !io->write) {
+        if (own_io)
+            trace_io_free(io);
+        return TRACE_E_INVAL;
+    }
+    *out = NULL;
+    struct trace_header empty;
+    if (!header) {
+        memset(&empty, 0, sizeof empty);
+        header = &empty;
+    }
+    struct trace_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        if (own_io)
+            trace_io_free(io);
+        return TRACE_E_NOMEM;
+    }
+    w->io = io;
+    w->own_io = own_io;
+    if (opt)
+        w->opt = *opt;
+    else
+        trace_writer_options_init(&w->opt);
+    if (!w->opt.chunk_bytes)
+        w->opt.chunk_bytes = DEFAULT_CHUNK_BYTES;
+    if (!w->opt.chunk_ns)
+        w->opt.chunk_ns = DEFAULT_CHUNK_NS;
+    if (!w->opt.zstd_level)
+        w->opt.zstd_level = 3;
+    int rc = 0;
+    if (w->opt.chunk_bytes > MAX_CHUNK_BYTES) {
+        rc = TRACE_E_LIMIT;
+        goto fail;
+    }
+    if (w->opt.key) {
+        memcpy(w->key, w->opt.key, TRACE_KEY_BYTES);
+        w->keyed = 1;
+        w->opt.key = NULL; /* don't keep the caller's pointer */
+    }
+    w->cctx = ZSTD_createCCtx();
+    if (!w->cctx) {
+        rc = TRACE_E_NOMEM;
+        goto fail;
+    }
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opt.zstd_level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1))) {
+        rc = TRACE_E_INVAL;
+        goto fail;
+    }
+    w->open_request = TRACE_SEQ_NONE;
+    w->start_mono = mono_ns();
+    rc = write_file_header(w, header);
+    if (rc < 0)
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    trace_writer_free(w);
+    return rc;
+}
+
+/* --- chunks --- */
+
+static int flush_chunk(struct trace_writer *w)
+{
+    if (w->chunk_events == 0)
+        return 0;
+    size_t bound = ZSTD_compressBound(w->raw_len);
+    int rc = grow(&w->out, &w->out_cap, TC_HEADER_SIZE + bound, 1, (size_t)-1);
+    if (rc < 0)
+        return rc;
+    size_t csize = ZSTD_compress2(w->cctx, w->out + TC_HEADER_SIZE, bound, w->raw, w->raw_len);
+    if (ZSTD_isError(csize))
+        return TRACE_E_COMPRESS;
+    uint8_t *h = w->out;
+    memset(h, 0, TC_HEADER_SIZE);
+    memcpy(h, TC_SYNC, 8);
+    tf_put32(h + 8, TC_HEADER_SIZE);
+    tf_put64(h + 16, w->chunk_number);
+    tf_put64(h + 24, w->chunk_first_event);
+    tf_put64(h + 32, w->chunk_first_time);
+    tf_put32(h + 40, w->chunk_events);
+    tf_put32(h + 44, (uint32_t)w->raw_len);
+    tf_put32(h + 48, (uint32_t)csize);
+    tf_put64(h + 56, tf_xxh3(h + TC_HEADER_SIZE, csize));
+    /* c_i = H_k(c_{i-1} || header[0,64) || payload) */
+    tf_hash hh;
+    rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
+    if (rc < 0)
+        return rc;
+    tf_hash_update(&hh, w->chain, TRACE_HASH_BYTES);
+    tf_hash_update(&hh, h, TC_CHAIN_OFF);
+    tf_hash_update(&hh, h + TC_HEADER_SIZE, csize);
+    tf_hash_final(&hh, w->chain);
+    memcpy(h + TC_CHAIN_OFF, w->chain, TRACE_HASH_BYTES);
+    tf_put64(h + TC_XXH_OFF, tf_xxh3(h, TC_XXH_OFF));
+
+    rc = grow(&w->index, &w->index_cap, w->nindex + 1, sizeof *w->index, (size_t)1 << 40);
+    if (rc < 0)
+        return rc;
+    w->index[w->nindex++] =
+        (struct index_entry){ w->offset, w->chunk_first_event, w->chunk_first_time };
+    rc = write_out(w, h, TC_HEADER_SIZE + csize);
+    if (rc < 0)
+        return rc;
+    if (w->opt.sync && w->io->sync && (rc = w->io->sync(w->io)) < 0)
+        return rc;
+    w->chunk_number++;
+    w->chunk_events = 0;
+    w->raw_len = 0;
+    return 0;
+}
+
+int trace_writer_flush(struct trace_writer *w)
+{
+    if (!w)
+        return TRACE_E_INVAL;
+    if (w->state < 0)
+        return TRACE_E_STATE;
+    if (w->state > 0)
+        return TRACE_E_STATE;
+    int rc = flush_chunk(w);
+    if (rc < 0)
+        w->state = rc;
+    return rc;
+}
+
+/* Appends one packed record (length-prefixed) to the raw buffer. */
+static int append_record(struct trace_writer *w, const Sandtrace__Record *rec, size_t size)
+{
+    int rc = grow(&w->raw, &w->raw_cap, w->raw_len + size + 10, 1, TRACE_MAX_CHUNK_RAW);
+    if (rc < 0)
+        return rc;
+    w->raw_len += tf_varint_put(w->raw + w->raw_len, size);
+    w->raw_len += sandtrace__record__pack(rec, w->raw + w->raw_len);
+    return 0;
+}
+
+/* Finds or assigns the id of a signature text. */
+static int sig_lookup(struct trace_writer *w, const char *sig, size_t len, uint32_t *id)
+{
+    uint64_t hv = tf_xxh3(sig, len);
+    if (w->map_cap) {
+        for (size_t i = hv & (w->map_cap - 1);; i = (i + 1) & (w->map_cap - 1)) {
+            struct sig_slot *s = &w->map[i];
+            if (!s->id_plus1)
+                break;
+            if (s->hash == hv && strlen(w->sigs[s->id_plus1 - 1]) == len &&
+                !memcmp(w->sigs[s->id_plus1 - 1], sig, len)) {
+                *id = s->id_plus1 - 1;
+                return 0;
+            }
+        }
+    }
+    if (w->nsigs >= TRACE_MAX_SIGNATURES)
+        return TRACE_E_LIMIT;
+    /* Keep the map at most half full. */
+    if ((w->nsigs + 1) * 2 > w->map_cap) {
+        size_t ncap = w->map_cap ? w->map_cap * 2 : 64;
+        struct sig_slot *nm = calloc(ncap, sizeof *nm);
+        if (!nm)
+            return TRACE_E_NOMEM;
+        for (size_t i = 0; i < w->map_cap; i++) {
+            if (!w->map[i].id_plus1)
+                continue;
+            size_t j = w->map[i].hash & (ncap - 1);
+            while (nm[j].id_plus1)
+                j = (j + 1) & (ncap - 1);
+            nm[j] = w->map[i];
+        }
+        free(w->map);
+        w->map = nm;
+        w->map_cap = ncap;
+    }
+    int rc = grow(&w->sigs, &w->sigs_cap, w->nsigs + 1, sizeof *w->sigs, TRACE_MAX_SIGNATURES);
+    if (rc < 0)
+        return rc;
+    size_t cap2 = w->sigs_cap;
+    uint64_t *nc = realloc(w->sig_chunk, cap2 * sizeof *nc);
+    if (!nc)
+        return TRACE_E_NOMEM;
+    w->sig_chunk = nc;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return TRACE_E_NOMEM;
+    memcpy(copy, sig, len);
+    copy[len] = '\0';
+    uint32_t nid = (uint32_t)w->nsigs;
+    w->sigs[nid] = copy;
+    w->sig_chunk[nid] = UINT64_MAX;
+    w->nsigs++;
+    size_t i = hv & (w->map_cap - 1);
+    while (w->map[i].id_plus1)
+        i = (i + 1) & (w->map_cap - 1);
+    w->map[i].hash = hv;
+    w->map[i].id_plus1 = nid + 1;
+    *id = nid;
+    return 0;
+}
+
+static int check_text(const char *s)
+{
+    return s && strlen(s) > TRACE_MAX_TEXT ? TRACE_E_LIMIT : 0;
+}
+
+static int check_blob(const void *data, size_t len)
+{
+    if (len && !data)
+        return TRACE_E_INVAL;
+    return len > TRACE_MAX_BLOB ? TRACE_E_LIMIT : 0;
+}
+
+/* Fills the record for `ev` (pointers into ev; nothing allocated). */
+static int build_record(struct trace_writer *w, const struct trace_event *ev,
+                        Sandtrace__Record *rec, uint64_t seq, int *is_request, int *closes)
+{
+    int rc = 0;
+    rec->kind = (uint32_t)ev->kind;
+    int owned = 0;
+    switch (ev->kind) {
+    case TRACE_EV_REQUEST:
+        if (!ev->request.sig || ev->request.nargs > TRACE_MAX_ARGS)
+            return TRACE_E_INVAL;
+        if (strlen(ev->request.sig) == 0 || strlen(ev->request.sig) > TRACE_MAX_SIG_LEN)
+            return TRACE_E_LIMIT;
+        rec->n_args = ev->request.nargs;
+        rec->args = (uint64_t *)(uintptr_t)ev->request.args;
+        *is_request = 1;
+        break;
+    case TRACE_EV_MEM_READ:
+    case TRACE_EV_MEM_READ_STR:
+    case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC:
+        if ((rc = check_blob(ev->mem.data, ev->mem.len)) < 0)
+            return rc;
+        rec->ptr = ev->mem.ptr;
+        rec->size = ev->kind == TRACE_EV_MEM_READ_STR ? ev->mem.size : 0;
+        rec->data = bin(ev->mem.data, ev->mem.len);
+        owned = 1;
+        break;
+    case TRACE_EV_MEM_FREE:
+        rec->ptr = ev->mem.ptr;
+        owned = 1;
+        break;
+    case TRACE_EV_SET_ERRNO:
+        rec->code = ev->set_errno.value;
+        owned = 1;
+        break;
+    case TRACE_EV_RESULT:
+        if (!strchr("vifp", ev->result.kind) || !ev->result.kind)
+            return TRACE_E_INVAL;
+        rec->result_kind = (uint32_t)(unsigned char)ev->result.kind;
+        rec->value = ev->result.kind == 'v' ? 0 : ev->result.value;
+        owned = 1;
+        *closes = 1;
+        break;
+    case TRACE_EV_GUEST_STDERR:
+        if ((rc = check_blob(ev->guest_stderr.data, ev->guest_stderr.len)) < 0)
+            return rc;
+        rec->data = bin(ev->guest_stderr.data, ev->guest_stderr.len);
+        break;
+    case TRACE_EV_GUEST_EXIT:
+        if ((rc = check_text(ev->guest_exit.reason)) < 0)
+            return rc;
+        rec->code = ev->guest_exit.code;
+        rec->signal = ev->guest_exit.signal;
+        rec->text = text(ev->guest_exit.reason);
+        break;
+    case TRACE_EV_LIMIT:
+        if ((rc = check_text(ev->limit.name)) < 0 || (rc = check_text(ev->limit.detail)) < 0)
+            return rc;
+        rec->text = text(ev->limit.name);
+        rec->detail = text(ev->limit.detail);
+        rec->value = ev->limit.value;
+        break;
+    case TRACE_EV_VIOLATION:
+        if ((rc = check_text(ev->violation.text)) < 0 ||
+            (rc = check_blob(ev->violation.data, ev->violation.len)) < 0)
+            return rc;
+        rec->text = text(ev->violation.text);
+        rec->data = bin(ev->violation.data, ev->violation.len);
+        break;
+    case TRACE_EV_NOTE:
+        if ((rc = check_text(ev->note.text)) < 0)
+            return rc;
+        rec->text = text(ev->note.text);
+        break;
+    default:
+        return TRACE_E_INVAL;
+    }
+    if (owned && w->open_request != TRACE_SEQ_NONE)
+        rec->req_delta = seq - w->open_request;
+    return 0;
+}
+
+int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
+{
+    if (!w || !ev)
+        return TRACE_E_INVAL;
+    if (w->state != 0)
+        return TRACE_E_STATE;
+    uint64_t seq = w->events;
+    Sandtrace__Record rec = SANDTRACE__RECORD__INIT;
+    int is_request = 0, closes = 0;
+    int rc = build_record(w, ev, &rec, seq, &is_request, &closes);
+    if (rc < 0)
+        return rc; /* invalid input: not sticky, nothing was written */
+    uint32_t sig_id = 0;
+    if (is_request) {
+        rc = sig_lookup(w, ev->request.sig, strlen(ev->request.sig), &sig_id);
+        if (rc < 0)
+            return rc;
+        rec.sig_id = sig_id;
+    }
+    uint64_t t = ev->time_ns == TRACE_TIME_NOW ? trace_writer_now_ns(w) : ev->time_ns;
+
+    /* Close the chunk first if this event would overflow it. The record's
+     * size does not depend on dtime by more than 10 bytes: estimate with
+     * the worst case. */
+    rec.dtime = INT64_MIN;
+    size_t est = sandtrace__record__get_packed_size(&rec) + 10 + TRACE_MAX_SIG_LEN + 32;
+    if (w->chunk_events > 0 && w->raw_len + est > w->opt.chunk_bytes) {
+        if ((rc = flush_chunk(w)) < 0)
+            goto fail;
+    }
+    if (w->chunk_events == 0) {
+        w->chunk_first_event = seq;
+        w->chunk_first_time = t;
+        w->chunk_prev_time = t;
+        w->chunk_open_mono = mono_ns();
+    }
+    if (is_request && w->sig_chunk[sig_id] != w->chunk_number) {
+        Sandtrace__Record def = SANDTRACE__RECORD__INIT;
+        def.kind = TR_KIND_SIGDEF;
+        def.sig_id = sig_id;
+        def.text = text(w->sigs[sig_id]);
+        if ((rc = append_record(w, &def, sandtrace__record__get_packed_size(&def))) < 0)
+            goto fail;
+        w->sig_chunk[sig_id] = w->chunk_number;
+    }
+    rec.dtime = (int64_t)(t - w->chunk_prev_time);
+    if ((rc = append_record(w, &rec, sandtrace__record__get_packed_size(&rec))) < 0)
+        goto fail;
+    w->chunk_prev_time = t;
+    w->last_time = t;
+    w->chunk_events++;
+    w->events++;
+    if (is_request)
+        w->open_request = seq;
+    else if (closes)
+        w->open_request = TRACE_SEQ_NONE;
+
+    if (w->raw_len >= w->opt.chunk_bytes || w->chunk_events == UINT32_MAX ||
+        (w->opt.chunk_ns != UINT64_MAX && mono_ns() - w->chunk_open_mono >= w->opt.chunk_ns)) {
+        if ((rc = flush_chunk(w)) < 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    w->state = rc;
+    return rc;
+}
+
+/* --- footer --- */
+
+static int write_footer(struct trace_writer *w)
+{
+    size_t size = TFO_HEAD_SIZE + w->nindex * TFO_ENTRY_SIZE;
+    for (size_t i = 0; i < w->nsigs; i++)
+        size += 2 + strlen(w->sigs[i]);
+    size += TFO_TRAILER_SIZE;
+    uint8_t *f = calloc(1, size);
+    if (!f)
+        return TRACE_E_NOMEM;
+    uint64_t foff = w->offset;
+    memcpy(f, TFO_MAGIC, 8);
+    tf_put64(f + 8, size);
+    tf_put64(f + 16, w->nindex);
+    tf_put64(f + 24, w->events);
+    tf_put64(f + 32, w->last_time);
+    tf_put32(f + 40, (uint32_t)w->nsigs);
+    uint8_t *p = f + TFO_HEAD_SIZE;
+    for (size_t i = 0; i < w->nindex; i++, p += TFO_ENTRY_SIZE) {
+        tf_put64(p, w->index[i].offset);
+        tf_put64(p + 8, w->index[i].first_event);
+        tf_put64(p + 16, w->index[i].first_time);
+    }
+    for (size_t i = 0; i < w->nsigs; i++) {
+        size_t n = strlen(w->sigs[i]);
+        tf_put16(p, (uint16_t)n);
+        memcpy(p + 2, w->sigs[i], n);
+        p += 2 + n;
+    }
+    /* final = H_k(c_n || footer bytes before the trailer) */
+    tf_hash hh;
+    int rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
+    if (rc < 0) {
+        free(f);
+        return rc;
+    }
+    tf_hash_update(&hh, w->chain, TRACE_HASH_BYTES);
+    tf_hash_update(&hh, f, (size_t)(p - f));
+    tf_hash_final(&hh, p);
+    tf_put64(p + 32, foff);
+    tf_put64(p + 40, tf_xxh3(f, (size_t)(p + 40 - f)));
+    memcpy(p + 48, TFO_END_MAGIC, 8);
+    rc = write_out(w, f, size);
+    free(f);
+    if (rc == 0 && w->opt.sync && w->io->sync)
+        rc = w->io->sync(w->io);
+    return rc;
+}
+
+int trace_writer_close(struct trace_writer *w)
+{
+    if (!w)
+        return TRACE_E_INVAL;
+    if (w->state != 0)
+        return TRACE_E_STATE;
+    int rc = flush_chunk(w);
+    if (rc == 0)
+        rc = write_footer(w);
+    w->state = rc < 0 ? rc : 1;
+    return rc;
+}
+
+void trace_writer_free(struct trace_writer *w)
+{
+    if (!w)
+        return;
+    if (w->own_io)
+        trace_io_free(w->io);
+    ZSTD_freeCCtx(w->cctx);
+    for (size_t i = 0; i < w->nsigs; i++)
+        free(w->sigs[i]);
+    free(w->sigs);
+    free(w->sig_chunk);
+    free(w->map);
+    free(w->index);
+    free(w->raw);
+    free(w->out);
+    sodium_memzero(w->key, sizeof w->key);
+    free(w);
+}
