@@ -174,6 +174,10 @@ int sg_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int sg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* fd 1 */
 int sg_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* fd 2 */
 
+/* Sorts n strings in byte order (strcmp), in place. Unlike qsort() it makes
+ * no system call whatever n is, so it is safe under a jail. */
+void sg_sort_strings(const char **v, size_t n);
+
 /* ---- Raw access, for tests that play a hostile guest ------------------------ */
 
 /* Writes `len` arbitrary bytes to the request pipe (real fd 1) in one write

@@ -22,11 +22,6 @@ struct imp_stats {
     long long dirs, files, bytes, probes, probe_hits, errors;
 };
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static char **list_dir(const char *dir, size_t *count, struct imp_stats *s)
 {
     *count = 0;
@@ -56,7 +51,7 @@ static char **list_dir(const char *dir, size_t *count, struct imp_stats *s)
         n++;
     }
     sg_closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
+    sg_sort_strings((const char **)names, n);
     *count = n;
     return names;
 }

@@ -8,11 +8,6 @@
 
 #define LS_MAX_ENTRIES 100000
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -51,7 +46,7 @@ int main(int argc, char **argv)
         n++;
     }
     sg_closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
+    sg_sort_strings((const char **)names, n);
     for (size_t i = 0; i < n; i++) {
         sg_printf("%s\n", names[i]);
         free(names[i]);

@@ -234,11 +234,14 @@ static inline void peer_cmd_E(struct peer *p, int32_t e)
     peer_send(p, &e, sizeof e);
 }
 
+/* One write(): a guest that dies on a bad opcode cannot make half of it fail
+ * with EPIPE. */
 static inline void peer_result(struct peer *p, char kind, uint64_t value)
 {
-    peer_send(p, &kind, 1);
-    if (kind != 'v')
-        peer_send_u64(p, value);
+    unsigned char buf[9];
+    buf[0] = (unsigned char)kind;
+    memcpy(buf + 1, &value, 8);
+    peer_send(p, buf, kind == 'v' ? 1 : 9);
 }
 
 /* Answers a write(ipi)i request: reads the bytes with R, answers the full

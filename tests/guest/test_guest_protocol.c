@@ -174,6 +174,40 @@ static void test_Z_reads_strings_with_and_without_maxlen(void **state)
     free(e.err);
 }
 
+static void guest_give_long_string(void)
+{
+    sg_call("str(p)i", SG_ARGS(sg_arg_p(g_big)));
+}
+
+static void test_Z_reads_a_long_string(void **state)
+{
+    (void)state;
+    const size_t n = 300000;
+    g_big = malloc(n + 1);
+    assert_non_null(g_big);
+    for (size_t i = 0; i < n; i++)
+        g_big[i] = (unsigned char)('a' + i % 26);
+    g_big[n] = '\0';
+    struct peer p;
+    peer_start_fn(&p, guest_give_long_string);
+    struct peer_req r;
+    peer_expect(&p, &r, "str(p)i");
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    assert_int_equal(peer_cmd_Z(&p, r.args[0], (uint64_t)-1, s, n + 1), n);
+    assert_memory_equal(s, g_big, n);
+    assert_int_equal(peer_cmd_Z(&p, r.args[0] + 1, 504, s, n + 1), 504); /* one write */
+    assert_memory_equal(s, g_big + 1, 504);
+    assert_int_equal(peer_cmd_Z(&p, r.args[0] + 2, 505, s, n + 1), 505); /* two writes */
+    assert_memory_equal(s, g_big + 2, 505);
+    peer_result(&p, 'i', 0);
+    struct peer_end e = peer_finish_clean(&p);
+    assert_int_equal(e.status, 0);
+    free(e.err);
+    free(s);
+    free(g_big);
+}
+
 static void guest_fill_then_show(void)
 {
     sg_call("fill(pi)i", SG_ARGS(sg_arg_p(g_big), MIB));
@@ -526,6 +560,33 @@ static void test_misused_sg_call_aborts_without_sending(void **state)
     }
 }
 
+static int qsort_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void test_sort_strings_orders_like_strcmp(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static char store[N][8];
+    const char *v[N], *ref[N];
+    static const size_t sizes[] = { 0, 1, 2, 3, 10, 129, N };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        uint32_t x = 12345;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            snprintf(store[i], sizeof store[i], "%u", (x >> 16) % 500); /* duplicates too */
+            v[i] = ref[i] = store[i];
+        }
+        sg_sort_strings(v, n);
+        qsort(ref, n, sizeof ref[0], qsort_cmp);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal(v[i], ref[i]);
+    }
+}
+
 /* ---- dump mode ------------------------------------------------------------ */
 
 static int str_cmp(const void *a, const void *b)
@@ -644,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_request_encodes_every_argument_and_result_kind),
         cmocka_unit_test(test_R_reads_zero_small_and_one_mib),
         cmocka_unit_test(test_Z_reads_strings_with_and_without_maxlen),
+        cmocka_unit_test(test_Z_reads_a_long_string),
         cmocka_unit_test(test_W_writes_guest_memory),
         cmocka_unit_test(test_M_then_F_allocates_and_frees_guest_blocks),
         cmocka_unit_test(test_E_sets_errno_and_errno_is_restored_without_E),
@@ -654,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_raw_write_read_and_serve),
         cmocka_unit_test(test_largest_request_is_one_512_byte_write),
         cmocka_unit_test(test_misused_sg_call_aborts_without_sending),
+        cmocka_unit_test(test_sort_strings_orders_like_strcmp),
         cmocka_unit_test(test_dump_lists_exactly_the_runtime_signatures_sorted),
         cmocka_unit_test(test_signature_table_is_sorted_unique_and_has_the_required_calls),
         cmocka_unit_test(test_signature_table_matches_real_pypy_spellings),
