@@ -933,7 +933,7 @@ static int resync(struct trace_reader *r, uint64_t from)
             break;
         size_t i;
         for (i = 0; i + 8 <= got; i++) {
-            if (buf[i] != TC_SYNC[0] && buf[i] != TFO_MAGIC[0])
+            if (buf[i] != (uint8_t)TC_SYNC[0] && buf[i] != (uint8_t)TFO_MAGIC[0])
                 continue;
             if (!memcmp(buf + i, TFO_MAGIC, 8)) {
                 rc = 0;

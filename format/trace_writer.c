@@ -559,7 +559,9 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
      * size does not depend on dtime by more than 10 bytes: estimate with
      * the worst case. */
     rec.dtime = INT64_MIN;
-    size_t est = sandtrace__record__get_packed_size(&rec) + 10 + TRACE_MAX_SIG_LEN + 32;
+    size_t est = sandtrace__record__get_packed_size(&rec) + 10;
+    if (is_request && w->sig_chunk[sig_id] != w->chunk_number)
+        est += strlen(w->sigs[sig_id]) + 24; /* its definition record */
     if (w->chunk_events > 0 && w->raw_len + est > w->opt.chunk_bytes) {
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
