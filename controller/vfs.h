@@ -265,7 +265,7 @@ int st_vfs_rename(struct st_vfs *vfs, int olddirfd, const char *oldpath, int new
  * `buf` (`n` bytes; ERANGE if too small) and returns its length. */
 int st_vfs_chdir(struct st_vfs *vfs, const char *path);
 int st_vfs_fchdir(struct st_vfs *vfs, int fd);
-long st_vfs_getcwd(const struct st_vfs *vfs, char *buf, size_t n);
+long st_vfs_getcwd(struct st_vfs *vfs, char *buf, size_t n);
 
 /* Directory streams. A DIR fd is a directory fd; its listing is taken at the
  * first readdir (or after rewind). st_vfs_readdir returns 1 with `d` filled,
