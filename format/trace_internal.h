@@ -37,6 +37,14 @@
 #define TFO_TRAILER_SIZE 56
 #define TFO_END_MAGIC "SBTEND\r\n"
 
+/* A fuzzing build (tests/fuzz/run_fuzz.sh) ignores checksum and chain
+ * mismatches so that the fuzzer reaches the decoding code behind them. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define TF_CHECK 0
+#else
+#define TF_CHECK 1
+#endif
+
 /* Record kind of a signature definition (not an event). */
 #define TR_KIND_SIGDEF 64
 

@@ -374,7 +374,7 @@ static int read_file_header(struct trace_reader *r)
     if (got < TF_FIXED_SIZE)
         return set_err(r, TRACE_E_TRUNCATED, got,
                        "trace ends at offset %zu, inside the file header", got);
-    if (tf_get64(fixed + 40) != tf_xxh3(fixed, 40))
+    if (TF_CHECK && tf_get64(fixed + 40) != tf_xxh3(fixed, 40))
         return set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
     uint32_t flags = tf_get32(fixed + 12);
     uint32_t hsize = tf_get32(fixed + 16);
@@ -395,7 +395,7 @@ static int read_file_header(struct trace_reader *r)
         rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
                      "trace ends at offset %llu, inside the header record",
                      (unsigned long long)r->pos);
-    if (rc == 0 && tf_get64(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
+    if (rc == 0 && TF_CHECK && tf_get64(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
         rc = set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
                      "header record checksum mismatch at offset %d", TF_FIXED_SIZE);
     Sandtrace__Header *hp = NULL;
@@ -454,7 +454,7 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
     if (memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
         return set_err(r, TRACE_E_CORRUPT, off + size - 8, "bad end magic at offset %llu",
                        (unsigned long long)(off + size - 8));
-    if (tf_get64(t + 40) != tf_xxh3(f, (size_t)(t + 40 - f)))
+    if (TF_CHECK && tf_get64(t + 40) != tf_xxh3(f, (size_t)(t + 40 - f)))
         return set_err(r, TRACE_E_CHECKSUM, off, "footer checksum mismatch at offset %llu",
                        (unsigned long long)off);
     if (tf_get64(t + 32) != off)
@@ -614,7 +614,7 @@ static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic
         uint8_t want[TRACE_HASH_BYTES];
         const uint8_t *t = f + size - TFO_TRAILER_SIZE;
         if ((rc = chain_step(r, r->chain, f, (size_t)(t - f), NULL, 0, want)) == 0 &&
-            tf_memcmp_ct(want, t, TRACE_HASH_BYTES) != 0)
+            TF_CHECK && tf_memcmp_ct(want, t, TRACE_HASH_BYTES) != 0)
             rc = set_err(r, TRACE_E_CHAIN, off + size - TFO_TRAILER_SIZE,
                          "hash chain mismatch at the footer (offset %llu): the trace was "
                          "edited, truncated or reordered",
@@ -637,7 +637,7 @@ static int check_chunk_header(struct trace_reader *r, const uint8_t *h, uint64_t
     if (memcmp(h, TC_SYNC, 8) != 0)
         return set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
                        (unsigned long long)off);
-    if (tf_get64(h + TC_XXH_OFF) != tf_xxh3(h, TC_XXH_OFF))
+    if (TF_CHECK && tf_get64(h + TC_XXH_OFF) != tf_xxh3(h, TC_XXH_OFF))
         return set_err(r, TRACE_E_CHECKSUM, off,
                        "chunk header checksum mismatch at offset %llu", (unsigned long long)off);
     uint32_t hsize = tf_get32(h + 8), count = tf_get32(h + 40), raw = tf_get32(h + 44),
@@ -714,7 +714,7 @@ static int load_chunk(struct trace_reader *r)
                        "(%zu of %u bytes)",
                        (unsigned long long)r->pos, (unsigned long long)number,
                        (unsigned long long)off, got, psize);
-    if (tf_get64(h + 56) != tf_xxh3(r->cbuf, psize))
+    if (TF_CHECK && tf_get64(h + 56) != tf_xxh3(r->cbuf, psize))
         return set_err(r, TRACE_E_CHECKSUM, off,
                        "payload checksum mismatch in chunk %llu at offset %llu",
                        (unsigned long long)number, (unsigned long long)off);
@@ -722,7 +722,7 @@ static int load_chunk(struct trace_reader *r)
         uint8_t want[TRACE_HASH_BYTES];
         if ((rc = chain_step(r, r->chain, h, TC_CHAIN_OFF, r->cbuf, psize, want)) < 0)
             return set_err(r, rc, off, "cannot hash");
-        if (tf_memcmp_ct(want, h + TC_CHAIN_OFF, TRACE_HASH_BYTES) != 0)
+        if (TF_CHECK && tf_memcmp_ct(want, h + TC_CHAIN_OFF, TRACE_HASH_BYTES) != 0)
             return set_err(r, TRACE_E_CHAIN, off,
                            "hash chain mismatch at chunk %llu (offset %llu): the trace was "
                            "edited, or chunks were dropped or reordered",
@@ -942,8 +942,9 @@ static int resync(struct trace_reader *r, uint64_t from)
             if (!memcmp(buf + i, TC_SYNC, 8)) {
                 if (i + TC_HEADER_SIZE > got && got == SCAN_BLOCK + TC_HEADER_SIZE)
                     break; /* read again from here */
-                if (i + TC_HEADER_SIZE <= got && tf_get64(buf + i + TC_XXH_OFF) ==
-                                                     tf_xxh3(buf + i, TC_XXH_OFF)) {
+                if (i + TC_HEADER_SIZE <= got &&
+                    (!TF_CHECK ||
+                     tf_get64(buf + i + TC_XXH_OFF) == tf_xxh3(buf + i, TC_XXH_OFF))) {
                     rc = 0;
                     break;
                 }
