@@ -2,6 +2,15 @@
 # families (controller/calls/), virtual world, guest spawning and jail.
 controller_SRCS := controller/registry.c $(sort $(wildcard controller/vfs*.c)) $(sort $(wildcard controller/calls/*.c))
 # The engine: codec, dispatcher, session, spawning (one line, kept apart from the vfs one).
-controller_SRCS += controller/error.c
+controller_SRCS += controller/error.c controller/wire.c controller/spawn.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
 COMPONENTS += controller
 INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/session.h controller/registry.h controller/sigtable.def controller/observer.h controller/call.h
+
+# Test-only guests (tests/guests/NAME.c -> $(BUILD)/testguests/NAME), built
+# like the example guests: guest runtime, no sanitizer (they run jailed).
+TEST_GUEST_NAMES := $(sort $(patsubst tests/guests/%.c,%,$(wildcard tests/guests/*.c)))
+GUEST_PROGS += $(addprefix $(BUILD)/testguests/,$(TEST_GUEST_NAMES))
+$(BUILD)/testguests/%: $(BUILD)/guestobj/tests/guests/%.o $(BUILD)/guestobj/guest/guest_runtime.o \
+                       $(BUILD)/guestobj/guest/guest_libc.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^

@@ -114,7 +114,8 @@ struct st_session_config {
     int in_fd;                      /* guest read(0): 0 */
     int out_fd;                     /* guest write(1): 1 */
     int err_fd;                     /* guest write(2) and its real stderr: 2 */
-    int raw_output;                 /* 1: pass bytes as they are; 0: non-printables as '?' */
+    int raw_stdout;                 /* 1: pass fd 1's bytes as they are; 0: non-printables as '?' */
+    int raw_stderr;                 /* the same for fd 2 */
     int color;                      /* 1: stdout green, stderr red (ANSI) */
     /* Limits; 0 means none. */
     double timeout_seconds;

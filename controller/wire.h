@@ -96,10 +96,14 @@ struct st_wire_out {
     size_t len;
     uint64_t bytes_out;          /* every byte written so far */
     int last_errno;
+    st_wire_wait_fn *wait;       /* called when the fd would block (see st_wire_reader) */
+    void *wait_ctx;
     unsigned char buf[ST_WIRE_OUT_SIZE];
 };
 
-void st_wire_out_init(struct st_wire_out *o, int fd);
+/* Prepares `o` to write to `fd` (not owned); `wait` (may be NULL) is called
+ * when a non-blocking fd is full, and may give up with a negative ST_E_*. */
+void st_wire_out_init(struct st_wire_out *o, int fd, st_wire_wait_fn *wait, void *wait_ctx);
 int st_wire_out_mem_read(struct st_wire_out *o, uint64_t ptr, uint64_t size);   /* R */
 int st_wire_out_str_read(struct st_wire_out *o, uint64_t ptr, uint64_t maxlen); /* Z */
 /* W: `data` is copied into the buffer, or, when large, written before this

@@ -1,0 +1,128 @@
+/* The guest's standard streams: where write(1|2) goes (passed through,
+ * sanitized, coloured), the output limit, and where read(0) comes from. */
+#include "controller/session_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Writes all of `p` to `fd`; 0 or a negative errno. */
+static int write_full(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd pf = { fd, POLLOUT, 0 };
+                poll(&pf, 1, 1000);
+                continue;
+            }
+            return -errno;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Non-printable bytes become '?'; newlines and tabs stay. */
+static int write_sanitized(int fd, const unsigned char *p, size_t n)
+{
+    char chunk[4096];
+    while (n > 0) {
+        size_t k = n < sizeof chunk ? n : sizeof chunk;
+        for (size_t i = 0; i < k; i++) {
+            unsigned char ch = p[i];
+            chunk[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
+        }
+        int rc = write_full(fd, chunk, k);
+        if (rc < 0)
+            return rc;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int sink_write(struct st_session *s, int gfd, const void *data, size_t n)
+{
+    int fd = gfd == 1 ? s->cfg.out_fd : s->cfg.err_fd;
+    int raw = gfd == 1 ? s->cfg.raw_stdout : s->cfg.raw_stderr;
+    if (n == 0)
+        return 0;
+    int rc;
+    if (s->cfg.color) {
+        rc = write_full(fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
+        if (rc == 0)
+            rc = raw ? write_full(fd, data, n) : write_sanitized(fd, data, n);
+        if (rc == 0)
+            rc = write_full(fd, "\033[0m", 4);
+    } else {
+        rc = raw ? write_full(fd, data, n) : write_sanitized(fd, data, n);
+    }
+    return rc;
+}
+
+long st_session_write_output(struct st_session *s, int fd, const void *data, size_t n)
+{
+    if (fd != 1 && fd != 2)
+        return -EBADF;
+    size_t accept = n;
+    int hit = 0;
+    if (s->cfg.max_output) {
+        uint64_t room = s->output_total < s->cfg.max_output ? s->cfg.max_output - s->output_total : 0;
+        if (accept > room) {
+            accept = (size_t)room;
+            hit = 1;
+        }
+    }
+    int rc = sink_write(s, fd, data, accept);
+    if (rc < 0)
+        return rc;
+    s->output_total += accept;
+    if (hit) {
+        char marker[128];
+        int len = snprintf(marker, sizeof marker,
+                           "\n[sandtrace: output truncated at %llu bytes]\n",
+                           (unsigned long long)s->cfg.max_output);
+        write_full(fd == 1 ? s->cfg.out_fd : s->cfg.err_fd, marker, (size_t)len);
+        ST_EMIT(s, on_limit, "output", "output limit reached");
+        st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
+                        (unsigned long long)s->cfg.max_output);
+    }
+    return (long)accept;
+}
+
+long st_session_read_input(struct st_session *s, void *buf, size_t n)
+{
+    if (s->input_eof || s->cfg.in_fd < 0 || n == 0)
+        return 0;
+    for (;;) {
+        /* Wait first: the deadline holds even while the guest waits for input. */
+        int rc = st_session_wait_fd(s, s->cfg.in_fd, POLLIN);
+        if (rc == ST_E_TIMEOUT) {
+            ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached waiting for input");
+            st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+            return -EINTR;
+        }
+        if (rc < 0)
+            return -EIO;
+        ssize_t got = read(s->cfg.in_fd, buf, n);
+        if (got > 0) {
+            s->input_total += (uint64_t)got;
+            return (long)got;
+        }
+        if (got == 0) {
+            s->input_eof = 1;
+            return 0;
+        }
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            continue;
+        return -errno;
+    }
+}

@@ -1,0 +1,573 @@
+/* A run: spawning the guest, the request loop, the dispatcher, the guest
+ * memory operations handlers use, and the outcome. */
+#include "controller/session_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/calls/calls.h"
+#include "controller/vfs.h"
+
+/* The vfs lands separately; until it does, a session without one links. */
+#pragma weak st_vfs_free
+static void vfs_free(struct st_vfs *v)
+{
+    if (v && st_vfs_free)
+        st_vfs_free(v);
+}
+
+/* The dispatcher's table: sigtable.def's HANDLED entries point at their
+ * handlers, the others are NULL (their action says what to do). */
+#define ST_HANDLER_HANDLED(ident) call_##ident
+#define ST_HANDLER_REFUSED(ident) NULL
+#define ST_HANDLER_FATAL(ident) NULL
+static st_handler *const handlers[ST_SIG_COUNT] = {
+#define SIG(ident, text, cls, args, res, act, err) [ST_SIG_##ident] = ST_HANDLER_##act(ident),
+#include "controller/sigtable.def"
+#undef SIG
+};
+
+double st_session_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void st_session_config_init(struct st_session_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->uid = 1000;
+    cfg->gid = 1000;
+    cfg->pid = 4200;
+    cfg->ppid = 1;
+    cfg->hostname = "sandbox";
+    cfg->time_mode = ST_TIME_FROZEN;
+    cfg->time_base = 1564617600; /* 2019-08-01 00:00:00 UTC, as the reference controller */
+    cfg->in_fd = 0;
+    cfg->out_fd = 1;
+    cfg->err_fd = 2;
+    cfg->seccomp = 1;
+}
+
+int st_session_new(const struct st_session_config *cfg, struct st_session **out)
+{
+    *out = NULL;
+    if (!cfg || !cfg->exe || !cfg->argv || cfg->argc == 0 || !cfg->argv[0] ||
+        cfg->nenv > ST_MAX_ENV || (cfg->nenv && !cfg->env)) {
+        if (cfg)
+            vfs_free(cfg->vfs);
+        return ST_E_CONFIG;
+    }
+    struct st_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        vfs_free(cfg->vfs);
+        return ST_E_NOMEM;
+    }
+    s->cfg = *cfg;
+    s->vfs = cfg->vfs;
+    s->umask = 022;
+    s->child.to_guest = s->child.from_guest = s->child.err_fd = -1;
+    *out = s;
+    return 0;
+}
+
+int st_session_add_observer(struct st_session *s, const struct st_observer *obs)
+{
+    if (!s || !obs || s->nobs >= ST_MAX_OBSERVERS)
+        return ST_E_INVALID;
+    s->obs[s->nobs++] = *obs;
+    return 0;
+}
+
+void st_session_free(struct st_session *s)
+{
+    if (!s)
+        return;
+    if (s->child.pid > 0 && !s->child.reaped) {
+        st_child_kill(&s->child, SIGKILL);
+        st_child_wait(&s->child, 0);
+    }
+    st_child_close(&s->child);
+    vfs_free(s->vfs);
+    free(s);
+}
+
+struct st_vfs *st_session_vfs(struct st_session *s)
+{
+    return s->vfs;
+}
+
+void st_session_stop(struct st_session *s, enum st_status status, const char *fmt, ...)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    s->stop_status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->stop_reason, sizeof s->stop_reason, fmt, ap);
+    va_end(ap);
+}
+
+void st_session_note(struct st_session *s, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    ST_EMIT(s, on_note, text);
+}
+
+/* ------------------------------------------------- waiting, the stderr pipe */
+
+int st_session_drain_stderr(struct st_session *s)
+{
+    int fd = s->child.err_fd;
+    if (fd < 0)
+        return 0;
+    for (;;) {
+        ssize_t got = read(fd, s->stderr_buf, sizeof s->stderr_buf);
+        if (got > 0) {
+            ST_EMIT(s, on_guest_stderr, s->stderr_buf, (size_t)got);
+            s->stderr_total += (uint64_t)got;
+            size_t pass = (size_t)got;
+            if (s->cfg.max_output) {
+                uint64_t room = s->output_total < s->cfg.max_output
+                                    ? s->cfg.max_output - s->output_total : 0;
+                if (pass > room)
+                    pass = (size_t)room;
+            }
+            if (pass) {
+                /* The guest's own diagnostics, as they are. */
+                const char *p = s->stderr_buf;
+                size_t left = pass;
+                while (left > 0) {
+                    ssize_t w = write(s->cfg.err_fd, p, left);
+                    if (w < 0 && errno == EINTR)
+                        continue;
+                    if (w <= 0)
+                        break;
+                    p += w;
+                    left -= (size_t)w;
+                }
+                s->output_total += pass;
+            }
+            if (pass < (size_t)got) {
+                ST_EMIT(s, on_limit, "output", "guest stderr beyond the output limit");
+                st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
+                                (unsigned long long)s->cfg.max_output);
+                return 1;
+            }
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 1;
+        close(fd);
+        s->child.err_fd = -1;
+        return 0;
+    }
+}
+
+int st_session_wait_fd(struct st_session *s, int fd, short events)
+{
+    for (;;) {
+        if (s->stopping)
+            return ST_E_STOPPED;
+        struct pollfd p[2] = { { fd, events, 0 }, { s->child.err_fd, POLLIN, 0 } };
+        int timeout = -1;
+        if (s->deadline > 0) {
+            double left = s->deadline - st_session_now();
+            if (left <= 0)
+                return ST_E_TIMEOUT;
+            timeout = (int)(left * 1000.0) + 1;
+        }
+        int n = poll(p, s->child.err_fd >= 0 ? 2 : 1, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ST_E_IO;
+        }
+        if (n == 0)
+            continue; /* the deadline check above ends it */
+        if (p[1].revents)
+            st_session_drain_stderr(s);
+        if (p[0].revents)
+            return 0;
+    }
+}
+
+static int wait_guest_out(void *ctx, int fd)
+{
+    return st_session_wait_fd(ctx, fd, POLLIN);
+}
+
+static int wait_guest_in(void *ctx, int fd)
+{
+    return st_session_wait_fd(ctx, fd, POLLOUT);
+}
+
+/* ------------------------------------------------ guest memory operations */
+
+int st_guest_read(struct st_session *s, uint64_t ptr, void *dst, size_t n)
+{
+    if (n > ST_GUEST_READ_MAX)
+        return ST_E_TOO_BIG;
+    int rc = st_wire_out_mem_read(&s->out, ptr, n);
+    if (rc == 0)
+        rc = st_wire_out_flush(&s->out);
+    if (rc == 0)
+        rc = st_wire_read_exact(&s->rd, dst, n);
+    if (rc < 0)
+        return rc;
+    ST_EMIT(s, on_mem_read, ptr, dst, n);
+    return 0;
+}
+
+int st_guest_read_str(struct st_session *s, uint64_t ptr, size_t maxlen, char *dst, size_t *len)
+{
+    if (maxlen > ST_GUEST_READ_MAX)
+        return ST_E_TOO_BIG;
+    int rc = st_wire_out_str_read(&s->out, ptr, maxlen);
+    if (rc == 0)
+        rc = st_wire_out_flush(&s->out);
+    size_t got = 0;
+    if (rc == 0)
+        rc = st_wire_read_str_reply(&s->rd, maxlen, dst, maxlen + 1, &got);
+    if (rc < 0)
+        return rc;
+    if (len)
+        *len = got;
+    ST_EMIT(s, on_mem_read_str, ptr, (uint64_t)maxlen, dst, got);
+    return 0;
+}
+
+int st_guest_write(struct st_session *s, uint64_t ptr, const void *src, size_t n)
+{
+    int rc = st_wire_out_mem_write(&s->out, ptr, src, n);
+    if (rc < 0)
+        return rc;
+    ST_EMIT(s, on_mem_write, ptr, src, n);
+    return 0;
+}
+
+int st_guest_alloc(struct st_session *s, const void *data, size_t n, uint64_t *ptr)
+{
+    if (n > ST_GUEST_READ_MAX)
+        return ST_E_TOO_BIG;
+    int rc = st_wire_out_alloc(&s->out, data, n);
+    if (rc == 0)
+        rc = st_wire_out_flush(&s->out);
+    uint64_t p = 0;
+    if (rc == 0)
+        rc = st_wire_read_u64(&s->rd, &p);
+    if (rc < 0)
+        return rc;
+    ST_EMIT(s, on_mem_alloc, data, n, p);
+    *ptr = p;
+    return 0;
+}
+
+int st_guest_free(struct st_session *s, uint64_t ptr)
+{
+    int rc = st_wire_out_free(&s->out, ptr);
+    if (rc < 0)
+        return rc;
+    ST_EMIT(s, on_mem_free, ptr);
+    return 0;
+}
+
+/* ------------------------------------------------------------ dispatcher */
+
+static const char *errno_name(int e)
+{
+    switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EBADF: return "EBADF";
+    case EACCES: return "EACCES";
+    case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case ENOTTY: return "ENOTTY";
+    case ENOTSUP: return "ENOTSUP";
+    case ECHILD: return "ECHILD";
+    case ENOMEM: return "ENOMEM";
+    case ENOLCK: return "ENOLCK";
+    default: return "errno";
+    }
+}
+
+/* Answers one request. Returns 0 to go on, or a negative ST_E_* when the
+ * guest must end (s->stopping says why when it is not a stream error). */
+static int dispatch(struct st_session *s)
+{
+    struct st_wire_request *req = &s->req;
+    struct st_call c;
+    s->calls++;
+    if (s->cfg.max_calls && s->calls > s->cfg.max_calls) {
+        ST_EMIT(s, on_limit, "calls", req->text);
+        st_session_stop(s, ST_STATUS_MAX_CALLS, "more than %llu calls",
+                        (unsigned long long)s->cfg.max_calls);
+        return ST_E_STOPPED;
+    }
+    const struct st_sig *sig = st_registry_lookup(req->text, req->text_len);
+    c.sig = sig;
+    c.nargs = req->nargs;
+    memcpy(c.args, req->args, 8u * req->nargs);
+    c.result = 0;
+    c.err = 0;
+    char res_kind = req->res_kind;
+    if (!sig || sig->action == ST_ACT_FATAL) {
+        s->unknown++;
+        if (!s->cfg.allow_unknown) {
+            st_session_note(s, "unknown function '%s'", req->text);
+            st_session_stop(s, ST_STATUS_UNKNOWN_CALL, "called '%s', which has %s", req->text,
+                            sig ? "no allowed handler" : "no entry in the registry");
+            return ST_E_STOPPED;
+        }
+        st_session_note(s, "refused unknown function '%s' with ENOSYS", req->text);
+        c.err = ENOSYS;
+        c.result = res_kind == 'p' ? 0 : (uint64_t)-1;
+    } else if (sig->action == ST_ACT_REFUSED) {
+        s->refused++;
+        if (s->cfg.log_refused)
+            st_session_note(s, "refused '%s' with %s", sig->text, errno_name(sig->refuse_errno));
+        st_call_fail(&c, sig->refuse_errno);
+    } else {
+        int rc = handlers[sig->id](s, &c);
+        if (rc < 0)
+            return rc;
+        if (s->stopping)
+            return ST_E_STOPPED;
+    }
+    int rc = 0;
+    if (c.err) {
+        rc = st_wire_out_errno(&s->out, c.err);
+        if (rc == 0)
+            ST_EMIT(s, on_errno, c.err);
+    }
+    if (rc == 0)
+        rc = st_wire_out_result(&s->out, res_kind, c.result);
+    if (rc == 0)
+        rc = st_wire_out_flush(&s->out);
+    if (rc < 0)
+        return rc;
+    ST_EMIT(s, on_result, res_kind, res_kind == 'v' ? 0 : c.result);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ run */
+
+/* Waits for the guest to end by itself, still honouring the deadline and
+ * draining its stderr. Returns 1 when it ended, 0 at the deadline. */
+static int wait_for_end(struct st_session *s)
+{
+    for (;;) {
+        int rc = st_child_wait(&s->child, 1);
+        if (rc != 0)
+            return 1;
+        double left = s->deadline > 0 ? s->deadline - st_session_now() : 1.0;
+        if (left <= 0)
+            return 0;
+        struct pollfd p = { s->child.err_fd, POLLIN, 0 };
+        int ms = left > 0.01 ? 10 : (int)(left * 1000) + 1;
+        if (s->child.err_fd >= 0) {
+            if (poll(&p, 1, ms) > 0)
+                st_session_drain_stderr(s);
+        } else {
+            struct timespec ts = { 0, (long)ms * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static void kill_and_reap(struct st_session *s)
+{
+    st_child_kill(&s->child, SIGKILL);
+    st_child_wait(&s->child, 0);
+}
+
+/* Fills the outcome from how the guest ended, given why the loop ended. */
+static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
+{
+    int st = s->child.status;
+    if (WIFEXITED(st)) {
+        o->exit_code = WEXITSTATUS(st);
+        o->signal = 0;
+    } else if (WIFSIGNALED(st)) {
+        o->exit_code = -1;
+        o->signal = WTERMSIG(st);
+    }
+    double cpu = (double)s->child.usage.ru_utime.tv_sec + s->child.usage.ru_utime.tv_usec / 1e6 +
+                 (double)s->child.usage.ru_stime.tv_sec + s->child.usage.ru_stime.tv_usec / 1e6;
+    if (s->stopping) {
+        o->status = s->stop_status;
+        snprintf(o->reason, sizeof o->reason, "%s", s->stop_reason);
+        if (s->stop_status == ST_STATUS_EXITED) {
+            o->exit_code = s->exit_code_requested;
+            o->signal = 0;
+        }
+        return;
+    }
+    if (WIFSIGNALED(st)) {
+        int sig = o->signal;
+        if (s->cfg.seccomp && sig == SIGSYS) {
+            o->status = ST_STATUS_SECCOMP;
+            snprintf(o->reason, sizeof o->reason,
+                     "killed by the seccomp jail (a direct system call outside the allowed list)");
+        } else if (s->cfg.cpu_seconds && (sig == SIGXCPU || (sig == SIGKILL && cpu >= (double)s->cfg.cpu_seconds))) {
+            o->status = ST_STATUS_CPU;
+            snprintf(o->reason, sizeof o->reason, "cpu limit of %llu s reached",
+                     (unsigned long long)s->cfg.cpu_seconds);
+        } else if (s->cfg.memory_bytes && (sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS)) {
+            o->status = ST_STATUS_MEMORY;
+            snprintf(o->reason, sizeof o->reason,
+                     "died of signal %d (%s) under the memory limit of %llu bytes (an allocation failed)",
+                     sig, strsignal(sig), (unsigned long long)s->cfg.memory_bytes);
+        } else {
+            o->status = ST_STATUS_SIGNALED;
+            snprintf(o->reason, sizeof o->reason, "killed by signal %d (%s)", sig, strsignal(sig));
+        }
+        return;
+    }
+    if (loop_rc == ST_E_TRUNCATED) {
+        o->status = ST_STATUS_VIOLATION;
+        snprintf(o->reason, sizeof o->reason,
+                 "protocol violation: stream ended inside a message, then exited with code %d",
+                 o->exit_code);
+        return;
+    }
+    o->status = ST_STATUS_EXITED;
+    snprintf(o->reason, sizeof o->reason, "exited with code %d", o->exit_code);
+}
+
+static char **build_argv(const struct st_session_config *cfg)
+{
+    char **argv = calloc(cfg->argc + 1, sizeof *argv);
+    if (!argv)
+        return NULL;
+    for (size_t i = 0; i < cfg->argc; i++)
+        argv[i] = (char *)cfg->argv[i];
+    return argv;
+}
+
+int st_session_run(struct st_session *s, struct st_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->exit_code = -1;
+    if (s->ran) {
+        o->status = ST_STATUS_ERROR;
+        snprintf(o->reason, sizeof o->reason, "session already ran");
+        return ST_E_INVALID;
+    }
+    s->ran = 1;
+    /* A guest that dies while we write must not kill the controller. */
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+
+    struct st_spawn_config sc;
+    st_spawn_config_init(&sc);
+    char **argv = build_argv(&s->cfg);
+    if (!argv) {
+        o->status = ST_STATUS_ERROR;
+        snprintf(o->reason, sizeof o->reason, "out of memory");
+        sigaction(SIGPIPE, &old_pipe, NULL);
+        return ST_E_NOMEM;
+    }
+    sc.path = s->cfg.exe;
+    sc.argv = argv;
+    sc.envp = NULL;
+    sc.stderr_pipe = 1;
+    sc.seccomp = s->cfg.seccomp;
+    sc.no_aslr = s->cfg.no_aslr;
+    sc.cpu_seconds = s->cfg.cpu_seconds;
+    sc.memory_bytes = s->cfg.memory_bytes;
+    s->t_start = st_session_now();
+    if (s->cfg.timeout_seconds > 0)
+        s->deadline = s->t_start + s->cfg.timeout_seconds;
+    int rc = st_spawn(&sc, &s->child);
+    free(argv);
+    if (rc < 0) {
+        o->status = ST_STATUS_ERROR;
+        if (rc == ST_E_SPAWN && s->child.exec_errno)
+            snprintf(o->reason, sizeof o->reason, "cannot execute '%s': %s", s->cfg.exe,
+                     strerror(s->child.exec_errno));
+        else
+            snprintf(o->reason, sizeof o->reason, "cannot start '%s': %s", s->cfg.exe,
+                     st_error_name(rc));
+        ST_EMIT(s, on_exit, o);
+        sigaction(SIGPIPE, &old_pipe, NULL);
+        return rc;
+    }
+    st_wire_reader_init(&s->rd, s->child.from_guest, wait_guest_out, s);
+    st_wire_out_init(&s->out, s->child.to_guest, wait_guest_in, s);
+
+    int loop_rc;
+    for (;;) {
+        loop_rc = st_wire_read_request(&s->rd, &s->req);
+        if (loop_rc < 0) {
+            if (loop_rc != ST_E_EOF && loop_rc != ST_E_TRUNCATED && loop_rc != ST_E_IO &&
+                loop_rc != ST_E_TIMEOUT && loop_rc != ST_E_STOPPED) {
+                ST_EMIT(s, on_violation, st_error_name(loop_rc), s->req.raw, s->req.raw_len);
+                st_session_stop(s, ST_STATUS_VIOLATION, "protocol violation: %s",
+                                st_error_name(loop_rc));
+            }
+            break;
+        }
+        ST_EMIT(s, on_request, s->req.text, s->req.text_len, s->req.args, s->req.nargs);
+        loop_rc = dispatch(s);
+        if (loop_rc < 0)
+            break;
+    }
+    if (loop_rc == ST_E_TIMEOUT && !s->stopping) {
+        ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
+        st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+    } else if (!s->stopping && loop_rc != ST_E_EOF && loop_rc != ST_E_TRUNCATED &&
+               loop_rc != ST_E_IO && loop_rc != ST_E_STOPPED) {
+        /* A handler found the guest's reply malformed. */
+        ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
+        st_session_stop(s, ST_STATUS_VIOLATION, "protocol violation: %s", st_error_name(loop_rc));
+    }
+    if (s->stopping) {
+        kill_and_reap(s);
+    } else if (!wait_for_end(s)) {
+        /* Its stdout is closed but it runs on: the deadline ends it. */
+        ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
+        st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+        kill_and_reap(s);
+    }
+    /* What the guest left on its stderr. */
+    while (s->child.err_fd >= 0 && st_session_drain_stderr(s) == 1) {
+        struct pollfd p = { s->child.err_fd, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0)
+            break;
+    }
+    classify(s, o, loop_rc);
+    o->calls = s->calls;
+    o->refused = s->refused;
+    o->unknown = s->unknown;
+    o->bytes_in = s->rd.bytes_in;
+    o->bytes_out = s->out.bytes_out;
+    o->output_bytes = s->output_total;
+    o->stderr_bytes = s->stderr_total;
+    o->input_bytes = s->input_total;
+    o->wall_seconds = st_session_now() - s->t_start;
+    o->guest_user_seconds = (double)s->child.usage.ru_utime.tv_sec + s->child.usage.ru_utime.tv_usec / 1e6;
+    o->guest_sys_seconds = (double)s->child.usage.ru_stime.tv_sec + s->child.usage.ru_stime.tv_usec / 1e6;
+    st_child_close(&s->child);
+    ST_EMIT(s, on_exit, o);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    return 0;
+}

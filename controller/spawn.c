@@ -1,0 +1,292 @@
+/* Starting, jailing, waiting for and killing a guest process. */
+#include "controller/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "controller/error.h"
+
+void st_spawn_config_init(struct st_spawn_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->stderr_pipe = 1;
+    cfg->seccomp = 1;
+}
+
+/* The calls allowed without conditions: the loader's and libc's start-up,
+ * memory management, signal plumbing for abort(), and exit. Calls allowed
+ * only with conditions on their arguments are added in jail_install(). */
+static const char *const plain_allowed[] = {
+    "read", "pread64", "close", "fstat", "newfstatat", "lseek",
+    "mmap", "mprotect", "munmap", "mremap", "brk", "madvise",
+    "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "getrandom",
+    "readlink", "access", "faccessat", "faccessat2",
+    "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
+    "getpid", "gettid", "futex", "clock_gettime", "exit", "exit_group",
+    NULL,
+};
+
+/* For documentation: every call the jail lets through, conditions aside. */
+static const char *const all_allowed[] = {
+    "read", "pread64", "close", "fstat", "newfstatat", "lseek",
+    "mmap", "mprotect", "munmap", "mremap", "brk", "madvise",
+    "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "getrandom",
+    "readlink", "access", "faccessat", "faccessat2",
+    "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
+    "getpid", "gettid", "futex", "clock_gettime", "exit", "exit_group",
+    "write (fds 1 and 2)", "writev (fds 1 and 2)", "openat (read-only)", "open (read-only)",
+    "prlimit64 (reading only)", "ioctl (TCGETS only)", "tgkill (itself, SIGABRT only)",
+    "execve (the guest's own executable, once: the controller's pointer)",
+    NULL,
+};
+
+const char *const *st_jail_allowed_syscalls(void)
+{
+    return all_allowed;
+}
+
+/* Builds and loads the filter in the child, just before execve. Returns 0
+ * or ST_E_SECCOMP. */
+static int jail_install(const char *exe_path, int report_fd)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx)
+        return ST_E_SECCOMP;
+    int rc = 0;
+    for (size_t i = 0; plain_allowed[i] && rc == 0; i++) {
+        int nr = seccomp_syscall_resolve_name(plain_allowed[i]);
+        if (nr == __NR_SCMP_ERROR)
+            continue; /* not on this architecture/kernel headers */
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+    }
+    /* Output only on the two output fds. */
+    for (int fd = 1; fd <= 2 && rc == 0; fd++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
+    }
+    /* The controller's close-on-exec report pipe, should execve fail. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)report_fd));
+    /* The loader opens its libraries read-only; nothing may be created or written. */
+    const scmp_datum_t wmask = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND;
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, wmask, 0));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, wmask, 0));
+    /* libc reads RLIMIT_STACK; setting a limit is refused. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0));
+    /* isatty() on its stderr. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)TCGETS));
+    /* abort(): raise(SIGABRT) on itself. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGABRT));
+    /* The one execve that starts the guest: its path is this process's
+     * pointer, which the guest's fresh address space does not know. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)(uintptr_t)exe_path));
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return rc == 0 ? 0 : ST_E_SECCOMP;
+}
+
+/* In the child: report `err` to the parent and die. */
+static void child_fail(int report_fd, int err)
+{
+    ssize_t w = write(report_fd, &err, sizeof err);
+    (void)w;
+    _exit(127);
+}
+
+/* Closes every fd above `keep`. */
+static void close_fds_above(int keep)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = keep + 1; fd < max; fd++)
+        close(fd);
+}
+
+static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd, int err_fd,
+                       int report_fd, pid_t parent)
+{
+    /* Die with the controller; if it is already gone, stop here. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
+    if (setpgid(0, 0) != 0)
+        child_fail(report_fd, errno);
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
+        child_fail(report_fd, errno);
+    if (err_fd >= 0 && dup2(err_fd, 2) < 0)
+        child_fail(report_fd, errno);
+    /* The report pipe is close-on-exec; every other fd goes now. */
+    int keep = report_fd;
+    if (keep != 3) {
+        int moved = fcntl(report_fd, F_DUPFD_CLOEXEC, 3);
+        if (moved < 0)
+            child_fail(report_fd, errno);
+        report_fd = moved;
+        keep = moved;
+    }
+    for (int fd = 3; fd < keep; fd++)
+        close(fd);
+    close_fds_above(keep);
+    /* Default signal dispositions and an empty mask for the guest. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    struct rlimit nocore = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &nocore);
+    if (cfg->cpu_seconds) {
+        struct rlimit rl = { cfg->cpu_seconds, cfg->cpu_seconds + 1 };
+        if (setrlimit(RLIMIT_CPU, &rl) != 0)
+            child_fail(report_fd, errno);
+    }
+    if (cfg->memory_bytes) {
+        struct rlimit rl = { cfg->memory_bytes, cfg->memory_bytes };
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            child_fail(report_fd, errno);
+    }
+    if (cfg->no_aslr && personality(ADDR_NO_RANDOMIZE) < 0)
+        child_fail(report_fd, errno);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_fail(report_fd, errno);
+    static char *const empty_env[] = { NULL };
+    char *const *envp = cfg->envp ? cfg->envp : empty_env;
+    if (cfg->seccomp && jail_install(cfg->path, report_fd) != 0)
+        child_fail(report_fd, -1);
+    execve(cfg->path, cfg->argv, envp);
+    child_fail(report_fd, errno);
+}
+
+int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
+{
+    memset(child, 0, sizeof *child);
+    child->to_guest = child->from_guest = child->err_fd = -1;
+    if (!cfg || !cfg->path || !cfg->argv || !cfg->argv[0])
+        return ST_E_INVALID;
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
+    int rc = ST_E_SPAWN;
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
+        (cfg->stderr_pipe && pipe2(err, O_CLOEXEC))) {
+        child->exec_errno = errno;
+        goto fail;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        child->exec_errno = errno;
+        goto fail;
+    }
+    if (pid == 0)
+        child_main(cfg, in[0], out[1], err[1], rep[1], parent);
+    /* Also set the group from here, so that a kill right away reaches it. */
+    setpgid(pid, pid);
+    close(in[0]);
+    close(out[1]);
+    close(rep[1]);
+    in[0] = out[1] = rep[1] = -1;
+    if (err[1] >= 0) {
+        close(err[1]);
+        err[1] = -1;
+    }
+    child->pid = pid;
+    child->to_guest = in[1];
+    child->from_guest = out[0];
+    child->err_fd = err[0];
+    fcntl(child->from_guest, F_SETFL, O_NONBLOCK);
+    fcntl(child->to_guest, F_SETFL, O_NONBLOCK);
+    if (child->err_fd >= 0)
+        fcntl(child->err_fd, F_SETFL, O_NONBLOCK);
+    /* The report pipe closes on a successful execve; a number means failure. */
+    int code = 0;
+    ssize_t got;
+    while ((got = read(rep[0], &code, sizeof code)) < 0 && errno == EINTR)
+        ;
+    close(rep[0]);
+    if (got == (ssize_t)sizeof code) {
+        st_child_wait(child, 0);
+        st_child_close(child);
+        child->pid = 0;
+        child->exec_errno = code > 0 ? code : 0;
+        return code < 0 ? ST_E_SECCOMP : ST_E_SPAWN;
+    }
+    return 0;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0) close(in[i]);
+        if (out[i] >= 0) close(out[i]);
+        if (err[i] >= 0) close(err[i]);
+        if (rep[i] >= 0) close(rep[i]);
+    }
+    return rc;
+}
+
+int st_child_wait(struct st_child *child, int nohang)
+{
+    if (child->reaped)
+        return 1;
+    if (child->pid <= 0)
+        return ST_E_INVALID;
+    for (;;) {
+        int st = 0;
+        pid_t p = wait4(child->pid, &st, nohang ? WNOHANG : 0, &child->usage);
+        if (p == child->pid) {
+            child->status = st;
+            child->reaped = 1;
+            return 1;
+        }
+        if (p == 0)
+            return 0;
+        if (errno != EINTR)
+            return ST_E_IO;
+    }
+}
+
+void st_child_kill(struct st_child *child, int sig)
+{
+    if (child->pid <= 0 || child->reaped)
+        return;
+    kill(-child->pid, sig);
+    kill(child->pid, sig);
+}
+
+void st_child_close(struct st_child *child)
+{
+    if (child->to_guest >= 0)
+        close(child->to_guest);
+    if (child->from_guest >= 0)
+        close(child->from_guest);
+    if (child->err_fd >= 0)
+        close(child->err_fd);
+    child->to_guest = child->from_guest = child->err_fd = -1;
+}

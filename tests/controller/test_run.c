@@ -1,0 +1,425 @@
+/* `sandtrace run` and `sandtrace check` end to end with real guest processes:
+ * exit codes, limits, the seccomp jail, protocol violations, unknown calls
+ * and the JSON outcome. (Output and input: test_run_io.c.) */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "controller/session.h"
+#include "tests/testutil.h"
+
+static const char *tguest(void)
+{
+    return tu_build_path("testguests/tguest");
+}
+
+/* Runs `sandtrace run OPTS... -- GUEST ARGS...`; `args` is NULL-terminated
+ * with "--" already in it. */
+static struct tu_run run(const char *const *args)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "run";
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return tu_run_sandtrace(argv, NULL);
+}
+
+/* Reads a small file into a NUL-terminated heap string. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The integer value of "key": in a one-line JSON object; -1 if absent. */
+static long long json_int(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p)
+        return -1;
+    return strtoll(p + strlen(pat), NULL, 10);
+}
+
+static void assert_status(const char *json, const char *status)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"status\":\"%s\"", status);
+    if (!strstr(json, pat))
+        fail_msg("outcome %s has no %s", json, pat);
+}
+
+/* Runs with --outcome into a temporary file; returns the JSON (caller frees). */
+static char *run_outcome(const char *const *args, struct tu_run *r)
+{
+    char *dir = tu_mkdtemp();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/outcome.json", dir);
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "--outcome";
+    argv[n++] = path;
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    *r = run(argv);
+    char *json = slurp(path);
+    tu_rm_rf(dir);
+    free(dir);
+    if (!json)
+        fail_msg("no outcome file; stderr: %s", r->err);
+    return json;
+}
+
+static void test_run_exit_request_gives_its_code(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--", tguest(), "exit", "5", NULL }, &r);
+    assert_int_equal(r.status, 5);
+    assert_status(json, "exited");
+    assert_int_equal(json_int(json, "exit_code"), 5);
+    assert_int_equal(json_int(json, "exit_status"), 5);
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_guest_exit_code_propagates(void **state)
+{
+    (void)state;
+    struct tu_run r = run((const char *[]){ "--", tguest(), "status", "3", NULL });
+    assert_int_equal(r.status, 3);
+    tu_run_release(&r);
+    r = run((const char *[]){ "--", tguest(), "status", "0", NULL });
+    assert_int_equal(r.status, 0);
+    tu_run_release(&r);
+}
+
+static void test_run_unknown_signature_is_fatal_by_default(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--", tguest(), "unknown", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_UNKNOWN_CALL);
+    assert_status(json, "unknown-call");
+    assert_int_equal(json_int(json, "unknown"), 1);
+    assert_non_null(strstr(r.err, "frobnicate(i)i"));
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_allow_unknown_refuses_with_enosys(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--allow-unknown", "--", tguest(), "unknown", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    assert_status(json, "exited");
+    assert_int_equal(json_int(json, "unknown"), 1);
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_protocol_violations_end_the_guest(void **state)
+{
+    (void)state;
+    static const char *const modes[] = { "zero-length", "bad-kind", "too-many-args", "truncated" };
+    static const char *const why[] = { "zero-length", "kind letter", "more than 32", "inside a message" };
+    for (size_t i = 0; i < 4; i++) {
+        struct tu_run r;
+        char *json = run_outcome((const char *[]){ "--", tguest(), modes[i], NULL }, &r);
+        if (r.status != ST_RUN_EXIT_VIOLATION)
+            fail_msg("%s: status %d, stderr %s", modes[i], r.status, r.err);
+        assert_status(json, "violation");
+        if (!strstr(r.err, why[i]))
+            fail_msg("%s: stderr '%s' does not say '%s'", modes[i], r.err, why[i]);
+        free(json);
+        tu_run_release(&r);
+    }
+}
+
+static void test_run_seccomp_kills_a_direct_system_call(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--", tguest(), "syscall", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_SECCOMP);
+    assert_status(json, "seccomp");
+    assert_int_equal(json_int(json, "signal"), 31); /* SIGSYS */
+    assert_non_null(strstr(r.err, "seccomp"));
+    free(json);
+    tu_run_release(&r);
+    /* Without the jail the same call goes through (and the guest goes on). */
+    r = run((const char *[]){ "--no-seccomp", "--", tguest(), "syscall", NULL });
+    assert_int_equal(r.status, 0);
+    tu_run_release(&r);
+}
+
+static void test_run_example_guests_live_under_the_jail(void **state)
+{
+    (void)state;
+    /* Whatever they get answered, none of them is killed by the filter. */
+    static const char *const guests[] = { "hello", "clock", "ls", "stat", "writer", "cat",
+                                          "importer", "allcalls", "echo-stdin" };
+    for (size_t i = 0; i < sizeof guests / sizeof guests[0]; i++) {
+        struct tu_run r;
+        char *json = run_outcome((const char *[]){ "--timeout", "20", "--", tu_guest(guests[i]), NULL }, &r);
+        if (strstr(json, "\"status\":\"seccomp\"") || strstr(json, "\"status\":\"signaled\""))
+            fail_msg("guest '%s' died under the jail: %s (stderr %s)", guests[i], json, r.err);
+        free(json);
+        tu_run_release(&r);
+    }
+}
+
+static void test_run_timeout_ends_a_looping_guest(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--timeout", "0.3", "--", tguest(), "spin", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_TIMEOUT);
+    assert_status(json, "timeout");
+    assert_non_null(strstr(r.err, "timeout"));
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_cpu_limit_ends_a_spinning_guest(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--cpu", "1", "--timeout", "30", "--", tguest(), "spin", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_CPU);
+    assert_status(json, "cpu");
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_memory_limit_ends_a_hog(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--memory", "64M", "--timeout", "30", "--", tguest(), "hog", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_MEMORY);
+    assert_status(json, "memory");
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_max_calls_ends_the_guest(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--max-calls", "10", "--", tguest(), "calls", "1000", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_MAX_CALLS);
+    assert_status(json, "max-calls");
+    assert_int_equal(json_int(json, "calls"), 11);
+    free(json);
+    tu_run_release(&r);
+    /* Exactly at the limit is fine. */
+    json = run_outcome((const char *[]){ "--max-calls", "10", "--", tguest(), "calls", "10", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(json_int(json, "calls"), 10);
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_outcome_counts_calls_and_bytes(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--", tguest(), "calls", "100", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    assert_status(json, "exited");
+    assert_int_equal(json_int(json, "calls"), 100);
+    /* Each getpid()i request is 1 + 9 bytes; each answer 'i' + 8 bytes. */
+    assert_int_equal(json_int(json, "bytes_in"), 1000);
+    assert_int_equal(json_int(json, "bytes_out"), 900);
+    assert_int_equal(json_int(json, "refused"), 0);
+    assert_non_null(strstr(json, "\"wall_seconds\":"));
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_missing_executable_is_a_controller_error(void **state)
+{
+    (void)state;
+    struct tu_run r = run((const char *[]){ "--", "/nonexistent/guest", NULL });
+    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    assert_non_null(strstr(r.err, "cannot execute '/nonexistent/guest'"));
+    tu_run_release(&r);
+}
+
+static void test_run_bad_options_are_usage_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[][4] = {
+        { "--timeout", "-1", "--", NULL }, { "--memory", "lots", "--", NULL },
+        { "--time", "yesterday", "--", NULL }, { "--frobnicate", "--", NULL, NULL },
+        { "--mount", "nothing", "--", NULL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[8];
+        size_t n = 0;
+        for (size_t k = 0; k < 4 && bad[i][k]; k++)
+            args[n++] = bad[i][k];
+        args[n++] = tguest();
+        args[n] = NULL;
+        struct tu_run r = run(args);
+        if (r.status != 2)
+            fail_msg("'%s %s': status %d", bad[i][0], bad[i][1] ? bad[i][1] : "", r.status);
+        tu_run_release(&r);
+    }
+    struct tu_run r = run((const char *[]){ "--timeout", "1", NULL });
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "no executable"));
+    tu_run_release(&r);
+}
+
+static void test_run_config_file_sets_options(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    const char *conf = "# limits for this test\nmax-calls = 5\n\ntimeout 10\nallow-unknown\n";
+    tu_write_file(dir, "run.conf", conf, strlen(conf));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run.conf", dir);
+    struct tu_run r = run((const char *[]){ "--config", path, "--", tguest(), "calls", "20", NULL });
+    assert_int_equal(r.status, ST_RUN_EXIT_MAX_CALLS);
+    tu_run_release(&r);
+    const char *bad = "max-calls 5\nfrobnicate 1\n";
+    tu_write_file(dir, "bad.conf", bad, strlen(bad));
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    r = run((const char *[]){ "--config", path, "--", tguest(), "calls", "1", NULL });
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "bad.conf:2: unknown option 'frobnicate'"));
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_run_help_documents_exit_codes(void **state)
+{
+    (void)state;
+    struct tu_run r = run((const char *[]){ "--help", NULL });
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "128+N"));
+    assert_non_null(strstr(r.out, "71"));
+    assert_non_null(strstr(r.out, "78"));
+    assert_non_null(strstr(r.out, "--max-output"));
+    tu_run_release(&r);
+}
+
+/* A fake guest that prints a dump text the way a real one does. */
+static char *fake_dump_guest(const char *dir, const char *dump_file)
+{
+    char script[8192];
+    snprintf(script, sizeof script, "#!/bin/sh\n[ -n \"$RPY_SANDBOX_DUMP\" ] || exit 9\nexec cat '%s'\n",
+             dump_file);
+    tu_write_file(dir, "fake-pypy", script, strlen(script));
+    char *path = NULL;
+    if (asprintf(&path, "%s/fake-pypy", dir) < 0)
+        abort();
+    chmod(path, 0755);
+    return path;
+}
+
+static void test_check_knows_every_function_of_real_pypy_dumps(void **state)
+{
+    (void)state;
+    static const char *const dumps[] = { ST_SOURCE_DIR "/../shared/pypy2-sandbox-dump.txt",
+                                         ST_SOURCE_DIR "/../shared/pypy3-sandbox-dump.txt" };
+    for (size_t i = 0; i < 2; i++) {
+        if (access(dumps[i], R_OK) != 0) {
+            print_message("skipping: %s is not beside the checkout\n", dumps[i]);
+            continue;
+        }
+        char *dir = tu_mkdtemp();
+        char *exe = fake_dump_guest(dir, dumps[i]);
+        struct tu_run r = tu_run_sandtrace((const char *[]){ "check", exe, NULL }, NULL);
+        if (r.status != 0)
+            fail_msg("check of %s: status %d\n%s%s", dumps[i], r.status, r.out, r.err);
+        assert_non_null(strstr(r.out, "protocol version 20001"));
+        assert_non_null(strstr(r.out, " 0 fatal, 0 unknown"));
+        assert_null(strstr(r.out, "  unknown "));
+        tu_run_release(&r);
+        tu_rm_rf(dir);
+        free(dir);
+        free(exe);
+    }
+}
+
+static void test_check_lists_an_unknown_function(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    const char *dump = "Version: 20001\nPlatform: linux2\nFuncs: frobnicate(i)i getpid()i stat64(pp)i\n";
+    tu_write_file(dir, "dump.txt", dump, strlen(dump));
+    char file[4096];
+    snprintf(file, sizeof file, "%s/dump.txt", dir);
+    char *exe = fake_dump_guest(dir, file);
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "check", "--all", exe, NULL }, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "unknown  frobnicate(i)i"));
+    assert_non_null(strstr(r.out, "handled  getpid()i"));
+    assert_non_null(strstr(r.out, "2 handled, 0 refused, 0 fatal, 1 unknown"));
+    tu_run_release(&r);
+    /* --debug lists it before running. */
+    r = run((const char *[]){ "--debug", "--no-seccomp", "--", exe, NULL });
+    assert_non_null(strstr(r.err, "unknown  frobnicate(i)i"));
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+    free(exe);
+}
+
+static void test_check_of_the_guest_runtime_has_no_unknowns(void **state)
+{
+    (void)state;
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "check", tu_guest("allcalls"), NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "0 unknown"));
+    tu_run_release(&r);
+    r = tu_run_sandtrace((const char *[]){ "check", "/nonexistent", NULL }, NULL);
+    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    tu_run_release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_exit_request_gives_its_code),
+        cmocka_unit_test(test_run_guest_exit_code_propagates),
+        cmocka_unit_test(test_run_unknown_signature_is_fatal_by_default),
+        cmocka_unit_test(test_run_allow_unknown_refuses_with_enosys),
+        cmocka_unit_test(test_run_protocol_violations_end_the_guest),
+        cmocka_unit_test(test_run_seccomp_kills_a_direct_system_call),
+        cmocka_unit_test(test_run_example_guests_live_under_the_jail),
+        cmocka_unit_test(test_run_timeout_ends_a_looping_guest),
+        cmocka_unit_test(test_run_cpu_limit_ends_a_spinning_guest),
+        cmocka_unit_test(test_run_memory_limit_ends_a_hog),
+        cmocka_unit_test(test_run_max_calls_ends_the_guest),
+        cmocka_unit_test(test_run_outcome_counts_calls_and_bytes),
+        cmocka_unit_test(test_run_missing_executable_is_a_controller_error),
+        cmocka_unit_test(test_run_bad_options_are_usage_errors),
+        cmocka_unit_test(test_run_config_file_sets_options),
+        cmocka_unit_test(test_run_help_documents_exit_codes),
+        cmocka_unit_test(test_check_knows_every_function_of_real_pypy_dumps),
+        cmocka_unit_test(test_check_lists_an_unknown_function),
+        cmocka_unit_test(test_check_of_the_guest_runtime_has_no_unknowns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

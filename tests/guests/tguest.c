@@ -1,0 +1,143 @@
+/* tguest MODE [ARG]: a test guest for the controller's integration tests,
+ * each mode one behaviour (good or hostile):
+ *   getenv NAME     prints NAME's value or "(unset)"
+ *   environ         prints every get_environ() entry, one per line
+ *   ids             prints uid gid euid egid pid ppid, getresuid, getgroups
+ *   uname           prints sysname and nodename
+ *   home            prints _pypy_init_home()'s string, then frees it
+ *   exit N          sends _exit(N)
+ *   status N        prints one line then returns N from main
+ *   unknown         calls a signature no registry knows
+ *   refused         calls fork() (a deliberate refusal) and prints errno
+ *   syscall         makes a direct socket() system call (jail test)
+ *   spin            burns CPU forever
+ *   hog             allocates memory until malloc fails, then aborts
+ *   zero-length     sends a request with a zero length byte
+ *   bad-kind        sends "f(x)i"
+ *   too-many-args   sends a request with 33 arguments
+ *   truncated       sends half a request and exits 0
+ *   flood N         writes N bytes of 'x' to stdout
+ *   calls N         makes N getpid() calls and prints nothing */
+#include "guest/sandbox_guest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int raw_request(const char *text, size_t nargs)
+{
+    unsigned char buf[1024];
+    size_t len = strlen(text);
+    buf[0] = (unsigned char)len;
+    memcpy(buf + 1, text, len);
+    memset(buf + 1 + len, 0, nargs * 8);
+    sg_raw_write(buf, 1 + len + nargs * 8);
+    /* Wait for the controller's verdict (it ends us). */
+    char c;
+    sg_raw_read(&c, 1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    const char *arg = argc > 2 ? argv[2] : "";
+    if (!strcmp(mode, "getenv")) {
+        char *v = sg_getenv(arg);
+        sg_printf("%s\n", v ? v : "(unset)");
+    } else if (!strcmp(mode, "environ")) {
+        char **e = sg_get_environ();
+        for (size_t i = 0; e && e[i]; i++)
+            sg_printf("%s\n", e[i]);
+        sg_printf("end\n");
+    } else if (!strcmp(mode, "ids")) {
+        uid_t r = 0, ef = 0, sv = 0;
+        gid_t gr = 0, ge = 0, gs = 0, groups[4] = { 0 };
+        sg_getresuid(&r, &ef, &sv);
+        sg_getresgid(&gr, &ge, &gs);
+        int ng = sg_getgroups(4, groups);
+        sg_printf("uid %d gid %d euid %d egid %d pid %d ppid %d\n", (int)sg_getuid(),
+                  (int)sg_getgid(), (int)sg_geteuid(), (int)sg_getegid(), (int)sg_getpid(),
+                  (int)sg_getppid());
+        sg_printf("resuid %d %d %d resgid %d %d %d groups %d:%d\n", (int)r, (int)ef, (int)sv,
+                  (int)gr, (int)ge, (int)gs, ng, (int)groups[0]);
+        sg_printf("cpus %d sysconf-page %ld yield %d\n", sg_rpy_cpu_count(), sg_sysconf(30),
+                  sg_sched_yield());
+    } else if (!strcmp(mode, "uname")) {
+        struct utsname u;
+        memset(&u, 0, sizeof u);
+        if (sg_uname(&u) == 0)
+            sg_printf("%s %s %s\n", u.sysname, u.nodename, u.machine);
+        else
+            sg_printf("uname: %s\n", strerror(errno));
+    } else if (!strcmp(mode, "home")) {
+        char *h = sg_pypy_init_home();
+        sg_printf("home %s\n", h ? h : "(null)");
+        if (h)
+            sg_pypy_init_free(h);
+    } else if (!strcmp(mode, "exit")) {
+        sg_exit(atoi(arg));
+    } else if (!strcmp(mode, "status")) {
+        sg_printf("returning %d\n", atoi(arg));
+        return atoi(arg);
+    } else if (!strcmp(mode, "unknown")) {
+        sg_call("frobnicate(i)i", SG_ARGS(sg_arg_i(1)));
+        sg_printf("unknown call returned, errno %s\n", strerror(errno));
+    } else if (!strcmp(mode, "refused")) {
+        errno = 0;
+        pid_t p = sg_fork();
+        sg_printf("fork %d %s\n", (int)p, strerror(errno));
+    } else if (!strcmp(mode, "syscall")) {
+        sg_printf("making a direct system call\n");
+        long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+        sg_printf("socket returned %ld\n", fd);
+    } else if (!strcmp(mode, "spin")) {
+        volatile unsigned long n = 0;
+        for (;;)
+            n++;
+    } else if (!strcmp(mode, "hog")) {
+        for (;;) {
+            char *p = malloc(1 << 20);
+            if (!p)
+                abort();
+            memset(p, 1, 1 << 20);
+        }
+    } else if (!strcmp(mode, "zero-length")) {
+        unsigned char z = 0;
+        sg_raw_write(&z, 1);
+        char c;
+        sg_raw_read(&c, 1);
+    } else if (!strcmp(mode, "bad-kind")) {
+        raw_request("f(x)i", 1);
+    } else if (!strcmp(mode, "too-many-args")) {
+        char text[64] = "f(";
+        for (int i = 0; i < 33; i++)
+            strcat(text, "i");
+        strcat(text, ")i");
+        raw_request(text, 33);
+    } else if (!strcmp(mode, "truncated")) {
+        sg_raw_write("\x0bwrite(ipi)i\x01\x00", 14);
+        return 0;
+    } else if (!strcmp(mode, "flood")) {
+        static char buf[65536];
+        memset(buf, 'x', sizeof buf);
+        long n = atol(arg);
+        while (n > 0) {
+            size_t k = n < (long)sizeof buf ? (size_t)n : sizeof buf;
+            if (sg_write_all(1, buf, k) < 0)
+                return 1;
+            n -= (long)k;
+        }
+    } else if (!strcmp(mode, "calls")) {
+        long n = atol(arg);
+        for (long i = 0; i < n; i++)
+            sg_getpid();
+    } else {
+        sg_eprintf("tguest: unknown mode '%s'\n", mode);
+        return 2;
+    }
+    return 0;
+}
