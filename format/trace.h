@@ -267,6 +267,11 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
 /* Writes the open chunk now, if it holds any event. */
 int trace_writer_flush(struct trace_writer *w);
 
+/* Writes the open chunk if its time bound has passed. The bound is also
+ * checked by every add_event; call this from an idle event loop so that a
+ * quiet guest's last events reach the disk within the bound too. */
+int trace_writer_poll(struct trace_writer *w);
+
 /* Flushes, writes the footer and syncs (with the sync option). Later adds
  * fail with TRACE_E_STATE. */
 int trace_writer_close(struct trace_writer *w);

@@ -620,6 +620,14 @@ static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic
                          "edited, truncated or reordered",
                          (unsigned long long)off);
     }
+    if (rc == 0 && !r->size_known) {
+        /* Without a known size, check here that nothing follows. */
+        uint8_t extra;
+        if ((rc = rd(r, &extra, 1, &got)) == 0 && got)
+            rc = set_err(r, TRACE_E_CORRUPT, off + size,
+                         "unexpected data after the footer at offset %llu",
+                         (unsigned long long)(off + size));
+    }
     free(idx);
     free(f);
     if (rc == 0) {

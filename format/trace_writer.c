@@ -352,6 +352,18 @@ static int flush_chunk(struct trace_writer *w)
     return 0;
 }
 
+int trace_writer_poll(struct trace_writer *w)
+{
+    if (!w)
+        return TRACE_E_INVAL;
+    if (w->state != 0)
+        return TRACE_E_STATE;
+    if (w->chunk_events == 0 || w->opt.chunk_ns == UINT64_MAX ||
+        mono_ns() - w->chunk_open_mono < w->opt.chunk_ns)
+        return 0;
+    return trace_writer_flush(w);
+}
+
 int trace_writer_flush(struct trace_writer *w)
 {
     if (!w)
@@ -555,16 +567,17 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
     }
     uint64_t t = ev->time_ns == TRACE_TIME_NOW ? trace_writer_now_ns(w) : ev->time_ns;
 
-    /* Close the chunk first if this event would overflow it. The record's
-     * size does not depend on dtime by more than 10 bytes: estimate with
-     * the worst case. */
-    rec.dtime = INT64_MIN;
-    size_t est = sandtrace__record__get_packed_size(&rec) + 10;
+    /* Close the chunk first if this event would overflow it. */
+    rec.dtime = w->chunk_events ? (int64_t)(t - w->chunk_prev_time) : 0;
+    size_t size = sandtrace__record__get_packed_size(&rec);
+    size_t est = size + 10;
     if (is_request && w->sig_chunk[sig_id] != w->chunk_number)
         est += strlen(w->sigs[sig_id]) + 24; /* its definition record */
     if (w->chunk_events > 0 && w->raw_len + est > w->opt.chunk_bytes) {
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
+        rec.dtime = 0;
+        size = sandtrace__record__get_packed_size(&rec);
     }
     if (w->chunk_events == 0) {
         w->chunk_first_event = seq;
@@ -581,8 +594,7 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
             goto fail;
         w->sig_chunk[sig_id] = w->chunk_number;
     }
-    rec.dtime = (int64_t)(t - w->chunk_prev_time);
-    if ((rc = append_record(w, &rec, sandtrace__record__get_packed_size(&rec))) < 0)
+    if ((rc = append_record(w, &rec, size)) < 0)
         goto fail;
     w->chunk_prev_time = t;
     w->last_time = t;

@@ -386,6 +386,36 @@ static void test_writer_stamps_time_now_monotonically(void **state)
     trace_io_free(io);
 }
 
+static void test_poll_flushes_a_chunk_once_its_time_bound_passed(void **state)
+{
+    (void)state;
+    struct trace_io *io = trace_io_mem_writer(0);
+    struct trace_writer_options o;
+    trace_writer_options_init(&o);
+    o.chunk_ns = 2000000; /* 2 ms */
+    struct trace_writer *w;
+    assert_int_equal(trace_writer_new(&w, io, 0, NULL, &o), 0);
+    size_t empty;
+    trace_io_mem_data(io, &empty);
+    struct trace_event ev = { .kind = TRACE_EV_NOTE, .time_ns = TRACE_TIME_NOW };
+    ev.note.text = "quiet guest";
+    assert_int_equal(trace_writer_add_event(w, &ev), 0);
+    struct timespec ts = { 0, 5000000 };
+    nanosleep(&ts, NULL);
+    assert_int_equal(trace_writer_poll(w), 0);
+    size_t len;
+    const uint8_t *d = trace_io_mem_data(io, &len);
+    assert_true(len > empty);
+    /* What reached the io is one complete chunk holding the event. */
+    struct trace_reader *r = open_mem(d, len, NULL);
+    assert_int_equal(trace_reader_next(r, &ev), 1);
+    assert_string_equal(ev.note.text, "quiet guest");
+    assert_int_equal(trace_reader_next(r, &ev), TRACE_E_TRUNCATED);
+    trace_reader_free(r);
+    trace_writer_free(w);
+    trace_io_free(io);
+}
+
 static void test_repeated_calls_compress_to_few_bytes(void **state)
 {
     (void)state;
@@ -452,7 +482,7 @@ static void test_file_and_fd_backends_roundtrip(void **state)
     size_t len;
     uint8_t *t = ts_make_trace(40, 0, NULL, &len);
     assert_true(len < 60000);
-    int p[2];
+    int p[2], rc;
     assert_int_equal(pipe(p), 0);
     assert_int_equal(write(p[1], t, len), (ssize_t)len);
     close(p[1]);
@@ -463,6 +493,17 @@ static void test_file_and_fd_backends_roundtrip(void **state)
         assert_event_matches(&ev, i, req[i]);
     }
     assert_int_equal(trace_reader_next(r, &ev), 0);
+    trace_reader_free(r);
+    /* Data after the footer is refused even when the size is unknown. */
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], t, len), (ssize_t)len);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    close(p[1]);
+    assert_int_equal(trace_reader_open(&r, trace_io_from_fd(p[0], 1), 1, NULL, NULL, 0), 0);
+    while ((rc = trace_reader_next(r, &ev)) == 1)
+        ;
+    assert_int_equal(rc, TRACE_E_CORRUPT);
+    assert_non_null(strstr(trace_reader_error_message(r), "after the footer"));
     trace_reader_free(r);
     free(t);
     free(req);
@@ -527,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_large_blob_64mib_roundtrips),
         cmocka_unit_test(test_writer_rejects_invalid_events_and_stays_usable),
         cmocka_unit_test(test_writer_stamps_time_now_monotonically),
+        cmocka_unit_test(test_poll_flushes_a_chunk_once_its_time_bound_passed),
         cmocka_unit_test(test_repeated_calls_compress_to_few_bytes),
         cmocka_unit_test(test_file_and_fd_backends_roundtrip),
         cmocka_unit_test(test_hash_file_and_key_load),
