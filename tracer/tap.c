@@ -1,0 +1,336 @@
+/* tracer/tap.c: the relay of `sandtrace tap`. One poll loop moves bytes
+ * between the foreign controller and the guest in both directions, each
+ * direction with its own small buffer so that neither can block the other
+ * (a controller that pipelines commands while the guest writes a large
+ * reply behaves exactly as it would connected directly). Bytes are written
+ * on as soon as they are read, then fed to the parser. */
+#include "tracer/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "controller/session.h"
+#include "controller/spawn.h"
+#include "tracer/tracer.h"
+
+#define RELAY_BUF (64u * 1024)
+
+void st_tap_config_init(struct st_tap_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->in_fd = 0;
+    cfg->out_fd = 1;
+    cfg->err_fd = 2;
+    cfg->signal_fd = -1;
+}
+
+/* One direction: bytes read from `src`, not yet all written to `dst`. */
+struct pipe_dir {
+    int src, dst;
+    int src_open, dst_open;
+    size_t off, len;
+    uint64_t total;
+    uint8_t buf[RELAY_BUF];
+};
+
+/* Writes what is pending without blocking. 0, or -1 when dst is gone
+ * (the pending bytes are then dropped). */
+static int flush_dir(struct pipe_dir *d)
+{
+    while (d->len > 0) {
+        ssize_t w = write(d->dst, d->buf + d->off, d->len);
+        if (w > 0) {
+            d->off += (size_t)w;
+            d->len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        d->len = 0;
+        return -1;
+    }
+    d->off = 0;
+    return 0;
+}
+
+/* Makes `fd` non-blocking if it is a pipe or a socket (whose blocking write
+ * could stall the loop); returns the old flags to restore, or -1. */
+static int make_nonblocking(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return -1;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK))
+        return -1;
+    if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        return -1;
+    return fl;
+}
+
+/* Replaces `fd` by /dev/null so that the peer sees end of file while the
+ * descriptor number stays taken. */
+static void close_keep_number(int fd)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, fd);
+        close(null);
+    } else {
+        close(fd);
+    }
+}
+
+static void write_all_blocking(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pf = { fd, POLLOUT, 0 };
+            poll(&pf, 1, -1);
+            continue;
+        }
+        if (w <= 0)
+            return; /* the reader is gone: like the guest's own stderr */
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+static void fill_outcome(const struct st_child *child, struct st_outcome *o,
+                         const struct st_tap_result *res)
+{
+    memset(o, 0, sizeof *o);
+    int st = child->status;
+    if (WIFSIGNALED(st)) {
+        o->status = ST_STATUS_SIGNALED;
+        o->exit_code = -1;
+        o->signal = WTERMSIG(st);
+        snprintf(o->reason, sizeof o->reason, "killed by signal %d (%s)", o->signal,
+                 strsignal(o->signal));
+    } else {
+        o->status = ST_STATUS_EXITED;
+        o->exit_code = WEXITSTATUS(st);
+        snprintf(o->reason, sizeof o->reason, "exited with code %d", o->exit_code);
+    }
+    o->bytes_in = res->from_guest;
+    o->bytes_out = res->to_guest;
+    o->stderr_bytes = res->stderr_bytes;
+    o->guest_user_seconds =
+        (double)child->usage.ru_utime.tv_sec + child->usage.ru_utime.tv_usec / 1e6;
+    o->guest_sys_seconds =
+        (double)child->usage.ru_stime.tv_sec + child->usage.ru_stime.tv_usec / 1e6;
+}
+
+int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
+               struct st_tap_result *res)
+{
+    if (!cfg || !cfg->exe || !cfg->argv || !cfg->argv[0] || !obs || !res)
+        return ST_TRACER_E_INVALID;
+    memset(res, 0, sizeof *res);
+    struct st_tap_parser *parser = NULL;
+    if (st_tap_parser_new(&parser, obs) < 0)
+        return ST_TRACER_E_NOMEM;
+    struct pipe_dir *c2g = calloc(1, sizeof *c2g), *g2c = calloc(1, sizeof *g2c);
+    uint8_t *ebuf = malloc(RELAY_BUF);
+    if (!c2g || !g2c || !ebuf) {
+        free(c2g);
+        free(g2c);
+        free(ebuf);
+        st_tap_parser_free(parser);
+        return ST_TRACER_E_NOMEM;
+    }
+
+    struct st_spawn_config sc;
+    st_spawn_config_init(&sc);
+    sc.path = cfg->exe;
+    sc.argv = cfg->argv;
+    sc.envp = cfg->envp;
+    sc.stderr_pipe = 1;
+    sc.seccomp = 0; /* the foreign controller decides about jails, not tap */
+    struct st_child child;
+    /* A controller that goes away must not kill tap before the trace ends. */
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+    int rc = st_spawn(&sc, &child);
+    if (rc < 0) {
+        res->exec_errno = child.exec_errno;
+        signal(SIGPIPE, old_pipe);
+        free(c2g);
+        free(g2c);
+        free(ebuf);
+        st_tap_parser_free(parser);
+        return ST_TRACER_E_SPAWN;
+    }
+    res->pid = child.pid;
+    int in_flags = make_nonblocking(cfg->in_fd);
+    int out_flags = make_nonblocking(cfg->out_fd);
+
+    c2g->src = cfg->in_fd;
+    c2g->dst = child.to_guest;
+    c2g->src_open = c2g->dst_open = 1;
+    g2c->src = child.from_guest;
+    g2c->dst = cfg->out_fd;
+    g2c->src_open = g2c->dst_open = 1;
+    int err_open = child.err_fd >= 0;
+    int sig_open = cfg->signal_fd >= 0;
+
+    for (;;) {
+        /* A direction whose source ended and whose buffer is flushed closes
+         * its destination, so the far side sees the end as it would have. */
+        if (!c2g->src_open && c2g->len == 0 && c2g->dst_open) {
+            close(child.to_guest);
+            child.to_guest = -1;
+            c2g->dst_open = 0;
+        }
+        if (!g2c->src_open && g2c->len == 0 && g2c->dst_open) {
+            close_keep_number(cfg->out_fd);
+            g2c->dst_open = 0;
+        }
+        if (!g2c->src_open && !err_open)
+            break; /* the guest's outputs are closed: it is gone */
+
+        enum { P_C_IN, P_C_OUT, P_G_IN, P_G_OUT, P_ERR, P_SIG, P_COUNT };
+        struct pollfd all[P_COUNT];
+        int slot[P_COUNT] = { -1, -1, -1, -1, -1, -1 };
+        int n = 0;
+        if (c2g->src_open && c2g->len == 0 && c2g->dst_open)
+            slot[P_C_IN] = n, all[n++] = (struct pollfd){ c2g->src, POLLIN, 0 };
+        else if (c2g->len > 0)
+            slot[P_C_OUT] = n, all[n++] = (struct pollfd){ c2g->dst, POLLOUT, 0 };
+        if (g2c->src_open && g2c->len == 0)
+            slot[P_G_IN] = n, all[n++] = (struct pollfd){ g2c->src, POLLIN, 0 };
+        else if (g2c->len > 0)
+            slot[P_G_OUT] = n, all[n++] = (struct pollfd){ g2c->dst, POLLOUT, 0 };
+        if (err_open)
+            slot[P_ERR] = n, all[n++] = (struct pollfd){ child.err_fd, POLLIN, 0 };
+        if (sig_open)
+            slot[P_SIG] = n, all[n++] = (struct pollfd){ cfg->signal_fd, POLLIN, 0 };
+        if (poll(all, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+#define READY(s) (slot[s] >= 0 && (all[slot[s]].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
+        if (READY(P_SIG)) {
+            unsigned char signo;
+            ssize_t k = read(cfg->signal_fd, &signo, 1);
+            if (k == 1)
+                st_child_kill(&child, signo);
+            else if (k == 0 || (errno != EINTR && errno != EAGAIN))
+                sig_open = 0;
+        }
+        if (READY(P_C_IN)) {
+            ssize_t k = read(c2g->src, c2g->buf, RELAY_BUF);
+            if (k > 0) {
+                c2g->len = (size_t)k;
+                c2g->off = 0;
+                c2g->total += (uint64_t)k;
+                if (flush_dir(c2g) < 0) {
+                    /* The guest stopped reading: the controller's next write
+                     * must fail as it would have. */
+                    c2g->dst_open = 0;
+                    close(child.to_guest);
+                    child.to_guest = -1;
+                    close_keep_number(cfg->in_fd);
+                    c2g->src_open = 0;
+                }
+                st_tap_parser_feed_controller(parser, c2g->buf, (size_t)k);
+            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+                c2g->src_open = 0;
+            }
+        } else if (READY(P_C_OUT)) {
+            if (flush_dir(c2g) < 0) {
+                c2g->dst_open = 0;
+                close(child.to_guest);
+                child.to_guest = -1;
+                close_keep_number(cfg->in_fd);
+                c2g->src_open = 0;
+            }
+        }
+        if (READY(P_G_IN)) {
+            ssize_t k = read(g2c->src, g2c->buf, RELAY_BUF);
+            if (k > 0) {
+                g2c->len = (size_t)k;
+                g2c->off = 0;
+                g2c->total += (uint64_t)k;
+                st_tap_parser_feed_guest(parser, g2c->buf, (size_t)k);
+                if (g2c->dst_open && flush_dir(g2c) < 0) {
+                    /* The controller is gone: the guest's next write must
+                     * fail (SIGPIPE) as it would have. */
+                    g2c->dst_open = 0;
+                    g2c->src_open = 0;
+                    close(child.from_guest);
+                    child.from_guest = -1;
+                } else if (!g2c->dst_open) {
+                    g2c->len = 0;
+                }
+            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+                g2c->src_open = 0;
+            }
+        } else if (READY(P_G_OUT)) {
+            if (flush_dir(g2c) < 0) {
+                g2c->dst_open = 0;
+                g2c->src_open = 0;
+                close(child.from_guest);
+                child.from_guest = -1;
+            }
+        }
+        if (READY(P_ERR)) {
+            ssize_t k = read(child.err_fd, ebuf, RELAY_BUF);
+            if (k > 0) {
+                res->stderr_bytes += (uint64_t)k;
+                write_all_blocking(cfg->err_fd, ebuf, (size_t)k);
+                if (obs->on_guest_stderr)
+                    obs->on_guest_stderr(obs->ctx, ebuf, (size_t)k);
+            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+                err_open = 0;
+            }
+        }
+#undef READY
+    }
+    /* Whatever the guest's stdout still had to say has been passed on; the
+     * controller sees the end now. */
+    if (g2c->dst_open) {
+        close_keep_number(cfg->out_fd);
+        g2c->dst_open = 0;
+    }
+    st_tap_parser_finish(parser);
+    res->parse_failed = st_tap_parser_failed(parser);
+    res->to_guest = c2g->total;
+    res->from_guest = g2c->total;
+
+    st_child_wait(&child, 0);
+    res->wait_status = child.status;
+    st_child_close(&child);
+    if (obs->on_exit) {
+        struct st_outcome o;
+        fill_outcome(&child, &o, res);
+        struct st_tap_counts counts;
+        st_tap_parser_counts(parser, &counts);
+        o.calls = counts.requests;
+        obs->on_exit(obs->ctx, &o);
+    }
+    if (in_flags >= 0)
+        fcntl(cfg->in_fd, F_SETFL, in_flags);
+    if (out_flags >= 0)
+        fcntl(cfg->out_fd, F_SETFL, out_flags);
+    signal(SIGPIPE, old_pipe);
+    free(c2g);
+    free(g2c);
+    free(ebuf);
+    st_tap_parser_free(parser);
+    return 0;
+}

@@ -1,0 +1,471 @@
+/* tracer/tracer.c: the observer that writes trace events, and the header
+ * builder. One event per callback, written straight from the controller's
+ * buffers (the writer copies once into its chunk); no allocation per event. */
+#include "tracer/tracer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/session.h"
+
+#define MAX_LIMIT_NAMES 8
+#define LIMIT_NAME_MAX 16
+
+const char *st_tracer_strerror(int err)
+{
+    switch (err) {
+    case ST_TRACER_OK: return "success";
+    case ST_TRACER_E_NOMEM: return "out of memory";
+    case ST_TRACER_E_INVALID: return "invalid argument";
+    case ST_TRACER_E_TRACE: return "cannot write the trace";
+    case ST_TRACER_E_HASH: return "cannot read the guest executable to hash it";
+    case ST_TRACER_E_SPAWN: return "cannot start the guest";
+    case ST_TRACER_E_IO: return "cannot relay between controller and guest";
+    case ST_TRACER_E_LIMIT: return "size beyond a hard limit";
+    }
+    return "unknown tracer error";
+}
+
+/* ------------------------------------------------------------------------- */
+/* The header builder. */
+
+void st_tracer_meta_init(struct st_tracer_meta *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+static char **copy_strings(const char *const *v, size_t n)
+{
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = strdup(v[i] ? v[i] : "");
+        if (!out[i]) {
+            for (size_t j = 0; j < i; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int st_tracer_meta_set_guest(struct st_tracer_meta *m, const char *exe, const char *const *argv,
+                             size_t argc, const char *const *env, size_t nenv)
+{
+    if (!m || !exe || (argc && !argv) || (nenv && !env))
+        return ST_TRACER_E_INVALID;
+    uint64_t size = 0;
+    uint8_t hash[TRACE_HASH_BYTES];
+    if (trace_hash_file(exe, hash, &size) < 0)
+        return ST_TRACER_E_HASH;
+    char *path = strdup(exe);
+    char **a = copy_strings(argv, argc);
+    char **e = copy_strings(env, nenv);
+    if (!path || !a || !e) {
+        free(path);
+        free_strings(a, argc);
+        free_strings(e, nenv);
+        return m->error = ST_TRACER_E_NOMEM;
+    }
+    free(m->exe_path);
+    free_strings(m->argv, m->argc);
+    free_strings(m->env, m->nenv);
+    m->exe_path = path;
+    m->argv = a;
+    m->argc = argc;
+    m->env = e;
+    m->nenv = nenv;
+    m->header.guest_exe_path = path;
+    m->header.guest_exe_size = size;
+    memcpy(m->header.guest_exe_blake2b, hash, sizeof hash);
+    m->header.guest_exe_hash_set = 1;
+    m->header.guest_argc = argc;
+    m->header.guest_argv = (const char *const *)a;
+    m->header.guest_envc = nenv;
+    m->header.guest_env = (const char *const *)e;
+    return 0;
+}
+
+int st_tracer_meta_add(struct st_tracer_meta *m, const char *key, const char *fmt, ...)
+{
+    if (!m || !key || !fmt)
+        return ST_TRACER_E_INVALID;
+    if (m->nkv == m->kv_cap) {
+        size_t cap = m->kv_cap ? m->kv_cap * 2 : 32;
+        struct trace_kv *nk = realloc(m->kv, cap * sizeof *nk);
+        if (!nk)
+            return m->error = ST_TRACER_E_NOMEM;
+        m->kv = nk;
+        m->kv_cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *value = NULL;
+    int n = vasprintf(&value, fmt, ap);
+    va_end(ap);
+    char *k = strdup(key);
+    if (n < 0 || !k) {
+        if (n >= 0)
+            free(value);
+        free(k);
+        return m->error = ST_TRACER_E_NOMEM;
+    }
+    m->kv[m->nkv].key = k;
+    m->kv[m->nkv].value = value;
+    m->nkv++;
+    m->header.policy = m->kv;
+    m->header.policy_count = m->nkv;
+    return 0;
+}
+
+static const char *time_mode_name(enum st_time_mode mode)
+{
+    switch (mode) {
+    case ST_TIME_FROZEN: return "frozen";
+    case ST_TIME_REAL: return "real";
+    case ST_TIME_OFFSET: return "offset";
+    }
+    return "unknown";
+}
+
+int st_tracer_meta_add_session(struct st_tracer_meta *m, const struct st_session_config *c)
+{
+    if (!m || !c)
+        return ST_TRACER_E_INVALID;
+    st_tracer_meta_add(m, "controller", "sandtrace");
+    st_tracer_meta_add(m, "uid", "%u", (unsigned)c->uid);
+    st_tracer_meta_add(m, "gid", "%u", (unsigned)c->gid);
+    st_tracer_meta_add(m, "pid", "%lld", (long long)c->pid);
+    st_tracer_meta_add(m, "ppid", "%lld", (long long)c->ppid);
+    if (c->hostname)
+        st_tracer_meta_add(m, "hostname", "%s", c->hostname);
+    if (c->pypy_home)
+        st_tracer_meta_add(m, "pypy_home", "%s", c->pypy_home);
+    st_tracer_meta_add(m, "time.mode", "%s", time_mode_name(c->time_mode));
+    st_tracer_meta_add(m, "time.base", "%lld", (long long)c->time_base);
+    st_tracer_meta_add(m, "time.offset", "%lld", (long long)c->time_offset);
+    st_tracer_meta_add(m, "limit.timeout_seconds", "%g", c->timeout_seconds);
+    st_tracer_meta_add(m, "limit.cpu_seconds", "%llu", (unsigned long long)c->cpu_seconds);
+    st_tracer_meta_add(m, "limit.memory_bytes", "%llu", (unsigned long long)c->memory_bytes);
+    st_tracer_meta_add(m, "limit.max_calls", "%llu", (unsigned long long)c->max_calls);
+    st_tracer_meta_add(m, "limit.max_output", "%llu", (unsigned long long)c->max_output);
+    st_tracer_meta_add(m, "seccomp", "%d", c->seccomp);
+    st_tracer_meta_add(m, "no_aslr", "%d", c->no_aslr);
+    st_tracer_meta_add(m, "allow_unknown", "%d", c->allow_unknown);
+    st_tracer_meta_add(m, "log_refused", "%d", c->log_refused);
+    return m->error;
+}
+
+void st_tracer_meta_release(struct st_tracer_meta *m)
+{
+    if (!m)
+        return;
+    free_strings(m->argv, m->argc);
+    free_strings(m->env, m->nenv);
+    for (size_t i = 0; i < m->nkv; i++) {
+        free((char *)m->kv[i].key);
+        free((char *)m->kv[i].value);
+    }
+    free(m->kv);
+    free(m->exe_path);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The tracer. */
+
+struct limit_value {
+    char name[LIMIT_NAME_MAX];
+    uint64_t value;
+};
+
+struct st_tracer {
+    struct trace_writer *w;
+    int err; /* first TRACE_E_* error */
+    struct limit_value limits[MAX_LIMIT_NAMES];
+    unsigned nlimits;
+    char sig[TRACE_MAX_SIG_LEN + 1]; /* NUL-terminated copy of the current signature */
+};
+
+int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
+                  const struct trace_header *header, const struct trace_writer_options *opt,
+                  int *trace_err)
+{
+    if (trace_err)
+        *trace_err = 0;
+    if (!out || !io || !header) {
+        if (own_io)
+            trace_io_free(io);
+        return ST_TRACER_E_INVALID;
+    }
+    *out = NULL;
+    struct st_tracer *t = calloc(1, sizeof *t);
+    if (!t) {
+        if (own_io)
+            trace_io_free(io);
+        return ST_TRACER_E_NOMEM;
+    }
+    int rc = trace_writer_new(&t->w, io, own_io, header, opt);
+    if (rc < 0) {
+        /* trace_writer_new has freed io already when it owned it. */
+        free(t);
+        if (trace_err)
+            *trace_err = rc;
+        return rc == TRACE_E_NOMEM ? ST_TRACER_E_NOMEM : ST_TRACER_E_TRACE;
+    }
+    *out = t;
+    return 0;
+}
+
+static void add(struct st_tracer *t, struct trace_event *ev)
+{
+    if (t->err)
+        return;
+    ev->time_ns = TRACE_TIME_NOW;
+    int rc = trace_writer_add_event(t->w, ev);
+    if (rc < 0)
+        t->err = rc;
+}
+
+static void on_request(void *ctx, const char *text, size_t text_len, const uint64_t *args,
+                       unsigned nargs)
+{
+    struct st_tracer *t = ctx;
+    struct trace_event ev = { .kind = TRACE_EV_REQUEST };
+    if (text_len > TRACE_MAX_SIG_LEN)
+        text_len = TRACE_MAX_SIG_LEN;
+    memcpy(t->sig, text, text_len);
+    t->sig[text_len] = '\0';
+    ev.request.sig = t->sig;
+    if (nargs > TRACE_MAX_ARGS)
+        nargs = TRACE_MAX_ARGS; /* the codec refuses more; never reached */
+    ev.request.nargs = nargs;
+    if (nargs)
+        memcpy(ev.request.args, args, nargs * sizeof *args);
+    add(t, &ev);
+}
+
+static void mem_event(struct st_tracer *t, enum trace_event_kind kind, uint64_t ptr, uint64_t size,
+                      const void *data, size_t len)
+{
+    struct trace_event ev = { .kind = kind };
+    ev.mem.ptr = ptr;
+    ev.mem.size = size;
+    ev.mem.data = data;
+    ev.mem.len = len;
+    add(t, &ev);
+}
+
+static void on_mem_read(void *ctx, uint64_t ptr, const void *data, size_t len)
+{
+    mem_event(ctx, TRACE_EV_MEM_READ, ptr, 0, data, len);
+}
+
+static void on_mem_read_str(void *ctx, uint64_t ptr, uint64_t maxlen, const void *data, size_t len)
+{
+    mem_event(ctx, TRACE_EV_MEM_READ_STR, ptr, maxlen, data, len);
+}
+
+static void on_mem_write(void *ctx, uint64_t ptr, const void *data, size_t len)
+{
+    mem_event(ctx, TRACE_EV_MEM_WRITE, ptr, 0, data, len);
+}
+
+static void on_mem_alloc(void *ctx, const void *data, size_t len, uint64_t ptr)
+{
+    mem_event(ctx, TRACE_EV_MEM_ALLOC, ptr, 0, data, len);
+}
+
+static void on_mem_free(void *ctx, uint64_t ptr)
+{
+    mem_event(ctx, TRACE_EV_MEM_FREE, ptr, 0, NULL, 0);
+}
+
+static void on_errno(void *ctx, int32_t err)
+{
+    struct trace_event ev = { .kind = TRACE_EV_SET_ERRNO };
+    ev.set_errno.value = err;
+    add(ctx, &ev);
+}
+
+static void on_result(void *ctx, char kind, uint64_t value)
+{
+    struct trace_event ev = { .kind = TRACE_EV_RESULT };
+    ev.result.kind = kind;
+    ev.result.value = kind == 'v' ? 0 : value;
+    add(ctx, &ev);
+}
+
+static void on_guest_stderr(void *ctx, const void *data, size_t len)
+{
+    struct st_tracer *t = ctx;
+    /* One event per TRACE_MAX_BLOB at most (a pipe read never gets near). */
+    const uint8_t *p = data;
+    while (len > 0) {
+        size_t n = len < TRACE_MAX_BLOB ? len : TRACE_MAX_BLOB;
+        struct trace_event ev = { .kind = TRACE_EV_GUEST_STDERR };
+        ev.guest_stderr.data = p;
+        ev.guest_stderr.len = n;
+        add(t, &ev);
+        p += n;
+        len -= n;
+    }
+}
+
+static uint64_t limit_value(const struct st_tracer *t, const char *which)
+{
+    for (unsigned i = 0; i < t->nlimits; i++)
+        if (!strcmp(t->limits[i].name, which))
+            return t->limits[i].value;
+    return 0;
+}
+
+static void on_limit(void *ctx, const char *which, const char *detail)
+{
+    struct st_tracer *t = ctx;
+    struct trace_event ev = { .kind = TRACE_EV_LIMIT };
+    ev.limit.name = which ? which : "?";
+    ev.limit.value = which ? limit_value(t, which) : 0;
+    ev.limit.detail = detail;
+    add(t, &ev);
+}
+
+static void on_violation(void *ctx, const char *what, const void *raw, size_t len)
+{
+    struct trace_event ev = { .kind = TRACE_EV_VIOLATION };
+    ev.violation.text = what ? what : "protocol violation";
+    ev.violation.data = raw;
+    ev.violation.len = raw ? (len < TRACE_MAX_BLOB ? len : TRACE_MAX_BLOB) : 0;
+    add(ctx, &ev);
+}
+
+static void on_note(void *ctx, const char *text)
+{
+    struct trace_event ev = { .kind = TRACE_EV_NOTE };
+    ev.note.text = text ? text : "";
+    add(ctx, &ev);
+}
+
+static void on_exit_cb(void *ctx, const struct st_outcome *o)
+{
+    struct st_tracer *t = ctx;
+    struct trace_event ev = { .kind = TRACE_EV_GUEST_EXIT };
+    ev.guest_exit.code = o->status == ST_STATUS_EXITED ? o->exit_code : -1;
+    ev.guest_exit.signal = o->signal;
+    ev.guest_exit.reason = o->reason[0] ? o->reason : st_status_name(o->status);
+    add(t, &ev);
+    /* The end is the one event a reader most wants: make it durable now. */
+    if (!t->err) {
+        int rc = trace_writer_flush(t->w);
+        if (rc < 0)
+            t->err = rc;
+    }
+}
+
+struct st_observer st_tracer_observer(struct st_tracer *t)
+{
+    struct st_observer o = {
+        .ctx = t,
+        .on_request = on_request,
+        .on_mem_read = on_mem_read,
+        .on_mem_read_str = on_mem_read_str,
+        .on_mem_write = on_mem_write,
+        .on_mem_alloc = on_mem_alloc,
+        .on_mem_free = on_mem_free,
+        .on_errno = on_errno,
+        .on_result = on_result,
+        .on_guest_stderr = on_guest_stderr,
+        .on_limit = on_limit,
+        .on_violation = on_violation,
+        .on_note = on_note,
+        .on_exit = on_exit_cb,
+    };
+    return o;
+}
+
+int st_tracer_set_limit_value(struct st_tracer *t, const char *which, uint64_t value)
+{
+    if (!t || !which || strlen(which) >= LIMIT_NAME_MAX)
+        return ST_TRACER_E_INVALID;
+    for (unsigned i = 0; i < t->nlimits; i++)
+        if (!strcmp(t->limits[i].name, which)) {
+            t->limits[i].value = value;
+            return 0;
+        }
+    if (t->nlimits == MAX_LIMIT_NAMES)
+        return ST_TRACER_E_LIMIT;
+    snprintf(t->limits[t->nlimits].name, LIMIT_NAME_MAX, "%s", which);
+    t->limits[t->nlimits].value = value;
+    t->nlimits++;
+    return 0;
+}
+
+void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_config *c)
+{
+    if (!t || !c)
+        return;
+    st_tracer_set_limit_value(t, "timeout", (uint64_t)(c->timeout_seconds * 1000.0));
+    st_tracer_set_limit_value(t, "cpu", c->cpu_seconds);
+    st_tracer_set_limit_value(t, "memory", c->memory_bytes);
+    st_tracer_set_limit_value(t, "output", c->max_output);
+    st_tracer_set_limit_value(t, "calls", c->max_calls);
+}
+
+int st_tracer_flush(struct st_tracer *t)
+{
+    if (!t)
+        return ST_TRACER_E_INVALID;
+    if (t->err)
+        return ST_TRACER_E_TRACE;
+    int rc = trace_writer_flush(t->w);
+    if (rc < 0) {
+        t->err = rc;
+        return ST_TRACER_E_TRACE;
+    }
+    return 0;
+}
+
+int st_tracer_close(struct st_tracer *t)
+{
+    if (!t)
+        return ST_TRACER_E_INVALID;
+    if (t->err)
+        return ST_TRACER_E_TRACE;
+    int rc = trace_writer_close(t->w);
+    if (rc < 0) {
+        t->err = rc;
+        return ST_TRACER_E_TRACE;
+    }
+    return 0;
+}
+
+int st_tracer_trace_error(const struct st_tracer *t)
+{
+    return t ? t->err : 0;
+}
+
+uint64_t st_tracer_event_count(const struct st_tracer *t)
+{
+    return t ? trace_writer_event_count(t->w) : 0;
+}
+
+void st_tracer_free(struct st_tracer *t)
+{
+    if (!t)
+        return;
+    trace_writer_free(t->w);
+    free(t);
+}
