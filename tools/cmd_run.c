@@ -12,6 +12,7 @@
 #include "controller/session.h"
 #include "controller/vfs.h"
 #include "tools/commands.h"
+#include "tools/cmd_record.h"
 #include "tools/cmd_run_opts.h"
 
 static void run_usage(FILE *out)
@@ -34,12 +35,16 @@ static void run_usage(FILE *out)
         "  76       protocol violation          77  unknown (or fatal) function called\n"
         "  78       killed by the seccomp jail (a direct system call)\n"
         "  2        bad command line\n"
+        "--record FILE (before the executable) records the run: see 'sandtrace record --help'.\n"
         "A guest exiting with 70..78 itself is told apart only by --outcome's \"status\".\n",
         st_run_options_help());
 }
 
 int cmd_run(int argc, char **argv)
 {
+    /* `run --record FILE` is `record -o FILE`: one code path. */
+    if (st_record_requested(argc, argv))
+        return cmd_record(argc, argv);
     struct st_run_options ro;
     st_run_options_init(&ro);
     int rc = st_run_options_parse(&ro, argc, argv, "run");

@@ -462,6 +462,25 @@ static int read_config(struct st_run_options *ro, const char *path)
     return rc;
 }
 
+int st_run_options_takes_value(const char *word)
+{
+    if (!word || strncmp(word, "--", 2) != 0 || !word[2] || strchr(word, '='))
+        return 0;
+    const char *name = word + 2;
+    size_t n = strlen(name);
+    const struct option *match = NULL;
+    for (const struct option *q = long_opts; q->name; q++) {
+        if (strncmp(q->name, name, n) != 0)
+            continue;
+        if (q->name[n] == '\0')
+            return q->has_arg == required_argument; /* an exact name wins */
+        if (match)
+            return 0; /* ambiguous: getopt refuses it anyway */
+        match = q;
+    }
+    return match && match->has_arg == required_argument;
+}
+
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');

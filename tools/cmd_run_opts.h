@@ -70,6 +70,12 @@ const char *st_run_options_help(void);
  * unknown here are refused. */
 int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const char *prog);
 
+/* 1 when the command-line word `word` is a run option that takes its value
+ * as the next word ("--mount" but not "--mount=X", "--tmp-write" or
+ * "--no-seccomp"), with getopt's unambiguous abbreviations; else 0. Lets
+ * `record` find its own options among the run options. */
+int st_run_options_takes_value(const char *word);
+
 /* --debug: runs the guest in dump mode and prints, on stderr, every
  * function it can request that the registry does not handle. */
 void st_run_debug_dump(const struct st_run_options *ro);

@@ -1,12 +1,211 @@
+/* sandtrace tap: given to a foreign controller as the guest to launch, it
+ * starts the real guest, relays both byte streams (and stderr) unchanged,
+ * and records the session as `record` would. Exits as the guest did. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "controller/session.h"
+#include "format/trace.h"
 #include "tools/commands.h"
+#include "tracer/tap.h"
+#include "tracer/tracer.h"
 
-/* Placeholder until the issue that provides `sandtrace tap` lands. */
+extern char **environ;
+
+static int sig_pipe_w = -1;
+
+static void forward_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(sig_pipe_w, &b, 1);
+    (void)w;
+    errno = saved;
+}
+
+static void tap_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: sandtrace tap -o FILE [--sync] [--key KEYFILE] [--] EXECUTABLE [ARGS...]\n"
+        "\n"
+        "Give this command line to another controller (e.g. PyPy's sandboxlib) in place\n"
+        "of the guest's: tap starts EXECUTABLE with the environment it was given, relays\n"
+        "the controller's commands to it and its requests and replies back, byte for byte\n"
+        "and in order, passes its stderr through, and records the session to FILE with the\n"
+        "same events as 'sandtrace record'. Bytes it cannot parse are still relayed, and\n"
+        "recorded raw after a violation event.\n"
+        "\n"
+        "  -o, --output FILE    the trace to write\n"
+        "  --sync               fsync every chunk\n"
+        "  --key KEYFILE        key the trace's hash chain with KEYFILE's hash\n"
+        "\n"
+        "exit status: the guest's (tap kills itself with the guest's signal); 127 when\n"
+        "the guest cannot be started, 2 for a bad command line.\n");
+}
+
+enum { OPT_SYNC = 256, OPT_KEY };
+
+static const struct option tap_opts[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "sync", no_argument, NULL, OPT_SYNC },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Ends the process the way the guest ended. */
+static int exit_like(int wait_status)
+{
+    if (WIFSIGNALED(wait_status)) {
+        int sig = WTERMSIG(wait_status);
+        struct rlimit nocore = { 0, 0 };
+        setrlimit(RLIMIT_CORE, &nocore); /* the guest's crash, not tap's */
+        signal(sig, SIG_DFL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+        fflush(NULL);
+        raise(sig);
+        return 128 + sig; /* a signal that does not kill (e.g. SIGCHLD) */
+    }
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : ST_RUN_EXIT_ERROR;
+}
+
 int cmd_tap(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "sandtrace tap: not built yet\n");
-    (void)argv;
-    return ST_EXIT_NOT_BUILT;
+    const char *out = NULL, *key_file = NULL;
+    int sync = 0;
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int id = getopt_long(argc, argv, "+o:h", tap_opts, NULL);
+        if (id == -1)
+            break;
+        switch (id) {
+        case 'o': out = optarg; break;
+        case OPT_SYNC: sync = 1; break;
+        case OPT_KEY: key_file = optarg; break;
+        case 'h':
+            tap_usage(stdout);
+            return ST_EXIT_OK;
+        default:
+            fprintf(stderr, "sandtrace tap: %s option '%s'\nsee 'sandtrace tap --help'\n",
+                    optopt && optopt != '?' ? "bad" : "unknown", argv[optind - 1]);
+            return ST_EXIT_USAGE;
+        }
+    }
+    if (!out || !*out) {
+        fprintf(stderr, "sandtrace tap: no trace file given (-o FILE)\nsee 'sandtrace tap --help'\n");
+        return ST_EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "sandtrace tap: no executable given\nsee 'sandtrace tap --help'\n");
+        return ST_EXIT_USAGE;
+    }
+    const char *exe = argv[optind];
+    char **gargv = argv + optind;
+    size_t gargc = (size_t)(argc - optind);
+
+    struct trace_writer_options wopt;
+    trace_writer_options_init(&wopt);
+    wopt.sync = sync;
+    uint8_t key[TRACE_KEY_BYTES];
+    if (key_file) {
+        int krc = trace_key_load(key_file, key);
+        if (krc < 0) {
+            fprintf(stderr, "sandtrace tap: cannot use key file '%s': %s\n", key_file,
+                    trace_strerror(krc));
+            return ST_RUN_EXIT_ERROR;
+        }
+        wopt.key = key;
+    }
+
+    struct st_tracer_meta meta;
+    st_tracer_meta_init(&meta);
+    int rc = st_tracer_meta_set_guest(&meta, exe, (const char *const *)gargv, gargc, NULL, 0);
+    if (rc < 0) {
+        fprintf(stderr, "sandtrace tap: cannot read executable '%s': %s\n", exe,
+                rc == ST_TRACER_E_HASH ? strerror(errno) : st_tracer_strerror(rc));
+        st_tracer_meta_release(&meta);
+        return 127;
+    }
+    size_t nenv = 0;
+    while (environ && environ[nenv])
+        nenv++;
+    /* The guest's environment is the real one tap was given (not recorded:
+     * it is the foreign controller's business and may hold secrets); the
+     * virtual one is whatever the controller answers to get_environ. */
+    st_tracer_meta_add(&meta, "controller", "foreign (sandtrace tap)");
+    st_tracer_meta_add(&meta, "exe", "%s", exe);
+    st_tracer_meta_add(&meta, "tap.real_env_count", "%zu", nenv);
+    if (meta.error) {
+        fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
+        st_tracer_meta_release(&meta);
+        return ST_RUN_EXIT_ERROR;
+    }
+
+    struct trace_io *io = NULL;
+    if (trace_io_open_file(out, TRACE_IO_WRITE, &io) < 0) {
+        fprintf(stderr, "sandtrace tap: cannot create trace '%s': %s\n", out, strerror(errno));
+        st_tracer_meta_release(&meta);
+        return ST_RUN_EXIT_ERROR;
+    }
+    struct st_tracer *t = NULL;
+    int terr = 0;
+    rc = st_tracer_new(&t, io, 1, &meta.header, &wopt, &terr);
+    st_tracer_meta_release(&meta);
+    if (rc < 0) {
+        fprintf(stderr, "sandtrace tap: cannot write trace '%s': %s\n", out,
+                terr ? trace_strerror(terr) : st_tracer_strerror(rc));
+        return ST_RUN_EXIT_ERROR;
+    }
+    struct st_observer obs = st_tracer_observer(t);
+
+    /* Signals meant for the guest (the controller's terminate) are
+     * forwarded to it through a self-pipe; tap ends when the guest does. */
+    int sp[2] = { -1, -1 };
+    if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == 0) {
+        sig_pipe_w = sp[1];
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = forward_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+            sigaction(fwd[i], &sa, NULL);
+    }
+    struct st_tap_config cfg;
+    st_tap_config_init(&cfg);
+    cfg.exe = exe;
+    cfg.argv = gargv;
+    cfg.envp = environ;
+    cfg.signal_fd = sp[0];
+    struct st_tap_result res;
+    rc = st_tap_run(&cfg, &obs, &res);
+    int code;
+    if (rc < 0) {
+        fprintf(stderr, "sandtrace tap: cannot start '%s': %s\n", exe,
+                rc == ST_TRACER_E_SPAWN && res.exec_errno ? strerror(res.exec_errno)
+                                                          : st_tracer_strerror(rc));
+        code = 127;
+    } else {
+        code = -1;
+    }
+    if (st_tracer_close(t) < 0)
+        fprintf(stderr, "sandtrace tap: cannot write trace '%s': %s\n", out,
+                trace_strerror(st_tracer_trace_error(t)));
+    st_tracer_free(t);
+    if (code < 0)
+        code = exit_like(res.wait_status);
+    return code;
 }

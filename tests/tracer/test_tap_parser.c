@@ -290,7 +290,7 @@ static void test_tap_parser_wrong_result_kind_is_a_violation(void **state)
     uint8_t cmd[9] = { 'p' };
     struct obs_log got = run_raw(t.g, t.glen, cmd, sizeof cmd);
     assert_int_equal(got.violations, 1);
-    assert_null(strstr(got.text, "result "));
+    assert_null(strstr(got.text, "\nresult "));
     obs_log_release(&got);
     free(t.g);
     free(t.c);
