@@ -16,14 +16,6 @@
 #include "controller/calls/calls.h"
 #include "controller/vfs.h"
 
-/* The vfs lands separately; until it does, a session without one links. */
-#pragma weak st_vfs_free
-static void vfs_free(struct st_vfs *v)
-{
-    if (v && st_vfs_free)
-        st_vfs_free(v);
-}
-
 /* The dispatcher's table: sigtable.def's HANDLED entries point at their
  * handlers, the others are NULL (their action says what to do). */
 #define ST_HANDLER_HANDLED(ident) call_##ident
@@ -64,16 +56,28 @@ int st_session_new(const struct st_session_config *cfg, struct st_session **out)
     if (!cfg || !cfg->exe || !cfg->argv || cfg->argc == 0 || !cfg->argv[0] ||
         cfg->nenv > ST_MAX_ENV || (cfg->nenv && !cfg->env)) {
         if (cfg)
-            vfs_free(cfg->vfs);
+            st_vfs_free(cfg->vfs);
         return ST_E_CONFIG;
     }
     struct st_session *s = calloc(1, sizeof *s);
     if (!s) {
-        vfs_free(cfg->vfs);
+        st_vfs_free(cfg->vfs);
         return ST_E_NOMEM;
     }
     s->cfg = *cfg;
     s->vfs = cfg->vfs;
+    if (!s->vfs) {
+        /* No tree given: the default one (/, /dev, an empty /tmp). */
+        struct st_vfs_options vo;
+        st_vfs_options_init(&vo);
+        vo.uid = cfg->uid;
+        vo.gid = cfg->gid;
+        s->vfs = st_vfs_new(&vo);
+        if (!s->vfs) {
+            free(s);
+            return ST_E_NOMEM;
+        }
+    }
     s->umask = 022;
     s->child.to_guest = s->child.from_guest = s->child.err_fd = -1;
     *out = s;
@@ -97,7 +101,7 @@ void st_session_free(struct st_session *s)
         st_child_wait(&s->child, 0);
     }
     st_child_close(&s->child);
-    vfs_free(s->vfs);
+    st_vfs_free(s->vfs);
     free(s);
 }
 

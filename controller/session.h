@@ -129,8 +129,8 @@ struct st_session_config {
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */
     /* The virtual file system: the session owns it after st_session_new()
-     * (freed by st_session_free, even when st_session_new fails). NULL: the
-     * file handlers see no files. */
+     * (freed by st_session_free, even when st_session_new fails). NULL: a
+     * default one (/, /dev/null, /dev/urandom, an empty read-only /tmp). */
     struct st_vfs *vfs;
 };
 

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/prctl.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <string.h>
@@ -57,9 +59,15 @@ const char *const *st_jail_allowed_syscalls(void)
     return all_allowed;
 }
 
-/* Builds and loads the filter in the child, just before execve. Returns 0
+/* The compiled filter, built before the rlimits are set (building
+ * allocates, which RLIMIT_AS may forbid) and loaded last. */
+#define JAIL_MAX_INSNS 4096
+static struct sock_filter jail_insns[JAIL_MAX_INSNS];
+static struct sock_fprog jail_prog;
+
+/* Builds the filter in the child and compiles it into jail_prog. Returns 0
  * or ST_E_SECCOMP. */
-static int jail_install(const char *exe_path, int report_fd)
+static int jail_build(const char *exe_path, int report_fd)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
@@ -107,10 +115,39 @@ static int jail_install(const char *exe_path, int report_fd)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1,
                               SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)(uintptr_t)exe_path));
+    /* Compile to BPF through a pipe (libseccomp exports to an fd). */
+    int p[2] = { -1, -1 };
+    if (rc == 0 && pipe(p) != 0)
+        rc = -1;
     if (rc == 0)
-        rc = seccomp_load(ctx);
+        rc = seccomp_export_bpf(ctx, p[1]);
     seccomp_release(ctx);
-    return rc == 0 ? 0 : ST_E_SECCOMP;
+    size_t got = 0;
+    if (p[1] >= 0)
+        close(p[1]);
+    while (rc == 0 && got < sizeof jail_insns) {
+        ssize_t n = read(p[0], (char *)jail_insns + got, sizeof jail_insns - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = -1;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (p[0] >= 0)
+        close(p[0]);
+    if (rc != 0 || got == 0 || got % sizeof jail_insns[0] || got >= sizeof jail_insns)
+        return ST_E_SECCOMP;
+    jail_prog.len = (unsigned short)(got / sizeof jail_insns[0]);
+    jail_prog.filter = jail_insns;
+    return 0;
+}
+
+/* Loads the compiled filter (no allocation). */
+static int jail_load(void)
+{
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &jail_prog) == 0 ? 0 : ST_E_SECCOMP;
 }
 
 /* In the child: report `err` to the parent and die. */
@@ -164,6 +201,8 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
+    if (cfg->seccomp && jail_build(cfg->path, report_fd) != 0)
+        child_fail(report_fd, -1);
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);
     if (cfg->cpu_seconds) {
@@ -182,7 +221,7 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
         child_fail(report_fd, errno);
     static char *const empty_env[] = { NULL };
     char *const *envp = cfg->envp ? cfg->envp : empty_env;
-    if (cfg->seccomp && jail_install(cfg->path, report_fd) != 0)
+    if (cfg->seccomp && jail_load() != 0)
         child_fail(report_fd, -1);
     execve(cfg->path, cfg->argv, envp);
     child_fail(report_fd, errno);

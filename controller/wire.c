@@ -297,7 +297,8 @@ static int put_op(struct st_wire_out *o, char op, const uint64_t *words, unsigne
     if (!p)
         return rc;
     p[0] = (unsigned char)op;
-    memcpy(p + 1, words, 8u * nwords);
+    if (nwords)
+        memcpy(p + 1, words, 8u * nwords);
     return 0;
 }
 

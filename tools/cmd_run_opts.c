@@ -15,19 +15,6 @@
 #include "controller/call.h"
 #include "controller/vfs.h"
 
-/* The vfs lands in its own step; until then a run without file options
- * still works (the file handlers answer ENOSYS). */
-#pragma weak st_vfs_new
-#pragma weak st_vfs_options_init
-#pragma weak st_vfs_strerror
-#pragma weak st_vfs_mount
-#pragma weak st_vfs_add_real_file
-#pragma weak st_vfs_set_real_tmp
-#pragma weak st_vfs_enable_tmp
-#pragma weak st_vfs_add_pypy_home
-#pragma weak st_vfs_export_tmp
-#pragma weak st_vfs_free
-
 #define DEFAULT_TMP_QUOTA (64ull << 20)
 
 enum opt_id {
@@ -564,26 +551,14 @@ static int vfs_error(const char *prog, const char *what, const char *vpath, cons
 {
     fprintf(stderr, "sandtrace %s: cannot %s '%s'%s%s%s: %s\n", prog, what, vpath,
             real ? " from '" : "", real ? real : "", real ? "'" : "",
-            st_vfs_strerror ? st_vfs_strerror(rc) : strerror(-rc));
+            st_vfs_strerror(rc));
     return ST_E_CONFIG;
-}
-
-static int needs_vfs(const struct st_run_options *ro)
-{
-    return ro->nmounts || ro->nfiles || ro->tmp_dir || ro->tmp_write || ro->lib_path || ro->cwd;
 }
 
 /* Builds the virtual file system from the options; NULL with a message on error. */
 static int build_vfs(const struct st_run_options *ro, struct st_vfs **out)
 {
     *out = NULL;
-    if (!st_vfs_new) {
-        if (needs_vfs(ro)) {
-            fprintf(stderr, "sandtrace %s: the virtual file system is not built yet\n", ro->prog);
-            return ST_E_CONFIG;
-        }
-        return 0;
-    }
     struct st_vfs_options vo;
     st_vfs_options_init(&vo);
     vo.seed = ro->seed;
@@ -633,7 +608,6 @@ fail:
     st_vfs_free(v);
     return ST_E_CONFIG;
 }
-#pragma weak st_vfs_chdir
 
 static int open_stream(const char *prog, const char *path, int flags, const char *what)
 {
