@@ -17,10 +17,12 @@
  *   too-many-args   sends a request with 33 arguments
  *   truncated       sends half a request and exits 0
  *   flood N         writes N bytes of 'x' to stdout
- *   calls N         makes N getpid() calls and prints nothing */
+ *   calls N         makes N getpid() calls and prints nothing
+ *   mkfile PATH     creates PATH (O_WRONLY|O_CREAT|O_TRUNC) holding "made\n" */
 #include "guest/sandbox_guest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,6 +133,13 @@ int main(int argc, char **argv)
                 return 1;
             n -= (long)k;
         }
+    } else if (!strcmp(mode, "mkfile")) {
+        int fd = sg_open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || sg_write_all(fd, "made\n", 5) != 5 || sg_close(fd) != 0) {
+            sg_printf("mkfile: %s\n", strerror(errno));
+            return 1;
+        }
+        sg_printf("made %s\n", arg);
     } else if (!strcmp(mode, "calls")) {
         long n = atol(arg);
         for (long i = 0; i < n; i++)
