@@ -398,6 +398,51 @@ static void test_check_of_the_guest_runtime_has_no_unknowns(void **state)
     tu_run_release(&r);
 }
 
+static void test_run_guest_crash_on_a_bad_pointer_is_its_signal(void **state)
+{
+    (void)state;
+    /* The controller reads the path with Z; the guest obeys and faults. */
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--", tguest(), "badptr", NULL }, &r);
+    assert_int_equal(r.status, 128 + 11);
+    assert_status(json, "signaled");
+    assert_int_equal(json_int(json, "signal"), 11);
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_lying_string_reply_is_a_violation(void **state)
+{
+    (void)state;
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--env", "A=1", "--", tguest(), "lying-z", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_VIOLATION);
+    assert_status(json, "violation");
+    assert_non_null(strstr(r.err, "reply does not match its command"));
+    free(json);
+    tu_run_release(&r);
+}
+
+static void test_run_guest_real_stderr_passes_through_without_deadlock(void **state)
+{
+    (void)state;
+    /* 1 MiB on its real stderr (more than a pipe holds) before a request. */
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--timeout", "30", "--", tguest(), "stderr", "1048576", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.err_len, 1048576);
+    assert_int_equal(json_int(json, "stderr_bytes"), 1048576);
+    assert_int_equal(json_int(json, "calls"), 1);
+    free(json);
+    tu_run_release(&r);
+    /* It counts against --max-output. */
+    json = run_outcome((const char *[]){ "--max-output", "1000", "--", tguest(), "stderr", "1048576", NULL }, &r);
+    assert_int_equal(r.status, ST_RUN_EXIT_OUTPUT);
+    assert_status(json, "output");
+    free(json);
+    tu_run_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +462,9 @@ int main(void)
         cmocka_unit_test(test_run_bad_options_are_usage_errors),
         cmocka_unit_test(test_run_config_file_sets_options),
         cmocka_unit_test(test_run_help_documents_exit_codes),
+        cmocka_unit_test(test_run_guest_crash_on_a_bad_pointer_is_its_signal),
+        cmocka_unit_test(test_run_lying_string_reply_is_a_violation),
+        cmocka_unit_test(test_run_guest_real_stderr_passes_through_without_deadlock),
         cmocka_unit_test(test_check_knows_every_function_of_real_pypy_dumps),
         cmocka_unit_test(test_check_lists_an_unknown_function),
         cmocka_unit_test(test_check_of_the_guest_runtime_has_no_unknowns),

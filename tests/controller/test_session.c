@@ -328,6 +328,37 @@ static void test_session_several_observers_see_the_same_stream(void **state)
     free(b);
 }
 
+static void test_session_timeout_holds_while_the_guest_waits_for_input(void **state)
+{
+    (void)state;
+    /* echo-stdin reads fd 0; the controller's input never comes. */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int devnull = open("/dev/null", O_RDWR);
+    const char *argv[] = { tu_guest("echo-stdin") };
+    struct st_session_config cfg;
+    setup_cfg(&cfg, argv, 1);
+    cfg.in_fd = p[0];
+    cfg.out_fd = devnull;
+    cfg.err_fd = devnull;
+    cfg.timeout_seconds = 0.3;
+    struct st_session *s;
+    assert_int_equal(st_session_new(&cfg, &s), 0);
+    struct rec *r = calloc(1, sizeof *r);
+    struct st_observer obs = rec_observer;
+    obs.ctx = r;
+    st_session_add_observer(s, &obs);
+    struct st_outcome o;
+    assert_int_equal(st_session_run(s, &o), 0);
+    st_session_free(s);
+    assert_int_equal(o.status, ST_STATUS_TIMEOUT);
+    assert_non_null(strstr(r->log, "req read(ipi)i\nlimit timeout\n"));
+    free(r);
+    close(p[0]);
+    close(p[1]);
+    close(devnull);
+}
+
 static void test_session_rejects_bad_configs(void **state)
 {
     (void)state;
@@ -393,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_session_refusals_are_noted_with_their_errno),
         cmocka_unit_test(test_session_limits_are_reported_to_observers),
         cmocka_unit_test(test_session_several_observers_see_the_same_stream),
+        cmocka_unit_test(test_session_timeout_holds_while_the_guest_waits_for_input),
         cmocka_unit_test(test_session_rejects_bad_configs),
         cmocka_unit_test(test_outcome_exit_codes_and_json),
     };

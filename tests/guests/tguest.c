@@ -18,6 +18,9 @@
  *   truncated       sends half a request and exits 0
  *   flood N         writes N bytes of 'x' to stdout
  *   calls N         makes N getpid() calls and prints nothing
+ *   stderr N        writes N bytes to its real fd 2 (no request), then one request
+ *   badptr          stat64() of the address 1 (the controller's Z crashes it)
+ *   lying-z         answers the controller's Z with a length beyond maxlen
  *   mkfile PATH     creates PATH (O_WRONLY|O_CREAT|O_TRUNC) holding "made\n" */
 #include "guest/sandbox_guest.h"
 
@@ -140,6 +143,34 @@ int main(int argc, char **argv)
             return 1;
         }
         sg_printf("made %s\n", arg);
+    } else if (!strcmp(mode, "stderr")) {
+        static char buf[65536];
+        memset(buf, 'e', sizeof buf);
+        long n = atol(arg);
+        while (n > 0) {
+            size_t k = n < (long)sizeof buf ? (size_t)n : sizeof buf;
+            ssize_t w = write(2, buf, k);
+            if (w <= 0)
+                return 1;
+            n -= (long)w;
+        }
+        sg_getpid();
+    } else if (!strcmp(mode, "badptr")) {
+        struct stat st;
+        sg_stat64((const char *)1, &st);
+    } else if (!strcmp(mode, "lying-z")) {
+        /* getenv's name is read with Z when the controller has entries. */
+        unsigned char req[1 + 10 + 8] = { 10 };
+        memcpy(req + 1, "getenv(p)p", 10);
+        memset(req + 11, 0x11, 8);
+        sg_raw_write(req, sizeof req);
+        unsigned char cmd[17];
+        if (sg_raw_read(cmd, sizeof cmd) != sizeof cmd || cmd[0] != 'Z')
+            return 5;
+        uint64_t len = 1ull << 40;
+        sg_raw_write(&len, sizeof len);
+        char c;
+        sg_raw_read(&c, 1);
     } else if (!strcmp(mode, "calls")) {
         long n = atol(arg);
         for (long i = 0; i < n; i++)
