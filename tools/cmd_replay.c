@@ -1,12 +1,525 @@
+/* sandtrace replay: re-drive a guest from a trace and report the first
+ * divergence (replayer/replayer.h does the work; this file prints). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "controller/registry.h"
+#include "format/trace.h"
+#include "replayer/replayer.h"
 #include "tools/commands.h"
 
-/* Placeholder until the issue that provides `sandtrace replay` lands. */
+/* Exit codes of `replay` (besides the recorded run's own). */
+enum {
+    RP_EXIT_DIVERGED = 65,  /* the guest diverged from the trace */
+    RP_EXIT_TRUNCATED = 66, /* the trace ends before the recorded run did */
+    RP_EXIT_ERROR = 67,     /* the replay could not run (trace, executable, timeout) */
+};
+
+#define RING 10
+
+struct replay_tool {
+    int quiet;
+    int print_events;
+    int check;
+    int raw_stdout;
+    char ring[RING][512];
+    unsigned ring_n, ring_next;
+};
+
+static void replay_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: sandtrace replay [OPTIONS] TRACE\n"
+        "\n"
+        "Starts the recorded guest again (the executable and argv of TRACE's header,\n"
+        "ASLR off, the recorded jail and rlimits) and answers every request from the\n"
+        "trace alone: no file, input, clock or environment of the recorded world is\n"
+        "used. Each request must match the next recorded one (signature, arguments,\n"
+        "the data the controller reads); the first mismatch is reported with the\n"
+        "last %d events before it.\n"
+        "\n"
+        "options:\n"
+        "  --exe PATH        run PATH instead of the recorded executable (a warning is\n"
+        "                    printed when its hash differs from the recorded one)\n"
+        "  --check           regression test: no guest output, exit 0 if and only if\n"
+        "                    the guest behaves exactly as recorded\n"
+        "  -q, --quiet       do not reproduce the guest's output\n"
+        "  --raw-stdout      pass fd 1's bytes unchanged (default, as for `run`:\n"
+        "                    non-printable bytes as ?)\n"
+        "  --keep-going      report every divergence, resynchronising where possible\n"
+        "                    (a call the recording lacks is refused with ENOSYS; calls\n"
+        "                    the guest no longer makes are skipped)\n"
+        "  --stop-at N       replay up to event N, then hold the guest blocked on its\n"
+        "                    pending request, print its pid and the gdb command to\n"
+        "                    attach, and go on after Enter (or SIGUSR1, SIGCONT)\n"
+        "  --print-events    print each event on stderr as it is replayed\n"
+        "  --timeout SECS    kill the guest and fail after SECS seconds\n"
+        "  --no-jail         no seccomp jail (it follows the recording otherwise)\n"
+        "  --key FILE        the chain key of a keyed trace\n"
+        "  -h, --help        this text\n"
+        "\n"
+        "The guest's output (its write(1) and write(2) requests) goes to stdout and\n"
+        "stderr as in the recorded run; its own stderr (runtime diagnostics) is passed\n"
+        "through live. Recorded GUEST_STDERR events are not printed a second time.\n"
+        "\n"
+        "exit status:\n"
+        "  N     replay matched the whole trace: the recorded run's status, as `run`\n"
+        "        gave it (the guest's code, 128+signal, 71..78 for a limit...);\n"
+        "        with --check: 0\n"
+        "  65    the guest diverged from the trace\n"
+        "  66    the trace ends early (truncated or damaged): replayed up to its end\n"
+        "  67    the replay could not run (unreadable trace, missing executable,\n"
+        "        timeout)\n"
+        "  2     bad command line\n",
+        RING);
+}
+
+/* ---------------------------------------------------------- event text */
+
+static void append(char *dst, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *dst, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len += (size_t)n < cap - *len ? (size_t)n : cap - *len - 1;
+}
+
+/* Up to `max` bytes as a C string literal. */
+static void append_bytes(char *dst, size_t cap, size_t *len, const uint8_t *p, size_t n,
+                         size_t max)
+{
+    append(dst, cap, len, "\"");
+    for (size_t i = 0; i < n && i < max; i++) {
+        unsigned char c = p[i];
+        if (c == '\n')
+            append(dst, cap, len, "\\n");
+        else if (c == '\t')
+            append(dst, cap, len, "\\t");
+        else if (c == '"' || c == '\\')
+            append(dst, cap, len, "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            append(dst, cap, len, "%c", c);
+        else
+            append(dst, cap, len, "\\x%02x", c);
+    }
+    append(dst, cap, len, "\"%s", n > max ? "..." : "");
+}
+
+/* A call: name(arg, ...) with the wire kinds of `sig`. */
+static void append_call(char *dst, size_t cap, size_t *len, const char *sig,
+                        const uint64_t *args, size_t nargs)
+{
+    const char *paren = strchr(sig, '(');
+    size_t nl = paren ? (size_t)(paren - sig) : strlen(sig);
+    append(dst, cap, len, "%.*s(", (int)nl, sig);
+    for (size_t i = 0; i < nargs; i++) {
+        char k = paren && paren[1 + i] && paren[1 + i] != ')' ? paren[1 + i] : 'i';
+        if (i)
+            append(dst, cap, len, ", ");
+        if (k == 'p')
+            append(dst, cap, len, "0x%" PRIx64, args[i]);
+        else if (k == 'f') {
+            double d;
+            memcpy(&d, &args[i], sizeof d);
+            append(dst, cap, len, "%g", d);
+        } else
+            append(dst, cap, len, "%" PRId64, (int64_t)args[i]);
+    }
+    append(dst, cap, len, ")");
+}
+
+static void event_text(const struct trace_event *ev, char *dst, size_t cap)
+{
+    size_t len = 0;
+    dst[0] = '\0';
+    append(dst, cap, &len, "#%" PRIu64 " ", ev->seq);
+    switch (ev->kind) {
+    case TRACE_EV_REQUEST:
+        append_call(dst, cap, &len, ev->request.sig, ev->request.args, ev->request.nargs);
+        break;
+    case TRACE_EV_MEM_READ:
+    case TRACE_EV_MEM_READ_STR:
+    case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC: {
+        static const char ops[] = { [TRACE_EV_MEM_READ] = 'R', [TRACE_EV_MEM_READ_STR] = 'Z',
+                                    [TRACE_EV_MEM_WRITE] = 'W', [TRACE_EV_MEM_ALLOC] = 'M' };
+        append(dst, cap, &len, "  %c 0x%" PRIx64 " %zu bytes ", ops[ev->kind], ev->mem.ptr,
+               ev->mem.len);
+        append_bytes(dst, cap, &len, ev->mem.data, ev->mem.len, 48);
+        break;
+    }
+    case TRACE_EV_MEM_FREE:
+        append(dst, cap, &len, "  F 0x%" PRIx64, ev->mem.ptr);
+        break;
+    case TRACE_EV_SET_ERRNO:
+        append(dst, cap, &len, "  E %d (%s)", ev->set_errno.value, strerror(ev->set_errno.value));
+        break;
+    case TRACE_EV_RESULT:
+        if (ev->result.kind == 'v')
+            append(dst, cap, &len, "  = void");
+        else if (ev->result.kind == 'p')
+            append(dst, cap, &len, "  = 0x%" PRIx64, ev->result.value);
+        else if (ev->result.kind == 'f') {
+            double d;
+            memcpy(&d, &ev->result.value, sizeof d);
+            append(dst, cap, &len, "  = %g", d);
+        } else
+            append(dst, cap, &len, "  = %" PRId64, (int64_t)ev->result.value);
+        break;
+    case TRACE_EV_GUEST_STDERR:
+        append(dst, cap, &len, "stderr ");
+        append_bytes(dst, cap, &len, ev->guest_stderr.data, ev->guest_stderr.len, 64);
+        break;
+    case TRACE_EV_GUEST_EXIT:
+        append(dst, cap, &len, "exit code %d signal %d (%s)", ev->guest_exit.code,
+               ev->guest_exit.signal, ev->guest_exit.reason ? ev->guest_exit.reason : "");
+        break;
+    case TRACE_EV_LIMIT:
+        append(dst, cap, &len, "limit %s %" PRIu64 " (%s)", ev->limit.name ? ev->limit.name : "?",
+               ev->limit.value, ev->limit.detail ? ev->limit.detail : "");
+        break;
+    case TRACE_EV_VIOLATION:
+        append(dst, cap, &len, "violation %s", ev->violation.text ? ev->violation.text : "");
+        break;
+    case TRACE_EV_NOTE:
+        append(dst, cap, &len, "note %s", ev->note.text ? ev->note.text : "");
+        break;
+    }
+}
+
+/* ---------------------------------------------------------- callbacks */
+
+static void write_all_fd(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+static void on_event(void *ctx, const struct trace_event *ev)
+{
+    struct replay_tool *t = ctx;
+    char *slot = t->ring[t->ring_next];
+    event_text(ev, slot, sizeof t->ring[0]);
+    t->ring_next = (t->ring_next + 1) % RING;
+    if (t->ring_n < RING)
+        t->ring_n++;
+    if (t->print_events) {
+        fflush(stdout);
+        fprintf(stderr, "%s\n", slot);
+    }
+}
+
+static void on_output(void *ctx, int fd, const void *data, size_t len)
+{
+    struct replay_tool *t = ctx;
+    if (t->quiet)
+        return;
+    if (fd == 2)
+        fflush(stdout);
+    if (fd != 2 && t->raw_stdout) {
+        write_all_fd(1, data, len);
+        return;
+    }
+    /* As `run` shows it by default: non-printable bytes as '?'. */
+    const unsigned char *p = data;
+    char chunk[4096];
+    while (len > 0) {
+        size_t k = len < sizeof chunk ? len : sizeof chunk;
+        for (size_t i = 0; i < k; i++) {
+            unsigned char ch = p[i];
+            chunk[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
+        }
+        write_all_fd(fd == 2 ? 2 : 1, chunk, k);
+        p += k;
+        len -= k;
+    }
+}
+
+static void on_stderr(void *ctx, const void *data, size_t len)
+{
+    struct replay_tool *t = ctx;
+    if (!t->quiet)
+        write_all_fd(2, data, len);
+}
+
+static void print_args_line(const char *label, const char *sig, unsigned nargs,
+                            const uint64_t *args)
+{
+    char line[1024];
+    size_t len = 0;
+    line[0] = '\0';
+    if (sig && *sig)
+        append_call(line, sizeof line, &len, sig, args, nargs);
+    else
+        append(line, sizeof line, &len, "(no call)");
+    fprintf(stderr, "  %-9s %s\n", label, line);
+}
+
+/* Bytes around `off`: up to 16 before it and 16 from it, hex and text. */
+static void print_data_line(const char *label, const uint8_t *p, size_t n, uint64_t off)
+{
+    size_t from = off > 16 ? (size_t)off - 16 : 0;
+    size_t to = off + 16 < n ? (size_t)off + 16 : n;
+    fprintf(stderr, "  %-9s %zu bytes; at %zu..%zu:", label, n, from, to);
+    for (size_t i = from; i < to; i++)
+        fprintf(stderr, i == off ? " [%02x]" : " %02x", p[i]);
+    if (off >= n)
+        fprintf(stderr, " [end]");
+    char txt[256];
+    size_t len = 0;
+    txt[0] = '\0';
+    if (to > from)
+        append_bytes(txt, sizeof txt, &len, p + from, to - from, 32);
+    fprintf(stderr, "  %s\n", txt);
+}
+
+static void on_divergence(void *ctx, const struct rp_divergence *d)
+{
+    struct replay_tool *t = ctx;
+    fflush(stdout);
+    fprintf(stderr, "sandtrace replay: divergence at event %" PRIu64 " (%s): %s\n", d->seq,
+            rp_div_kind_name(d->kind), d->message);
+    switch (d->kind) {
+    case RP_DIV_SIGNATURE:
+    case RP_DIV_ARG:
+    case RP_DIV_POINTER:
+    case RP_DIV_EXTRA_CALL:
+    case RP_DIV_ENDED:
+        print_args_line("expected:", d->expected_sig, d->expected_nargs, d->expected_args);
+        print_args_line("got:", d->got_sig, d->got_nargs, d->got_args);
+        if (d->arg_index >= 0)
+            fprintf(stderr, "  argument %d differs\n", d->arg_index + 1);
+        break;
+    case RP_DIV_DATA:
+        fprintf(stderr, "  in:       %s, %c at 0x%" PRIx64 ", first difference at offset %" PRIu64 "\n",
+                d->got_sig, d->op, d->ptr, d->offset);
+        if (d->expected_data || !d->expected_len)
+            print_data_line("expected:", d->expected_data, d->expected_len, d->offset);
+        if (d->got_data)
+            print_data_line("got:", d->got_data, d->got_len, d->offset);
+        break;
+    case RP_DIV_EXIT:
+        fprintf(stderr, "  expected: code %d signal %d\n  got:      code %d signal %d\n",
+                d->expected_code, d->expected_signal, d->got_code, d->got_signal);
+        break;
+    case RP_DIV_PROTOCOL:
+        break;
+    }
+    fprintf(stderr, "  the last %u events before it:\n", t->ring_n);
+    for (unsigned i = 0; i < t->ring_n; i++) {
+        unsigned idx = (t->ring_next + RING - t->ring_n + i) % RING;
+        fprintf(stderr, "    %s\n", t->ring[idx]);
+    }
+}
+
+static volatile sig_atomic_t resume_signal;
+
+static void on_resume_signal(int sig)
+{
+    resume_signal = sig;
+}
+
+static void on_stop(void *ctx, pid_t pid, uint64_t seq)
+{
+    (void)ctx;
+    fflush(stdout);
+    fprintf(stderr,
+            "sandtrace replay: stopped before event %" PRIu64 "; the guest (pid %ld) is blocked "
+            "on its pending request\n"
+            "  attach with: gdb -p %ld\n"
+            "  press Enter to continue (or send SIGUSR1 to pid %ld)\n",
+            seq, (long)pid, (long)pid, (long)getpid());
+    struct sigaction sa = { .sa_handler = on_resume_signal }, old_usr1, old_cont;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the read below is interrupted */
+    sigaction(SIGUSR1, &sa, &old_usr1);
+    sigaction(SIGCONT, &sa, &old_cont);
+    resume_signal = 0;
+    for (;;) {
+        char c;
+        ssize_t got = read(0, &c, 1);
+        if (got <= 0 && (got == 0 || errno != EINTR))
+            break; /* end of input */
+        if (got < 0 && resume_signal)
+            break;
+        if (got == 1 && c == '\n')
+            break;
+    }
+    sigaction(SIGUSR1, &old_usr1, NULL);
+    sigaction(SIGCONT, &old_cont, NULL);
+    fprintf(stderr, "sandtrace replay: continuing\n");
+}
+
+/* ---------------------------------------------------------- main */
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "sandtrace replay: not built yet\n");
-    (void)argv;
-    return ST_EXIT_NOT_BUILT;
+    enum { OPT_EXE = 256, OPT_CHECK, OPT_KEEP, OPT_STOP, OPT_PRINT, OPT_TIMEOUT, OPT_NOJAIL,
+           OPT_KEY, OPT_RAW };
+    static const struct option longopts[] = {
+        { "exe", required_argument, NULL, OPT_EXE },
+        { "check", no_argument, NULL, OPT_CHECK },
+        { "quiet", no_argument, NULL, 'q' },
+        { "keep-going", no_argument, NULL, OPT_KEEP },
+        { "stop-at", required_argument, NULL, OPT_STOP },
+        { "print-events", no_argument, NULL, OPT_PRINT },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "no-jail", no_argument, NULL, OPT_NOJAIL },
+        { "key", required_argument, NULL, OPT_KEY },
+        { "raw-stdout", no_argument, NULL, OPT_RAW },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct replay_tool tool;
+    memset(&tool, 0, sizeof tool);
+    struct rp_config cfg;
+    rp_config_init(&cfg);
+    const char *key_path = NULL;
+    uint8_t key[TRACE_KEY_BYTES];
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_EXE: cfg.exe = optarg; break;
+        case OPT_CHECK: tool.check = 1; tool.quiet = 1; break;
+        case 'q': tool.quiet = 1; break;
+        case OPT_KEEP: cfg.keep_going = 1; break;
+        case OPT_STOP:
+            if (parse_u64(optarg, &cfg.stop_at) < 0) {
+                fprintf(stderr, "sandtrace replay: --stop-at needs an event number, not '%s'\n",
+                        optarg);
+                return ST_EXIT_USAGE;
+            }
+            break;
+        case OPT_PRINT: tool.print_events = 1; break;
+        case OPT_TIMEOUT: {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || *end || !(v > 0)) {
+                fprintf(stderr, "sandtrace replay: --timeout needs a positive number of "
+                                "seconds, not '%s'\n", optarg);
+                return ST_EXIT_USAGE;
+            }
+            cfg.timeout_seconds = v;
+            break;
+        }
+        case OPT_NOJAIL: cfg.seccomp = 0; break;
+        case OPT_KEY: key_path = optarg; break;
+        case OPT_RAW: tool.raw_stdout = 1; break;
+        case 'h':
+            replay_usage(stdout);
+            return ST_EXIT_OK;
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "sandtrace replay: unknown option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "sandtrace replay: unknown or incomplete option '%s'\n",
+                        argv[optind - 1]);
+            fprintf(stderr, "see 'sandtrace replay --help'\n");
+            return ST_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "sandtrace replay: %s\nsee 'sandtrace replay --help'\n",
+                optind >= argc ? "no trace given" : "one trace only");
+        return ST_EXIT_USAGE;
+    }
+    cfg.trace_path = argv[optind];
+    if (key_path) {
+        int rc = trace_key_load(key_path, key);
+        if (rc < 0) {
+            fprintf(stderr, "sandtrace replay: cannot load key '%s': %s\n", key_path,
+                    trace_strerror(rc));
+            return RP_EXIT_ERROR;
+        }
+        cfg.key = key;
+    }
+    cfg.ctx = &tool;
+    cfg.on_event = on_event;
+    cfg.on_output = on_output;
+    cfg.on_stderr = on_stderr;
+    cfg.on_divergence = on_divergence;
+    cfg.on_stop = on_stop;
+
+    struct rp_replay *r;
+    char err[512];
+    int rc = rp_replay_new(&cfg, &r, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "sandtrace replay: %s\n", err[0] ? err : rp_strerror(rc));
+        return RP_EXIT_ERROR;
+    }
+    int same = rp_replay_exe_matches(r);
+    if (same == 0)
+        fprintf(stderr,
+                "sandtrace replay: warning: '%s' is not the recorded executable (its hash "
+                "differs)\n", rp_replay_exe(r));
+    struct rp_result res;
+    rc = rp_replay_run(r, &res);
+    rp_replay_free(r);
+    fflush(stdout);
+    if (rc < 0) {
+        fprintf(stderr, "sandtrace replay: %s\n", res.message[0] ? res.message : rp_strerror(rc));
+        return RP_EXIT_ERROR;
+    }
+    switch (res.end) {
+    case RP_END_COMPLETE:
+        if (res.message[0])
+            fprintf(stderr, "sandtrace replay: %s\n", res.message);
+        if (tool.check)
+            fprintf(stderr, "sandtrace replay: identical: %" PRIu64 " events, %" PRIu64
+                            " requests, no divergence\n", res.events, res.requests);
+        return tool.check ? ST_EXIT_OK : (res.recorded_exit >= 0 ? res.recorded_exit : 0);
+    case RP_END_DIVERGED:
+        fprintf(stderr, "sandtrace replay: %" PRIu64 " divergence%s after %" PRIu64
+                        " events\n", res.divergences, res.divergences == 1 ? "" : "s",
+                res.events);
+        return RP_EXIT_DIVERGED;
+    case RP_END_TRUNCATED:
+        if (res.divergences)
+            fprintf(stderr, "sandtrace replay: %" PRIu64 " divergence%s\n", res.divergences,
+                    res.divergences == 1 ? "" : "s");
+        fprintf(stderr, "sandtrace replay: replayed %" PRIu64 " events up to the end of the "
+                        "trace: %s\n", res.events, res.message);
+        return res.divergences ? RP_EXIT_DIVERGED : RP_EXIT_TRUNCATED;
+    case RP_END_ERROR:
+        break;
+    }
+    fprintf(stderr, "sandtrace replay: %s\n", res.message[0] ? res.message : "replay failed");
+    return RP_EXIT_ERROR;
 }

@@ -1,0 +1,1169 @@
+/* The replayer: the trace drives the guest, the live guest is checked
+ * against it (see replayer.h for the matching rules). */
+#include "replayer/replayer.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/registry.h"
+#include "controller/spawn.h"
+#include "controller/wire.h"
+#include "replayer/replay_map.h"
+
+/* A Z reply is read into a buffer of at most this many bytes (or the
+ * recorded string's length + 1 when larger): a longer live string is a
+ * divergence that ends the replay (the stream is then out of step). */
+#define RP_STR_CAP (1024u * 1024)
+/* With keep_going, how many recorded requests ahead a resynchronisation looks. */
+#define RP_RESYNC_WINDOW 64u
+#define RP_DEFAULT_MAX_DIVERGENCES 100u
+
+const char *rp_strerror(int err)
+{
+    switch (err) {
+    case RP_OK: return "success";
+    case RP_E_NOMEM: return "out of memory";
+    case RP_E_TRACE: return "cannot read the trace";
+    case RP_E_EXE: return "no executable to replay";
+    case RP_E_SPAWN: return "cannot start the guest";
+    case RP_E_IO: return "talking to the guest failed";
+    case RP_E_INVALID: return "invalid argument";
+    case RP_E_STATE: return "replay already ran";
+    }
+    return "unknown error";
+}
+
+const char *rp_div_kind_name(enum rp_div_kind kind)
+{
+    switch (kind) {
+    case RP_DIV_SIGNATURE: return "signature";
+    case RP_DIV_ARG: return "argument";
+    case RP_DIV_POINTER: return "pointer";
+    case RP_DIV_DATA: return "data";
+    case RP_DIV_EXTRA_CALL: return "extra call";
+    case RP_DIV_ENDED: return "guest ended";
+    case RP_DIV_EXIT: return "exit status";
+    case RP_DIV_PROTOCOL: return "protocol";
+    }
+    return "?";
+}
+
+void rp_config_init(struct rp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seccomp = 1;
+    cfg->stop_at = RP_NO_STOP;
+    cfg->max_divergences = RP_DEFAULT_MAX_DIVERGENCES;
+}
+
+struct rp_replay {
+    struct rp_config cfg;
+    struct trace_io *own_io;
+    struct trace_reader *rd;
+    const struct trace_header *hdr;
+    char *exe;
+    int ran;
+    /* The live guest. */
+    struct st_child child;
+    int spawned;
+    struct st_wire_reader wr;
+    struct st_wire_out out;
+    struct st_wire_request live;
+    double deadline;            /* 0: none */
+    int timed_out;
+    /* The recorded side. */
+    struct trace_event ev;      /* the current event (reader arena) */
+    struct rp_map map;
+    int paused;                 /* stop_at done */
+    /* Scratch buffers. */
+    uint8_t *buf;               /* live R/Z replies */
+    size_t buf_cap;
+    uint8_t *patch;             /* W/M payloads with relocated words */
+    size_t patch_cap;
+    uint8_t *pending_out;       /* a write(1|2)'s live data, shown at its result */
+    size_t pending_len, pending_cap;
+    int pending_fd;
+    char errbuf[4096];
+    struct rp_result *res;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 4096;
+    while (nc < need)
+        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
+    uint8_t *np = realloc(*p, nc);
+    if (!np)
+        return RP_E_NOMEM;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
+static const char *policy_get(const struct trace_header *h, const char *key)
+{
+    for (size_t i = 0; i < h->policy_count; i++)
+        if (h->policy[i].key && !strcmp(h->policy[i].key, key))
+            return h->policy[i].value;
+    return NULL;
+}
+
+static uint64_t policy_u64(const struct trace_header *h, const char *key)
+{
+    const char *v = policy_get(h, key);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    return errno || *end ? 0 : (uint64_t)x;
+}
+
+/* Drains the live guest's stderr pipe to on_stderr. */
+static void drain_stderr(struct rp_replay *r)
+{
+    int fd = r->child.err_fd;
+    if (fd < 0)
+        return;
+    for (;;) {
+        ssize_t got = read(fd, r->errbuf, sizeof r->errbuf);
+        if (got > 0) {
+            if (r->cfg.on_stderr)
+                r->cfg.on_stderr(r->cfg.ctx, r->errbuf, (size_t)got);
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        close(fd);
+        r->child.err_fd = -1;
+        return;
+    }
+}
+
+/* Waits for `fd` (POLLIN or POLLOUT), draining stderr meanwhile, until the
+ * deadline. */
+static int wait_fd(struct rp_replay *r, int fd, short events)
+{
+    for (;;) {
+        int timeout = -1;
+        if (r->deadline > 0) {
+            double left = r->deadline - now_s();
+            if (left <= 0) {
+                r->timed_out = 1;
+                return ST_E_TIMEOUT;
+            }
+            timeout = (int)(left * 1000.0) + 1;
+        }
+        struct pollfd p[2] = { { fd, events, 0 }, { r->child.err_fd, POLLIN, 0 } };
+        int n = poll(p, r->child.err_fd >= 0 ? 2 : 1, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ST_E_IO;
+        }
+        if (n > 0 && r->child.err_fd >= 0 && p[1].revents)
+            drain_stderr(r);
+        if (n > 0 && p[0].revents)
+            return 0;
+    }
+}
+
+static int wait_in(void *ctx, int fd)
+{
+    return wait_fd(ctx, fd, POLLIN);
+}
+
+static int wait_out(void *ctx, int fd)
+{
+    return wait_fd(ctx, fd, POLLOUT);
+}
+
+/* ------------------------------------------------------- open and free */
+
+static void set_err(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t cap, const char *fmt, ...)
+{
+    if (!err || !cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+int rp_replay_new(const struct rp_config *cfg, struct rp_replay **out, char *err, size_t err_cap)
+{
+    if (out)
+        *out = NULL;
+    if (err && err_cap)
+        err[0] = '\0';
+    if (!cfg || !out || (!cfg->trace_path && !cfg->io))
+        return RP_E_INVALID;
+    struct rp_replay *r = calloc(1, sizeof *r);
+    if (!r)
+        return RP_E_NOMEM;
+    r->cfg = *cfg;
+    if (!r->cfg.max_divergences)
+        r->cfg.max_divergences = RP_DEFAULT_MAX_DIVERGENCES;
+    r->child.pid = 0;
+    r->child.to_guest = r->child.from_guest = r->child.err_fd = -1;
+    rp_map_init(&r->map);
+    const char *name = cfg->trace_path ? cfg->trace_path : "(stream)";
+    struct trace_io *io = cfg->io;
+    int own = 0;
+    if (!io) {
+        int rc = trace_io_open_file(cfg->trace_path, TRACE_IO_READ, &io);
+        if (rc < 0) {
+            char why[128];
+            snprintf(why, sizeof why, "%s", trace_strerror(rc));
+            set_err(err, err_cap, "cannot open trace '%s': %s", name, why);
+            free(r);
+            return RP_E_TRACE;
+        }
+        own = 1;
+    }
+    struct trace_reader_options ro = { 0 };
+    ro.key = cfg->key;
+    char msg[256] = "";
+    int rc = trace_reader_open(&r->rd, io, own, &ro, msg, sizeof msg);
+    if (rc < 0) {
+        set_err(err, err_cap, "cannot open trace '%s': %s", name, msg[0] ? msg : trace_strerror(rc));
+        free(r);
+        return RP_E_TRACE;
+    }
+    r->hdr = trace_reader_header(r->rd);
+    const char *exe = cfg->exe ? cfg->exe : r->hdr->guest_exe_path;
+    if (!exe || !*exe) {
+        set_err(err, err_cap, "trace '%s' names no guest executable: give one with --exe", name);
+        rp_replay_free(r);
+        return RP_E_EXE;
+    }
+    if (r->hdr->guest_argc == 0 || !r->hdr->guest_argv || !r->hdr->guest_argv[0]) {
+        set_err(err, err_cap, "trace '%s' has no recorded argv", name);
+        rp_replay_free(r);
+        return RP_E_EXE;
+    }
+    r->exe = strdup(exe);
+    if (!r->exe) {
+        rp_replay_free(r);
+        return RP_E_NOMEM;
+    }
+    struct stat st;
+    if (stat(r->exe, &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_err(err, err_cap, "cannot find guest executable '%s': %s", r->exe,
+                stat(r->exe, &st) != 0 ? strerror(errno) : "not a regular file");
+        rp_replay_free(r);
+        return RP_E_EXE;
+    }
+    *out = r;
+    return 0;
+}
+
+const struct trace_header *rp_replay_header(const struct rp_replay *r)
+{
+    return r->hdr;
+}
+
+const char *rp_replay_exe(const struct rp_replay *r)
+{
+    return r->exe;
+}
+
+int rp_replay_exe_matches(const struct rp_replay *r)
+{
+    if (!r->hdr->guest_exe_hash_set)
+        return -1;
+    uint8_t h[TRACE_HASH_BYTES];
+    if (trace_hash_file(r->exe, h, NULL) < 0)
+        return -1;
+    return memcmp(h, r->hdr->guest_exe_blake2b, TRACE_HASH_BYTES) == 0;
+}
+
+static void end_guest(struct rp_replay *r, int kill_it)
+{
+    if (!r->spawned || r->child.pid <= 0)
+        return;
+    if (kill_it)
+        st_child_kill(&r->child, SIGKILL);
+    st_child_wait(&r->child, 0);
+    drain_stderr(r);
+    st_child_close(&r->child);
+    r->spawned = 0;
+}
+
+void rp_replay_free(struct rp_replay *r)
+{
+    if (!r)
+        return;
+    end_guest(r, 1);
+    trace_reader_free(r->rd);
+    rp_map_release(&r->map);
+    free(r->exe);
+    free(r->buf);
+    free(r->patch);
+    free(r->pending_out);
+    free(r);
+}
+
+/* ------------------------------------------------------ the recorded side */
+
+/* Reads the next event into r->ev: 1, 0 at a clean end, or a TRACE_E_*. */
+static int next_event(struct rp_replay *r)
+{
+    int rc = trace_reader_next(r->rd, &r->ev);
+    if (rc < 0) {
+        r->res->trace_error = rc;
+        const char *m = trace_reader_error_message(r->rd);
+        snprintf(r->res->message, sizeof r->res->message,
+                 "the trace ends early after %llu events: %s",
+                 (unsigned long long)r->res->events, m && *m ? m : trace_strerror(rc));
+    }
+    return rc;
+}
+
+static void report_event(struct rp_replay *r, const struct trace_event *ev)
+{
+    r->res->events++;
+    if (r->cfg.on_event)
+        r->cfg.on_event(r->cfg.ctx, ev);
+}
+
+/* Reads events up to the next one that drives the guest (a request, a
+ * memory command, errno, a result, the exit), passing the others (stderr,
+ * notes, limits, violations) to on_event. Same returns as next_event. */
+static int next_driving_event(struct rp_replay *r)
+{
+    for (;;) {
+        int rc = next_event(r);
+        if (rc <= 0)
+            return rc;
+        switch (r->ev.kind) {
+        case TRACE_EV_LIMIT:
+            if (!r->res->recorded_limit[0] && r->ev.limit.name)
+                snprintf(r->res->recorded_limit, sizeof r->res->recorded_limit, "%s",
+                         r->ev.limit.name);
+            report_event(r, &r->ev);
+            continue;
+        case TRACE_EV_VIOLATION:
+            r->res->recorded_violation = 1;
+            report_event(r, &r->ev);
+            continue;
+        case TRACE_EV_GUEST_STDERR:
+        case TRACE_EV_NOTE:
+            report_event(r, &r->ev);
+            continue;
+        default:
+            return 1;
+        }
+    }
+}
+
+/* --stop-at: pause once, before acting on the first event at or after N. */
+static void maybe_pause(struct rp_replay *r, uint64_t seq)
+{
+    if (r->paused || r->cfg.stop_at == RP_NO_STOP || seq < r->cfg.stop_at)
+        return;
+    r->paused = 1;
+    if (r->cfg.on_stop) {
+        /* Deadlines do not run while the user looks at the guest. */
+        double t0 = now_s();
+        r->cfg.on_stop(r->cfg.ctx, r->child.pid, seq);
+        if (r->deadline > 0)
+            r->deadline += now_s() - t0;
+    }
+}
+
+/* ------------------------------------------------------------ divergences */
+
+/* Fills the common fields of a divergence. */
+static void div_init(struct rp_replay *r, struct rp_divergence *d, enum rp_div_kind kind,
+                     uint64_t seq, const struct trace_event *rec)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    d->seq = seq;
+    d->request = r->res->requests;
+    d->arg_index = -1;
+    if (rec && rec->kind == TRACE_EV_REQUEST) {
+        snprintf(d->expected_sig, sizeof d->expected_sig, "%s", rec->request.sig);
+        d->expected_nargs = (unsigned)rec->request.nargs;
+        memcpy(d->expected_args, rec->request.args, rec->request.nargs * 8);
+    }
+}
+
+static void div_set_live(struct rp_replay *r, struct rp_divergence *d)
+{
+    snprintf(d->got_sig, sizeof d->got_sig, "%s", r->live.text);
+    d->got_nargs = r->live.nargs;
+    memcpy(d->got_args, r->live.args, r->live.nargs * 8u);
+}
+
+/* Reports `d`. Returns 1 to go on (keep_going and under the cap), else 0. */
+static int diverge(struct rp_replay *r, struct rp_divergence *d)
+{
+    r->res->divergences++;
+    if (r->cfg.on_divergence)
+        r->cfg.on_divergence(r->cfg.ctx, d);
+    return r->cfg.keep_going && r->res->divergences < r->cfg.max_divergences;
+}
+
+/* ------------------------------------------------------------ the live side */
+
+/* What a stream error means for the replay, as a message. */
+static void live_error_message(struct rp_replay *r, int rc, char *dst, size_t cap)
+{
+    if (rc == ST_E_TIMEOUT)
+        snprintf(dst, cap, "timeout after %g s waiting for the guest", r->cfg.timeout_seconds);
+    else if (rc == ST_E_EOF || rc == ST_E_TRUNCATED || rc == ST_E_IO)
+        snprintf(dst, cap, "the guest's stream ended (%s)", st_error_name(rc));
+    else
+        snprintf(dst, cap, "protocol error from the guest: %s", st_error_name(rc));
+}
+
+/* The argument's buffer size when the registry knows it (for the map). */
+static uint64_t arg_extent(const struct st_sig *sig, const uint64_t *args, unsigned nargs,
+                           unsigned i)
+{
+    if (!sig || !sig->args || i >= nargs || i >= strlen(sig->args))
+        return 0;
+    char m = sig->args[i];
+    switch (m) {
+    case ST_ARG_BUF_IN:
+    case ST_ARG_BUF_OUT:
+        for (unsigned j = i + 1; j < nargs && j < strlen(sig->args); j++)
+            if (sig->args[j] == ST_ARG_LEN)
+                return args[j] <= (1ull << 32) ? args[j] : 0;
+        return 0;
+    case ST_ARG_STAT_OUT: return 144;
+    case ST_ARG_TIMEVAL_OUT:
+    case ST_ARG_TIMESPEC_OUT: return 16;
+    case ST_ARG_TIME_OUT: return 8;
+    case ST_ARG_ID_OUT: return 4;
+    case ST_ARG_TMS_OUT: return 32;
+    default: return 0;
+    }
+}
+
+/* Compares the live request with the recorded one (`rec`). Returns 0 when
+ * they match (and learns the pointer arguments), or fills `d`. */
+static int match_request(struct rp_replay *r, const struct trace_event *rec, struct rp_divergence *d)
+{
+    const struct st_wire_request *lv = &r->live;
+    if (strcmp(lv->text, rec->request.sig) != 0 || lv->nargs != rec->request.nargs) {
+        div_init(r, d, RP_DIV_SIGNATURE, rec->seq, rec);
+        div_set_live(r, d);
+        snprintf(d->message, sizeof d->message, "expected a call to %s, got %s",
+                 rec->request.sig, lv->text);
+        return -1;
+    }
+    for (unsigned i = 0; i < lv->nargs; i++) {
+        uint64_t want = rec->request.args[i], got = lv->args[i];
+        if (lv->arg_kinds[i] != 'p') {
+            if (want != got) {
+                div_init(r, d, RP_DIV_ARG, rec->seq, rec);
+                div_set_live(r, d);
+                d->arg_index = (int)i;
+                snprintf(d->message, sizeof d->message,
+                         "%s: argument %u is %lld, recorded %lld",
+                         lv->text, i + 1, (long long)got,
+                         (long long)want);
+                return -1;
+            }
+            continue;
+        }
+        uint64_t block_live;
+        const char *why = NULL;
+        if ((want == 0) != (got == 0))
+            why = want == 0 ? "is not NULL, recorded NULL" : "is NULL, recorded not NULL";
+        else if (want != 0 && rp_map_in_block(&r->map, want, &block_live) && block_live != got)
+            why = "is not the controller-allocated block it was";
+        if (why) {
+            div_init(r, d, RP_DIV_POINTER, rec->seq, rec);
+            div_set_live(r, d);
+            d->arg_index = (int)i;
+            snprintf(d->message, sizeof d->message, "%s: pointer argument %u %s",
+                     lv->text, i + 1, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Learns recorded -> live from the pointer arguments of a matched request. */
+static void learn_args(struct rp_replay *r, const struct trace_event *rec)
+{
+    const struct st_sig *sig = st_registry_lookup(r->live.text, r->live.text_len);
+    for (unsigned i = 0; i < r->live.nargs; i++) {
+        if (r->live.arg_kinds[i] != 'p' || rec->request.args[i] == 0)
+            continue;
+        uint64_t tmp;
+        if (rp_map_in_block(&r->map, rec->request.args[i], &tmp))
+            continue; /* a controller block: already known exactly */
+        rp_map_learn(&r->map, rec->request.args[i], r->live.args[i],
+                     arg_extent(sig, rec->request.args, r->live.nargs, i), RP_MAP_ARG);
+    }
+}
+
+/* Answers the live request with a refusal (ENOSYS), for an extra call. */
+static int refuse_live(struct rp_replay *r)
+{
+    int rc = st_wire_out_errno(&r->out, ENOSYS);
+    if (rc == 0)
+        rc = st_wire_out_result(&r->out, r->live.res_kind,
+                                r->live.res_kind == 'p' ? 0 : (uint64_t)-1);
+    if (rc == 0)
+        rc = st_wire_out_flush(&r->out);
+    r->res->requests++;
+    return rc;
+}
+
+static int data_diverge(struct rp_replay *r, char op, uint64_t ptr, const uint8_t *want,
+                        size_t wlen, const uint8_t *got, size_t glen)
+{
+    size_t n = wlen < glen ? wlen : glen, off = 0;
+    while (off < n && want[off] == got[off])
+        off++;
+    if (off == n && wlen == glen)
+        return 1;
+    struct rp_divergence d;
+    div_init(r, &d, RP_DIV_DATA, r->ev.seq, NULL);
+    snprintf(d.expected_sig, sizeof d.expected_sig, "%s", r->live.text);
+    snprintf(d.got_sig, sizeof d.got_sig, "%s", r->live.text);
+    d.expected_nargs = d.got_nargs = r->live.nargs;
+    memcpy(d.got_args, r->live.args, r->live.nargs * 8u);
+    d.op = op;
+    d.ptr = ptr;
+    d.offset = off;
+    d.expected_data = want;
+    d.expected_len = wlen;
+    d.got_data = got;
+    d.got_len = glen;
+    if (off < n)
+        snprintf(d.message, sizeof d.message,
+                 "%s: the %s read at offset %zu is 0x%02x, recorded 0x%02x",
+                 r->live.text, op == 'Z' ? "string" : "data", off,
+                 got[off], want[off]);
+    else
+        snprintf(d.message, sizeof d.message,
+                 "%s: the %s read is %zu bytes long, recorded %zu",
+                 r->live.text, op == 'Z' ? "string" : "data", glen,
+                 wlen);
+    return diverge(r, &d) ? 1 : 0;
+}
+
+/* Outcomes of answering one request. */
+enum step {
+    STEP_NEXT = 0,      /* go on with the next request */
+    STEP_END = 1,       /* the recorded run ended here: r->res says how */
+    STEP_STOP = 2,      /* stop (divergence, truncated trace, error): res set */
+};
+
+static int stop_with(struct rp_replay *r, enum rp_end end, const char *msg)
+{
+    r->res->end = end;
+    if (msg)
+        snprintf(r->res->message, sizeof r->res->message, "%s", msg);
+    return STEP_STOP;
+}
+
+/* A live-side failure while answering: a divergence when the guest ended or
+ * broke the protocol, an error when it is our side (timeout, memory). */
+static int live_failed(struct rp_replay *r, int rc)
+{
+    char msg[256];
+    live_error_message(r, rc, msg, sizeof msg);
+    if (rc == ST_E_TIMEOUT || rc == ST_E_NOMEM)
+        return stop_with(r, RP_END_ERROR, msg);
+    struct rp_divergence d;
+    div_init(r, &d, rc == ST_E_EOF || rc == ST_E_TRUNCATED || rc == ST_E_IO ? RP_DIV_ENDED
+                                                                           : RP_DIV_PROTOCOL,
+             r->ev.seq, NULL);
+    div_set_live(r, &d);
+    snprintf(d.expected_sig, sizeof d.expected_sig, "%s", r->live.text);
+    snprintf(d.message, sizeof d.message, "while answering %s: %s",
+             r->live.text, msg);
+    diverge(r, &d);
+    return stop_with(r, RP_END_DIVERGED, d.message);
+}
+
+static void show_pending_output(struct rp_replay *r, uint64_t result)
+{
+    if (r->pending_fd < 0)
+        return;
+    size_t n = r->pending_len;
+    /* What the controller passed on: at most what the result says. */
+    if ((int64_t)result >= 0 && result < n)
+        n = (size_t)result;
+    if (n && r->cfg.on_output)
+        r->cfg.on_output(r->cfg.ctx, r->pending_fd, r->pending_out, n);
+    r->pending_fd = -1;
+    r->pending_len = 0;
+}
+
+/* The recording ended the guest inside a request (an _exit, a limit, an
+ * unknown function...): end the live one the same way. */
+static int ended_in_request(struct rp_replay *r)
+{
+    r->res->live_killed = 1;
+    return STEP_END;
+}
+
+/* Performs the recorded memory commands, errno and result of the request
+ * just matched. */
+static int answer_request(struct rp_replay *r, uint64_t req_seq)
+{
+    const struct st_sig *sig = st_registry_lookup(r->live.text, r->live.text_len);
+    r->pending_fd = -1;
+    r->pending_len = 0;
+    int is_output = sig && !strcmp(sig->name, "write") && r->live.nargs >= 1 &&
+                    (r->live.args[0] == 1 || r->live.args[0] == 2);
+    for (;;) {
+        int k = next_driving_event(r);
+        if (k < 0) {
+            r->res->end = RP_END_TRUNCATED;
+            return STEP_STOP;
+        }
+        if (k == 0) {
+            snprintf(r->res->message, sizeof r->res->message,
+                     "the trace ends inside the request of event %llu, without its result",
+                     (unsigned long long)req_seq);
+            r->res->end = RP_END_TRUNCATED;
+            return STEP_STOP;
+        }
+        struct trace_event *ev = &r->ev;
+        if (ev->kind == TRACE_EV_GUEST_EXIT)
+            return ended_in_request(r);
+        if (ev->kind == TRACE_EV_REQUEST) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "malformed trace: event %llu is a request before the result of event %llu",
+                     (unsigned long long)ev->seq, (unsigned long long)req_seq);
+            return stop_with(r, RP_END_ERROR, msg);
+        }
+        maybe_pause(r, ev->seq);
+        int rc = 0;
+        uint64_t live_ptr;
+        switch (ev->kind) {
+        case TRACE_EV_MEM_READ: {
+            live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+            size_t n = ev->mem.len;
+            if ((rc = grow(&r->buf, &r->buf_cap, n ? n : 1)) < 0)
+                return stop_with(r, RP_END_ERROR, "out of memory");
+            rc = st_wire_out_mem_read(&r->out, live_ptr, n);
+            if (rc == 0)
+                rc = st_wire_out_flush(&r->out);
+            if (rc == 0)
+                rc = st_wire_read_exact(&r->wr, r->buf, n);
+            if (rc < 0)
+                return live_failed(r, rc);
+            if (is_output) {
+                if (grow(&r->pending_out, &r->pending_cap, n ? n : 1) < 0)
+                    return stop_with(r, RP_END_ERROR, "out of memory");
+                memcpy(r->pending_out, r->buf, n);
+                r->pending_len = n;
+                r->pending_fd = (int)r->live.args[0];
+            }
+            if (!data_diverge(r, 'R', live_ptr, ev->mem.data, ev->mem.len, r->buf, n))
+                return stop_with(r, RP_END_DIVERGED, NULL);
+            break;
+        }
+        case TRACE_EV_MEM_READ_STR: {
+            live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+            uint64_t maxlen = ev->mem.size;
+            size_t cap = maxlen < RP_STR_CAP ? (size_t)maxlen + 1 : RP_STR_CAP + 1;
+            if (ev->mem.len + 1 > cap)
+                cap = ev->mem.len + 1;
+            if (grow(&r->buf, &r->buf_cap, cap) < 0)
+                return stop_with(r, RP_END_ERROR, "out of memory");
+            size_t got = 0;
+            rc = st_wire_out_str_read(&r->out, live_ptr, maxlen);
+            if (rc == 0)
+                rc = st_wire_out_flush(&r->out);
+            if (rc == 0)
+                rc = st_wire_read_str_reply(&r->wr, maxlen, (char *)r->buf, cap, &got);
+            if (rc == ST_E_TOO_BIG) {
+                struct rp_divergence d;
+                div_init(r, &d, RP_DIV_DATA, ev->seq, NULL);
+                div_set_live(r, &d);
+                snprintf(d.expected_sig, sizeof d.expected_sig, "%s", r->live.text);
+                d.op = 'Z';
+                d.ptr = live_ptr;
+                d.offset = ev->mem.len;
+                d.expected_data = ev->mem.data;
+                d.expected_len = ev->mem.len;
+                snprintf(d.message, sizeof d.message,
+                         "%s: the string read is longer than %zu bytes, recorded %zu",
+                         r->live.text, cap - 1, ev->mem.len);
+                diverge(r, &d);
+                return stop_with(r, RP_END_DIVERGED, d.message);
+            }
+            if (rc < 0)
+                return live_failed(r, rc);
+            if (!data_diverge(r, 'Z', live_ptr, ev->mem.data, ev->mem.len, r->buf, got))
+                return stop_with(r, RP_END_DIVERGED, NULL);
+            break;
+        }
+        case TRACE_EV_MEM_WRITE:
+        case TRACE_EV_MEM_ALLOC: {
+            size_t n = ev->mem.len;
+            if (grow(&r->patch, &r->patch_cap, n ? n : 1) < 0)
+                return stop_with(r, RP_END_ERROR, "out of memory");
+            if (n)
+                memcpy(r->patch, ev->mem.data, n);
+            rp_map_patch_words(&r->map, r->patch, n);
+            if (ev->kind == TRACE_EV_MEM_WRITE) {
+                live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+                rc = st_wire_out_mem_write(&r->out, live_ptr, r->patch, n);
+                if (rc < 0)
+                    return live_failed(r, rc);
+                break;
+            }
+            rc = st_wire_out_alloc(&r->out, r->patch, n);
+            if (rc == 0)
+                rc = st_wire_out_flush(&r->out);
+            if (rc == 0)
+                rc = st_wire_read_u64(&r->wr, &live_ptr);
+            if (rc < 0)
+                return live_failed(r, rc);
+            if (rp_map_learn(&r->map, ev->mem.ptr, live_ptr, n ? n : 1, RP_MAP_BLOCK) < 0)
+                return stop_with(r, RP_END_ERROR, "out of memory");
+            break;
+        }
+        case TRACE_EV_MEM_FREE:
+            live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+            rc = st_wire_out_free(&r->out, live_ptr);
+            if (rc < 0)
+                return live_failed(r, rc);
+            rp_map_forget_block(&r->map, ev->mem.ptr);
+            break;
+        case TRACE_EV_SET_ERRNO:
+            rc = st_wire_out_errno(&r->out, ev->set_errno.value);
+            if (rc < 0)
+                return live_failed(r, rc);
+            break;
+        case TRACE_EV_RESULT: {
+            char kind = ev->result.kind;
+            uint64_t value = ev->result.value;
+            if (kind != r->live.res_kind) {
+                char msg[256];
+                snprintf(msg, sizeof msg,
+                         "malformed trace: event %llu is a result of kind '%c' for %s",
+                         (unsigned long long)ev->seq, kind, r->live.text);
+                return stop_with(r, RP_END_ERROR, msg);
+            }
+            if (kind == 'p' && value) {
+                enum rp_map_how how;
+                uint64_t t = rp_map_translate(&r->map, value, &how);
+                if (how == RP_MAP_EXACT)
+                    value = t;
+            }
+            rc = st_wire_out_result(&r->out, kind, value);
+            if (rc == 0)
+                rc = st_wire_out_flush(&r->out);
+            if (rc < 0)
+                return live_failed(r, rc);
+            report_event(r, ev);
+            r->res->requests++;
+            show_pending_output(r, value);
+            return STEP_NEXT;
+        }
+        default:
+            break;
+        }
+        report_event(r, ev);
+    }
+}
+
+/* Copies the request event (its signature text lives until the reader is
+ * freed; its arguments are inline). */
+static struct trace_event copy_request(const struct trace_event *ev)
+{
+    struct trace_event c = *ev;
+    return c;
+}
+
+/* Keep-going after a signature mismatch at recorded request `rec`: find the
+ * live request among the next recorded ones (some recorded calls did not
+ * happen), else answer it as an extra call and compare the next live request
+ * with `rec` again. Returns STEP_NEXT, or STEP_STOP. On a match ahead, r->ev
+ * is that request (to be answered) and *found is set. */
+static int resync(struct rp_replay *r, const struct trace_event *rec, int *found)
+{
+    *found = 0;
+    unsigned seen = 0;
+    int rc;
+    for (;;) {
+        rc = next_event(r);
+        if (rc <= 0)
+            break;
+        if (r->ev.kind == TRACE_EV_GUEST_EXIT)
+            break;
+        if (r->ev.kind != TRACE_EV_REQUEST)
+            continue;
+        if (++seen > RP_RESYNC_WINDOW)
+            break;
+        if (!strcmp(r->ev.request.sig, r->live.text) && r->ev.request.nargs == r->live.nargs) {
+            int same = 1;
+            for (unsigned i = 0; i < r->live.nargs && same; i++)
+                if (r->live.arg_kinds[i] != 'p' && r->ev.request.args[i] != r->live.args[i])
+                    same = 0;
+            if (same) {
+                *found = 1;
+                return STEP_NEXT;
+            }
+        }
+    }
+    /* Not found: go back to `rec` and treat the live call as extra. */
+    r->res->trace_error = 0;
+    r->res->message[0] = '\0';
+    rc = trace_reader_seek(r->rd, rec->seq);
+    if (rc < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot resynchronise: seeking the trace failed: %s",
+                 trace_strerror(rc));
+        return stop_with(r, RP_END_ERROR, msg);
+    }
+    rc = next_event(r); /* rec itself again */
+    if (rc <= 0)
+        return stop_with(r, RP_END_ERROR, "cannot resynchronise: the trace cannot be read again");
+    rc = refuse_live(r);
+    if (rc < 0)
+        return live_failed(r, rc);
+    return STEP_NEXT;
+}
+
+/* Handles the recorded request in r->ev. */
+static int replay_request(struct rp_replay *r)
+{
+    struct trace_event rec = copy_request(&r->ev);
+    for (;;) {
+        int rc = st_wire_read_request(&r->wr, &r->live);
+        if (rc < 0) {
+            char msg[256];
+            live_error_message(r, rc, msg, sizeof msg);
+            if (rc == ST_E_TIMEOUT)
+                return stop_with(r, RP_END_ERROR, msg);
+            struct rp_divergence d;
+            int ended = rc == ST_E_EOF || rc == ST_E_TRUNCATED || rc == ST_E_IO;
+            div_init(r, &d, ended ? RP_DIV_ENDED : RP_DIV_PROTOCOL, rec.seq, &rec);
+            if (ended)
+                snprintf(d.message, sizeof d.message,
+                         "the guest ended where a call to %s was recorded",
+                         rec.request.sig);
+            else
+                snprintf(d.message, sizeof d.message,
+                         "the guest broke the protocol where a call to %s was "
+                         "recorded: %s",
+                         rec.request.sig, st_error_name(rc));
+            diverge(r, &d);
+            return stop_with(r, RP_END_DIVERGED, d.message);
+        }
+        maybe_pause(r, rec.seq);
+        struct rp_divergence d;
+        if (match_request(r, &rec, &d) == 0)
+            break;
+        if (!diverge(r, &d))
+            return stop_with(r, RP_END_DIVERGED, d.message);
+        if (d.kind != RP_DIV_SIGNATURE)
+            break; /* same function: answer it as recorded */
+        int found = 0;
+        int step = resync(r, &rec, &found);
+        if (step != STEP_NEXT)
+            return step;
+        if (found) {
+            rec = copy_request(&r->ev);
+            break; /* the live request is this later recorded one */
+        }
+        /* The live call was extra and refused: the next one is compared with rec. */
+    }
+    learn_args(r, &rec);
+    report_event(r, &rec);
+    return answer_request(r, rec.seq);
+}
+
+/* The recorded run ended (GUEST_EXIT in r->ev, no request open). */
+static int replay_end(struct rp_replay *r, int controller_ended)
+{
+    if (controller_ended) {
+        r->res->live_killed = 1;
+        return STEP_END;
+    }
+    /* The guest should end by itself now: its stream must close. */
+    for (;;) {
+        int rc = st_wire_read_request(&r->wr, &r->live);
+        if (rc == ST_E_EOF || rc == ST_E_TRUNCATED || rc == ST_E_IO)
+            return STEP_END;
+        if (rc == ST_E_TIMEOUT) {
+            char msg[256];
+            live_error_message(r, rc, msg, sizeof msg);
+            return stop_with(r, RP_END_ERROR, msg);
+        }
+        struct rp_divergence d;
+        div_init(r, &d, rc < 0 ? RP_DIV_PROTOCOL : RP_DIV_EXTRA_CALL, r->ev.seq, NULL);
+        if (rc < 0) {
+            snprintf(d.message, sizeof d.message,
+                     "the guest broke the protocol after its recorded end: %s",
+                     st_error_name(rc));
+            diverge(r, &d);
+            return stop_with(r, RP_END_DIVERGED, d.message);
+        }
+        div_set_live(r, &d);
+        snprintf(d.message, sizeof d.message,
+                 "the guest called %s where the recording ended (%s)",
+                 r->live.text,
+                 r->ev.guest_exit.reason ? r->ev.guest_exit.reason : "guest exit");
+        if (!diverge(r, &d))
+            return stop_with(r, RP_END_DIVERGED, d.message);
+        rc = refuse_live(r);
+        if (rc < 0)
+            return STEP_END; /* it is gone: its status tells the rest */
+    }
+}
+
+/* The exit code `run` gave the recorded run (st_outcome_exit_code's rules,
+ * rebuilt from the events). */
+static int recorded_exit_code(const struct rp_result *res)
+{
+    static const struct { const char *name; int code; } limits[] = {
+        { "timeout", 71 }, { "cpu", 72 }, { "memory", 73 }, { "output", 74 }, { "calls", 75 },
+    };
+    if (!res->recorded_end_seen)
+        return -1;
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        if (!strcmp(res->recorded_limit, limits[i].name))
+            return limits[i].code;
+    if (res->recorded_violation)
+        return 76;
+    if (!strncmp(res->recorded_reason, "called '", 8))
+        return 77;
+    if (!strncmp(res->recorded_reason, "killed by the seccomp jail", 26))
+        return 78;
+    if (res->recorded_signal)
+        return 128 + res->recorded_signal;
+    return res->recorded_code >= 0 ? res->recorded_code : 70;
+}
+
+static void note_recorded_exit(struct rp_replay *r)
+{
+    struct rp_result *res = r->res;
+    res->recorded_end_seen = 1;
+    res->recorded_code = r->ev.guest_exit.code;
+    res->recorded_signal = r->ev.guest_exit.signal;
+    snprintf(res->recorded_reason, sizeof res->recorded_reason, "%s",
+             r->ev.guest_exit.reason ? r->ev.guest_exit.reason : "");
+    report_event(r, &r->ev);
+}
+
+/* Waits for the live guest to end (after its stream closed), honouring the
+ * deadline; kills it at the deadline. */
+static void reap_live(struct rp_replay *r, int kill_now)
+{
+    if (!r->spawned)
+        return;
+    if (kill_now)
+        st_child_kill(&r->child, SIGKILL);
+    for (;;) {
+        int rc = st_child_wait(&r->child, 1);
+        if (rc != 0)
+            break;
+        if (r->deadline > 0 && now_s() >= r->deadline) {
+            r->timed_out = 1;
+            st_child_kill(&r->child, SIGKILL);
+            st_child_wait(&r->child, 0);
+            break;
+        }
+        struct pollfd p = { r->child.err_fd, POLLIN, 0 };
+        if (r->child.err_fd >= 0) {
+            if (poll(&p, 1, 10) > 0)
+                drain_stderr(r);
+        } else {
+            struct timespec ts = { 0, 10 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    /* What it left on its stderr. */
+    while (r->child.err_fd >= 0) {
+        struct pollfd p = { r->child.err_fd, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0)
+            break;
+        drain_stderr(r);
+    }
+    int st = r->child.status;
+    if (r->child.reaped && WIFEXITED(st)) {
+        r->res->live_code = WEXITSTATUS(st);
+        r->res->live_signal = 0;
+    } else if (r->child.reaped && WIFSIGNALED(st)) {
+        r->res->live_code = -1;
+        r->res->live_signal = WTERMSIG(st);
+    }
+    r->res->pid = r->child.pid;
+    st_child_close(&r->child);
+    r->spawned = 0;
+}
+
+static int start_guest(struct rp_replay *r)
+{
+    const struct trace_header *h = r->hdr;
+    char **argv = calloc(h->guest_argc + 1, sizeof *argv);
+    if (!argv)
+        return RP_E_NOMEM;
+    for (size_t i = 0; i < h->guest_argc; i++)
+        argv[i] = (char *)h->guest_argv[i];
+    struct st_spawn_config sc;
+    st_spawn_config_init(&sc);
+    sc.path = r->exe;
+    sc.argv = argv;
+    sc.envp = NULL;
+    sc.stderr_pipe = 1;
+    /* The jail as recorded (on unless the recording had it off), and never
+     * when the caller turned it off. */
+    const char *jail = policy_get(h, "seccomp");
+    sc.seccomp = r->cfg.seccomp && !(jail && !strcmp(jail, "0"));
+    sc.no_aslr = 1;
+    /* The recorded rlimits, so that a guest that ran out of memory or CPU
+     * does so again. */
+    sc.cpu_seconds = policy_u64(h, "limit.cpu_seconds");
+    sc.memory_bytes = policy_u64(h, "limit.memory_bytes");
+    int rc = st_spawn(&sc, &r->child);
+    free(argv);
+    if (rc < 0) {
+        if (rc == ST_E_SPAWN && r->child.exec_errno)
+            snprintf(r->res->message, sizeof r->res->message, "cannot execute '%s': %s", r->exe,
+                     strerror(r->child.exec_errno));
+        else
+            snprintf(r->res->message, sizeof r->res->message, "cannot start '%s': %s", r->exe,
+                     st_error_name(rc));
+        return RP_E_SPAWN;
+    }
+    r->spawned = 1;
+    r->res->pid = r->child.pid;
+    st_wire_reader_init(&r->wr, r->child.from_guest, wait_in, r);
+    st_wire_out_init(&r->out, r->child.to_guest, wait_out, r);
+    return 0;
+}
+
+int rp_replay_run(struct rp_replay *r, struct rp_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->recorded_exit = -1;
+    res->live_code = -1;
+    r->res = res;
+    if (r->ran) {
+        res->end = RP_END_ERROR;
+        snprintf(res->message, sizeof res->message, "replay already ran");
+        return RP_E_STATE;
+    }
+    r->ran = 1;
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    if (r->cfg.timeout_seconds > 0)
+        r->deadline = now_s() + r->cfg.timeout_seconds;
+    int rc = start_guest(r);
+    if (rc < 0) {
+        res->end = RP_END_ERROR;
+        sigaction(SIGPIPE, &old_pipe, NULL);
+        return rc;
+    }
+    int step = STEP_NEXT;
+    while (step == STEP_NEXT) {
+        int k = next_driving_event(r);
+        if (k < 0) {
+            res->end = RP_END_TRUNCATED;
+            step = STEP_STOP;
+            break;
+        }
+        if (k == 0) {
+            res->end = RP_END_TRUNCATED;
+            snprintf(res->message, sizeof res->message,
+                     "the trace ends after %llu events without the guest's exit",
+                     (unsigned long long)res->events);
+            step = STEP_STOP;
+            break;
+        }
+        switch (r->ev.kind) {
+        case TRACE_EV_REQUEST:
+            step = replay_request(r);
+            break;
+        case TRACE_EV_GUEST_EXIT:
+            maybe_pause(r, r->ev.seq);
+            note_recorded_exit(r);
+            /* A limit or a violation means the controller ended the guest. */
+            step = replay_end(r, res->recorded_limit[0] || res->recorded_violation);
+            break;
+        default:
+            /* A memory command outside any request (a tap recording of a
+             * controller that misbehaved): nothing to drive, pass it. */
+            report_event(r, &r->ev);
+            break;
+        }
+    }
+    if (step == STEP_END && r->ev.kind == TRACE_EV_GUEST_EXIT && !res->recorded_end_seen)
+        note_recorded_exit(r);
+    int kill_now = step != STEP_END || res->live_killed;
+    reap_live(r, kill_now);
+    if (r->timed_out && step == STEP_END) {
+        res->end = RP_END_ERROR;
+        snprintf(res->message, sizeof res->message,
+                 "timeout after %g s waiting for the guest to end", r->cfg.timeout_seconds);
+    } else if (step == STEP_END) {
+        res->end = res->divergences ? RP_END_DIVERGED : RP_END_COMPLETE;
+        if (!res->live_killed &&
+            (res->live_code != res->recorded_code || res->live_signal != res->recorded_signal)) {
+            struct rp_divergence d;
+            div_init(r, &d, RP_DIV_EXIT, r->ev.seq, NULL);
+            d.expected_code = res->recorded_code;
+            d.expected_signal = res->recorded_signal;
+            d.got_code = res->live_code;
+            d.got_signal = res->live_signal;
+            char want[64], got[64];
+            if (res->recorded_signal)
+                snprintf(want, sizeof want, "killed by signal %d", res->recorded_signal);
+            else
+                snprintf(want, sizeof want, "exited with code %d", res->recorded_code);
+            if (res->live_signal)
+                snprintf(got, sizeof got, "killed by signal %d", res->live_signal);
+            else
+                snprintf(got, sizeof got, "exited with code %d", res->live_code);
+            snprintf(d.message, sizeof d.message, "the guest %s, recorded: %s",
+                     got, want);
+            diverge(r, &d);
+            res->end = RP_END_DIVERGED;
+        }
+        if (res->end == RP_END_COMPLETE && !res->message[0]) {
+            if (res->live_killed && res->recorded_limit[0])
+                snprintf(res->message, sizeof res->message, "trace ends with limit %s",
+                         res->recorded_limit);
+            else if (res->live_killed)
+                snprintf(res->message, sizeof res->message,
+                         "trace ends with the controller ending the guest (%s)",
+                         res->recorded_reason);
+        }
+    }
+    res->recorded_exit = recorded_exit_code(res);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    return 0;
+}
