@@ -413,7 +413,7 @@ int cmd_replay(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_EXE: cfg.exe = optarg; break;
         case OPT_CHECK: tool.check = 1; tool.quiet = 1; break;

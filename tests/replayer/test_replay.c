@@ -1,0 +1,552 @@
+/* sandtrace replay, end to end: guests recorded with `sandtrace record`
+ * (and `tap`), then replayed with the recorded world gone, and modified
+ * guests reported at the right event with the right difference. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "format/trace.h"
+#include "tests/testutil.h"
+
+/* ------------------------------------------------------------ helpers */
+
+struct fixture {
+    char *dir;       /* scratch directory: traces live here */
+    char *world;     /* dir/world: mounted into the guest, deleted before replay */
+    char trace[4200];
+};
+
+static void rebuild_world(struct fixture *f)
+{
+    mkdir(f->world, 0755);
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/sub", f->world);
+    mkdir(sub, 0755);
+    tu_write_file(f->world, "a.txt", "alpha\n", 6);
+    tu_write_file(f->world, "sub/b.py", "beta = 2\nprint(beta)\n", 21);
+    tu_write_file(f->world, "sub/c.py", "gamma\n", 6);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    if (asprintf(&f->world, "%s/world", f->dir) < 0)
+        abort();
+    rebuild_world(f);
+    snprintf(f->trace, sizeof f->trace, "%s/t.sbt", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tu_rm_rf(f->dir);
+    free(f->world);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs `sandtrace` with up to 63 words given as varargs (NULL-terminated). */
+static struct tu_run st_run(const char *in, ...)
+{
+    const char *args[64];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, in);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 63)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    return tu_run_sandtrace(args, in);
+}
+
+static char mount_arg[4300];
+
+static const char *mount_of(const struct fixture *f)
+{
+    snprintf(mount_arg, sizeof mount_arg, "/w=%s", f->world);
+    return mount_arg;
+}
+
+static void delete_world(const struct fixture *f)
+{
+    tu_rm_rf(f->world);
+    struct stat st;
+    assert_int_not_equal(stat(f->world, &st), 0);
+}
+
+static const char *rp_guest(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/replayer/guests/%s", name);
+    return tu_build_path(rel);
+}
+
+/* The seq of the first event of `kind` whose data is `data` (or, with
+ * data NULL, of the first request whose signature is `sig`); -1 if none. */
+static long find_event(const char *trace, enum trace_event_kind kind, const char *data,
+                       const char *sig)
+{
+    struct trace_io *io;
+    if (trace_io_open_file(trace, TRACE_IO_READ, &io) < 0)
+        return -1;
+    struct trace_reader *r;
+    if (trace_reader_open(&r, io, 1, NULL, NULL, 0) < 0)
+        return -1;
+    struct trace_event ev;
+    long found = -1;
+    while (found < 0 && trace_reader_next(r, &ev) == 1) {
+        if (ev.kind != kind)
+            continue;
+        if (kind == TRACE_EV_REQUEST && sig && !strcmp(ev.request.sig, sig))
+            found = (long)ev.seq;
+        else if (kind != TRACE_EV_REQUEST && data && ev.mem.len == strlen(data) &&
+                 !memcmp(ev.mem.data, data, ev.mem.len))
+            found = (long)ev.seq;
+    }
+    trace_reader_free(r);
+    return found;
+}
+
+static int has(const char *hay, const char *needle)
+{
+    return hay && strstr(hay, needle) != NULL;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Records `argv` (after the run options) with the world mounted at /w,
+ * deletes the world, replays, and checks identical stdout and status. */
+static void record_then_replay_without_world(struct fixture *f, const char *stdin_file,
+                                             const char *const *guest)
+{
+    const char *args[64];
+    size_t n = 0;
+    args[n++] = "record";
+    args[n++] = "-o";
+    args[n++] = f->trace;
+    args[n++] = "--mount";
+    args[n++] = mount_of(f);
+    if (stdin_file) {
+        args[n++] = "--stdin";
+        args[n++] = stdin_file;
+    }
+    args[n++] = "--";
+    for (size_t i = 0; guest[i] && n < 63; i++)
+        args[n++] = guest[i];
+    args[n] = NULL;
+    struct tu_run rec = tu_run_sandtrace(args, NULL);
+    assert_false(rec.timed_out);
+    if (rec.status >= 70 && rec.status <= 78)
+        fail_msg("recording %s failed (%d): %s", guest[0], rec.status, rec.err);
+
+    delete_world(f);
+    if (stdin_file)
+        unlink(stdin_file);
+    struct tu_run rep = st_run(NULL, "replay", f->trace, NULL);
+    if (rep.status != rec.status || rep.out_len != rec.out_len ||
+        memcmp(rep.out, rec.out, rec.out_len) != 0)
+        fail_msg("replay of %s differs: status %d (recorded %d)\n--- recorded:\n%s\n--- "
+                 "replayed:\n%s\n--- replay stderr:\n%s",
+                 guest[0], rep.status, rec.status, rec.out, rep.out, rep.err);
+    assert_false(has(rep.err, "divergence"));
+    tu_run_release(&rec);
+    tu_run_release(&rep);
+}
+
+
+static void test_replay_every_example_guest_with_the_world_deleted(void **state)
+{
+    struct fixture *f = *state;
+    char input[4200];
+    snprintf(input, sizeof input, "%s/input.txt", f->dir);
+    struct {
+        const char *name;
+        const char *args[6];
+        int uses_stdin;
+    } guests[] = {
+        { "hello", { NULL }, 0 },
+        { "cat", { "/w/a.txt", "/w/sub/b.py", NULL }, 0 },
+        { "echo-stdin", { NULL }, 1 },
+        { "ls", { "/w/sub", NULL }, 0 },
+        { "stat", { "/w/a.txt", "/w/sub", "/w/nope", NULL }, 0 },
+        { "stat", { "-l", "/w/a.txt", NULL }, 0 },
+        { "ping", { "40", NULL }, 0 },
+        { "writer", { "8", "3000", NULL }, 0 },
+        { "clock", { NULL }, 0 },
+        { "importer", { "/w", "2", NULL }, 0 },
+        { "allcalls", { NULL }, 0 },
+        { "cat", { "/w/missing.txt", NULL }, 0 }, /* exits 1 */
+    };
+    for (size_t i = 0; i < sizeof guests / sizeof guests[0]; i++) {
+        rebuild_world(f);
+        tu_write_file(f->dir, "input.txt", "line one\nline two\n", 18);
+        const char *argv[8];
+        size_t n = 0;
+        argv[n++] = tu_guest(guests[i].name);
+        for (size_t k = 0; guests[i].args[k]; k++)
+            argv[n++] = guests[i].args[k];
+        argv[n] = NULL;
+        record_then_replay_without_world(f, guests[i].uses_stdin ? input : NULL, argv);
+    }
+}
+
+static void test_replay_needs_no_time_random_or_stdin(void **state)
+{
+    struct fixture *f = *state;
+    char input[4200];
+    snprintf(input, sizeof input, "%s/input.txt", f->dir);
+    tu_write_file(f->dir, "input.txt", "typed by someone\n", 17);
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--time", "real", "--seed", "77",
+                               "--stdin", input, "--", rp_guest("entropy"), NULL);
+    assert_int_equal(rec.status, 0);
+    assert_true(has(rec.out, "stdin: typed by someone"));
+    /* The output does depend on the seed: another seed, other bytes. */
+    char other[4200];
+    snprintf(other, sizeof other, "%s/other.sbt", f->dir);
+    struct tu_run rec2 = st_run(NULL, "record", "-o", other, "--time", "real", "--seed", "78",
+                                "--stdin", input, "--", rp_guest("entropy"), NULL);
+    assert_int_equal(rec2.status, 0);
+    const char *r1 = strstr(rec.out, "random:"), *r2 = strstr(rec2.out, "random:");
+    assert_non_null(r1);
+    assert_non_null(r2);
+    assert_int_not_equal(strncmp(r1, r2, 40), 0);
+
+    unlink(input);
+    struct tu_run rep = st_run("this input is not the recorded one\n", "replay", f->trace, NULL);
+    assert_int_equal(rep.status, 0);
+    assert_string_equal(rep.out, rec.out);
+    assert_false(has(rep.err, "divergence"));
+    tu_run_release(&rec);
+    tu_run_release(&rec2);
+    tu_run_release(&rep);
+}
+
+/* Records variant-base printing /w/a.txt, with the world then deleted. */
+static void record_variant_base(struct fixture *f)
+{
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--mount", mount_of(f), "--",
+                               rp_guest("variant-base"), "/w/a.txt", NULL);
+    assert_int_equal(rec.status, 0);
+    assert_string_equal(rec.out, "alpha\ndone\n");
+    tu_run_release(&rec);
+    delete_world(f);
+}
+
+static void assert_diverged_at(const struct tu_run *r, long seq, const char *kind)
+{
+    char want[128];
+    snprintf(want, sizeof want, "divergence at event %ld (%s)", seq, kind);
+    if (r->status != 65 || !has(r->err, want))
+        fail_msg("expected exit 65 and '%s', got %d:\n%s", want, r->status, r->err);
+}
+
+static void test_replay_reports_a_different_byte(void **state)
+{
+    struct fixture *f = *state;
+    record_variant_base(f);
+    long seq = find_event(f->trace, TRACE_EV_MEM_READ, "done\n", NULL);
+    assert_true(seq > 0);
+    struct tu_run r = st_run(NULL, "replay", "--exe", rp_guest("variant-byte"), f->trace, NULL);
+    assert_diverged_at(&r, seq, "data");
+    assert_true(has(r.err, "offset 3 is 0x61, recorded 0x65"));
+    assert_true(has(r.err, "\"done\\n\""));
+    assert_true(has(r.err, "\"dona\\n\""));
+    assert_true(has(r.err, "not the recorded executable"));
+    /* The last events before it are shown, ending with the write request. */
+    assert_true(has(r.err, "the last 10 events before it"));
+    assert_true(has(r.err, "write(1, "));
+    /* What came before the divergence was reproduced. */
+    assert_string_equal(r.out, "alpha\n");
+    tu_run_release(&r);
+}
+
+static void test_replay_reports_another_file_opened(void **state)
+{
+    struct fixture *f = *state;
+    record_variant_base(f);
+    long seq = find_event(f->trace, TRACE_EV_MEM_READ_STR, "/w/a.txt", NULL);
+    assert_true(seq > 0);
+    struct tu_run r = st_run(NULL, "replay", "--exe", rp_guest("variant-open"), f->trace, NULL);
+    assert_diverged_at(&r, seq, "data");
+    assert_true(has(r.err, "open(pii)i: the string read is 14 bytes long, recorded 8"));
+    assert_true(has(r.err, "\"/w/a.txt.other\""));
+    tu_run_release(&r);
+}
+
+static void test_replay_reports_one_more_call(void **state)
+{
+    struct fixture *f = *state;
+    record_variant_base(f);
+    /* The recorded write of "done\n" is the request just before its R. */
+    long seq = find_event(f->trace, TRACE_EV_MEM_READ, "done\n", NULL) - 1;
+    assert_true(seq > 0);
+    struct tu_run r = st_run(NULL, "replay", "--exe", rp_guest("variant-extra"), f->trace, NULL);
+    assert_diverged_at(&r, seq, "signature");
+    assert_true(has(r.err, "expected a call to write(ipi)i, got getpid()i"));
+    assert_true(has(r.err, "got:      getpid()"));
+    tu_run_release(&r);
+}
+
+static void test_replay_keep_going_resynchronises_after_a_missing_call(void **state)
+{
+    struct fixture *f = *state;
+    record_variant_base(f);
+    long seq = find_event(f->trace, TRACE_EV_REQUEST, NULL, "close(i)i");
+    assert_true(seq > 0);
+    struct tu_run r = st_run(NULL, "replay", "--exe", rp_guest("variant-fewer"), f->trace, NULL);
+    assert_diverged_at(&r, seq, "signature");
+    assert_string_equal(r.out, "alpha\n");
+    tu_run_release(&r);
+    /* With --keep-going the rest of the run is matched again: one divergence. */
+    r = st_run(NULL, "replay", "--keep-going", "--exe", rp_guest("variant-fewer"), f->trace, NULL);
+    assert_diverged_at(&r, seq, "signature");
+    assert_string_equal(r.out, "alpha\ndone\n");
+    assert_true(has(r.err, "1 divergence after"));
+    tu_run_release(&r);
+    /* An extra call is refused and the next one matched: one divergence too. */
+    r = st_run(NULL, "replay", "--keep-going", "--exe", rp_guest("variant-extra"), f->trace, NULL);
+    assert_int_equal(r.status, 65);
+    assert_string_equal(r.out, "alpha\ndone\n");
+    assert_true(has(r.err, "1 divergence after"));
+    tu_run_release(&r);
+}
+
+static void test_replay_check_exits_zero_only_for_identical_behaviour(void **state)
+{
+    struct fixture *f = *state;
+    record_variant_base(f);
+    struct tu_run r = st_run(NULL, "replay", "--check", f->trace, "--exe",
+                             rp_guest("variant-base"), NULL);
+    /* Options may follow the trace too. */
+    if (r.status == 2)
+        fail_msg("--check after the trace was refused: %s", r.err);
+    tu_run_release(&r);
+    r = st_run(NULL, "replay", "--check", "--exe", rp_guest("variant-base"), f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, 0); /* no guest output in check mode */
+    assert_false(has(r.err, "not the recorded executable"));
+    tu_run_release(&r);
+    static const char *const changed[] = { "variant-byte", "variant-open", "variant-extra",
+                                           "variant-fewer" };
+    for (size_t i = 0; i < sizeof changed / sizeof changed[0]; i++) {
+        r = st_run(NULL, "replay", "--check", "--exe", rp_guest(changed[i]), f->trace, NULL);
+        if (r.status != 65)
+            fail_msg("--check with %s: exit %d, not 65\n%s", changed[i], r.status, r.err);
+        tu_run_release(&r);
+    }
+}
+
+static void test_replay_of_a_truncated_trace_goes_to_its_end_and_says_so(void **state)
+{
+    struct fixture *f = *state;
+    /* Enough output for several chunks (256 KiB each). */
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--raw-stdout", "--",
+                               tu_guest("writer"), "300", "4096", NULL);
+    assert_int_equal(rec.status, 0);
+    assert_int_equal(rec.out_len, 300 * 4096);
+    struct stat st;
+    assert_int_equal(stat(f->trace, &st), 0);
+    assert_int_equal(truncate(f->trace, st.st_size * 6 / 10), 0);
+
+    struct tu_run r = st_run(NULL, "replay", "--raw-stdout", f->trace, NULL);
+    if (r.status != 66)
+        fail_msg("exit %d, not 66:\n%s", r.status, r.err);
+    assert_true(has(r.err, "up to the end of the trace"));
+    assert_true(has(r.err, "the trace ends early"));
+    /* Part of the output, exactly as recorded. */
+    assert_true(r.out_len > 0);
+    assert_true(r.out_len < rec.out_len);
+    assert_memory_equal(r.out, rec.out, r.out_len);
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
+static void test_replay_stop_at_prints_the_pid_and_waits_for_enter(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--mount", mount_of(f), "--",
+                               tu_guest("cat"), "/w/a.txt", NULL);
+    assert_int_equal(rec.status, 0);
+    delete_world(f);
+    struct tu_run r = st_run("\n", "replay", "--stop-at", "3", f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, rec.out);
+    assert_true(has(r.err, "stopped before event 3"));
+    const char *g = strstr(r.err, "gdb -p ");
+    assert_non_null(g);
+    long pid = strtol(g + 7, NULL, 10);
+    assert_true(pid > 1);
+    assert_true(has(r.err, "continuing"));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
+static void test_replay_print_events_shows_each_event(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--", tu_guest("hello"), NULL);
+    assert_int_equal(rec.status, 0);
+    struct tu_run r = st_run(NULL, "replay", "--print-events", "--quiet", f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, 0);
+    assert_true(has(r.err, "write(1, "));
+    assert_true(has(r.err, "hello from the sandbox"));
+    assert_true(has(r.err, "exit"));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
+static void test_replay_ends_like_a_recorded_limit(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--max-calls", "5", "--",
+                               tu_guest("ping"), "50", NULL);
+    assert_int_equal(rec.status, 75);
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_equal(r.status, 75);
+    assert_true(has(r.err, "trace ends with limit calls"));
+    assert_false(has(r.err, "divergence"));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
+static void test_replay_command_line_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run r = st_run(NULL, "replay", NULL);
+    assert_int_equal(r.status, 2);
+    tu_run_release(&r);
+    r = st_run(NULL, "replay", "--stop-at", "x", f->trace, NULL);
+    assert_int_equal(r.status, 2);
+    tu_run_release(&r);
+    char missing[4300];
+    snprintf(missing, sizeof missing, "%s/none.sbt", f->dir);
+    r = st_run(NULL, "replay", missing, NULL);
+    assert_int_equal(r.status, 67);
+    assert_true(has(r.err, "cannot open trace '"));
+    tu_run_release(&r);
+    /* Not a trace at all. */
+    tu_write_file(f->dir, "junk.sbt", "this is not a trace", 19);
+    snprintf(missing, sizeof missing, "%s/junk.sbt", f->dir);
+    r = st_run(NULL, "replay", missing, NULL);
+    assert_int_equal(r.status, 67);
+    tu_run_release(&r);
+    r = st_run(NULL, "replay", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(has(r.out, "65"));
+    assert_true(has(r.out, "66"));
+    assert_true(has(r.out, "67"));
+    tu_run_release(&r);
+}
+
+static void test_replay_of_a_tap_trace(void **state)
+{
+    struct fixture *f = *state;
+    /* `run` is the foreign controller here; tap sits between it and cat. */
+    struct tu_run rec = st_run(NULL, "run", "--no-seccomp", "--mount", mount_of(f), "--",
+                               tu_sandtrace(), "tap", "-o", f->trace, "--", tu_guest("cat"),
+                               "/w/a.txt", "/w/sub/c.py", NULL);
+    if (rec.status == 3 || has(rec.err, "not built yet")) {
+        tu_run_release(&rec);
+        skip();
+    }
+    assert_int_equal(rec.status, 0);
+    assert_string_equal(rec.out, "alpha\ngamma\n");
+    delete_world(f);
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    if (r.status != 0)
+        fail_msg("replay of the tap trace: exit %d\n%s", r.status, r.err);
+    assert_string_equal(r.out, rec.out);
+    assert_false(has(r.err, "divergence"));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
+/* With PYPY_SANDBOX naming a real pypy-c-sandbox (and PYPY_LIB_PATH its
+ * lib-python/lib_pypy root, default: two levels above the binary). */
+static void test_replay_of_a_real_pypy(void **state)
+{
+    struct fixture *f = *state;
+    const char *exe = getenv("PYPY_SANDBOX");
+    if (!exe || !*exe)
+        skip();
+    char lib[4200];
+    const char *env_lib = getenv("PYPY_LIB_PATH");
+    if (env_lib && *env_lib) {
+        snprintf(lib, sizeof lib, "%s", env_lib);
+    } else {
+        snprintf(lib, sizeof lib, "%s", exe);
+        for (int up = 0; up < 3; up++) {
+            char *slash = strrchr(lib, '/');
+            if (slash)
+                *slash = '\0';
+            char probe[4300];
+            struct stat st;
+            snprintf(probe, sizeof probe, "%s/lib-python", lib);
+            if (stat(probe, &st) == 0)
+                break;
+        }
+    }
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--lib-path", lib, "--", exe,
+                               "-S", "-c", "print(6*7)", NULL);
+    assert_int_equal(rec.status, 0);
+    assert_string_equal(rec.out, "42\n");
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "42\n");
+    assert_false(has(r.err, "divergence"));
+    tu_run_release(&r);
+    /* Another program text: a wrapper that starts the same PyPy with it
+     * (no jail: the wrapper's exec is not the guest's own). */
+    char script[4300];
+    snprintf(script, sizeof script, "#!/bin/sh\nexec '%s' -S -c 'print(6*8)'\n", exe);
+    tu_write_file(f->dir, "other.sh", script, strlen(script));
+    char wrapper[4300];
+    snprintf(wrapper, sizeof wrapper, "%s/other.sh", f->dir);
+    chmod(wrapper, 0755);
+    long seq = find_event(f->trace, TRACE_EV_MEM_READ, "42\n", NULL);
+    assert_true(seq > 0);
+    r = st_run(NULL, "replay", "--no-jail", "--exe", wrapper, f->trace, NULL);
+    assert_diverged_at(&r, seq, "data");
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_replay_every_example_guest_with_the_world_deleted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_needs_no_time_random_or_stdin, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_reports_a_different_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_reports_another_file_opened, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_reports_one_more_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_keep_going_resynchronises_after_a_missing_call,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_check_exits_zero_only_for_identical_behaviour,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_replay_of_a_truncated_trace_goes_to_its_end_and_says_so, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_stop_at_prints_the_pid_and_waits_for_enter,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_print_events_shows_each_event, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_ends_like_a_recorded_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_command_line_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_of_a_real_pypy, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
