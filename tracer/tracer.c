@@ -195,6 +195,7 @@ struct limit_value {
 struct st_tracer {
     struct trace_writer *w;
     int err; /* first TRACE_E_* error */
+    int unflushed; /* events added since the last explicit flush */
     struct limit_value limits[MAX_LIMIT_NAMES];
     unsigned nlimits;
     char sig[TRACE_MAX_SIG_LEN + 1]; /* NUL-terminated copy of the current signature */
@@ -238,6 +239,17 @@ static void add(struct st_tracer *t, struct trace_event *ev)
     int rc = trace_writer_add_event(t->w, ev);
     if (rc < 0)
         t->err = rc;
+    t->unflushed = 1;
+}
+
+static void flush_now(struct st_tracer *t)
+{
+    if (t->err)
+        return;
+    int rc = trace_writer_flush(t->w);
+    if (rc < 0)
+        t->err = rc;
+    t->unflushed = 0;
 }
 
 static void on_request(void *ctx, const char *text, size_t text_len, const uint64_t *args,
@@ -256,6 +268,10 @@ static void on_request(void *ctx, const char *text, size_t text_len, const uint6
     if (nargs)
         memcpy(ev.request.args, args, nargs * sizeof *args);
     add(t, &ev);
+    /* A controller usually kills the guest at _exit (sandtrace does, and a
+     * tapped guest's controller kills tap with it): keep what led there. */
+    if (text_len >= 6 && !memcmp(text, "_exit(", 6))
+        flush_now(t);
 }
 
 static void mem_event(struct st_tracer *t, enum trace_event_kind kind, uint64_t ptr, uint64_t size,
@@ -368,11 +384,7 @@ static void on_exit_cb(void *ctx, const struct st_outcome *o)
     ev.guest_exit.reason = o->reason[0] ? o->reason : st_status_name(o->status);
     add(t, &ev);
     /* The end is the one event a reader most wants: make it durable now. */
-    if (!t->err) {
-        int rc = trace_writer_flush(t->w);
-        if (rc < 0)
-            t->err = rc;
-    }
+    flush_now(t);
 }
 
 struct st_observer st_tracer_observer(struct st_tracer *t)
@@ -436,6 +448,15 @@ int st_tracer_flush(struct st_tracer *t)
         return ST_TRACER_E_TRACE;
     }
     return 0;
+}
+
+int st_tracer_idle_flush(struct st_tracer *t)
+{
+    if (!t)
+        return ST_TRACER_E_INVALID;
+    if (t->unflushed)
+        flush_now(t);
+    return t->err ? ST_TRACER_E_TRACE : 0;
 }
 
 int st_tracer_close(struct st_tracer *t)

@@ -110,6 +110,10 @@ void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_c
 /* Writes the open chunk now (so that a crash loses nothing before this). */
 int st_tracer_flush(struct st_tracer *t);
 
+/* For an idle loop: writes the open chunk if any event was added since the
+ * last flush, so that a quiet guest's last events reach the disk. */
+int st_tracer_idle_flush(struct st_tracer *t);
+
 /* Flushes, writes the footer (index) and syncs when asked. Returns 0, or
  * ST_TRACER_E_TRACE when this or any earlier write failed. */
 int st_tracer_close(struct st_tracer *t);

@@ -1,0 +1,425 @@
+/* `sandtrace tap` end to end: under a scripted controller, the trace holds
+ * exactly the bytes that crossed in both directions (rebuilt from its events
+ * and compared byte for byte); under `sandtrace record` as the foreign
+ * controller, tap records the same protocol events as record itself; a
+ * guest's garbage is relayed and recorded raw; tap exits as its guest. */
+#include "tests/guest/guest_peer.h"
+#include "tests/tracer/trace_events.h"
+
+static char *tmpdir;
+
+static int setup(void **state)
+{
+    (void)state;
+    tmpdir = tu_mkdtemp();
+    char d[2048];
+    snprintf(d, sizeof d, "%s/world", tmpdir);
+    mkdir(d, 0755);
+    tu_write_file(d, "a.txt", "file one\n", 9);
+    tu_write_file(d, "b.py", "print(1)\n", 9);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rm_rf(tmpdir);
+    free(tmpdir);
+    return 0;
+}
+
+static const char *trace_path(const char *name)
+{
+    static char bufs[4][4200];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s.sbt", tmpdir, name);
+    return b;
+}
+
+/* ---- a scripted controller that logs every byte it sends and receives --- */
+
+struct bytes {
+    uint8_t *p;
+    size_t n;
+};
+
+static void bytes_add(struct bytes *b, const void *data, size_t n)
+{
+    uint8_t *nb = realloc(b->p, b->n + n + 1);
+    assert_non_null(nb);
+    memcpy(nb + b->n, data, n);
+    b->p = nb;
+    b->n += n;
+}
+
+struct lpeer {
+    struct peer p;
+    struct bytes to_guest, from_guest;
+};
+
+static void lsend(struct lpeer *l, const void *data, size_t n)
+{
+    peer_send(&l->p, data, n);
+    bytes_add(&l->to_guest, data, n);
+}
+
+static void lsend_u64(struct lpeer *l, uint64_t v)
+{
+    lsend(l, &v, 8);
+}
+
+static void lrecv(struct lpeer *l, void *buf, size_t n)
+{
+    peer_recv(&l->p, buf, n);
+    bytes_add(&l->from_guest, buf, n);
+}
+
+static uint64_t lrecv_u64(struct lpeer *l)
+{
+    uint64_t v;
+    lrecv(l, &v, 8);
+    return v;
+}
+
+static void lresult(struct lpeer *l, char kind, uint64_t v)
+{
+    uint8_t buf[9] = { (uint8_t)kind };
+    memcpy(buf + 1, &v, 8);
+    lsend(l, buf, kind == 'v' ? 1 : 9);
+}
+
+static void lfail(struct lpeer *l, int32_t err, char kind)
+{
+    lsend(l, "E", 1);
+    lsend(l, &err, 4);
+    lresult(l, kind, kind == 'i' ? (uint64_t)-1 : 0);
+}
+
+/* Answers requests until the guest's stdout ends: writes (R), open (Z, then
+ * ENOENT), read (W of "data" once, then 0), get_environ and _pypy_init_home
+ * (M), _pypy_init_free (F), everything else ENOSYS. */
+static void serve(struct lpeer *l)
+{
+    int reads = 0;
+    for (;;) {
+        unsigned char n;
+        size_t got = peer_recv_some(&l->p, &n, 1);
+        if (got == 0)
+            break;
+        bytes_add(&l->from_guest, &n, 1);
+        char text[256];
+        lrecv(l, text, n);
+        text[n] = '\0';
+        const char *open = strchr(text, '('), *close = strchr(text, ')');
+        assert_non_null(open);
+        assert_non_null(close);
+        size_t nargs = (size_t)(close - open - 1);
+        char kind = close[1];
+        uint64_t args[32] = { 0 };
+        for (size_t i = 0; i < nargs && i < 32; i++)
+            args[i] = lrecv_u64(l);
+        if (!strcmp(text, "write(ipi)i")) {
+            char *buf = malloc(args[2] + 1);
+            lsend(l, "R", 1);
+            lsend_u64(l, args[1]);
+            lsend_u64(l, args[2]);
+            lrecv(l, buf, args[2]);
+            free(buf);
+            lresult(l, 'i', args[2]);
+        } else if (!strcmp(text, "open(pii)i")) {
+            lsend(l, "Z", 1);
+            lsend_u64(l, args[0]);
+            lsend_u64(l, (uint64_t)-1);
+            uint64_t len = lrecv_u64(l);
+            assert_true(len < 4096);
+            char path[4096];
+            lrecv(l, path, len);
+            lfail(l, 2, 'i');
+        } else if (!strcmp(text, "read(ipi)i")) {
+            if (reads++ == 0 && args[2] >= 4) {
+                lsend(l, "W", 1);
+                lsend_u64(l, args[1]);
+                lsend_u64(l, 4);
+                lsend(l, "data", 4);
+                lresult(l, 'i', 4);
+            } else {
+                lresult(l, 'i', 0);
+            }
+        } else if (!strcmp(text, "get_environ()p") || !strcmp(text, "_pypy_init_home()p")) {
+            static const char home[16] = "/lib/pypy";
+            int env = text[0] == 'g';
+            lsend(l, "M", 1);
+            lsend_u64(l, env ? 8 : 10);
+            lsend(l, env ? "\0\0\0\0\0\0\0\0" : home, env ? 8 : 10);
+            uint64_t ptr = lrecv_u64(l);
+            lresult(l, 'p', ptr);
+        } else if (!strcmp(text, "_pypy_init_free(p)v")) {
+            lsend(l, "F", 1);
+            lsend_u64(l, args[0]);
+            lresult(l, 'v', 0);
+        } else {
+            lfail(l, 38, kind);
+        }
+    }
+}
+
+/* Rebuilds both byte streams from a trace's events. */
+static void rebuild(const struct tevs *t, struct bytes *g, struct bytes *c)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct tev *e = &t->ev[i];
+        switch (e->kind) {
+        case TRACE_EV_REQUEST: {
+            uint8_t n = (uint8_t)strlen(e->sig);
+            bytes_add(g, &n, 1);
+            bytes_add(g, e->sig, n);
+            bytes_add(g, e->args, 8 * e->nargs);
+            break;
+        }
+        case TRACE_EV_MEM_READ:
+            bytes_add(c, "R", 1);
+            bytes_add(c, &e->ptr, 8);
+            bytes_add(c, &(uint64_t){ e->len }, 8);
+            bytes_add(g, e->data, e->len);
+            break;
+        case TRACE_EV_MEM_READ_STR:
+            bytes_add(c, "Z", 1);
+            bytes_add(c, &e->ptr, 8);
+            bytes_add(c, &e->size, 8);
+            bytes_add(g, &(uint64_t){ e->len }, 8);
+            bytes_add(g, e->data, e->len);
+            break;
+        case TRACE_EV_MEM_WRITE:
+            bytes_add(c, "W", 1);
+            bytes_add(c, &e->ptr, 8);
+            bytes_add(c, &(uint64_t){ e->len }, 8);
+            bytes_add(c, e->data, e->len);
+            break;
+        case TRACE_EV_MEM_ALLOC:
+            bytes_add(c, "M", 1);
+            bytes_add(c, &(uint64_t){ e->len }, 8);
+            bytes_add(c, e->data, e->len);
+            bytes_add(g, &e->ptr, 8);
+            break;
+        case TRACE_EV_MEM_FREE:
+            bytes_add(c, "F", 1);
+            bytes_add(c, &e->ptr, 8);
+            break;
+        case TRACE_EV_SET_ERRNO:
+            bytes_add(c, "E", 1);
+            bytes_add(c, &e->err, 4);
+            break;
+        case TRACE_EV_RESULT:
+            bytes_add(c, &e->rkind, 1);
+            if (e->rkind != 'v')
+                bytes_add(c, &e->value, 8);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void tap_under_script(const char *name, const char *const *guest_args, int want_status)
+{
+    const char *path = trace_path(name);
+    const char *argv[16] = { tu_sandtrace(), "tap", "-o", path, "--" };
+    size_t n = 5;
+    for (size_t i = 0; guest_args[i]; i++)
+        argv[n++] = guest_args[i];
+    argv[n] = NULL;
+    struct lpeer l = { 0 };
+    peer_start_exec(&l.p, argv, NULL);
+    serve(&l);
+    struct peer_end end = peer_finish(&l.p);
+    if (end.status != want_status)
+        fail_msg("%s: tap exited %d, want %d; stderr: %s", name, end.status, want_status, end.err);
+    free(end.err);
+
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.end, 0);
+    assert_true(t.n >= 2);
+    assert_int_equal(t.ev[t.n - 1].kind, TRACE_EV_GUEST_EXIT);
+    assert_int_equal(tevs_count(&t, TRACE_EV_VIOLATION), 0);
+    struct bytes g = { 0 }, c = { 0 };
+    rebuild(&t, &g, &c);
+    /* Every byte, in both directions, as it crossed. */
+    assert_int_equal(g.n, l.from_guest.n);
+    assert_int_equal(c.n, l.to_guest.n);
+    assert_true(g.n > 0 && c.n > 0);
+    assert_memory_equal(g.p, l.from_guest.p, g.n);
+    assert_memory_equal(c.p, l.to_guest.p, c.n);
+    free(g.p);
+    free(c.p);
+    free(l.to_guest.p);
+    free(l.from_guest.p);
+    tevs_release(&t);
+}
+
+static void test_tap_records_the_bytes_that_crossed_in_both_directions(void **state)
+{
+    (void)state;
+    tap_under_script("hello", (const char *[]){ tu_guest("hello"), NULL }, 0);
+    /* open fails (Z, E), then an error line on fd 2: exit 1. */
+    tap_under_script("cat", (const char *[]){ tu_guest("cat"), "/no/such", NULL }, 1);
+    tap_under_script("echo", (const char *[]){ tu_guest("echo-stdin"), NULL }, 0);
+    tap_under_script("environ",
+                     (const char *[]){ tu_build_path("testguests/tguest"), "environ", NULL }, 0);
+    tap_under_script("home", (const char *[]){ tu_build_path("testguests/tguest"), "home", NULL },
+                     0);
+}
+
+/* The protocol events of a trace (requests to results), one line each. */
+static void protocol_lines(const char *path, char ***lines, size_t *n, int *exit_code)
+{
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    *lines = calloc(t.n + 1, sizeof **lines);
+    *n = 0;
+    *exit_code = -1000;
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.ev[i].kind == TRACE_EV_GUEST_EXIT)
+            *exit_code = t.ev[i].code;
+        if (t.ev[i].kind < TRACE_EV_REQUEST || t.ev[i].kind > TRACE_EV_RESULT)
+            continue;
+        char buf[8192];
+        tev_line(&t.ev[i], buf, sizeof buf, 0);
+        (*lines)[(*n)++] = strdup(buf);
+    }
+    tevs_release(&t);
+}
+
+static void test_tap_under_record_gives_the_same_events_as_record(void **state)
+{
+    (void)state;
+    char mount[4300];
+    snprintf(mount, sizeof mount, "/d=%s/world", tmpdir);
+    const char *guests[][3] = {
+        { "cat", "/d/a.txt", NULL },
+        { "importer", "/d", NULL },
+        { "clock", NULL, NULL },
+        { "echo-stdin", NULL, NULL },
+    };
+    for (size_t k = 0; k < sizeof guests / sizeof guests[0]; k++) {
+        const char *rec = trace_path("outer"), *tap = trace_path("inner");
+        const char *args[20] = { "record", "-o", rec, "--no-seccomp", "--mount", mount, "--",
+                                 tu_sandtrace(), "tap", "-o", tap, "--", tu_guest(guests[k][0]) };
+        size_t n = 13;
+        for (size_t i = 1; i < 3 && guests[k][i]; i++)
+            args[n++] = guests[k][i];
+        args[n] = NULL;
+        struct tu_run r = tu_run_sandtrace(args, "line one\nline two\n");
+        if (r.status != 0)
+            fail_msg("%s: status %d: %s", guests[k][0], r.status, r.err);
+        tu_run_release(&r);
+        char **a, **b;
+        size_t na, nb;
+        int ca, cb;
+        protocol_lines(rec, &a, &na, &ca);
+        protocol_lines(tap, &b, &nb, &cb);
+        if (na != nb)
+            fail_msg("%s: record has %zu protocol events, tap %zu", guests[k][0], na, nb);
+        assert_true(na > 2);
+        for (size_t i = 0; i < na; i++) {
+            if (strcmp(a[i], b[i]) != 0)
+                fail_msg("%s: event %zu differs:\n  record: %s\n  tap:    %s", guests[k][0], i,
+                         a[i], b[i]);
+            free(a[i]);
+            free(b[i]);
+        }
+        free(a);
+        free(b);
+        assert_int_equal(ca, 0);
+        assert_int_equal(cb, 0);
+    }
+}
+
+static void test_tap_relays_garbage_and_records_a_violation(void **state)
+{
+    (void)state;
+    /* The guest sends "f(x)i": tap still relays the bytes unchanged (the
+     * scripted controller reads them) and records a violation holding them. */
+    const char *path = trace_path("garbage");
+    const char *argv[] = { tu_sandtrace(), "tap", "-o", path, "--",
+                           tu_build_path("testguests/tguest"), "bad-kind", NULL };
+    struct peer p;
+    peer_start_exec(&p, argv, NULL);
+    unsigned char buf[64];
+    peer_recv(&p, buf, 1);
+    assert_int_equal(buf[0], 5);
+    peer_recv(&p, buf + 1, 5);
+    assert_memory_equal(buf + 1, "f(x)i", 5);
+    struct peer_end end = peer_finish(&p);
+    free(end.err);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.end, 0);
+    long v = tevs_find(&t, TRACE_EV_VIOLATION, 0);
+    assert_true(v >= 0);
+    assert_non_null(memmem(t.ev[v].data, t.ev[v].len, "\x05" "f(x)i", 6));
+    assert_int_equal(t.ev[t.n - 1].kind, TRACE_EV_GUEST_EXIT);
+    assert_int_equal(tevs_count(&t, TRACE_EV_REQUEST), 0);
+    tevs_release(&t);
+    struct trace_io *io = NULL;
+    assert_int_equal(trace_io_open_file(path, TRACE_IO_READ, &io), 0);
+    struct trace_verify_result vr;
+    assert_int_equal(trace_verify(io, NULL, &vr), 0);
+    trace_io_free(io);
+}
+
+static void test_tap_exits_like_its_guest(void **state)
+{
+    (void)state;
+    const char *path = trace_path("status");
+    /* A guest that exits 7 by itself. */
+    const char *argv[] = { tu_sandtrace(), "tap", "-o", path, "--",
+                           tu_build_path("testguests/tguest"), "status", "7", NULL };
+    struct lpeer l = { 0 };
+    peer_start_exec(&l.p, argv, NULL);
+    serve(&l);
+    struct peer_end end = peer_finish(&l.p);
+    assert_int_equal(end.status, 7);
+    free(end.err);
+    free(l.to_guest.p);
+    free(l.from_guest.p);
+    /* A guest killed by SIGABRT (its controller closed the pipe mid-request):
+     * tap dies of the same signal, and relays the guest's stderr. */
+    const char *argv2[] = { tu_sandtrace(), "tap", "-o", path, "--", tu_guest("hello"), NULL };
+    struct peer p;
+    peer_start_exec(&p, argv2, NULL);
+    struct peer_req r;
+    peer_expect(&p, &r, "write(ipi)i");
+    end = peer_finish(&p);
+    assert_int_equal(end.status, 128 + SIGABRT);
+    assert_non_null(strstr(end.err, "sandbox:"));
+    free(end.err);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.ev[t.n - 1].kind, TRACE_EV_GUEST_EXIT);
+    assert_int_equal(t.ev[t.n - 1].signal, SIGABRT);
+    assert_true(tevs_find(&t, TRACE_EV_GUEST_STDERR, 0) >= 0);
+    tevs_release(&t);
+    /* A guest that cannot be started. */
+    struct tu_run rr = tu_run_sandtrace(
+        (const char *[]){ "tap", "-o", path, "--", "/no/such/guest", NULL }, NULL);
+    assert_int_equal(rr.status, 127);
+    assert_non_null(strstr(rr.err, "'/no/such/guest'"));
+    tu_run_release(&rr);
+    rr = tu_run_sandtrace((const char *[]){ "tap", "--", tu_guest("hello"), NULL }, NULL);
+    assert_int_equal(rr.status, 2);
+    tu_run_release(&rr);
+}
+
+int main(void)
+{
+    alarm(240); /* last resort: no test can hang CI */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tap_records_the_bytes_that_crossed_in_both_directions),
+        cmocka_unit_test(test_tap_under_record_gives_the_same_events_as_record),
+        cmocka_unit_test(test_tap_relays_garbage_and_records_a_violation),
+        cmocka_unit_test(test_tap_exits_like_its_guest),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
