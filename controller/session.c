@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,26 +375,38 @@ static int dispatch(struct st_session *s)
 /* ------------------------------------------------------------------ run */
 
 /* Waits for the guest to end by itself, still honouring the deadline and
- * draining its stderr. Returns 1 when it ended, 0 at the deadline. */
+ * draining its stderr. Returns 1 when it ended, 0 at the deadline. A pidfd
+ * (Linux 5.3+) makes the wait exact; without one it polls every 10 ms. */
 static int wait_for_end(struct st_session *s)
 {
+    int pidfd = -1;
+#ifdef SYS_pidfd_open
+    pidfd = (int)syscall(SYS_pidfd_open, s->child.pid, 0);
+#endif
+    int ended = 0;
     for (;;) {
         int rc = st_child_wait(&s->child, 1);
-        if (rc != 0)
-            return 1;
-        double left = s->deadline > 0 ? s->deadline - st_session_now() : 1.0;
-        if (left <= 0)
-            return 0;
-        struct pollfd p = { s->child.err_fd, POLLIN, 0 };
-        int ms = left > 0.01 ? 10 : (int)(left * 1000) + 1;
-        if (s->child.err_fd >= 0) {
-            if (poll(&p, 1, ms) > 0)
-                st_session_drain_stderr(s);
-        } else {
-            struct timespec ts = { 0, (long)ms * 1000000L };
-            nanosleep(&ts, NULL);
+        if (rc != 0) {
+            ended = 1;
+            break;
         }
+        int ms = pidfd >= 0 ? -1 : 10;
+        if (s->deadline > 0) {
+            double left = s->deadline - st_session_now();
+            if (left <= 0)
+                break;
+            int dl = (int)(left * 1000) + 1;
+            if (ms < 0 || dl < ms)
+                ms = dl;
+        }
+        struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { s->child.err_fd, POLLIN, 0 } };
+        int n = poll(p, 2, ms);
+        if (n > 0 && p[1].revents)
+            st_session_drain_stderr(s);
     }
+    if (pidfd >= 0)
+        close(pidfd);
+    return ended;
 }
 
 static void kill_and_reap(struct st_session *s)
