@@ -1,3 +1,4 @@
 # tools/: the `sandtrace` command. One file per subcommand (cmd_NAME.c), listed
-# once in tools/commands.def.
-BIN_SRCS := tools/main.c $(sort $(wildcard tools/cmd_*.c))
+# once in tools/commands.def, plus the helpers they share (trace_*.c: the
+# event-to-call collector, the symbolic printer, CLI helpers).
+BIN_SRCS := tools/main.c $(sort $(wildcard tools/cmd_*.c)) $(sort $(wildcard tools/trace_*.c))

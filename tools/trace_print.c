@@ -1,0 +1,1191 @@
+/* The symbolic printer: see trace_print.h. The constants decoded here are
+ * the guest's (x86-64 Linux, PROTOCOL.md), not the host's: they are spelled
+ * out rather than taken from the host's headers. */
+#include "tools/trace_print.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * tp_buf */
+
+static char tp_empty[1];
+
+void tp_buf_init(struct tp_buf *b, size_t max)
+{
+    b->data = tp_empty;
+    b->len = b->cap = 0;
+    b->max = max ? max : TP_BUF_DEFAULT_MAX;
+    b->overflow = 0;
+}
+
+void tp_buf_release(struct tp_buf *b)
+{
+    if (b->cap)
+        free(b->data);
+    tp_buf_init(b, b->max);
+}
+
+void tp_buf_reset(struct tp_buf *b)
+{
+    b->len = 0;
+    b->data[0] = '\0';
+    b->overflow = 0;
+}
+
+/* Makes room for `extra` more bytes (and the NUL); 0 or -1 (over max/OOM). */
+static int buf_grow(struct tp_buf *b, size_t extra)
+{
+    if (extra > b->max || b->len + extra > b->max) {
+        b->overflow = 1;
+        return -1;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    char *n = b->cap ? realloc(b->data, ncap) : malloc(ncap);
+    if (!n) {
+        b->overflow = 1;
+        return -1;
+    }
+    if (!b->cap)
+        n[0] = '\0';
+    b->data = n;
+    b->cap = ncap;
+    return 0;
+}
+
+void tp_buf_add(struct tp_buf *b, const void *data, size_t len)
+{
+    if (!len || buf_grow(b, len) < 0)
+        return;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void tp_buf_puts(struct tp_buf *b, const char *s)
+{
+    tp_buf_add(b, s, strlen(s));
+}
+
+void tp_buf_addf(struct tp_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        tp_buf_add(b, small, (size_t)n);
+        return;
+    }
+    if (buf_grow(b, (size_t)n) < 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* ------------------------------------------------------------------------
+ * Constants of the guest's ABI. */
+
+struct name_val {
+    uint64_t val;
+    const char *name;
+};
+
+static const struct { const char *name, *text; } errnos[] = {
+    [1] = { "EPERM", "Operation not permitted" },
+    [2] = { "ENOENT", "No such file or directory" },
+    [3] = { "ESRCH", "No such process" },
+    [4] = { "EINTR", "Interrupted system call" },
+    [5] = { "EIO", "Input/output error" },
+    [6] = { "ENXIO", "No such device or address" },
+    [7] = { "E2BIG", "Argument list too long" },
+    [8] = { "ENOEXEC", "Exec format error" },
+    [9] = { "EBADF", "Bad file descriptor" },
+    [10] = { "ECHILD", "No child processes" },
+    [11] = { "EAGAIN", "Resource temporarily unavailable" },
+    [12] = { "ENOMEM", "Cannot allocate memory" },
+    [13] = { "EACCES", "Permission denied" },
+    [14] = { "EFAULT", "Bad address" },
+    [15] = { "ENOTBLK", "Block device required" },
+    [16] = { "EBUSY", "Device or resource busy" },
+    [17] = { "EEXIST", "File exists" },
+    [18] = { "EXDEV", "Invalid cross-device link" },
+    [19] = { "ENODEV", "No such device" },
+    [20] = { "ENOTDIR", "Not a directory" },
+    [21] = { "EISDIR", "Is a directory" },
+    [22] = { "EINVAL", "Invalid argument" },
+    [23] = { "ENFILE", "Too many open files in system" },
+    [24] = { "EMFILE", "Too many open files" },
+    [25] = { "ENOTTY", "Inappropriate ioctl for device" },
+    [26] = { "ETXTBSY", "Text file busy" },
+    [27] = { "EFBIG", "File too large" },
+    [28] = { "ENOSPC", "No space left on device" },
+    [29] = { "ESPIPE", "Illegal seek" },
+    [30] = { "EROFS", "Read-only file system" },
+    [31] = { "EMLINK", "Too many links" },
+    [32] = { "EPIPE", "Broken pipe" },
+    [33] = { "EDOM", "Numerical argument out of domain" },
+    [34] = { "ERANGE", "Numerical result out of range" },
+    [35] = { "EDEADLK", "Resource deadlock avoided" },
+    [36] = { "ENAMETOOLONG", "File name too long" },
+    [37] = { "ENOLCK", "No locks available" },
+    [38] = { "ENOSYS", "Function not implemented" },
+    [39] = { "ENOTEMPTY", "Directory not empty" },
+    [40] = { "ELOOP", "Too many levels of symbolic links" },
+    [42] = { "ENOMSG", "No message of desired type" },
+    [43] = { "EIDRM", "Identifier removed" },
+    [44] = { "ECHRNG", "Channel number out of range" },
+    [45] = { "EL2NSYNC", "Level 2 not synchronized" },
+    [46] = { "EL3HLT", "Level 3 halted" },
+    [47] = { "EL3RST", "Level 3 reset" },
+    [48] = { "ELNRNG", "Link number out of range" },
+    [49] = { "EUNATCH", "Protocol driver not attached" },
+    [50] = { "ENOCSI", "No CSI structure available" },
+    [51] = { "EL2HLT", "Level 2 halted" },
+    [52] = { "EBADE", "Invalid exchange" },
+    [53] = { "EBADR", "Invalid request descriptor" },
+    [54] = { "EXFULL", "Exchange full" },
+    [55] = { "ENOANO", "No anode" },
+    [56] = { "EBADRQC", "Invalid request code" },
+    [57] = { "EBADSLT", "Invalid slot" },
+    [59] = { "EBFONT", "Bad font file format" },
+    [60] = { "ENOSTR", "Device not a stream" },
+    [61] = { "ENODATA", "No data available" },
+    [62] = { "ETIME", "Timer expired" },
+    [63] = { "ENOSR", "Out of streams resources" },
+    [64] = { "ENONET", "Machine is not on the network" },
+    [65] = { "ENOPKG", "Package not installed" },
+    [66] = { "EREMOTE", "Object is remote" },
+    [67] = { "ENOLINK", "Link has been severed" },
+    [68] = { "EADV", "Advertise error" },
+    [69] = { "ESRMNT", "Srmount error" },
+    [70] = { "ECOMM", "Communication error on send" },
+    [71] = { "EPROTO", "Protocol error" },
+    [72] = { "EMULTIHOP", "Multihop attempted" },
+    [73] = { "EDOTDOT", "RFS specific error" },
+    [74] = { "EBADMSG", "Bad message" },
+    [75] = { "EOVERFLOW", "Value too large for defined data type" },
+    [76] = { "ENOTUNIQ", "Name not unique on network" },
+    [77] = { "EBADFD", "File descriptor in bad state" },
+    [78] = { "EREMCHG", "Remote address changed" },
+    [79] = { "ELIBACC", "Can not access a needed shared library" },
+    [80] = { "ELIBBAD", "Accessing a corrupted shared library" },
+    [81] = { "ELIBSCN", ".lib section in a.out corrupted" },
+    [82] = { "ELIBMAX", "Attempting to link in too many shared libraries" },
+    [83] = { "ELIBEXEC", "Cannot exec a shared library directly" },
+    [84] = { "EILSEQ", "Invalid or incomplete multibyte or wide character" },
+    [85] = { "ERESTART", "Interrupted system call should be restarted" },
+    [86] = { "ESTRPIPE", "Streams pipe error" },
+    [87] = { "EUSERS", "Too many users" },
+    [88] = { "ENOTSOCK", "Socket operation on non-socket" },
+    [89] = { "EDESTADDRREQ", "Destination address required" },
+    [90] = { "EMSGSIZE", "Message too long" },
+    [91] = { "EPROTOTYPE", "Protocol wrong type for socket" },
+    [92] = { "ENOPROTOOPT", "Protocol not available" },
+    [93] = { "EPROTONOSUPPORT", "Protocol not supported" },
+    [94] = { "ESOCKTNOSUPPORT", "Socket type not supported" },
+    [95] = { "EOPNOTSUPP", "Operation not supported" },
+    [96] = { "EPFNOSUPPORT", "Protocol family not supported" },
+    [97] = { "EAFNOSUPPORT", "Address family not supported by protocol" },
+    [98] = { "EADDRINUSE", "Address already in use" },
+    [99] = { "EADDRNOTAVAIL", "Cannot assign requested address" },
+    [100] = { "ENETDOWN", "Network is down" },
+    [101] = { "ENETUNREACH", "Network is unreachable" },
+    [102] = { "ENETRESET", "Network dropped connection on reset" },
+    [103] = { "ECONNABORTED", "Software caused connection abort" },
+    [104] = { "ECONNRESET", "Connection reset by peer" },
+    [105] = { "ENOBUFS", "No buffer space available" },
+    [106] = { "EISCONN", "Transport endpoint is already connected" },
+    [107] = { "ENOTCONN", "Transport endpoint is not connected" },
+    [108] = { "ESHUTDOWN", "Cannot send after transport endpoint shutdown" },
+    [109] = { "ETOOMANYREFS", "Too many references: cannot splice" },
+    [110] = { "ETIMEDOUT", "Connection timed out" },
+    [111] = { "ECONNREFUSED", "Connection refused" },
+    [112] = { "EHOSTDOWN", "Host is down" },
+    [113] = { "EHOSTUNREACH", "No route to host" },
+    [114] = { "EALREADY", "Operation already in progress" },
+    [115] = { "EINPROGRESS", "Operation now in progress" },
+    [116] = { "ESTALE", "Stale file handle" },
+    [117] = { "EUCLEAN", "Structure needs cleaning" },
+    [118] = { "ENOTNAM", "Not a XENIX named type file" },
+    [119] = { "ENAVAIL", "No XENIX semaphores available" },
+    [120] = { "EISNAM", "Is a named type file" },
+    [121] = { "EREMOTEIO", "Remote I/O error" },
+    [122] = { "EDQUOT", "Disk quota exceeded" },
+    [123] = { "ENOMEDIUM", "No medium found" },
+    [124] = { "EMEDIUMTYPE", "Wrong medium type" },
+    [125] = { "ECANCELED", "Operation canceled" },
+    [126] = { "ENOKEY", "Required key not available" },
+    [127] = { "EKEYEXPIRED", "Key has expired" },
+    [128] = { "EKEYREVOKED", "Key has been revoked" },
+    [129] = { "EKEYREJECTED", "Key was rejected by service" },
+    [130] = { "EOWNERDEAD", "Owner died" },
+    [131] = { "ENOTRECOVERABLE", "State not recoverable" },
+    [132] = { "ERFKILL", "Operation not possible due to RF-kill" },
+    [133] = { "EHWPOISON", "Memory page has hardware error" },
+};
+
+const char *tp_errno_name(int err)
+{
+    if (err <= 0 || (size_t)err >= sizeof errnos / sizeof errnos[0])
+        return NULL;
+    return errnos[err].name;
+}
+
+const char *tp_errno_text(int err)
+{
+    if (err <= 0 || (size_t)err >= sizeof errnos / sizeof errnos[0])
+        return NULL;
+    return errnos[err].text;
+}
+
+static const char *const signames[] = {
+    NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+    "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+    "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+};
+
+const char *tp_signal_name(int sig)
+{
+    if (sig <= 0 || (size_t)sig >= sizeof signames / sizeof signames[0])
+        return NULL;
+    return signames[sig];
+}
+
+static const struct name_val open_flags[] = {
+    { 0100, "O_CREAT" },        { 0200, "O_EXCL" },         { 0400, "O_NOCTTY" },
+    { 01000, "O_TRUNC" },       { 02000, "O_APPEND" },      { 04000, "O_NONBLOCK" },
+    { 04010000, "O_SYNC" },     { 010000, "O_DSYNC" },      { 020000, "O_ASYNC" },
+    { 040000, "O_DIRECT" },     { 0100000, "O_LARGEFILE" }, { 020200000, "O_TMPFILE" },
+    { 0200000, "O_DIRECTORY" }, { 0400000, "O_NOFOLLOW" },  { 01000000, "O_NOATIME" },
+    { 02000000, "O_CLOEXEC" },  { 010000000, "O_PATH" },
+};
+
+static const struct name_val clocks[] = {
+    { 0, "CLOCK_REALTIME" },         { 1, "CLOCK_MONOTONIC" },
+    { 2, "CLOCK_PROCESS_CPUTIME_ID" }, { 3, "CLOCK_THREAD_CPUTIME_ID" },
+    { 4, "CLOCK_MONOTONIC_RAW" },    { 5, "CLOCK_REALTIME_COARSE" },
+    { 6, "CLOCK_MONOTONIC_COARSE" }, { 7, "CLOCK_BOOTTIME" },
+    { 8, "CLOCK_REALTIME_ALARM" },   { 9, "CLOCK_BOOTTIME_ALARM" },
+    { 11, "CLOCK_TAI" },
+};
+
+static const struct name_val fcntl_cmds[] = {
+    { 0, "F_DUPFD" },   { 1, "F_GETFD" },   { 2, "F_SETFD" },  { 3, "F_GETFL" },
+    { 4, "F_SETFL" },   { 5, "F_GETLK" },   { 6, "F_SETLK" },  { 7, "F_SETLKW" },
+    { 8, "F_SETOWN" },  { 9, "F_GETOWN" },  { 10, "F_SETSIG" }, { 11, "F_GETSIG" },
+    { 1030, "F_DUPFD_CLOEXEC" }, { 1031, "F_SETPIPE_SZ" }, { 1032, "F_GETPIPE_SZ" },
+};
+
+static const struct name_val ioctls[] = {
+    { 0x5401, "TCGETS" },     { 0x5402, "TCSETS" },     { 0x5403, "TCSETSW" },
+    { 0x5404, "TCSETSF" },    { 0x540F, "TIOCGPGRP" },  { 0x5410, "TIOCSPGRP" },
+    { 0x5413, "TIOCGWINSZ" }, { 0x5414, "TIOCSWINSZ" }, { 0x541B, "FIONREAD" },
+    { 0x5421, "FIONBIO" },    { 0x5451, "FIOCLEX" },    { 0x5450, "FIONCLEX" },
+};
+
+static const char *const whences[] = { "SEEK_SET", "SEEK_CUR", "SEEK_END", "SEEK_DATA", "SEEK_HOLE" };
+
+static const char *lookup(const struct name_val *t, size_t n, uint64_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].val == v)
+            return t[i].name;
+    return NULL;
+}
+#define LOOKUP(t, v) lookup(t, sizeof t / sizeof t[0], v)
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ------------------------------------------------------------------------
+ * Options and filter. */
+
+void tp_options_init(struct tp_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->strsize = 32;
+}
+
+static const char *const class_names[] = { "file", "desc", "time", "process", "memory" };
+
+int tp_filter_parse(struct tp_filter *f, const char *spec, char *err, size_t err_cap)
+{
+    memset(f, 0, sizeof *f);
+    if (!strncmp(spec, "trace=", 6))
+        spec += 6;
+    else if (strchr(spec, '=')) {
+        snprintf(err, err_cap, "unsupported qualifier in '%s' (only trace=SET)", spec);
+        return -1;
+    }
+    if (*spec == '!') {
+        f->negate = 1;
+        spec++;
+    }
+    f->active = 1;
+    if (!strcmp(spec, "all")) {
+        f->active = f->negate; /* "!all" shows no call */
+        f->negate = 0;
+        return 0;
+    }
+    if (!strcmp(spec, "none"))
+        return 0;
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 0 || n >= sizeof f->names[0]) {
+            snprintf(err, err_cap, "bad name in trace set '%s'", spec);
+            return -1;
+        }
+        if (*p == '%') {
+            size_t k;
+            for (k = 0; k < sizeof class_names / sizeof class_names[0]; k++)
+                if (strlen(class_names[k]) == n - 1 && !strncmp(p + 1, class_names[k], n - 1))
+                    break;
+            if (k == sizeof class_names / sizeof class_names[0]) {
+                snprintf(err, err_cap, "unknown class '%.*s' (%%file, %%desc, %%time, %%process, %%memory)",
+                         (int)n, p);
+                return -1;
+            }
+            f->classes |= 1u << k;
+        } else {
+            if (f->nnames == TP_FILTER_MAX_NAMES) {
+                snprintf(err, err_cap, "too many names in trace set (at most %d)", TP_FILTER_MAX_NAMES);
+                return -1;
+            }
+            memcpy(f->names[f->nnames], p, n);
+            f->names[f->nnames][n] = '\0';
+            f->nnames++;
+        }
+        p = end ? end + 1 : p + n;
+    }
+    return 0;
+}
+
+int tp_filter_match(const struct tp_filter *f, const struct tc_call *c)
+{
+    if (!f || !f->active)
+        return 1;
+    int in = c->reg && (f->classes & (1u << c->reg->cls));
+    for (size_t i = 0; !in && i < f->nnames; i++)
+        in = !strcmp(f->names[i], c->name) || !strcmp(f->names[i], c->sig);
+    return f->negate ? !in : in;
+}
+
+/* ------------------------------------------------------------------------
+ * Pieces. */
+
+static void esc_bytes(struct tp_buf *out, const uint8_t *d, size_t n, const struct tp_options *o)
+{
+    char tmp[8];
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = d[i];
+        if (o->hex >= 2) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            tp_buf_puts(out, tmp);
+            continue;
+        }
+        const char *e = NULL;
+        switch (c) {
+        case '\n': e = "\\n"; break;
+        case '\t': e = "\\t"; break;
+        case '\r': e = "\\r"; break;
+        case '\v': e = "\\v"; break;
+        case '\f': e = "\\f"; break;
+        case '"': e = "\\\""; break;
+        case '\\': e = "\\\\"; break;
+        default: break;
+        }
+        if (e) {
+            tp_buf_puts(out, e);
+        } else if (c >= 0x20 && c < 0x7f) {
+            tp_buf_add(out, &c, 1);
+        } else if (o->hex) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            tp_buf_puts(out, tmp);
+        } else {
+            /* strace's octal: the short form unless a digit follows. */
+            int next_digit = i + 1 < n && d[i + 1] >= '0' && d[i + 1] <= '7';
+            snprintf(tmp, sizeof tmp, next_digit ? "\\%03o" : "\\%o", c);
+            tp_buf_puts(out, tmp);
+        }
+    }
+}
+
+/* `len` is the full length; `kept` <= len bytes are available. */
+static void quoted(struct tp_buf *out, const uint8_t *d, size_t kept, size_t len, int more,
+                   const struct tp_options *o)
+{
+    size_t n = kept < o->strsize ? kept : o->strsize;
+    tp_buf_puts(out, "\"");
+    esc_bytes(out, d, n, o);
+    tp_buf_puts(out, "\"");
+    if (n < len || more)
+        tp_buf_puts(out, "...");
+}
+
+void tp_format_bytes(struct tp_buf *out, const uint8_t *data, size_t len, const struct tp_options *o)
+{
+    quoted(out, data, len, len, 0, o);
+}
+
+static void fmt_ptr(struct tp_buf *b, uint64_t v)
+{
+    if (!v)
+        tp_buf_puts(b, "NULL");
+    else
+        tp_buf_addf(b, "0x%" PRIx64, v);
+}
+
+static void fmt_flags(struct tp_buf *b, uint64_t v, const struct name_val *t, size_t n, int octal)
+{
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].val && (v & t[i].val) == t[i].val) {
+            tp_buf_addf(b, "%s%s", first ? "" : "|", t[i].name);
+            v &= ~t[i].val;
+            first = 0;
+        }
+    }
+    if (v || first)
+        tp_buf_addf(b, octal ? "%s%#" PRIo64 : "%s%#" PRIx64, first ? "" : "|", v);
+}
+
+static void fmt_open_flags(struct tp_buf *b, uint64_t v)
+{
+    static const char *const acc[] = { "O_RDONLY", "O_WRONLY", "O_RDWR", NULL };
+    uint64_t mode = v & 3;
+    if (acc[mode]) {
+        tp_buf_puts(b, acc[mode]);
+        v &= ~(uint64_t)3;
+        if (!v)
+            return;
+        tp_buf_puts(b, "|");
+    }
+    fmt_flags(b, v, open_flags, sizeof open_flags / sizeof open_flags[0], 1);
+}
+
+static void fmt_mode_bits(struct tp_buf *b, uint32_t mode)
+{
+    static const struct name_val types[] = {
+        { 0140000, "S_IFSOCK" }, { 0120000, "S_IFLNK" }, { 0100000, "S_IFREG" }, { 0060000, "S_IFBLK" },
+        { 0040000, "S_IFDIR" },  { 0020000, "S_IFCHR" }, { 0010000, "S_IFIFO" },
+    };
+    const char *t = LOOKUP(types, mode & 0170000);
+    if (t)
+        tp_buf_addf(b, "%s|%#o", t, mode & 07777);
+    else
+        tp_buf_addf(b, "%#o", mode);
+}
+
+static void fmt_dev(struct tp_buf *b, uint64_t dev)
+{
+    uint64_t major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~(uint64_t)0xfff);
+    uint64_t minor = (dev & 0xff) | ((dev >> 12) & ~(uint64_t)0xff);
+    tp_buf_addf(b, "makedev(%#" PRIx64 ", %#" PRIx64 ")", major, minor);
+}
+
+static void fmt_stat(struct tp_buf *b, const uint8_t *p, const struct tp_options *o)
+{
+    uint32_t mode = le32(p + 24);
+    uint32_t type = mode & 0170000;
+    int dev = type == 0020000 || type == 0060000;
+    tp_buf_puts(b, "{");
+    if (o->verbose) {
+        tp_buf_puts(b, "st_dev=");
+        fmt_dev(b, le64(p));
+        tp_buf_addf(b, ", st_ino=%" PRIu64 ", st_mode=", le64(p + 8));
+        fmt_mode_bits(b, mode);
+        tp_buf_addf(b, ", st_nlink=%" PRIu64 ", st_uid=%" PRIu32 ", st_gid=%" PRIu32
+                       ", st_blksize=%" PRId64 ", st_blocks=%" PRId64 ", ",
+                    le64(p + 16), le32(p + 28), le32(p + 32), (int64_t)le64(p + 56),
+                    (int64_t)le64(p + 64));
+    } else {
+        tp_buf_puts(b, "st_mode=");
+        fmt_mode_bits(b, mode);
+        tp_buf_puts(b, ", ");
+    }
+    if (dev) {
+        tp_buf_puts(b, "st_rdev=");
+        fmt_dev(b, le64(p + 40));
+    } else {
+        tp_buf_addf(b, "st_size=%" PRId64, (int64_t)le64(p + 48));
+    }
+    if (o->verbose) {
+        static const char *const tn[] = { "st_atime", "st_mtime", "st_ctime" };
+        for (int i = 0; i < 3; i++) {
+            const uint8_t *t = p + 72 + 16 * i;
+            tp_buf_addf(b, ", %s=%" PRId64, tn[i], (int64_t)le64(t));
+            if (le64(t + 8))
+                tp_buf_addf(b, ", %s_nsec=%" PRId64, tn[i], (int64_t)le64(t + 8));
+        }
+        tp_buf_puts(b, "}");
+    } else {
+        tp_buf_puts(b, ", ...}");
+    }
+}
+
+static const char *dirent_type(uint8_t t)
+{
+    static const char *const names[] = { "DT_UNKNOWN", "DT_FIFO", "DT_CHR", NULL, "DT_DIR", NULL,
+                                         "DT_BLK", NULL, "DT_REG", NULL, "DT_LNK", NULL,
+                                         "DT_SOCK", NULL, "DT_WHT" };
+    return t < sizeof names / sizeof names[0] ? names[t] : NULL;
+}
+
+/* struct dirent: d_ino 0:8, d_off 8:8, d_reclen 16:2, d_type 18:1, d_name 19:256. */
+static void fmt_dirent(struct tp_buf *b, const uint8_t *p, size_t len, const struct tp_options *o)
+{
+    size_t namecap = len - 19;
+    const uint8_t *name = p + 19;
+    const uint8_t *nul = memchr(name, 0, namecap);
+    size_t nlen = nul ? (size_t)(nul - name) : namecap;
+    tp_buf_addf(b, "{d_ino=%" PRIu64, le64(p));
+    if (o->verbose)
+        tp_buf_addf(b, ", d_off=%" PRId64 ", d_reclen=%u", (int64_t)le64(p + 8),
+                    (unsigned)(p[16] | p[17] << 8));
+    const char *t = dirent_type(p[18]);
+    if (t)
+        tp_buf_addf(b, ", d_type=%s, d_name=", t);
+    else
+        tp_buf_addf(b, ", d_type=%u, d_name=", p[18]);
+    quoted(b, name, nlen, nlen, !nul, o);
+    tp_buf_puts(b, "}");
+}
+
+/* A NUL-terminated string in `d` (or all of it if there is no NUL). */
+static void fmt_cstr(struct tp_buf *b, const uint8_t *d, size_t kept, size_t len, const struct tp_options *o)
+{
+    const uint8_t *nul = memchr(d, 0, kept);
+    if (nul)
+        quoted(b, d, (size_t)(nul - d), (size_t)(nul - d), 0, o);
+    else
+        quoted(b, d, kept, len, 0, o);
+}
+
+static void fmt_timeval(struct tp_buf *b, const uint8_t *p, const char *sub)
+{
+    tp_buf_addf(b, "{tv_sec=%" PRId64 ", %s=%" PRId64 "}", (int64_t)le64(p), sub, (int64_t)le64(p + 8));
+}
+
+/* The W data written at `ptr`, if complete enough (>= need bytes kept). */
+static const struct tc_mem *written(const struct tc_call *c, uint64_t ptr, size_t need)
+{
+    if (!ptr)
+        return NULL;
+    const struct tc_mem *m = tc_call_find(c, TRACE_EV_MEM_WRITE, ptr, 0);
+    return m && m->kept >= need ? m : NULL;
+}
+
+/* How many earlier arguments with the same meaning had the same value
+ * (so that rename("a", "a") finds both of its Z commands). */
+static unsigned nth_same(const struct tc_call *c, size_t i)
+{
+    unsigned n = 0;
+    for (size_t j = 0; j < i; j++)
+        if (c->reg->args[j] == c->reg->args[i] && c->args[j] == c->args[i])
+            n++;
+    return n;
+}
+
+static void fmt_arg(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    uint64_t v = c->args[i];
+    int64_t sv = (int64_t)v;
+    char m = c->reg->args[i];
+    int ok = c->finished && !tc_call_failed(c);
+    const struct tc_mem *mem;
+    const char *name;
+    switch (m) {
+    case ST_ARG_INT: case ST_ARG_FD: case ST_ARG_PID:
+        tp_buf_addf(b, "%" PRId64, sv);
+        return;
+    case ST_ARG_LEN:
+        tp_buf_addf(b, "%" PRIu64, v);
+        return;
+    case ST_ARG_DIRFD:
+        if ((int32_t)v == -100 && (sv == -100 || v == 0xffffff9cu))
+            tp_buf_puts(b, "AT_FDCWD");
+        else
+            tp_buf_addf(b, "%" PRId64, sv);
+        return;
+    case ST_ARG_STR:
+        /* A second argument at the same address may not have been read again. */
+        mem = v ? tc_call_find(c, TRACE_EV_MEM_READ_STR, v, nth_same(c, i)) : NULL;
+        if (!mem && v)
+            mem = tc_call_find(c, TRACE_EV_MEM_READ_STR, v, 0);
+        if (mem) {
+            /* Paths are shown whole, as strace does (up to PATH_MAX). */
+            struct tp_options po = *o;
+            if (po.strsize < 4096)
+                po.strsize = 4096;
+            quoted(b, mem->data, mem->kept, mem->len, mem->size != UINT64_MAX && mem->len >= mem->size, &po);
+        } else {
+            fmt_ptr(b, v);
+        }
+        return;
+    case ST_ARG_BUF_IN:
+        mem = v ? tc_call_find(c, TRACE_EV_MEM_READ, v, nth_same(c, i)) : NULL;
+        if (mem)
+            quoted(b, mem->data, mem->kept, mem->len, 0, o);
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_BUF_OUT:
+        mem = v ? tc_call_find(c, TRACE_EV_MEM_WRITE, v, 0) : NULL;
+        if (mem && c->reg->res == ST_RES_STR)
+            fmt_cstr(b, mem->data, mem->kept, mem->len, o);
+        else if (mem)
+            quoted(b, mem->data, mem->kept, mem->len, 0, o);
+        else if (ok && c->reg->res == ST_RES_COUNT && c->result == 0)
+            tp_buf_puts(b, "\"\"");
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_OPEN_FLAGS:
+        fmt_open_flags(b, v);
+        return;
+    case ST_ARG_MODE:
+        tp_buf_addf(b, "%#" PRIo64, v);
+        return;
+    case ST_ARG_WHENCE:
+        if (v < sizeof whences / sizeof whences[0])
+            tp_buf_puts(b, whences[v]);
+        else
+            tp_buf_addf(b, "%" PRId64, sv);
+        return;
+    case ST_ARG_ACCESS: {
+        static const struct name_val acc[] = { { 4, "R_OK" }, { 2, "W_OK" }, { 1, "X_OK" } };
+        if (!v)
+            tp_buf_puts(b, "F_OK");
+        else
+            fmt_flags(b, v, acc, 3, 0);
+        return;
+    }
+    case ST_ARG_AT_FLAGS: {
+        /* 0x200 is AT_EACCESS for faccessat, AT_REMOVEDIR elsewhere. */
+        int eacc = !strcmp(c->name, "faccessat");
+        const struct name_val at[] = { { 0x100, "AT_SYMLINK_NOFOLLOW" },
+                                       { 0x200, eacc ? "AT_EACCESS" : "AT_REMOVEDIR" },
+                                       { 0x400, "AT_SYMLINK_FOLLOW" },
+                                       { 0x800, "AT_NO_AUTOMOUNT" },
+                                       { 0x1000, "AT_EMPTY_PATH" } };
+        if (!v)
+            tp_buf_puts(b, "0");
+        else
+            fmt_flags(b, v, at, 5, 0);
+        return;
+    }
+    case ST_ARG_STAT_OUT:
+        if (ok && (mem = written(c, v, 144)))
+            fmt_stat(b, mem->data, o);
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_TIMEVAL_OUT: case ST_ARG_TIMESPEC_OUT:
+        if ((mem = written(c, v, 16)))
+            fmt_timeval(b, mem->data, m == ST_ARG_TIMEVAL_OUT ? "tv_usec" : "tv_nsec");
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_CLOCK:
+        if ((name = LOOKUP(clocks, v)))
+            tp_buf_puts(b, name);
+        else
+            tp_buf_addf(b, "%" PRId64, sv);
+        return;
+    case ST_ARG_TIME_OUT:
+        if ((mem = written(c, v, 8)))
+            tp_buf_addf(b, "[%" PRId64 "]", (int64_t)le64(mem->data));
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_ID_OUT:
+        if ((mem = written(c, v, 4)))
+            tp_buf_addf(b, "[%" PRIu32 "]", le32(mem->data));
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_GIDS_OUT:
+        if (ok && (mem = written(c, v, 0))) {
+            size_t n = mem->kept / 4;
+            tp_buf_puts(b, "[");
+            for (size_t k = 0; k < n && k < 64; k++)
+                tp_buf_addf(b, "%s%" PRIu32, k ? ", " : "", le32(mem->data + 4 * k));
+            tp_buf_puts(b, n > 64 ? ", ...]" : "]");
+        } else {
+            fmt_ptr(b, v);
+        }
+        return;
+    case ST_ARG_UTSNAME_OUT:
+        if (ok && (mem = written(c, v, 6 * 65))) {
+            static const char *const f[] = { "sysname", "nodename", "release", "version", "machine",
+                                             "domainname" };
+            int n = o->verbose ? 6 : 2;
+            tp_buf_puts(b, "{");
+            for (int k = 0; k < n; k++) {
+                tp_buf_addf(b, "%s%s=", k ? ", " : "", f[k]);
+                fmt_cstr(b, mem->data + 65 * k, 65, 65, o);
+            }
+            tp_buf_puts(b, o->verbose ? "}" : ", ...}");
+        } else {
+            fmt_ptr(b, v);
+        }
+        return;
+    case ST_ARG_TMS_OUT:
+        if ((mem = written(c, v, 32)))
+            tp_buf_addf(b, "{tms_utime=%" PRId64 ", tms_stime=%" PRId64 ", tms_cutime=%" PRId64
+                           ", tms_cstime=%" PRId64 "}",
+                        (int64_t)le64(mem->data), (int64_t)le64(mem->data + 8),
+                        (int64_t)le64(mem->data + 16), (int64_t)le64(mem->data + 24));
+        else
+            fmt_ptr(b, v);
+        return;
+    case ST_ARG_RUSAGE_OUT:
+        if (ok && (mem = written(c, v, 144))) {
+            tp_buf_puts(b, "{ru_utime=");
+            fmt_timeval(b, mem->data, "tv_usec");
+            tp_buf_puts(b, ", ru_stime=");
+            fmt_timeval(b, mem->data + 16, "tv_usec");
+            if (o->verbose) {
+                static const char *const f[] = { "ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss",
+                                                 "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock",
+                                                 "ru_oublock", "ru_msgsnd", "ru_msgrcv", "ru_nsignals",
+                                                 "ru_nvcsw", "ru_nivcsw" };
+                for (int k = 0; k < 14; k++)
+                    tp_buf_addf(b, ", %s=%" PRId64, f[k], (int64_t)le64(mem->data + 32 + 8 * k));
+                tp_buf_puts(b, "}");
+            } else {
+                tp_buf_puts(b, ", ...}");
+            }
+        } else {
+            fmt_ptr(b, v);
+        }
+        return;
+    case ST_ARG_FCNTL_CMD:
+        if ((name = LOOKUP(fcntl_cmds, v)))
+            tp_buf_puts(b, name);
+        else
+            tp_buf_addf(b, "%" PRId64, sv);
+        return;
+    case ST_ARG_SIGNAL:
+        if ((name = tp_signal_name((int)sv)) && sv >= 0 && sv < 64)
+            tp_buf_puts(b, name);
+        else
+            tp_buf_addf(b, "%" PRId64, sv);
+        return;
+    case ST_ARG_IOCTL_REQ:
+        if ((name = LOOKUP(ioctls, v)))
+            tp_buf_puts(b, name);
+        else
+            tp_buf_addf(b, "%#" PRIx64, v);
+        return;
+    case ST_ARG_TZ: case ST_ARG_PTR: default:
+        fmt_ptr(b, v);
+        return;
+    }
+}
+
+/* An argument by its wire kind only (unknown signatures). */
+static void fmt_wire(struct tp_buf *b, char kind, uint64_t v)
+{
+    if (kind == 'p') {
+        fmt_ptr(b, v);
+    } else if (kind == 'f') {
+        double d;
+        memcpy(&d, &v, sizeof d);
+        tp_buf_addf(b, "%.17g", d);
+    } else {
+        tp_buf_addf(b, "%" PRId64, (int64_t)v);
+    }
+}
+
+static void fmt_errno(struct tp_buf *b, int32_t err)
+{
+    const char *n = tp_errno_name(err);
+    if (n)
+        tp_buf_addf(b, " %s (%s)", n, tp_errno_text(err));
+    else
+        tp_buf_addf(b, " errno %" PRId32 " (Unknown error %" PRId32 ")", err, err);
+}
+
+/* The data a pointer result points to: an M (allocated) or W (written)
+ * block of this call at that address. */
+static const struct tc_mem *pointed(const struct tc_call *c, uint64_t ptr)
+{
+    const struct tc_mem *m = NULL;
+    for (size_t i = 0; i < c->nmem; i++)
+        if ((c->mem[i].kind == TRACE_EV_MEM_ALLOC || c->mem[i].kind == TRACE_EV_MEM_WRITE) &&
+            c->mem[i].ptr == ptr)
+            m = &c->mem[i]; /* the last one written is what the guest sees */
+    return m;
+}
+
+static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct tp_options *o)
+{
+    char meaning = c->reg ? c->reg->res : 0;
+    int failed = tc_call_failed(c);
+    uint64_t v = c->result;
+    tp_buf_puts(b, " = ");
+    switch (c->result_kind) {
+    case 'v':
+        tp_buf_puts(b, "void");
+        break;
+    case 'f':
+        fmt_wire(b, 'f', v);
+        break;
+    case 'p': {
+        fmt_ptr(b, v);
+        const struct tc_mem *m = v && !failed ? pointed(c, v) : NULL;
+        if (m && meaning == ST_RES_STR) {
+            tp_buf_puts(b, " ");
+            fmt_cstr(b, m->data, m->kept, m->len, o);
+        } else if (m && meaning == ST_RES_DIRENT && m->kept >= 19 + 1) {
+            tp_buf_puts(b, " ");
+            fmt_dirent(b, m->data, m->kept, o);
+        }
+        break;
+    }
+    default: {
+        int64_t sv = (int64_t)v;
+        if (!failed && c->reg && c->reg->id == ST_SIG_fcntl && c->nargs >= 2 && c->args[1] == 3) {
+            tp_buf_addf(b, "%#" PRIx64 " (flags ", v);
+            fmt_open_flags(b, v);
+            tp_buf_puts(b, ")");
+        } else if (!failed && c->reg && c->reg->id == ST_SIG_fcntl && c->nargs >= 2 && c->args[1] == 1) {
+            tp_buf_addf(b, "%#" PRIx64 " (flags %s)", v, v == 1 ? "FD_CLOEXEC" : "0");
+        } else if (meaning == ST_RES_NUM && c->reg && c->reg->id == ST_SIG_umask) {
+            tp_buf_addf(b, "%#04" PRIo64, v);
+        } else {
+            tp_buf_addf(b, "%" PRId64, sv);
+        }
+        break;
+    }
+    }
+    if (c->has_errno) {
+        if (failed) {
+            fmt_errno(b, c->err);
+        } else if (c->err) {
+            const char *n = tp_errno_name(c->err);
+            if (n)
+                tp_buf_addf(b, " (errno %s)", n);
+            else
+                tp_buf_addf(b, " (errno %" PRId32 ")", c->err);
+        }
+    }
+}
+
+static void fmt_secs(struct tp_buf *b, uint64_t ns)
+{
+    tp_buf_addf(b, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u, ns / 1000u % 1000000u);
+}
+
+void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+{
+    tp_buf_puts(out, c->name);
+    tp_buf_puts(out, "(");
+    size_t shown = c->nargs;
+    /* fcntl(fd, F_GETFL) like strace: the unused third argument is not shown. */
+    if (c->reg && c->reg->id == ST_SIG_fcntl && c->nargs == 3 &&
+        (c->args[1] == 1 || c->args[1] == 3 || c->args[1] == 9 || c->args[1] == 11 || c->args[1] == 1032))
+        shown = 2;
+    for (size_t i = 0; i < shown; i++) {
+        if (i)
+            tp_buf_puts(out, ", ");
+        if (c->reg && c->reg->id == ST_SIG_fcntl && i == 2 && c->args[1] == 4)
+            fmt_open_flags(out, c->args[i]);
+        else if (c->reg)
+            fmt_arg(out, c, i, o);
+        else
+            fmt_wire(out, i < strlen(c->arg_kinds) ? c->arg_kinds[i] : 'i', c->args[i]);
+    }
+    if (!c->finished) {
+        if (c->reg && c->reg->id == ST_SIG__exit)
+            tp_buf_puts(out, ") = ?");
+        else
+            tp_buf_puts(out, " <unfinished ...>");
+    } else {
+        tp_buf_puts(out, ")");
+        fmt_result(out, c, o);
+        if (o->durations) {
+            tp_buf_puts(out, " <");
+            fmt_secs(out, c->end_time_ns >= c->time_ns ? c->end_time_ns - c->time_ns : 0);
+            tp_buf_puts(out, ">");
+        }
+    }
+    if (c->mem_dropped)
+        tp_buf_addf(out, " /* %" PRIu64 " more memory commands not kept */", c->mem_dropped);
+}
+
+void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const struct tp_options *o)
+{
+    const char *s;
+    switch (ev->kind) {
+    case TRACE_EV_REQUEST: {
+        char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
+        const char *sig = ev->request.sig ? ev->request.sig : "";
+        tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
+        tp_buf_puts(out, sig);
+        for (size_t i = 0; i < ev->request.nargs && i < TRACE_MAX_ARGS; i++) {
+            tp_buf_puts(out, " ");
+            char k = i < strlen(kinds) ? kinds[i] : 'i';
+            if (k == 'p')
+                tp_buf_addf(out, "%#" PRIx64, ev->request.args[i]);
+            else
+                fmt_wire(out, k, ev->request.args[i]);
+        }
+        break;
+    }
+    case TRACE_EV_MEM_READ:
+        tp_buf_addf(out, "R %#" PRIx64 " %zu -> ", ev->mem.ptr, ev->mem.len);
+        tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
+        break;
+    case TRACE_EV_MEM_READ_STR:
+        tp_buf_addf(out, "Z %#" PRIx64 " %" PRId64 " -> ", ev->mem.ptr, (int64_t)ev->mem.size);
+        tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
+        break;
+    case TRACE_EV_MEM_WRITE:
+        tp_buf_addf(out, "W %#" PRIx64 " %zu <- ", ev->mem.ptr, ev->mem.len);
+        tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
+        break;
+    case TRACE_EV_MEM_ALLOC:
+        tp_buf_addf(out, "M %zu ", ev->mem.len);
+        tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
+        tp_buf_addf(out, " -> %#" PRIx64, ev->mem.ptr);
+        break;
+    case TRACE_EV_MEM_FREE:
+        tp_buf_addf(out, "F %#" PRIx64, ev->mem.ptr);
+        break;
+    case TRACE_EV_SET_ERRNO:
+        tp_buf_addf(out, "E %" PRId32, ev->set_errno.value);
+        if ((s = tp_errno_name(ev->set_errno.value)))
+            tp_buf_addf(out, " %s", s);
+        break;
+    case TRACE_EV_RESULT:
+        tp_buf_puts(out, "= ");
+        if (ev->result.kind == 'v')
+            tp_buf_puts(out, "void");
+        else if (ev->result.kind == 'p')
+            tp_buf_addf(out, "%#" PRIx64, ev->result.value);
+        else
+            fmt_wire(out, ev->result.kind, ev->result.value);
+        break;
+    case TRACE_EV_GUEST_STDERR:
+        tp_buf_puts(out, "--- stderr ");
+        tp_format_bytes(out, ev->guest_stderr.data, ev->guest_stderr.len, o);
+        tp_buf_puts(out, " ---");
+        break;
+    case TRACE_EV_GUEST_EXIT:
+        if (ev->guest_exit.signal) {
+            if ((s = tp_signal_name(ev->guest_exit.signal)))
+                tp_buf_addf(out, "+++ killed by %s", s);
+            else
+                tp_buf_addf(out, "+++ killed by signal %" PRId32, ev->guest_exit.signal);
+        } else {
+            tp_buf_addf(out, "+++ exited with %" PRId32, ev->guest_exit.code);
+        }
+        if (ev->guest_exit.reason && *ev->guest_exit.reason && strcmp(ev->guest_exit.reason, "exited"))
+            tp_buf_addf(out, " (%s)", ev->guest_exit.reason);
+        tp_buf_puts(out, " +++");
+        break;
+    case TRACE_EV_LIMIT:
+        tp_buf_addf(out, "!!! limit %s=%" PRIu64, ev->limit.name ? ev->limit.name : "?", ev->limit.value);
+        if (ev->limit.detail && *ev->limit.detail)
+            tp_buf_addf(out, ": %s", ev->limit.detail);
+        tp_buf_puts(out, " !!!");
+        break;
+    case TRACE_EV_VIOLATION:
+        tp_buf_addf(out, "!!! violation: %s", ev->violation.text ? ev->violation.text : "");
+        if (ev->violation.len) {
+            tp_buf_puts(out, " ");
+            tp_format_bytes(out, ev->violation.data, ev->violation.len, o);
+        }
+        tp_buf_puts(out, " !!!");
+        break;
+    case TRACE_EV_NOTE:
+        tp_buf_addf(out, "--- note: %s ---", ev->note.text ? ev->note.text : "");
+        break;
+    default:
+        tp_buf_addf(out, "??? event of kind %d", (int)ev->kind);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The printer. */
+
+struct tp_printer {
+    struct tp_options o;
+    FILE *f;
+    struct tp_buf *out;
+    struct tp_buf line;
+    struct tc_collector *col;
+    uint64_t last_ns;
+    int have_last;
+};
+
+struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct tp_buf *buf)
+{
+    struct tp_printer *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (o)
+        p->o = *o;
+    else
+        tp_options_init(&p->o);
+    p->f = f;
+    p->out = buf;
+    tp_buf_init(&p->line, 0);
+    p->col = tc_collector_new();
+    if (!p->col) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void prefix(struct tp_printer *p, uint64_t seq, uint64_t ns)
+{
+    if (p->o.no_prefix)
+        return;
+    tp_buf_addf(&p->line, "%" PRIu64 " ", seq);
+    if (p->o.relative) {
+        uint64_t d = p->have_last && ns >= p->last_ns ? ns - p->last_ns : 0;
+        tp_buf_puts(&p->line, " ");
+        fmt_secs(&p->line, d);
+    } else {
+        tp_buf_puts(&p->line, "+");
+        fmt_secs(&p->line, ns);
+    }
+    tp_buf_puts(&p->line, " ");
+    p->last_ns = ns;
+    p->have_last = 1;
+}
+
+static void emit(struct tp_printer *p)
+{
+    tp_buf_puts(&p->line, "\n");
+    if (p->f)
+        fwrite(p->line.data, 1, p->line.len, p->f);
+    else if (p->out)
+        tp_buf_add(p->out, p->line.data, p->line.len);
+    tp_buf_reset(&p->line);
+}
+
+/* A memory command of a call, back as an event, for the raw lines. */
+static void mem_event(const struct tc_mem *m, uint64_t req_seq, struct trace_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->kind = m->kind;
+    ev->seq = m->seq;
+    ev->time_ns = m->time_ns;
+    ev->req_seq = req_seq;
+    if (m->kind == TRACE_EV_SET_ERRNO) {
+        ev->set_errno.value = m->err;
+    } else {
+        ev->mem.ptr = m->ptr;
+        ev->mem.size = m->size;
+        ev->mem.data = m->data;
+        ev->mem.len = m->kept;
+    }
+}
+
+void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it)
+{
+    if (it->kind == TC_ITEM_CALL) {
+        const struct tc_call *c = &it->call;
+        if (!tp_filter_match(p->o.filter, c))
+            return;
+        prefix(p, c->seq, c->time_ns);
+        tp_format_call(&p->line, c, &p->o);
+        emit(p);
+        if (!p->o.raw)
+            return;
+        for (size_t i = 0; i < c->nmem; i++) {
+            struct trace_event ev;
+            mem_event(&c->mem[i], c->seq, &ev);
+            prefix(p, ev.seq, ev.time_ns);
+            tp_buf_puts(&p->line, "  ");
+            tp_format_event(&p->line, &ev, &p->o);
+            emit(p);
+        }
+        if (c->finished) {
+            struct trace_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = TRACE_EV_RESULT;
+            ev.result.kind = c->result_kind;
+            ev.result.value = c->result;
+            prefix(p, c->end_seq, c->end_time_ns);
+            tp_buf_puts(&p->line, "  ");
+            tp_format_event(&p->line, &ev, &p->o);
+            emit(p);
+        }
+    } else if (it->kind == TC_ITEM_EVENT) {
+        prefix(p, it->ev.seq, it->ev.time_ns);
+        switch (it->ev.kind) {
+        case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE:
+        case TRACE_EV_MEM_ALLOC: case TRACE_EV_MEM_FREE: case TRACE_EV_SET_ERRNO: case TRACE_EV_RESULT:
+            tp_buf_puts(&p->line, "??? outside any request: ");
+            break;
+        default:
+            break;
+        }
+        tp_format_event(&p->line, &it->ev, &p->o);
+        emit(p);
+    }
+}
+
+static void drain(struct tp_printer *p)
+{
+    struct tc_item it;
+    while (tc_collector_pop(p->col, &it)) {
+        tp_printer_print_item(p, &it);
+        tc_item_release(&it);
+    }
+}
+
+int tp_printer_add_event(struct tp_printer *p, const struct trace_event *ev)
+{
+    int rc = tc_collector_add(p->col, ev);
+    drain(p);
+    return rc;
+}
+
+void tp_printer_finish(struct tp_printer *p)
+{
+    tc_collector_finish(p->col);
+    drain(p);
+}
+
+void tp_printer_free(struct tp_printer *p)
+{
+    if (!p)
+        return;
+    tc_collector_free(p->col);
+    tp_buf_release(&p->line);
+    free(p);
+}

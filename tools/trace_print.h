@@ -1,0 +1,101 @@
+/* tools/trace_print.h: the symbolic printer of trace events, strace style.
+ *
+ * One call prints as one line, decoded with the signature registry
+ * (controller/sigtable.def): strings and paths from the recorded Z data,
+ * buffers from the R/W data, open flags, modes, whence, access modes, AT_*
+ * flags, struct stat/dirent/timeval/timespec/..., errno names:
+ *
+ *   12 +0.000184 open("/lib/pypy/lib-python/2.7/os.py", O_RDONLY, 0666) = 3
+ *   20 +0.000301 stat64("/tmp/x", {st_mode=S_IFREG|0644, st_size=120, ...}) = 0
+ *   31 +0.000342 getcwd(0x7ffc1000, 2) = NULL ERANGE (Numerical result out of range)
+ *
+ * The prefix is the event seq and the time: "+S.UUUUUU" since the start of
+ * the recording, or (tp_options.relative, strace -r) since the previous line.
+ * Other events print as strace prints signals and exits:
+ *
+ *   40 +0.001000 --- stderr "warning\n" ---
+ *   41 +0.001200 +++ exited with 0 +++
+ *
+ * Used by `sandtrace dump` and `sandtrace replay --print-events`. The output
+ * goes to a tp_buf (a growable string with a maximum size) or a FILE. */
+#ifndef SANDTRACE_TOOLS_TRACE_PRINT_H
+#define SANDTRACE_TOOLS_TRACE_PRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "format/trace.h"
+#include "tools/trace_calls.h"
+
+/* A growable string. Invariants: `data` is never NULL and always
+ * NUL-terminated; len < cap (or cap == 0 with data pointing at ""); it
+ * never grows past `max` bytes: what would go over is dropped and
+ * `overflow` is set. */
+struct tp_buf {
+    char *data;
+    size_t len, cap, max;
+    int overflow;
+};
+#define TP_BUF_DEFAULT_MAX (256u * 1024 * 1024)
+/* max 0: TP_BUF_DEFAULT_MAX. */
+void tp_buf_init(struct tp_buf *b, size_t max);
+void tp_buf_release(struct tp_buf *b);
+void tp_buf_reset(struct tp_buf *b);
+void tp_buf_add(struct tp_buf *b, const void *data, size_t len);
+void tp_buf_puts(struct tp_buf *b, const char *s);
+void tp_buf_addf(struct tp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Which functions to show: strace's -e trace=SET. */
+#define TP_FILTER_MAX_NAMES 256
+struct tp_filter {
+    int active;             /* 0: everything */
+    int negate;             /* "!SET": everything but SET */
+    unsigned classes;       /* bit (1 << enum st_sig_class) */
+    size_t nnames;
+    char names[TP_FILTER_MAX_NAMES][64];
+};
+/* Parses "open,read,%file,%desc" (optionally "trace=" first, "!" to
+ * negate; "all" and "none"). 0, or -1 with a message in err. */
+int tp_filter_parse(struct tp_filter *f, const char *spec, char *err, size_t err_cap);
+/* Does the filter let the call through? */
+int tp_filter_match(const struct tp_filter *f, const struct tc_call *c);
+
+struct tp_options {
+    size_t strsize;         /* -s: bytes of a string or buffer shown (default 32) */
+    int hex;                /* -x: non-printable bytes as \xNN; 2 (-xx): every byte */
+    int raw;                /* --raw: every memory command on its own line after the call */
+    int verbose;            /* -v: every field of structures */
+    int relative;           /* -r: time since the previous line instead of since the start */
+    int durations;          /* -T: " <S.UUUUUU>" time from request to result */
+    int no_prefix;          /* no "SEQ TIME " prefix */
+    const struct tp_filter *filter; /* NULL: every call */
+};
+void tp_options_init(struct tp_options *o);
+
+/* The call's text without prefix or newline: `open("/x", O_RDONLY) = 3`. */
+void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
+/* The text of a non-call event (or of a memory command in raw form), without
+ * prefix or newline: `+++ exited with 0 +++`, `R 0x1000 3 -> "abc"`. */
+void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const struct tp_options *o);
+/* A quoted, escaped buffer cut at o->strsize ("abc"...). */
+void tp_format_bytes(struct tp_buf *out, const uint8_t *data, size_t len, const struct tp_options *o);
+/* "ENOENT"; NULL when unknown. And "No such file or directory"; NULL when unknown. */
+const char *tp_errno_name(int err);
+const char *tp_errno_text(int err);
+/* "SIGKILL"; NULL when unknown. */
+const char *tp_signal_name(int sig);
+
+/* A stateful printer: feed it events, it prints whole lines as calls
+ * complete (to `f`, or appended to `buf` when f is NULL). */
+struct tp_printer;
+struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct tp_buf *buf);
+/* 0, or -1 when out of memory. */
+int tp_printer_add_event(struct tp_printer *p, const struct trace_event *ev);
+/* Prints an item (a call or an event) now, with its prefix, if the filter lets it through. */
+void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it);
+/* Prints what is still open (as unfinished). */
+void tp_printer_finish(struct tp_printer *p);
+void tp_printer_free(struct tp_printer *p);
+
+#endif
