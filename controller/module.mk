@@ -14,3 +14,11 @@ $(BUILD)/testguests/%: $(BUILD)/guestobj/tests/guests/%.o $(BUILD)/guestobj/gues
                        $(BUILD)/guestobj/guest/guest_libc.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# The jail's second stage, preloaded into guests by `run --strict-jail`
+# (found by the command at ../lib/ from its own binary).
+JAIL_PRELOAD := $(BUILD)/lib/sandtrace-jail.so
+GUEST_PROGS += $(JAIL_PRELOAD)
+$(JAIL_PRELOAD): controller/jail_preload.c
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -lseccomp

@@ -511,6 +511,7 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     sc.no_aslr = s->cfg.no_aslr;
     sc.cpu_seconds = s->cfg.cpu_seconds;
     sc.memory_bytes = s->cfg.memory_bytes;
+    sc.preload = s->cfg.seccomp ? s->cfg.jail_preload : NULL;
     s->t_start = st_session_now();
     if (s->cfg.timeout_seconds > 0)
         s->deadline = s->t_start + s->cfg.timeout_seconds;

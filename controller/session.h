@@ -125,6 +125,8 @@ struct st_session_config {
     uint64_t max_output;            /* bytes of guest output (fds 1 and 2 together) */
     /* Jail and policy. */
     int seccomp;                    /* 1 */
+    const char *jail_preload;       /* the jail's second stage (sandtrace-jail.so) to
+                                       preload into the guest, or NULL */
     int no_aslr;                    /* 0 */
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */

@@ -8,6 +8,8 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
@@ -67,7 +69,7 @@ static struct sock_fprog jail_prog;
 
 /* Builds the filter in the child and compiles it into jail_prog. Returns 0
  * or ST_E_SECCOMP. */
-static int jail_build(const char *exe_path, int report_fd)
+static int jail_build(const char *exe_path, int report_fd, int stage2)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
@@ -115,6 +117,16 @@ static int jail_build(const char *exe_path, int report_fd)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1,
                               SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)(uintptr_t)exe_path));
+    /* The preloaded second stage stacks its own filter: only that is let
+     * through (a filter can only take permissions away). */
+    if (rc == 0 && stage2)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 0);
+    if (rc == 0 && stage2)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_NO_NEW_PRIVS));
+    if (rc == 0 && stage2)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_SECCOMP));
     /* Compile to BPF through a pipe (libseccomp exports to an fd). */
     int p[2] = { -1, -1 };
     if (rc == 0 && pipe(p) != 0)
@@ -201,7 +213,7 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    if (cfg->seccomp && jail_build(cfg->path, report_fd) != 0)
+    if (cfg->seccomp && jail_build(cfg->path, report_fd, cfg->preload != NULL) != 0)
         child_fail(report_fd, -1);
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);
@@ -235,6 +247,25 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
         return ST_E_INVALID;
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
     int rc = ST_E_SPAWN;
+    /* The environment, with the preload added (built before fork). */
+    struct st_spawn_config local = *cfg;
+    char **env = NULL;
+    char *preload_entry = NULL;
+    if (cfg->preload) {
+        size_t n = 0;
+        while (cfg->envp && cfg->envp[n])
+            n++;
+        env = calloc(n + 2, sizeof *env);
+        if (!env || asprintf(&preload_entry, "LD_PRELOAD=%s", cfg->preload) < 0) {
+            free(env);
+            return ST_E_NOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+            env[i] = cfg->envp[i];
+        env[n] = preload_entry;
+        local.envp = env;
+        cfg = &local;
+    }
     if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
         (cfg->stderr_pipe && pipe2(err, O_CLOEXEC))) {
         child->exec_errno = errno;
@@ -248,6 +279,10 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     }
     if (pid == 0)
         child_main(cfg, in[0], out[1], err[1], rep[1], parent);
+    free(env);
+    free(preload_entry);
+    env = NULL;
+    preload_entry = NULL;
     /* Also set the group from here, so that a kill right away reaches it. */
     setpgid(pid, pid);
     close(in[0]);
@@ -281,6 +316,8 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     }
     return 0;
 fail:
+    free(env);
+    free(preload_entry);
     for (int i = 0; i < 2; i++) {
         if (in[i] >= 0) close(in[i]);
         if (out[i] >= 0) close(out[i]);

@@ -20,6 +20,8 @@ struct st_spawn_config {
     int no_aslr;               /* 1: personality(ADDR_NO_RANDOMIZE) (deterministic pointers) */
     uint64_t cpu_seconds;      /* RLIMIT_CPU (soft; hard is one second more); 0: unchanged */
     uint64_t memory_bytes;     /* RLIMIT_AS; 0: unchanged */
+    const char *preload;       /* a library for LD_PRELOAD (the jail's second stage,
+                                  controller/jail_preload.c), or NULL */
 };
 
 /* Sets every field to its default: no env, stderr piped, seccomp on. */

@@ -22,7 +22,7 @@ enum opt_id {
     O_MOUNT = 256, O_FILE, O_TMP, O_TMP_WRITE, O_TMP_EXPORT, O_LIB_PATH, O_SEED, O_CWD,
     O_ENV, O_TIME, O_ARGV0, O_HOME, O_STDIN, O_STDOUT, O_STDERR, O_RAW_STDOUT, O_NOCOLOR,
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
-    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID,
+    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL,
 };
 
 static const struct option long_opts[] = {
@@ -52,6 +52,7 @@ static const struct option long_opts[] = {
     { "max-calls", required_argument, NULL, O_MAX_CALLS },
     { "outcome", required_argument, NULL, O_OUTCOME },
     { "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
+    { "strict-jail", no_argument, NULL, O_STRICT_JAIL },
     { "allow-unknown", no_argument, NULL, O_ALLOW_UNKNOWN },
     { "debug", no_argument, NULL, O_DEBUG },
     { "config", required_argument, NULL, O_CONFIG },
@@ -98,6 +99,8 @@ const char *st_run_options_help(void)
         "  --max-calls N        requests\n"
         "policy and reports:\n"
         "  --no-seccomp         no seccomp jail (docs/security.md lists what it allows)\n"
+        "  --strict-jail        add the jail's second stage once the guest's libraries are\n"
+        "                       loaded (no more opening files; dynamically linked guests)\n"
         "  --no-aslr            run the guest without address randomisation\n"
         "  --allow-unknown      refuse unknown functions with ENOSYS instead of ending the guest\n"
         "  --debug              list unhandled functions first (dump mode), log refused calls\n"
@@ -347,6 +350,7 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
         return 0;
     case O_OUTCOME: set_str(&ro->outcome_file, arg); return 0;
     case O_NO_SECCOMP: c->seccomp = 0; return 0;
+    case O_STRICT_JAIL: ro->strict_jail = 1; return 0;
     case O_ALLOW_UNKNOWN: c->allow_unknown = 1; return 0;
     case O_DEBUG: ro->debug = 1; c->log_refused = 1; return 0;
     case O_CONFIG: return read_config(ro, arg);
@@ -653,6 +657,26 @@ void st_run_debug_dump(const struct st_run_options *ro)
     free(text);
 }
 
+/* The jail's second stage: lib/sandtrace-jail.so beside the bin/ directory
+ * this command runs from (the build tree and an installed tree alike). */
+static int find_jail_preload(char *path, size_t cap)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    snprintf(path, cap, "%s/../lib/sandtrace-jail.so", self);
+    if (access(path, R_OK) == 0)
+        return 0;
+    snprintf(path, cap, "%s/../lib/sandtrace/sandtrace-jail.so", self);
+    return access(path, R_OK) == 0 ? 0 : -1;
+}
+
 int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
                    struct st_outcome *out)
 {
@@ -678,6 +702,15 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     if (err_fd >= 0) {
         cfg.err_fd = err_fd;
         cfg.raw_stderr = 1;
+    }
+    char preload[4200];
+    if (ro->strict_jail && cfg.seccomp) {
+        if (find_jail_preload(preload, sizeof preload) != 0) {
+            fprintf(stderr, "sandtrace %s: --strict-jail: cannot find lib/sandtrace-jail.so beside "
+                            "this sandtrace\n", ro->prog);
+            goto setup_failed;
+        }
+        cfg.jail_preload = preload;
     }
     cfg.color = ro->force_color || (!ro->nocolor && out_fd < 0 && err_fd < 0 && isatty(1) && isatty(2));
     rc = build_vfs(ro, &cfg.vfs);

@@ -185,6 +185,44 @@ static void test_run_example_guests_live_under_the_jail(void **state)
     }
 }
 
+static void test_run_strict_jail_stops_direct_file_reads(void **state)
+{
+    (void)state;
+    /* The first stage must let the loader open files, so a direct read works... */
+    struct tu_run r = run((const char *[]){ "--", tguest(), "readreal", "/etc/passwd", NULL });
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "read 64 bytes directly"));
+    tu_run_release(&r);
+    /* ...the second stage, loaded once the libraries are in, does not. */
+    struct tu_run r2;
+    char *json = run_outcome((const char *[]){ "--strict-jail", "--", tguest(), "readreal", "/etc/passwd", NULL }, &r2);
+    assert_int_equal(r2.status, ST_RUN_EXIT_SECCOMP);
+    assert_status(json, "seccomp");
+    assert_string_equal(r2.out, "");
+    free(json);
+    tu_run_release(&r2);
+}
+
+static void test_run_example_guests_live_under_the_strict_jail(void **state)
+{
+    (void)state;
+    static const char *const guests[] = { "hello", "clock", "ls", "stat", "writer", "cat",
+                                          "importer", "allcalls", "echo-stdin" };
+    for (size_t i = 0; i < sizeof guests / sizeof guests[0]; i++) {
+        struct tu_run r;
+        char *json = run_outcome((const char *[]){ "--strict-jail", "--timeout", "20", "--",
+                                                   tu_guest(guests[i]), NULL }, &r);
+        if (!strstr(json, "\"status\":\"exited\""))
+            fail_msg("guest '%s' under --strict-jail: %s (stderr %s)", guests[i], json, r.err);
+        free(json);
+        tu_run_release(&r);
+    }
+    struct tu_run r = run((const char *[]){ "--strict-jail", "--", tu_guest("hello"), NULL });
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "hello from the sandbox\n");
+    tu_run_release(&r);
+}
+
 static void test_run_timeout_ends_a_looping_guest(void **state)
 {
     (void)state;
@@ -453,6 +491,8 @@ int main(void)
         cmocka_unit_test(test_run_protocol_violations_end_the_guest),
         cmocka_unit_test(test_run_seccomp_kills_a_direct_system_call),
         cmocka_unit_test(test_run_example_guests_live_under_the_jail),
+        cmocka_unit_test(test_run_strict_jail_stops_direct_file_reads),
+        cmocka_unit_test(test_run_example_guests_live_under_the_strict_jail),
         cmocka_unit_test(test_run_timeout_ends_a_looping_guest),
         cmocka_unit_test(test_run_cpu_limit_ends_a_spinning_guest),
         cmocka_unit_test(test_run_memory_limit_ends_a_hog),

@@ -21,6 +21,7 @@
  *   stderr N        writes N bytes to its real fd 2 (no request), then one request
  *   badptr          stat64() of the address 1 (the controller's Z crashes it)
  *   lying-z         answers the controller's Z with a length beyond maxlen
+ *   readreal PATH   opens and reads a real file directly (jail test)
  *   mkfile PATH     creates PATH (O_WRONLY|O_CREAT|O_TRUNC) holding "made\n" */
 #include "guest/sandbox_guest.h"
 
@@ -171,6 +172,11 @@ int main(int argc, char **argv)
         sg_raw_write(&len, sizeof len);
         char c;
         sg_raw_read(&c, 1);
+    } else if (!strcmp(mode, "readreal")) {
+        int fd = open(arg, O_RDONLY);
+        char buf[64];
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+        sg_printf("read %zd bytes directly\n", n);
     } else if (!strcmp(mode, "calls")) {
         long n = atol(arg);
         for (long i = 0; i < n; i++)
