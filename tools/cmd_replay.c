@@ -14,6 +14,7 @@
 #include "format/trace.h"
 #include "replayer/replayer.h"
 #include "tools/commands.h"
+#include "tools/trace_print.h"
 
 /* Exit codes of `replay` (besides the recorded run's own). */
 enum {
@@ -29,6 +30,8 @@ struct replay_tool {
     int print_events;
     int check;
     int raw_stdout;
+    struct tp_options popt;
+    struct tp_printer *printer;  /* --print-events: dump's format, on stderr */
     char ring[RING][512];
     unsigned ring_n, ring_next;
 };
@@ -59,7 +62,8 @@ static void replay_usage(FILE *out)
         "  --stop-at N       replay up to event N, then hold the guest blocked on its\n"
         "                    pending request, print its pid and the gdb command to\n"
         "                    attach, and go on after Enter (or SIGUSR1, SIGCONT)\n"
-        "  --print-events    print each event on stderr as it is replayed\n"
+        "  --print-events    print each call and event on stderr as it is replayed,\n"
+        "                    in the format of `sandtrace dump`\n"
         "  --timeout SECS    kill the guest and fail after SECS seconds\n"
         "  --no-jail         no seccomp jail (it follows the recording otherwise)\n"
         "  --key FILE        the chain key of a keyed trace\n"
@@ -141,63 +145,22 @@ static void append_call(char *dst, size_t cap, size_t *len, const char *sig,
     append(dst, cap, len, ")");
 }
 
-static void event_text(const struct trace_event *ev, char *dst, size_t cap)
+/* One line for the ring of recent events: a request as a call with its raw
+ * arguments, every other event as `sandtrace dump --raw` shows it. */
+static void event_text(struct replay_tool *t, const struct trace_event *ev, char *dst, size_t cap)
 {
     size_t len = 0;
     dst[0] = '\0';
-    append(dst, cap, &len, "#%" PRIu64 " ", ev->seq);
-    switch (ev->kind) {
-    case TRACE_EV_REQUEST:
+    append(dst, cap, &len, "%" PRIu64 " ", ev->seq);
+    if (ev->kind == TRACE_EV_REQUEST) {
         append_call(dst, cap, &len, ev->request.sig, ev->request.args, ev->request.nargs);
-        break;
-    case TRACE_EV_MEM_READ:
-    case TRACE_EV_MEM_READ_STR:
-    case TRACE_EV_MEM_WRITE:
-    case TRACE_EV_MEM_ALLOC: {
-        static const char ops[] = { [TRACE_EV_MEM_READ] = 'R', [TRACE_EV_MEM_READ_STR] = 'Z',
-                                    [TRACE_EV_MEM_WRITE] = 'W', [TRACE_EV_MEM_ALLOC] = 'M' };
-        append(dst, cap, &len, "  %c 0x%" PRIx64 " %zu bytes ", ops[ev->kind], ev->mem.ptr,
-               ev->mem.len);
-        append_bytes(dst, cap, &len, ev->mem.data, ev->mem.len, 48);
-        break;
+        return;
     }
-    case TRACE_EV_MEM_FREE:
-        append(dst, cap, &len, "  F 0x%" PRIx64, ev->mem.ptr);
-        break;
-    case TRACE_EV_SET_ERRNO:
-        append(dst, cap, &len, "  E %d (%s)", ev->set_errno.value, strerror(ev->set_errno.value));
-        break;
-    case TRACE_EV_RESULT:
-        if (ev->result.kind == 'v')
-            append(dst, cap, &len, "  = void");
-        else if (ev->result.kind == 'p')
-            append(dst, cap, &len, "  = 0x%" PRIx64, ev->result.value);
-        else if (ev->result.kind == 'f') {
-            double d;
-            memcpy(&d, &ev->result.value, sizeof d);
-            append(dst, cap, &len, "  = %g", d);
-        } else
-            append(dst, cap, &len, "  = %" PRId64, (int64_t)ev->result.value);
-        break;
-    case TRACE_EV_GUEST_STDERR:
-        append(dst, cap, &len, "stderr ");
-        append_bytes(dst, cap, &len, ev->guest_stderr.data, ev->guest_stderr.len, 64);
-        break;
-    case TRACE_EV_GUEST_EXIT:
-        append(dst, cap, &len, "exit code %d signal %d (%s)", ev->guest_exit.code,
-               ev->guest_exit.signal, ev->guest_exit.reason ? ev->guest_exit.reason : "");
-        break;
-    case TRACE_EV_LIMIT:
-        append(dst, cap, &len, "limit %s %" PRIu64 " (%s)", ev->limit.name ? ev->limit.name : "?",
-               ev->limit.value, ev->limit.detail ? ev->limit.detail : "");
-        break;
-    case TRACE_EV_VIOLATION:
-        append(dst, cap, &len, "violation %s", ev->violation.text ? ev->violation.text : "");
-        break;
-    case TRACE_EV_NOTE:
-        append(dst, cap, &len, "note %s", ev->note.text ? ev->note.text : "");
-        break;
-    }
+    struct tp_buf b;
+    tp_buf_init(&b, cap);
+    tp_format_event(&b, ev, &t->popt);
+    append(dst, cap, &len, "  %s", b.data);
+    tp_buf_release(&b);
 }
 
 /* ---------------------------------------------------------- callbacks */
@@ -220,13 +183,14 @@ static void on_event(void *ctx, const struct trace_event *ev)
 {
     struct replay_tool *t = ctx;
     char *slot = t->ring[t->ring_next];
-    event_text(ev, slot, sizeof t->ring[0]);
+    event_text(t, ev, slot, sizeof t->ring[0]);
     t->ring_next = (t->ring_next + 1) % RING;
     if (t->ring_n < RING)
         t->ring_n++;
-    if (t->print_events) {
+    if (t->printer) {
         fflush(stdout);
-        fprintf(stderr, "%s\n", slot);
+        if (tp_printer_add_event(t->printer, ev) < 0)
+            fprintf(stderr, "sandtrace replay: out of memory printing events\n");
     }
 }
 
@@ -470,6 +434,14 @@ int cmd_replay(int argc, char **argv)
         }
         cfg.key = key;
     }
+    tp_options_init(&tool.popt);
+    if (tool.print_events) {
+        tool.printer = tp_printer_new(&tool.popt, stderr, NULL);
+        if (!tool.printer) {
+            fprintf(stderr, "sandtrace replay: out of memory\n");
+            return RP_EXIT_ERROR;
+        }
+    }
     cfg.ctx = &tool;
     cfg.on_event = on_event;
     cfg.on_output = on_output;
@@ -482,6 +454,7 @@ int cmd_replay(int argc, char **argv)
     int rc = rp_replay_new(&cfg, &r, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "sandtrace replay: %s\n", err[0] ? err : rp_strerror(rc));
+        tp_printer_free(tool.printer);
         return RP_EXIT_ERROR;
     }
     int same = rp_replay_exe_matches(r);
@@ -493,6 +466,11 @@ int cmd_replay(int argc, char **argv)
     rc = rp_replay_run(r, &res);
     rp_replay_free(r);
     fflush(stdout);
+    if (tool.printer) {
+        tp_printer_finish(tool.printer);
+        tp_printer_free(tool.printer);
+        fflush(stderr);
+    }
     if (rc < 0) {
         fprintf(stderr, "sandtrace replay: %s\n", res.message[0] ? res.message : rp_strerror(rc));
         return RP_EXIT_ERROR;
