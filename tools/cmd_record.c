@@ -254,6 +254,8 @@ int cmd_record(int argc, char **argv)
         goto done;
     }
     st_tracer_set_session_limits(t, &ro.cfg);
+    /* A quiet guest (waiting for input) still gets its events to disk. */
+    st_tracer_set_background_flush(t, 100);
     struct st_observer obs = st_tracer_observer(t);
 
     if (ro.debug)

@@ -174,6 +174,7 @@ int cmd_tap(int argc, char **argv)
                 terr ? trace_strerror(terr) : st_tracer_strerror(rc));
         return ST_RUN_EXIT_ERROR;
     }
+    st_tracer_set_background_flush(t, 100);
     struct st_observer obs = st_tracer_observer(t);
 
     /* Signals meant for the guest (the controller's terminate) are

@@ -3,10 +3,13 @@
  * buffers (the writer copies once into its chunk); no allocation per event. */
 #include "tracer/tracer.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "controller/session.h"
 
@@ -196,6 +199,12 @@ struct st_tracer {
     struct trace_writer *w;
     int err; /* first TRACE_E_* error */
     int unflushed; /* events added since the last explicit flush */
+    /* The background flusher (st_tracer_set_background_flush). */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    unsigned flush_ms;
+    int thread_started, stopping;
+    pthread_t thread;
     struct limit_value limits[MAX_LIMIT_NAMES];
     unsigned nlimits;
     char sig[TRACE_MAX_SIG_LEN + 1]; /* NUL-terminated copy of the current signature */
@@ -219,9 +228,13 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
             trace_io_free(io);
         return ST_TRACER_E_NOMEM;
     }
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->wake, NULL);
     int rc = trace_writer_new(&t->w, io, own_io, header, opt);
     if (rc < 0) {
         /* trace_writer_new has freed io already when it owned it. */
+        pthread_mutex_destroy(&t->lock);
+        pthread_cond_destroy(&t->wake);
         free(t);
         if (trace_err)
             *trace_err = rc;
@@ -231,10 +244,40 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
     return 0;
 }
 
-static void add(struct st_tracer *t, struct trace_event *ev)
+static void *flusher_main(void *arg)
+{
+    struct st_tracer *t = arg;
+    pthread_mutex_lock(&t->lock);
+    while (!t->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)t->flush_ms * 1000000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        int rc = pthread_cond_timedwait(&t->wake, &t->lock, &ts);
+        if (t->stopping)
+            break;
+        if (rc == ETIMEDOUT && !t->err && t->unflushed) {
+            int prc = trace_writer_poll(t->w);
+            if (prc < 0)
+                t->err = prc;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+/* Callers hold t->lock. */
+static void add_locked(struct st_tracer *t, struct trace_event *ev)
 {
     if (t->err)
         return;
+    if (t->flush_ms && !t->thread_started) {
+        if (pthread_create(&t->thread, NULL, flusher_main, t) == 0)
+            t->thread_started = 1;
+        else
+            t->flush_ms = 0; /* no thread: chunks still close on their bounds */
+    }
     ev->time_ns = TRACE_TIME_NOW;
     int rc = trace_writer_add_event(t->w, ev);
     if (rc < 0)
@@ -242,14 +285,35 @@ static void add(struct st_tracer *t, struct trace_event *ev)
     t->unflushed = 1;
 }
 
+static void add(struct st_tracer *t, struct trace_event *ev)
+{
+    pthread_mutex_lock(&t->lock);
+    add_locked(t, ev);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void stop_flusher(struct st_tracer *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->stopping = 1;
+    pthread_cond_signal(&t->wake);
+    int started = t->thread_started;
+    t->thread_started = 0;
+    pthread_mutex_unlock(&t->lock);
+    if (started)
+        pthread_join(t->thread, NULL);
+}
+
 static void flush_now(struct st_tracer *t)
 {
-    if (t->err)
-        return;
-    int rc = trace_writer_flush(t->w);
-    if (rc < 0)
-        t->err = rc;
-    t->unflushed = 0;
+    pthread_mutex_lock(&t->lock);
+    if (!t->err) {
+        int rc = trace_writer_flush(t->w);
+        if (rc < 0)
+            t->err = rc;
+        t->unflushed = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
 }
 
 static void on_request(void *ctx, const char *text, size_t text_len, const uint64_t *args,
@@ -436,33 +500,43 @@ void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_c
     st_tracer_set_limit_value(t, "calls", c->max_calls);
 }
 
+int st_tracer_set_background_flush(struct st_tracer *t, unsigned interval_ms)
+{
+    if (!t)
+        return ST_TRACER_E_INVALID;
+    pthread_mutex_lock(&t->lock);
+    int ok = !t->thread_started;
+    if (ok)
+        t->flush_ms = interval_ms;
+    pthread_mutex_unlock(&t->lock);
+    return ok ? 0 : ST_TRACER_E_INVALID;
+}
+
 int st_tracer_flush(struct st_tracer *t)
 {
     if (!t)
         return ST_TRACER_E_INVALID;
-    if (t->err)
-        return ST_TRACER_E_TRACE;
-    int rc = trace_writer_flush(t->w);
-    if (rc < 0) {
-        t->err = rc;
-        return ST_TRACER_E_TRACE;
-    }
-    return 0;
+    flush_now(t);
+    return st_tracer_trace_error(t) ? ST_TRACER_E_TRACE : 0;
 }
 
 int st_tracer_idle_flush(struct st_tracer *t)
 {
     if (!t)
         return ST_TRACER_E_INVALID;
-    if (t->unflushed)
+    pthread_mutex_lock(&t->lock);
+    int pending = t->unflushed;
+    pthread_mutex_unlock(&t->lock);
+    if (pending)
         flush_now(t);
-    return t->err ? ST_TRACER_E_TRACE : 0;
+    return st_tracer_trace_error(t) ? ST_TRACER_E_TRACE : 0;
 }
 
 int st_tracer_close(struct st_tracer *t)
 {
     if (!t)
         return ST_TRACER_E_INVALID;
+    stop_flusher(t);
     if (t->err)
         return ST_TRACER_E_TRACE;
     int rc = trace_writer_close(t->w);
@@ -475,18 +549,31 @@ int st_tracer_close(struct st_tracer *t)
 
 int st_tracer_trace_error(const struct st_tracer *t)
 {
-    return t ? t->err : 0;
+    if (!t)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
+    int err = t->err;
+    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    return err;
 }
 
 uint64_t st_tracer_event_count(const struct st_tracer *t)
 {
-    return t ? trace_writer_event_count(t->w) : 0;
+    if (!t)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
+    uint64_t n = trace_writer_event_count(t->w);
+    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    return n;
 }
 
 void st_tracer_free(struct st_tracer *t)
 {
     if (!t)
         return;
+    stop_flusher(t);
     trace_writer_free(t->w);
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->wake);
     free(t);
 }

@@ -460,6 +460,51 @@ static void test_record_killed_recorder_keeps_its_complete_chunks(void **state)
     tevs_release(&t);
 }
 
+static void test_record_quiet_guest_events_reach_disk_before_the_end(void **state)
+{
+    (void)state;
+    /* echo-stdin waits for input in read(0): nothing moves in the session,
+     * yet what it did so far must be on disk (then SIGKILL loses nothing). */
+    const char *path = trace_path("quiet");
+    int in[2];
+    assert_int_equal(pipe(in), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(in[0], 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(in[1]);
+        setpgid(0, 0);
+        execl(tu_sandtrace(), tu_sandtrace(), "record", "-o", path, "--", tu_guest("echo-stdin"),
+              (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    assert_int_equal(write(in[1], "quiet input\n", 12), 12);
+    /* Wait (bounded) until the trace holds the input, the guest still
+     * blocked in its next read. */
+    int seen = 0;
+    double deadline = tu__now() + 20;
+    while (!seen && tu__now() < deadline) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        struct tevs t;
+        if (tevs_read(path, &t) == 0) {
+            seen = has_data(&t, TRACE_EV_MEM_WRITE, "quiet input\n");
+            tevs_release(&t);
+        }
+    }
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    close(in[1]);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(seen);
+    assert_true(WIFSIGNALED(status)); /* it was still running when read */
+}
+
 /* The PyPy library directory: PYPY_SANDBOX_LIB, else the first directory
  * holding lib-python at or above the executable's. */
 static int find_pypy_lib(const char *exe, char *out, size_t cap)
@@ -529,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_record_usage_errors),
         cmocka_unit_test(test_record_keyed_trace_verifies_only_with_its_key),
         cmocka_unit_test(test_record_killed_recorder_keeps_its_complete_chunks),
+        cmocka_unit_test(test_record_quiet_guest_events_reach_disk_before_the_end),
         cmocka_unit_test(test_record_real_pypy_prints_42),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
