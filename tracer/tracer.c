@@ -74,7 +74,10 @@ int st_tracer_meta_set_guest(struct st_tracer_meta *m, const char *exe, const ch
     uint8_t hash[TRACE_HASH_BYTES];
     if (trace_hash_file(exe, hash, &size) < 0)
         return ST_TRACER_E_HASH;
-    char *path = strdup(exe);
+    /* The absolute path, so that a replay from elsewhere finds it. */
+    char *path = realpath(exe, NULL);
+    if (!path)
+        path = strdup(exe);
     char **a = copy_strings(argv, argc);
     char **e = copy_strings(env, nenv);
     if (!path || !a || !e) {

@@ -63,7 +63,7 @@ struct st_tracer_meta {
 
 void st_tracer_meta_init(struct st_tracer_meta *m);
 
-/* Records the guest: the real executable (its path as given, size and
+/* Records the guest: the real executable (its absolute path, size and
  * BLAKE2b-256 hash, read now), the argv it sees and its (virtual)
  * environment ("K=V"). Everything is copied. Returns 0, ST_TRACER_E_HASH
  * (the executable cannot be read), ST_TRACER_E_NOMEM. */
