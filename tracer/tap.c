@@ -2,8 +2,11 @@
  * between the foreign controller and the guest in both directions, each
  * direction with its own small buffer so that neither can block the other
  * (a controller that pipelines commands while the guest writes a large
- * reply behaves exactly as it would connected directly). Bytes are written
- * on as soon as they are read, then fed to the parser. */
+ * reply behaves exactly as it would connected directly). The controller's
+ * bytes are passed on as soon as they are read, then fed to the parser; the
+ * guest's are fed first (recording a request costs microseconds), so that a
+ * controller that kills tap in answer to a request (at _exit) cannot outrun
+ * its record. */
 #include "tracer/tap.h"
 
 #include <errno.h>

@@ -415,6 +415,50 @@ static void test_tap_exits_like_its_guest(void **state)
     tu_run_release(&rr);
 }
 
+static void test_tap_forwards_sigterm_and_still_closes_its_trace(void **state)
+{
+    (void)state;
+    const char *path = trace_path("sigterm");
+    const char *argv[] = { tu_sandtrace(), "tap", "-o", path, "--", tu_guest("ping"), "5", NULL };
+    struct peer p;
+    peer_start_exec(&p, argv, NULL);
+    struct peer_req r;
+    peer_expect(&p, &r, "getpid()i"); /* the guest now waits for its answer */
+    kill(p.pid, SIGTERM);
+    struct peer_end end = peer_finish(&p);
+    assert_int_equal(end.status, 128 + SIGTERM);
+    free(end.err);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.end, 0); /* footer written: tap ended cleanly */
+    assert_int_equal(t.ev[0].kind, TRACE_EV_REQUEST);
+    assert_string_equal(t.ev[0].sig, "getpid()i");
+    assert_int_equal(t.ev[t.n - 1].kind, TRACE_EV_GUEST_EXIT);
+    assert_int_equal(t.ev[t.n - 1].signal, SIGTERM);
+    tevs_release(&t);
+}
+
+static void test_tap_killed_at_exit_request_keeps_the_exit_request(void **state)
+{
+    (void)state;
+    /* sandtrace answers _exit by SIGKILLing its guest, here tap: tap's
+     * trace has no footer, but everything up to the _exit request is there. */
+    const char *rec = trace_path("outer-exit"), *tap = trace_path("inner-exit");
+    struct tu_run r = tu_run_sandtrace(
+        (const char *[]){ "record", "-o", rec, "--no-seccomp", "--", tu_sandtrace(), "tap", "-o",
+                          tap, "--", tu_build_path("testguests/tguest"), "exit", "3", NULL },
+        NULL);
+    assert_int_equal(r.status, 3);
+    tu_run_release(&r);
+    struct tevs t;
+    assert_int_equal(tevs_read(tap, &t), 0);
+    assert_int_equal(t.end, TRACE_E_TRUNCATED);
+    assert_true(t.n >= 1);
+    assert_string_equal(t.ev[t.n - 1].sig, "_exit(i)v");
+    assert_int_equal(t.ev[t.n - 1].args[0], 3);
+    tevs_release(&t);
+}
+
 int main(void)
 {
     alarm(240); /* last resort: no test can hang CI */
@@ -423,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_tap_under_record_gives_the_same_events_as_record),
         cmocka_unit_test(test_tap_relays_garbage_and_records_a_violation),
         cmocka_unit_test(test_tap_exits_like_its_guest),
+        cmocka_unit_test(test_tap_forwards_sigterm_and_still_closes_its_trace),
+        cmocka_unit_test(test_tap_killed_at_exit_request_keeps_the_exit_request),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
