@@ -1,12 +1,599 @@
+/* sandtrace diff: align two traces call by call and report where they
+ * diverge. Times never count; pointers count only through relocation: the
+ * first time a pointer of A meets a pointer of B the pair is learnt, and
+ * from then on each must meet only the other (a replay with ASLR gives the
+ * same trace with every pointer moved). */
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tools/commands.h"
+#include "tools/trace_calls.h"
+#include "tools/trace_cli.h"
+#include "tools/trace_print.h"
 
-/* Placeholder until the issue that provides `sandtrace diff` lands. */
+#define DIFF_WINDOW 64              /* items looked ahead to realign after a divergence (--all) */
+#define DIFF_MAP_MAX (1u << 24)     /* pointer pairs remembered */
+
+/* ------------------------------------------------------------------------
+ * A one-way pointer map (open addressing; 0 is never a key). */
+
+struct ptr_map {
+    uint64_t *keys, *vals;
+    size_t cap, count;
+};
+
+static int map_get(const struct ptr_map *m, uint64_t k, uint64_t *v)
+{
+    if (!m->cap)
+        return 0;
+    for (size_t i = (size_t)(k * 0x9e3779b97f4a7c15ull) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->keys[i])
+            return 0;
+        if (m->keys[i] == k) {
+            *v = m->vals[i];
+            return 1;
+        }
+    }
+}
+
+static int map_put(struct ptr_map *m, uint64_t k, uint64_t v)
+{
+    if (m->count >= DIFF_MAP_MAX)
+        return -1;
+    if ((m->count + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 1024;
+        struct ptr_map n = { calloc(ncap, 8), calloc(ncap, 8), ncap, 0 };
+        if (!n.keys || !n.vals) {
+            free(n.keys);
+            free(n.vals);
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i])
+                map_put(&n, m->keys[i], m->vals[i]);
+        free(m->keys);
+        free(m->vals);
+        *m = n;
+    }
+    size_t i = (size_t)(k * 0x9e3779b97f4a7c15ull) & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i])
+        m->count++;
+    m->keys[i] = k;
+    m->vals[i] = v;
+    return 0;
+}
+
+static void map_release(struct ptr_map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+struct reloc {
+    struct ptr_map ab, ba;
+    int full; /* the map is full: unknown pairs are accepted */
+};
+
+/* Do pointers a (in A) and b (in B) correspond? Learns new pairs. */
+static int reloc_match(struct reloc *r, uint64_t a, uint64_t b, int learn)
+{
+    if (!a || !b)
+        return a == b;
+    uint64_t x;
+    int ka = map_get(&r->ab, a, &x);
+    if (ka && x != b)
+        return 0;
+    int kb = map_get(&r->ba, b, &x);
+    if (kb && x != a)
+        return 0;
+    if (!ka && !kb && learn && !r->full) {
+        if (map_put(&r->ab, a, b) < 0 || map_put(&r->ba, b, a) < 0)
+            r->full = 1;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * One side: its items, with look-ahead. Consecutive guest stderr events
+ * are merged into one (how the bytes were cut into reads does not count),
+ * and notes are skipped unless asked for. */
+
+struct side {
+    const char *path;
+    struct trace_reader *r;
+    struct tc_source src;
+    struct tc_item *q;      /* look-ahead queue */
+    size_t n, cap;
+    int err;                /* read error, once reached */
+    int eof;
+    int notes;
+    struct tc_item held;    /* an item read past a stderr run */
+    int have_held;
+};
+
+static int side_raw_next(struct side *s, struct tc_item *out)
+{
+    if (s->have_held) {
+        *out = s->held;
+        s->have_held = 0;
+        return 1;
+    }
+    for (;;) {
+        int rc = tc_source_next(&s->src, out);
+        if (rc <= 0) {
+            if (rc < 0)
+                s->err = rc;
+            return 0;
+        }
+        if (out->kind == TC_ITEM_EVENT && out->ev.kind == TRACE_EV_NOTE && !s->notes) {
+            tc_item_release(out);
+            continue;
+        }
+        return 1;
+    }
+}
+
+/* Makes sure q holds at least k items (fewer at the end). */
+static void side_fill(struct side *s, size_t k)
+{
+    while (s->n < k && !s->eof) {
+        struct tc_item it;
+        if (!side_raw_next(s, &it)) {
+            s->eof = 1;
+            break;
+        }
+        if (it.kind == TC_ITEM_EVENT && it.ev.kind == TRACE_EV_GUEST_STDERR) {
+            /* Merge the run of stderr events that follows. */
+            struct tc_item nx;
+            while (side_raw_next(s, &nx)) {
+                if (nx.kind != TC_ITEM_EVENT || nx.ev.kind != TRACE_EV_GUEST_STDERR) {
+                    s->held = nx;
+                    s->have_held = 1;
+                    break;
+                }
+                size_t l1 = it.ev.guest_stderr.len, l2 = nx.ev.guest_stderr.len;
+                uint8_t *d = l1 + l2 <= TRACE_MAX_BLOB ? malloc(l1 + l2 + 1) : NULL;
+                if (d) {
+                    memcpy(d, it.ev.guest_stderr.data, l1);
+                    memcpy(d + l1, nx.ev.guest_stderr.data, l2);
+                    free((void *)it.ev.guest_stderr.data);
+                    it.ev.guest_stderr.data = d;
+                    it.ev.guest_stderr.len = l1 + l2;
+                }
+                tc_item_release(&nx);
+            }
+        }
+        if (s->n == s->cap) {
+            size_t ncap = s->cap ? s->cap * 2 : 16;
+            struct tc_item *nq = realloc(s->q, ncap * sizeof *nq);
+            if (!nq) {
+                tc_item_release(&it);
+                s->err = TRACE_E_NOMEM;
+                s->eof = 1;
+                break;
+            }
+            s->q = nq;
+            s->cap = ncap;
+        }
+        s->q[s->n++] = it;
+    }
+}
+
+static void side_drop(struct side *s, size_t k)
+{
+    for (size_t i = 0; i < k && i < s->n; i++)
+        tc_item_release(&s->q[i]);
+    if (k > s->n)
+        k = s->n;
+    memmove(s->q, s->q + k, (s->n - k) * sizeof *s->q);
+    s->n -= k;
+}
+
+static void side_release(struct side *s)
+{
+    side_drop(s, s->n);
+    free(s->q);
+    if (s->have_held)
+        tc_item_release(&s->held);
+    tc_source_release(&s->src);
+    trace_reader_free(s->r);
+}
+
+/* ------------------------------------------------------------------------
+ * Comparison. */
+
+struct verdict {
+    char what[1024];
+};
+
+static uint64_t item_seq(const struct tc_item *it)
+{
+    return it->kind == TC_ITEM_CALL ? it->call.seq : it->ev.seq;
+}
+
+static const char *mem_letter(enum trace_event_kind k)
+{
+    switch (k) {
+    case TRACE_EV_MEM_READ: return "R";
+    case TRACE_EV_MEM_READ_STR: return "Z";
+    case TRACE_EV_MEM_WRITE: return "W";
+    case TRACE_EV_MEM_ALLOC: return "M";
+    case TRACE_EV_MEM_FREE: return "F";
+    case TRACE_EV_SET_ERRNO: return "E";
+    default: return "?";
+    }
+}
+
+/* Where two byte strings first differ (they are known to differ). */
+static void data_diff(char *out, size_t cap, const char *what, const uint8_t *a, size_t ka, size_t la,
+                      const uint8_t *b, size_t kb, size_t lb)
+{
+    size_t n = ka < kb ? ka : kb, i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    if (i == n && la == lb && ka == la && kb == lb) {
+        snprintf(out, cap, "%s differs", what);
+        return;
+    }
+    if (i < n || la == lb)
+        snprintf(out, cap, "%s differs at byte %zu (of %zu)", what, i, la);
+    else
+        snprintf(out, cap, "%s length differs: %zu vs %zu bytes", what, la, lb);
+}
+
+static const char *meaning_name(char m)
+{
+    switch (m) {
+    case ST_ARG_STR: return "string";
+    case ST_ARG_FD: case ST_ARG_DIRFD: return "fd";
+    case ST_ARG_BUF_IN: case ST_ARG_BUF_OUT: return "buffer";
+    case ST_ARG_LEN: return "length";
+    case ST_ARG_OPEN_FLAGS: case ST_ARG_AT_FLAGS: return "flags";
+    case ST_ARG_MODE: return "mode";
+    default: return NULL;
+    }
+}
+
+/* 1 if the calls are equivalent; otherwise 0 and why. With learn = 0 the
+ * pointer map is neither used nor changed (the loose test used to realign). */
+static int calls_equal(const struct tc_call *a, const struct tc_call *b, struct reloc *rl, int learn,
+                       struct verdict *v)
+{
+    if (strcmp(a->sig, b->sig)) {
+        snprintf(v->what, sizeof v->what, "different functions: %s vs %s", a->sig, b->sig);
+        return 0;
+    }
+    if (a->nargs != b->nargs) {
+        snprintf(v->what, sizeof v->what, "argument count differs: %zu vs %zu", a->nargs, b->nargs);
+        return 0;
+    }
+    for (size_t i = 0; i < a->nargs; i++) {
+        char kind = i < strlen(a->arg_kinds) ? a->arg_kinds[i] : 'i';
+        int same = kind == 'p' ? (learn ? reloc_match(rl, a->args[i], b->args[i], 1)
+                                        : (a->args[i] == 0) == (b->args[i] == 0))
+                               : a->args[i] == b->args[i];
+        if (!same) {
+            const char *mn = a->reg ? meaning_name(a->reg->args[i]) : NULL;
+            if (kind == 'p')
+                snprintf(v->what, sizeof v->what,
+                         "argument %zu: pointer 0x%" PRIx64 " vs 0x%" PRIx64 " breaks the relocation seen so far", i + 1,
+                         a->args[i], b->args[i]);
+            else
+                snprintf(v->what, sizeof v->what, "argument %zu%s%s%s differs", i + 1, mn ? " (" : "", mn ? mn : "",
+                         mn ? ")" : "");
+            return 0;
+        }
+    }
+    size_t n = a->nmem < b->nmem ? a->nmem : b->nmem;
+    for (size_t i = 0; i < n; i++) {
+        const struct tc_mem *x = &a->mem[i], *y = &b->mem[i];
+        if (x->kind != y->kind) {
+            snprintf(v->what, sizeof v->what, "memory command %zu differs: %s vs %s", i + 1, mem_letter(x->kind),
+                     mem_letter(y->kind));
+            return 0;
+        }
+        if (x->kind == TRACE_EV_SET_ERRNO) {
+            if (x->err != y->err) {
+                const char *ea = tp_errno_name(x->err), *eb = tp_errno_name(y->err);
+                snprintf(v->what, sizeof v->what, "errno differs: %s vs %s", ea ? ea : "?", eb ? eb : "?");
+                return 0;
+            }
+            continue;
+        }
+        if (learn && !reloc_match(rl, x->ptr, y->ptr, 1)) {
+            snprintf(v->what, sizeof v->what,
+                     "%s command %zu: address 0x%" PRIx64 " vs 0x%" PRIx64 " breaks the relocation seen so far",
+                     mem_letter(x->kind), i + 1, x->ptr, y->ptr);
+            return 0;
+        }
+        if (x->kind == TRACE_EV_MEM_READ_STR && x->size != y->size) {
+            snprintf(v->what, sizeof v->what, "Z command %zu: maxlen %" PRId64 " vs %" PRId64, i + 1,
+                     (int64_t)x->size, (int64_t)y->size);
+            return 0;
+        }
+        if (x->len != y->len || x->hash != y->hash) {
+            static const char *const role[] = { [TRACE_EV_MEM_READ] = "data read from the guest (R)",
+                                                [TRACE_EV_MEM_READ_STR] = "string read from the guest (Z)",
+                                                [TRACE_EV_MEM_WRITE] = "data written to the guest (W)",
+                                                [TRACE_EV_MEM_ALLOC] = "data allocated in the guest (M)" };
+            char what[96];
+            snprintf(what, sizeof what, "%s, command %zu,",
+                     x->kind <= TRACE_EV_MEM_ALLOC ? role[x->kind] : "data", i + 1);
+            data_diff(v->what, sizeof v->what, what, x->data, x->kept, x->len, y->data, y->kept, y->len);
+            return 0;
+        }
+    }
+    if (a->nmem != b->nmem) {
+        const struct tc_mem *extra = a->nmem > b->nmem ? &a->mem[n] : &b->mem[n];
+        snprintf(v->what, sizeof v->what, "%s has more memory commands (the first extra one: %s)",
+                 a->nmem > b->nmem ? "A" : "B", mem_letter(extra->kind));
+        return 0;
+    }
+    if (a->finished != b->finished) {
+        snprintf(v->what, sizeof v->what, "the call is unfinished in %s", a->finished ? "B" : "A");
+        return 0;
+    }
+    if (a->finished) {
+        int same = a->result_kind == b->result_kind &&
+                   (a->result_kind == 'p' ? (learn ? reloc_match(rl, a->result, b->result, 1)
+                                                   : (a->result == 0) == (b->result == 0))
+                                          : a->result == b->result);
+        if (!same) {
+            snprintf(v->what, sizeof v->what, "result differs");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int events_equal(const struct trace_event *a, const struct trace_event *b, struct reloc *rl, int learn,
+                        struct verdict *v)
+{
+    if (a->kind != b->kind) {
+        snprintf(v->what, sizeof v->what, "different events: %s vs %s", trace_event_kind_name(a->kind),
+                 trace_event_kind_name(b->kind));
+        return 0;
+    }
+    switch (a->kind) {
+    case TRACE_EV_GUEST_STDERR:
+        if (a->guest_stderr.len != b->guest_stderr.len ||
+            memcmp(a->guest_stderr.data, b->guest_stderr.data, a->guest_stderr.len)) {
+            data_diff(v->what, sizeof v->what, "guest stderr", a->guest_stderr.data, a->guest_stderr.len,
+                      a->guest_stderr.len, b->guest_stderr.data, b->guest_stderr.len, b->guest_stderr.len);
+            return 0;
+        }
+        return 1;
+    case TRACE_EV_GUEST_EXIT:
+        if (a->guest_exit.code != b->guest_exit.code || a->guest_exit.signal != b->guest_exit.signal) {
+            snprintf(v->what, sizeof v->what, "the guest ended differently");
+            return 0;
+        }
+        return 1;
+    case TRACE_EV_LIMIT:
+        if (strcmp(a->limit.name, b->limit.name) || a->limit.value != b->limit.value) {
+            snprintf(v->what, sizeof v->what, "different limits");
+            return 0;
+        }
+        return 1;
+    case TRACE_EV_VIOLATION:
+        if (strcmp(a->violation.text, b->violation.text) || a->violation.len != b->violation.len ||
+            memcmp(a->violation.data, b->violation.data, a->violation.len)) {
+            snprintf(v->what, sizeof v->what, "different violations");
+            return 0;
+        }
+        return 1;
+    case TRACE_EV_NOTE:
+        if (strcmp(a->note.text, b->note.text)) {
+            snprintf(v->what, sizeof v->what, "different notes");
+            return 0;
+        }
+        return 1;
+    case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE: case TRACE_EV_MEM_ALLOC:
+    case TRACE_EV_MEM_FREE:
+        if ((learn && !reloc_match(rl, a->mem.ptr, b->mem.ptr, 1)) || a->mem.len != b->mem.len ||
+            (a->mem.len && memcmp(a->mem.data, b->mem.data, a->mem.len))) {
+            snprintf(v->what, sizeof v->what, "memory commands outside any request differ");
+            return 0;
+        }
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+static int items_equal(const struct tc_item *a, const struct tc_item *b, struct reloc *rl, int learn,
+                       struct verdict *v)
+{
+    if (a->kind != b->kind) {
+        snprintf(v->what, sizeof v->what, "%s vs %s", a->kind == TC_ITEM_CALL ? "a call" : trace_event_kind_name(a->ev.kind),
+                 b->kind == TC_ITEM_CALL ? "a call" : trace_event_kind_name(b->ev.kind));
+        return 0;
+    }
+    if (a->kind == TC_ITEM_CALL)
+        return calls_equal(&a->call, &b->call, rl, learn, v);
+    return events_equal(&a->ev, &b->ev, rl, learn, v);
+}
+
+/* ------------------------------------------------------------------------
+ * Output. */
+
+static void item_line(struct tp_buf *b, char mark, const struct tc_item *it, const struct tp_options *o)
+{
+    uint64_t ns = it->kind == TC_ITEM_CALL ? it->call.time_ns : it->ev.time_ns;
+    tp_buf_addf(b, "%c%" PRIu64 " +%" PRIu64 ".%06" PRIu64 " ", mark, item_seq(it), ns / 1000000000u,
+                ns / 1000u % 1000000u);
+    if (it->kind == TC_ITEM_CALL)
+        tp_format_call(b, &it->call, o);
+    else
+        tp_format_event(b, &it->ev, o);
+    tp_buf_puts(b, "\n");
+}
+
+static void diff_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sandtrace diff [OPTIONS] A B\n"
+            "\n"
+            "Align two traces call by call and report the first place where they diverge,\n"
+            "with both sides in the dump format ('-' lines are A, '+' lines are B). Compared:\n"
+            "functions, non-pointer arguments, the data read from the guest (R, Z), the\n"
+            "answers (W, M, E, results), guest stderr, exit, limits and violations. Times\n"
+            "never count; pointers are compared through relocation (a pointer of A must\n"
+            "always meet the same pointer of B). Nothing is printed for equivalent traces.\n"
+            "\n"
+            "options:\n"
+            "  --all            report every divergence, realigning after each one (looking\n"
+            "                   up to %d items ahead for calls only one side made)\n"
+            "  --notes          compare controller notes too (ignored by default)\n"
+            "  -s N             bytes of strings and buffers shown (default 32)\n"
+            "  --recover        skip damaged regions of the traces instead of stopping\n"
+            "  -h, --help       this help\n"
+            "\n"
+            "exit status: 0 equivalent, 1 different, 2 usage, 4 cannot open a trace,\n"
+            "5 a trace is damaged or truncated (compared as far as it could be read).\n",
+            DIFF_WINDOW);
+}
+
+enum { OPT_ALL = 256, OPT_NOTES, OPT_RECOVER };
+
 int cmd_diff(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "sandtrace diff: not built yet\n");
-    (void)argv;
-    return ST_EXIT_NOT_BUILT;
+    static const struct option longopts[] = {
+        { "all", no_argument, NULL, OPT_ALL },
+        { "notes", no_argument, NULL, OPT_NOTES },
+        { "recover", no_argument, NULL, OPT_RECOVER },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct tp_options o;
+    tp_options_init(&o);
+    int all = 0, notes = 0, recover = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (tcli_parse_size(optarg, &o.strsize) < 0) {
+                fprintf(stderr, "sandtrace diff: bad string size '%s'\n", optarg);
+                return ST_EXIT_USAGE;
+            }
+            break;
+        case OPT_ALL: all = 1; break;
+        case OPT_NOTES: notes = 1; break;
+        case OPT_RECOVER: recover = 1; break;
+        case 'h':
+            diff_usage(stdout);
+            return ST_EXIT_OK;
+        default:
+            fprintf(stderr, "sandtrace diff: unknown option '%s'\n", argv[optind - 1]);
+            diff_usage(stderr);
+            return ST_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "sandtrace diff: expected two traces, A and B\n");
+        diff_usage(stderr);
+        return ST_EXIT_USAGE;
+    }
+    struct side s[2];
+    memset(s, 0, sizeof s);
+    for (int i = 0; i < 2; i++) {
+        s[i].path = argv[optind + i];
+        s[i].notes = notes;
+        s[i].r = tcli_open("diff", s[i].path, recover);
+        if (!s[i].r || tc_source_init(&s[i].src, s[i].r, 0, UINT64_MAX) < 0) {
+            for (int k = 0; k <= i; k++)
+                side_release(&s[k]);
+            return TCLI_EXIT_TRACE;
+        }
+    }
+    struct reloc rl;
+    memset(&rl, 0, sizeof rl);
+    struct tp_buf out;
+    tp_buf_init(&out, 0);
+    uint64_t divergences = 0, ncall = 0;
+    int headed = 0;
+    for (;;) {
+        side_fill(&s[0], 1);
+        side_fill(&s[1], 1);
+        if (!s[0].n && !s[1].n)
+            break;
+        struct verdict v = { "" };
+        if (s[0].n && s[1].n && items_equal(&s[0].q[0], &s[1].q[0], &rl, 1, &v)) {
+            ncall += s[0].q[0].kind == TC_ITEM_CALL;
+            side_drop(&s[0], 1);
+            side_drop(&s[1], 1);
+            continue;
+        }
+        divergences++;
+        if (!headed) {
+            tp_buf_addf(&out, "--- %s\n+++ %s\n", s[0].path, s[1].path);
+            headed = 1;
+        }
+        if (!s[0].n || !s[1].n) {
+            int longer = s[0].n ? 0 : 1;
+            tp_buf_addf(&out, "@@ after call %" PRIu64 ": %s ends here, %s goes on @@\n", ncall,
+                        longer ? "A" : "B", longer ? "B" : "A");
+            item_line(&out, longer ? '+' : '-', &s[longer].q[0], &o);
+            break;
+        }
+        tp_buf_addf(&out, "@@ call %" PRIu64 " (A event %" PRIu64 ", B event %" PRIu64 "): %s @@\n", ncall + 1,
+                    item_seq(&s[0].q[0]), item_seq(&s[1].q[0]), v.what);
+        if (!all) {
+            item_line(&out, '-', &s[0].q[0], &o);
+            item_line(&out, '+', &s[1].q[0], &o);
+            break;
+        }
+        /* Realign: the nearest pair (i, j) that matches loosely, i + j smallest. */
+        side_fill(&s[0], DIFF_WINDOW);
+        side_fill(&s[1], DIFF_WINDOW);
+        size_t bi = 1, bj = 1, best = SIZE_MAX;
+        for (size_t d = 1; d < 2 * DIFF_WINDOW && best == SIZE_MAX; d++)
+            for (size_t i = 0; i <= d && best == SIZE_MAX; i++) {
+                size_t j = d - i;
+                struct verdict tmp;
+                if (i < s[0].n && j < s[1].n && items_equal(&s[0].q[i], &s[1].q[j], &rl, 0, &tmp)) {
+                    bi = i;
+                    bj = j;
+                    best = d;
+                }
+            }
+        if (best == SIZE_MAX) {
+            bi = s[0].n ? 1 : 0;
+            bj = s[1].n ? 1 : 0;
+        }
+        if (bi == 0 && bj == 0)
+            bi = bj = 1; /* cannot happen: the pair at (0, 0) did not match */
+        for (size_t i = 0; i < bi; i++)
+            item_line(&out, '-', &s[0].q[i], &o);
+        for (size_t j = 0; j < bj; j++)
+            item_line(&out, '+', &s[1].q[j], &o);
+        for (size_t i = 0; i < bi; i++)
+            ncall += s[0].q[i].kind == TC_ITEM_CALL;
+        side_drop(&s[0], bi);
+        side_drop(&s[1], bj);
+        if (out.len > 1 << 20)
+            tcli_flush(&out, stdout);
+    }
+    if (all && divergences)
+        tp_buf_addf(&out, "%" PRIu64 " divergence%s\n", divergences, divergences == 1 ? "" : "s");
+    int status = divergences ? TCLI_EXIT_DIFFERENT : ST_EXIT_OK;
+    tcli_flush(&out, stdout);
+    for (int i = 0; i < 2; i++)
+        if (s[i].err)
+            status = tcli_read_error("diff", s[i].path, s[i].r, s[i].err);
+    if (fflush(stdout) != 0)
+        status = TCLI_EXIT_OUTPUT;
+    tp_buf_release(&out);
+    map_release(&rl.ab);
+    map_release(&rl.ba);
+    side_release(&s[0]);
+    side_release(&s[1]);
+    return status;
 }
