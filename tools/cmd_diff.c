@@ -241,10 +241,10 @@ static void data_diff(char *out, size_t cap, const char *what, const uint8_t *a,
         snprintf(out, cap, "%s differs", what);
         return;
     }
-    if (i < n || la == lb)
+    if (la == lb)
         snprintf(out, cap, "%s differs at byte %zu (of %zu)", what, i, la);
     else
-        snprintf(out, cap, "%s length differs: %zu vs %zu bytes", what, la, lb);
+        snprintf(out, cap, "%s differs at byte %zu (%zu vs %zu bytes)", what, i, la, lb);
 }
 
 static const char *meaning_name(char m)

@@ -1008,7 +1008,9 @@ void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const str
         } else {
             tp_buf_addf(out, "+++ exited with %" PRId32, ev->guest_exit.code);
         }
-        if (ev->guest_exit.reason && *ev->guest_exit.reason && strcmp(ev->guest_exit.reason, "exited"))
+        /* The reason, unless it only says what the line already says. */
+        if (ev->guest_exit.reason && *ev->guest_exit.reason &&
+            (ev->guest_exit.signal || strncmp(ev->guest_exit.reason, "exited", 6)))
             tp_buf_addf(out, " (%s)", ev->guest_exit.reason);
         tp_buf_puts(out, " +++");
         break;

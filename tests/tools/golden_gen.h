@@ -678,16 +678,25 @@ struct gg_golden {
     const char *name;
     void (*gen)(struct gg *g);
     const char *argv0;
+    int recorded; /* recorded by tests/golden/record.sh, not generated here */
 };
 
 static const struct gg_golden gg_goldens[] = {
-    { "hello", gg_hello, "hello" },
-    { "cat", gg_cat, "cat" },
-    { "ls", gg_ls, "ls" },
-    { "stat", gg_stat, "stat" },
-    { "clock", gg_clock, "clock" },
-    { "allcalls", gg_allcalls, "allcalls" },
-    { "pypy2-startup", NULL, "/lib/pypy" },
+    { "hello", gg_hello, "hello", 0 },
+    { "cat", gg_cat, "cat", 0 },
+    { "ls", gg_ls, "ls", 0 },
+    { "stat", gg_stat, "stat", 0 },
+    { "clock", gg_clock, "clock", 0 },
+    { "allcalls", gg_allcalls, "allcalls", 0 },
+    { "pypy2-startup", NULL, "/lib/pypy", 0 },
+    { "rec-hello", NULL, NULL, 1 },
+    { "rec-cat", NULL, NULL, 1 },
+    { "rec-ls", NULL, NULL, 1 },
+    { "rec-stat", NULL, NULL, 1 },
+    { "rec-clock", NULL, NULL, 1 },
+    { "rec-echo-stdin", NULL, NULL, 1 },
+    { "rec-importer", NULL, NULL, 1 },
+    { "rec-allcalls", NULL, NULL, 1 },
 };
 
 /* Writes golden trace `gd` to `path` (the transcript of pypy2-startup is

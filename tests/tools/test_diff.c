@@ -185,6 +185,92 @@ static void test_diff_reports_a_shorter_trace(void **state)
     tu_run_release(&r);
 }
 
+/* Records the replayer's test guest variant-VARIANT printing a small file
+ * into DIR/VARIANT.sbt (ASLR on: addresses move between recordings). */
+static void record_variant(const char *dir, const char *variant, char *trace, size_t cap)
+{
+    char exe[4096], mount[4200];
+    snprintf(exe, sizeof exe, "%s/tests/replayer/guests/variant-%s", ST_BUILD_DIR, variant);
+    snprintf(mount, sizeof mount, "/w=%s/world", dir);
+    snprintf(trace, cap, "%s/%s.sbt", dir, variant);
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "record", "-o", trace, "--quiet", "--mount", mount, exe,
+                                                         "/w/a.txt", NULL },
+                                       NULL);
+    /* The guest's own exit code comes back (variant-open fails with 1). */
+    if (r.status != 0 && r.status != 1)
+        fail_msg("cannot record variant-%s (exit %d): %s", variant, r.status, r.err);
+    tu_run_release(&r);
+}
+
+static char *variant_dir(void)
+{
+    char *dir = tu_mkdtemp();
+    char world[2048];
+    snprintf(world, sizeof world, "%.2000s/world", dir);
+    mkdir(world, 0755);
+    tu_write_file(world, "a.txt", "alpha\n", 6);
+    return dir;
+}
+
+static void test_diff_of_two_recordings_of_one_guest_is_empty(void **state)
+{
+    (void)state;
+    char *dir = variant_dir();
+    char a[4200], b[4200];
+    record_variant(dir, "base", a, sizeof a);
+    snprintf(b, sizeof b, "%s/again.sbt", dir);
+    char mount[4200], exe[4096];
+    snprintf(mount, sizeof mount, "/w=%s/world", dir);
+    snprintf(exe, sizeof exe, "%s/tests/replayer/guests/variant-base", ST_BUILD_DIR);
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "record", "-o", b, "--quiet", "--mount", mount, exe,
+                                                         "/w/a.txt", NULL },
+                                       NULL);
+    assert_int_equal(r.status, 0);
+    tu_run_release(&r);
+    r = diff(a, b, NULL);
+    if (r.status != 0 || r.out_len)
+        fail_msg("two recordings of one guest differ:\n%s%s", r.out, r.err);
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_diff_names_the_first_event_of_a_modified_guest(void **state)
+{
+    (void)state;
+    char *dir = variant_dir();
+    char base[4200], byte[4200], open_[4200], extra[4200];
+    record_variant(dir, "base", base, sizeof base);
+    record_variant(dir, "byte", byte, sizeof byte);
+    record_variant(dir, "open", open_, sizeof open_);
+    record_variant(dir, "extra", extra, sizeof extra);
+    /* "dona" instead of "done": the write's data, at byte 3. */
+    struct tu_run r = diff(base, byte, NULL);
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.out, "data read from the guest (R), command 1, differs at byte 3") ||
+        !strstr(r.out, "write(1, \"done\\n\", 5) = 5") || !strstr(r.out, "write(1, \"dona\\n\", 5) = 5"))
+        fail_msg("unexpected diff of variant-byte:\n%s", r.out);
+    assert_non_null(strstr(r.out, "@@ call 6 (A event 13, B event 13)"));
+    tu_run_release(&r);
+    /* Another file name: the first call already differs, in its path. */
+    r = diff(base, open_, NULL);
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.out, "@@ call 1 (A event 0, B event 0): string read from the guest (Z), command 1, differs at byte 8 (8 vs 14 bytes)"))
+        fail_msg("unexpected diff of variant-open:\n%s", r.out);
+    assert_non_null(strstr(r.out, "+0 "));
+    assert_non_null(strstr(r.out, "open(\"/w/a.txt.other\", O_RDONLY, 0)"));
+    tu_run_release(&r);
+    /* One more call (getpid): --all shows it alone, then everything matches again. */
+    r = diff(base, extra, "--all");
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.out, "\n+") || !strstr(r.out, "getpid() = ") || !strstr(r.out, "\n1 divergence\n"))
+        fail_msg("unexpected diff --all of variant-extra:\n%s", r.out);
+    assert_null(strstr(r.out, "\n-"));
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_diff_usage_and_unreadable_traces(void **state)
 {
     (void)state;
@@ -209,6 +295,8 @@ int main(void)
         cmocka_unit_test(test_diff_refuses_an_inconsistent_relocation),
         cmocka_unit_test(test_diff_all_realigns_after_a_missing_call),
         cmocka_unit_test(test_diff_reports_a_shorter_trace),
+        cmocka_unit_test(test_diff_of_two_recordings_of_one_guest_is_empty),
+        cmocka_unit_test(test_diff_names_the_first_event_of_a_modified_guest),
         cmocka_unit_test(test_diff_usage_and_unreadable_traces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
