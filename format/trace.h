@@ -7,6 +7,9 @@
  * bytes exactly. This header exposes plain C structs only: no protobuf-c or
  * zstd type leaks through it.
  *
+ * A writer or a reader is not thread-safe: a caller that uses one from
+ * several threads serialises the calls itself.
+ *
  * Conventions: functions return 0 (or a documented positive value) on
  * success and a negative `enum trace_error` on failure; trace_strerror()
  * names a code. Every `_new`/`_open` has a `_free` that accepts NULL. The

@@ -116,6 +116,11 @@ struct index_entry {
     uint64_t offset, first_event, first_time;
 };
 
+struct scan_entry {
+    uint64_t offset, first_event, first_time;
+    uint32_t count, psize;
+};
+
 struct trace_reader {
     struct trace_io *io;
     int own_io;
@@ -155,6 +160,10 @@ struct trace_reader {
     size_t nindex;
     uint64_t index_events;
     int has_index;
+    struct scan_entry *scanned; /* chunk headers found by seek without an index */
+    size_t nscanned, scanned_cap;
+    uint64_t recover_spent; /* payload bytes read for chunks found by resync */
+    int resyncing;
     struct index_entry *seen; /* chunks read in order, to check the footer */
     size_t nseen, seen_cap;
 
@@ -716,6 +725,8 @@ static int load_chunk(struct trace_reader *r)
         return set_err(r, TRACE_E_NOMEM, off, "out of memory");
     if ((rc = rd(r, r->cbuf, psize, &got)) < 0)
         return rc;
+    if (r->resyncing)
+        r->recover_spent += got;
     if (got < psize)
         return set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the payload of chunk %llu at %llu "
@@ -759,6 +770,7 @@ static int load_chunk(struct trace_reader *r)
     r->raw_len = raw;
     r->raw_pos = 0;
     r->in_chunk = 1;
+    r->resyncing = 0;
     r->chunk_off = off;
     r->chunk_number = number;
     r->chunk_events = r->chunk_left = count;
@@ -1016,6 +1028,15 @@ int trace_reader_next(struct trace_reader *r, struct trace_event *ev)
             r->state = rc;
             return rc;
         }
+        /* Candidates found by the scan whose payloads turn out bad cost a
+         * read each; cap the total so that a file of fake chunk headers
+         * cannot make recovery quadratic. */
+        uint64_t budget = 8 * (r->size_known ? r->file_size : ((uint64_t)1 << 30)) +
+                          2 * (uint64_t)TRACE_MAX_CHUNK_RAW;
+        if (r->recover_spent > budget) {
+            r->state = rc;
+            return rc;
+        }
         int saved = r->err_code;
         uint64_t saved_off = r->err_off;
         char saved_msg[sizeof r->err_msg];
@@ -1025,6 +1046,7 @@ int trace_reader_next(struct trace_reader *r, struct trace_event *ev)
         r->chain_known = 0;
         r->from_start = 0;
         r->numbers_known = 0;
+        r->resyncing = 1;
         int rs = resync(r, bad + 1);
         /* Keep the message of the damage, not of the scan. */
         r->err_code = saved;
@@ -1039,13 +1061,34 @@ int trace_reader_next(struct trace_reader *r, struct trace_event *ev)
 
 /* --- seek --- */
 
-/* Scans chunk headers from the data start (no footer index) until the chunk
- * holding event `seq`. */
+/* Finds the chunk holding event `seq` by scanning chunk headers (no footer
+ * index). What was scanned is kept, so that later seeks are a binary search
+ * plus a scan of only the chunks not seen yet. */
 static int scan_for(struct trace_reader *r, uint64_t seq, struct index_entry *out,
                     uint64_t *number)
 {
-    uint64_t off = r->data_start;
-    for (uint64_t n = 0;; n++) {
+    if (r->nscanned && seq < r->scanned[r->nscanned - 1].first_event +
+                                 r->scanned[r->nscanned - 1].count) {
+        size_t lo = 0, hi = r->nscanned;
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (r->scanned[mid].first_event <= seq)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        *out = (struct index_entry){ r->scanned[lo].offset, r->scanned[lo].first_event,
+                                     r->scanned[lo].first_time };
+        *number = lo;
+        return 0;
+    }
+    uint64_t off = r->data_start, next = 0;
+    if (r->nscanned) {
+        const struct scan_entry *last = &r->scanned[r->nscanned - 1];
+        off = last->offset + TC_HEADER_SIZE + last->psize;
+        next = last->first_event + last->count;
+    }
+    for (;;) {
         uint8_t h[TC_HEADER_SIZE];
         size_t got;
         int rc = rd_seek(r, off);
@@ -1064,12 +1107,21 @@ static int scan_for(struct trace_reader *r, uint64_t seq, struct index_entry *ou
             return rc;
         uint64_t first = tf_get64(h + 24);
         uint32_t count = tf_get32(h + 40);
-        if (seq >= first && seq - first < count) {
+        if (tf_get64(h + 16) != r->nscanned || first != next)
+            return set_err(r, TRACE_E_CORRUPT, off,
+                           "chunk at offset %llu is out of sequence",
+                           (unsigned long long)off);
+        if (grow(&r->scanned, &r->scanned_cap, r->nscanned + 1, sizeof *r->scanned) < 0)
+            return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+        r->scanned[r->nscanned++] =
+            (struct scan_entry){ off, first, tf_get64(h + 32), count, tf_get32(h + 48) };
+        if (seq - first < count && seq >= first) {
             *out = (struct index_entry){ off, first, tf_get64(h + 32) };
-            *number = tf_get64(h + 16);
+            *number = r->nscanned - 1;
             return 0;
         }
         off += TC_HEADER_SIZE + tf_get32(h + 48);
+        next = first + count;
     }
 }
 
@@ -1227,6 +1279,7 @@ void trace_reader_free(struct trace_reader *r)
     free(r->sigs);
     free(r->index);
     free(r->seen);
+    free(r->scanned);
     free(r->cbuf);
     free(r->raw);
     sodium_memzero(r->key, sizeof r->key);

@@ -390,6 +390,37 @@ static void test_hostile_sizes_are_refused_without_allocating(void **state)
     free(t);
 }
 
+static void test_recovery_through_fake_chunk_headers_terminates(void **state)
+{
+    (void)state;
+    /* A file header, then 120000 forged chunk headers (valid header
+     * checksums) each claiming an 8 MiB payload that fails its checksum:
+     * recovery must give up after a bounded amount of reading (reading
+     * every candidate's payload would be ~900 GB). */
+    size_t len;
+    uint8_t *t = ts_make_trace(1, 0, NULL, &len);
+    uint64_t data_start = 48 + (t[16] | (t[17] << 8) | (t[18] << 16) | ((uint64_t)t[19] << 24));
+    size_t nfake = 120000, flen = (size_t)data_start + nfake * 104;
+    uint8_t *f = calloc(1, flen);
+    memcpy(f, t, data_start);
+    for (size_t i = 0; i < nfake; i++) {
+        uint8_t *h = f + data_start + i * 104;
+        memcpy(h, "\x8eSBTCHNK", 8);
+        h[8] = 104;
+        h[40] = 1;                    /* one event */
+        h[44 + 3] = 1;                /* raw size 16 MiB */
+        h[48 + 2] = 0x80;             /* payload size 8 MiB */
+        put64(h + 96, XXH3_64bits(h, 96));
+    }
+    int rc;
+    char msg[256];
+    uint64_t n = read_events(f, flen, 1, &rc, msg, sizeof msg);
+    assert_int_equal(n, 0);
+    assert_true(rc < 0);
+    free(f);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_wrong_magic_future_version_and_keys_have_clear_errors),
         cmocka_unit_test(test_writer_killed_with_sigkill_verifies_up_to_last_chunk),
         cmocka_unit_test(test_hostile_sizes_are_refused_without_allocating),
+        cmocka_unit_test(test_recovery_through_fake_chunk_headers_terminates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,8 +258,17 @@ static void test_seek_without_footer_scans_chunks(void **state)
     struct trace_reader_stats st;
     trace_reader_stats(r, &st);
     assert_false(st.has_index);
-    assert_int_equal(trace_reader_seek(r, 777), 0);
+    /* Backwards and forwards: the scanned chunks are remembered. */
+    static const uint64_t targets[] = { 400, 5, 777, 0, 401 };
     struct trace_event ev;
+    for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
+        assert_int_equal(trace_reader_seek(r, targets[k]), 0);
+        for (uint64_t i = targets[k]; i < targets[k] + 30 && i < 800; i++) {
+            assert_int_equal(trace_reader_next(r, &ev), 1);
+            assert_event_matches(&ev, i, req[i]);
+        }
+    }
+    assert_int_equal(trace_reader_seek(r, 777), 0);
     for (uint64_t i = 777; i < 800; i++) {
         assert_int_equal(trace_reader_next(r, &ev), 1);
         assert_event_matches(&ev, i, req[i]);

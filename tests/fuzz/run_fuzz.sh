@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here" || exit 1
 
 if ! command -v "$cc" >/dev/null 2>&1; then
-    echo "fuzz: '$cc' not found: libFuzzer targets need clang (apt-get install clang); skipped"
+    echo "fuzz: '$cc' not found: libFuzzer targets need clang (apt-get install clang)"
     exit 1
 fi
 probe=$(mktemp -d)
