@@ -40,7 +40,7 @@ static void flush_when_idle(void *ctx)
 static void tap_usage(FILE *out)
 {
     fprintf(out,
-        "usage: sandtrace tap -o FILE [--sync] [--key KEYFILE] [--] EXECUTABLE [ARGS...]\n"
+        "usage: sandtrace tap -o FILE [--sync] [--key KEYFILE] [--argv0 NAME] [--] EXECUTABLE [ARGS...]\n"
         "\n"
         "Give this command line to another controller (e.g. PyPy's sandboxlib) in place\n"
         "of the guest's: tap starts EXECUTABLE with the environment it was given, relays\n"
@@ -52,17 +52,20 @@ static void tap_usage(FILE *out)
         "  -o, --output FILE    the trace to write\n"
         "  --sync               fsync every chunk\n"
         "  --key KEYFILE        key the trace's hash chain with KEYFILE's hash\n"
+        "  --argv0 NAME         the guest's argv[0] (default: EXECUTABLE as given); PyPy\n"
+        "                       finds its home from it through its controller\n"
         "\n"
         "exit status: the guest's (tap kills itself with the guest's signal); 127 when\n"
         "the guest cannot be started, 2 for a bad command line.\n");
 }
 
-enum { OPT_SYNC = 256, OPT_KEY };
+enum { OPT_SYNC = 256, OPT_KEY, OPT_ARGV0 };
 
 static const struct option tap_opts[] = {
     { "output", required_argument, NULL, 'o' },
     { "sync", no_argument, NULL, OPT_SYNC },
     { "key", required_argument, NULL, OPT_KEY },
+    { "argv0", required_argument, NULL, OPT_ARGV0 },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -88,7 +91,7 @@ static int exit_like(int wait_status)
 
 int cmd_tap(int argc, char **argv)
 {
-    const char *out = NULL, *key_file = NULL;
+    const char *out = NULL, *key_file = NULL, *argv0 = NULL;
     int sync = 0;
     optind = 0;
     opterr = 0;
@@ -100,6 +103,7 @@ int cmd_tap(int argc, char **argv)
         case 'o': out = optarg; break;
         case OPT_SYNC: sync = 1; break;
         case OPT_KEY: key_file = optarg; break;
+        case OPT_ARGV0: argv0 = optarg; break;
         case 'h':
             tap_usage(stdout);
             return ST_EXIT_OK;
@@ -119,6 +123,8 @@ int cmd_tap(int argc, char **argv)
     }
     const char *exe = argv[optind];
     char **gargv = argv + optind;
+    if (argv0)
+        gargv[0] = (char *)argv0; /* argv is ours to change */
     size_t gargc = (size_t)(argc - optind);
 
     struct trace_writer_options wopt;

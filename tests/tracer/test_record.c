@@ -541,14 +541,13 @@ static void test_record_real_pypy_prints_42(void **state)
         skip();
     }
     char lib[4096];
-    if (!find_pypy_lib(exe, lib, sizeof lib)) {
-        print_message("no lib-python found near '%s' (set PYPY_SANDBOX_LIB)\n", exe);
-        skip();
-    }
+    if (!find_pypy_lib(exe, lib, sizeof lib))
+        fail_msg("no lib-python beside '%s' (nor up to three levels above; or set "
+                 "PYPY_SANDBOX_LIB)", exe);
     const char *path = trace_path("pypy");
     struct tevs t;
-    record_ok((const char *[]){ "record", "-o", path, "--lib-path", lib, "--", exe, "-S", "-c",
-                                "print(6*7)", NULL },
+    record_ok((const char *[]){ "record", "-o", path, "--timeout", "120", "--lib-path", lib, "--",
+                                exe, "-S", "-c", "print(6*7)", NULL },
               NULL, 0, path, &t);
     int found = 0;
     for (size_t i = 0; i + 1 < t.n && !found; i++)

@@ -459,6 +459,81 @@ static void test_tap_killed_at_exit_request_keeps_the_exit_request(void **state)
     tevs_release(&t);
 }
 
+static void test_tap_argv0_sets_what_the_guest_sees(void **state)
+{
+    (void)state;
+    const char *path = trace_path("argv0");
+    const char *argv[] = { tu_sandtrace(), "tap", "-o", path, "--argv0", "/lib/pypy", "--",
+                           tu_guest("hello"), NULL };
+    struct lpeer l = { 0 };
+    peer_start_exec(&l.p, argv, NULL);
+    serve(&l);
+    struct peer_end end = peer_finish(&l.p);
+    assert_int_equal(end.status, 0);
+    free(end.err);
+    free(l.to_guest.p);
+    free(l.from_guest.p);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_string_equal(t.argv0, "/lib/pypy");
+    assert_string_equal(t.exe, tu_guest("hello"));
+    tevs_release(&t);
+}
+
+/* With PYPY_SANDBOX naming a real pypy-c-sandbox (lib-python beside it or up
+ * to two levels above): tap between `sandtrace record` and PyPy records the
+ * same protocol events as the recorder itself, including the write of 42. */
+static void test_tap_real_pypy_under_record(void **state)
+{
+    (void)state;
+    const char *exe = getenv("PYPY_SANDBOX");
+    if (!exe || !*exe) {
+        print_message("skipping: PYPY_SANDBOX is not set (no real pypy-c-sandbox on this machine)\n");
+        skip();
+        return;
+    }
+    char lib[4096] = "", dir[4096];
+    snprintf(dir, sizeof dir, "%s", exe);
+    for (int up = 0; up < 3 && !lib[0]; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/lib-python", dir);
+        if (access(probe, R_OK) == 0)
+            snprintf(lib, sizeof lib, "%s", dir);
+    }
+    if (!lib[0])
+        fail_msg("no lib-python beside '%s' (nor up to two levels above)", exe);
+    const char *rec = trace_path("pypy-outer"), *tap = trace_path("pypy-inner");
+    struct tu_run r = tu_run_sandtrace(
+        (const char *[]){ "record", "-o", rec, "--timeout", "120", "--no-seccomp", "--lib-path",
+                          lib, "--", tu_sandtrace(), "tap", "-o", tap, "--argv0", "/lib/pypy",
+                          "--", exe, "-S", "-c", "print(6*7)", NULL },
+        NULL);
+    if (r.status != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    assert_string_equal(r.out, "42\n");
+    tu_run_release(&r);
+    char **a, **b;
+    size_t na, nb;
+    int ca, cb;
+    protocol_lines(rec, &a, &na, &ca);
+    protocol_lines(tap, &b, &nb, &cb);
+    assert_int_equal(na, nb);
+    int saw42 = 0;
+    for (size_t i = 0; i < na; i++) {
+        assert_string_equal(a[i], b[i]);
+        saw42 |= strstr(b[i], "mem_read") && strstr(b[i], "[3]34320a");
+        free(a[i]);
+        free(b[i]);
+    }
+    free(a);
+    free(b);
+    assert_true(saw42);
+}
+
 int main(void)
 {
     alarm(240); /* last resort: no test can hang CI */
@@ -469,6 +544,8 @@ int main(void)
         cmocka_unit_test(test_tap_exits_like_its_guest),
         cmocka_unit_test(test_tap_forwards_sigterm_and_still_closes_its_trace),
         cmocka_unit_test(test_tap_killed_at_exit_request_keeps_the_exit_request),
+        cmocka_unit_test(test_tap_argv0_sets_what_the_guest_sees),
+        cmocka_unit_test(test_tap_real_pypy_under_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
