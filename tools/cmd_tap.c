@@ -31,12 +31,6 @@ static void forward_signal(int sig)
     errno = saved;
 }
 
-/* A quiet session's last events reach the disk within the idle time. */
-static void flush_when_idle(void *ctx)
-{
-    st_tracer_idle_flush(ctx);
-}
-
 static void tap_usage(FILE *out)
 {
     fprintf(out,
@@ -203,8 +197,6 @@ int cmd_tap(int argc, char **argv)
     cfg.argv = gargv;
     cfg.envp = environ;
     cfg.signal_fd = sp[0];
-    cfg.on_idle = flush_when_idle;
-    cfg.idle_ctx = t;
     struct st_tap_result res;
     rc = st_tap_run(&cfg, &obs, &res);
     int code;

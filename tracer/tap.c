@@ -33,7 +33,6 @@ void st_tap_config_init(struct st_tap_config *cfg)
     cfg->out_fd = 1;
     cfg->err_fd = 2;
     cfg->signal_fd = -1;
-    cfg->idle_ms = 100;
 }
 
 /* One direction: bytes read from `src`, not yet all written to `dst`. */
@@ -190,7 +189,6 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
     g2c->src_open = g2c->dst_open = 1;
     int err_open = child.err_fd >= 0;
     int sig_open = cfg->signal_fd >= 0;
-    int idle_armed = 0; /* something moved since on_idle was last called */
 
     for (;;) {
         /* A direction whose source ended and whose buffer is flushed closes
@@ -223,19 +221,11 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
             slot[P_ERR] = n, all[n++] = (struct pollfd){ child.err_fd, POLLIN, 0 };
         if (sig_open)
             slot[P_SIG] = n, all[n++] = (struct pollfd){ cfg->signal_fd, POLLIN, 0 };
-        int timeout = cfg->on_idle && idle_armed ? (cfg->idle_ms > 0 ? cfg->idle_ms : 100) : -1;
-        int ready = poll(all, (nfds_t)n, timeout);
-        if (ready < 0) {
+        if (poll(all, (nfds_t)n, -1) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (ready == 0) {
-            idle_armed = 0;
-            cfg->on_idle(cfg->idle_ctx);
-            continue;
-        }
-        idle_armed = 1;
 #define READY(s) (slot[s] >= 0 && (all[slot[s]].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
         if (READY(P_SIG)) {
             unsigned char signo;

@@ -78,12 +78,6 @@ struct st_tap_config {
      * to the guest (the signal number), e.g. the read end of a self-pipe a
      * SIGTERM handler writes to. */
     int signal_fd;
-    /* Called (if set) when nothing has moved for `idle_ms` after some
-     * activity, e.g. to flush the trace while the guest or controller is
-     * quiet. Not called again until something moves. */
-    void (*on_idle)(void *ctx);
-    void *idle_ctx;
-    int idle_ms;              /* 100 */
 };
 
 void st_tap_config_init(struct st_tap_config *cfg);

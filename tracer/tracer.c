@@ -523,18 +523,6 @@ int st_tracer_flush(struct st_tracer *t)
     return st_tracer_trace_error(t) ? ST_TRACER_E_TRACE : 0;
 }
 
-int st_tracer_idle_flush(struct st_tracer *t)
-{
-    if (!t)
-        return ST_TRACER_E_INVALID;
-    pthread_mutex_lock(&t->lock);
-    int pending = t->unflushed;
-    pthread_mutex_unlock(&t->lock);
-    if (pending)
-        flush_now(t);
-    return st_tracer_trace_error(t) ? ST_TRACER_E_TRACE : 0;
-}
-
 int st_tracer_close(struct st_tracer *t)
 {
     if (!t)

@@ -111,17 +111,13 @@ void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_c
 int st_tracer_flush(struct st_tracer *t);
 
 /* Makes a background thread write the open chunk whenever its time bound
- * (the writer's chunk_ns) has passed, every `interval_ms`, so that killing
- * the process loses at most about one interval of events even while the
- * guest is quiet. The thread starts with the first event (after the guest
+ * (the writer's chunk_ns) has passed, checked every `interval_ms`, so that
+ * killing the process loses at most the events of the last chunk_ns +
+ * interval_ms even while the guest is quiet. The thread starts with the first event (after the guest
  * was spawned: no fork happens with it running) and stops at close/free.
  * Events and the thread take one uncontended mutex. 0 turns it off.
  * Returns 0 or ST_TRACER_E_INVALID. */
 int st_tracer_set_background_flush(struct st_tracer *t, unsigned interval_ms);
-
-/* For an idle loop: writes the open chunk if any event was added since the
- * last flush, so that a quiet guest's last events reach the disk. */
-int st_tracer_idle_flush(struct st_tracer *t);
 
 /* Flushes, writes the footer (index) and syncs when asked. Returns 0, or
  * ST_TRACER_E_TRACE when this or any earlier write failed. */
