@@ -213,6 +213,10 @@ int cmd_record(int argc, char **argv)
         goto done;
     }
 
+    /* The controller's decisions belong in the record: every refused call
+     * becomes a NOTE event (run itself reports them only with --debug). */
+    ro.cfg.log_refused = 1;
+
     uint8_t key[TRACE_KEY_BYTES];
     struct trace_writer_options wopt;
     trace_writer_options_init(&wopt);

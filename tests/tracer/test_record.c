@@ -274,6 +274,24 @@ static void test_record_protocol_violation_ends_with_violation_then_exit(void **
     }
 }
 
+static void test_record_refused_call_is_a_note(void **state)
+{
+    (void)state;
+    const char *path = trace_path("refused");
+    struct tevs t;
+    record_ok((const char *[]){ "record", "-o", path, "--", tu_build_path("testguests/tguest"),
+                                "refused", NULL },
+              NULL, 0, path, &t);
+    long note = tevs_find(&t, TRACE_EV_NOTE, 0);
+    assert_true(note >= 1);
+    assert_non_null(strstr(t.ev[note].text, "refused 'fork()i'"));
+    /* The note sits inside the refused request, before its errno and result. */
+    assert_int_equal(t.ev[note - 1].kind, TRACE_EV_REQUEST);
+    assert_string_equal(t.ev[note - 1].sig, "fork()i");
+    assert_int_equal(t.ev[note + 1].kind, TRACE_EV_SET_ERRNO);
+    tevs_release(&t);
+}
+
 static void test_record_max_calls_ends_with_limit_then_exit(void **state)
 {
     (void)state;
@@ -566,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_record_every_example_guest_reads_back_with_its_data),
         cmocka_unit_test(test_record_twice_gives_identical_event_streams),
         cmocka_unit_test(test_record_protocol_violation_ends_with_violation_then_exit),
+        cmocka_unit_test(test_record_refused_call_is_a_note),
         cmocka_unit_test(test_record_max_calls_ends_with_limit_then_exit),
         cmocka_unit_test(test_record_timeout_ends_with_limit_then_exit),
         cmocka_unit_test(test_run_record_writes_the_same_trace_as_record),
