@@ -49,7 +49,7 @@ static int write_sanitized(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-static int sink_write(struct st_session *s, int gfd, const void *data, size_t n)
+int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_t n)
 {
     int fd = gfd == 1 ? s->cfg.out_fd : s->cfg.err_fd;
     int raw = gfd == 1 ? s->cfg.raw_stdout : s->cfg.raw_stderr;
@@ -81,7 +81,7 @@ long st_session_write_output(struct st_session *s, int fd, const void *data, siz
             hit = 1;
         }
     }
-    int rc = sink_write(s, fd, data, accept);
+    int rc = st_session_sink_write(s, fd, data, accept);
     if (rc < 0)
         return rc;
     s->output_total += accept;

@@ -153,18 +153,9 @@ int st_session_drain_stderr(struct st_session *s)
                     pass = (size_t)room;
             }
             if (pass) {
-                /* The guest's own diagnostics, as they are. */
-                const char *p = s->stderr_buf;
-                size_t left = pass;
-                while (left > 0) {
-                    ssize_t w = write(s->cfg.err_fd, p, left);
-                    if (w < 0 && errno == EINTR)
-                        continue;
-                    if (w <= 0)
-                        break;
-                    p += w;
-                    left -= (size_t)w;
-                }
+                /* The guest's own diagnostics: sanitized like its fd 2 writes,
+                 * so that it cannot drive the terminal either way. */
+                st_session_sink_write(s, 2, s->stderr_buf, pass);
                 s->output_total += pass;
             }
             if (pass < (size_t)got) {

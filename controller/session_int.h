@@ -69,6 +69,10 @@ int st_session_wait_fd(struct st_session *s, int fd, short events);
  * observers. Returns 1 while it stays open, 0 at its end. */
 int st_session_drain_stderr(struct st_session *s);
 
+/* Writes guest output for fd 1 or 2 to its sink: sanitized unless raw,
+ * coloured when asked. No limit accounting. 0 or a negative errno. */
+int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_t n);
+
 /* A note to observers (refused calls, policy decisions). */
 void st_session_note(struct st_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

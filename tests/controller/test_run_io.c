@@ -134,6 +134,25 @@ static void test_run_output_is_sanitized_unless_raw(void **state)
     tu_run_release(&r);
 }
 
+static void test_run_guest_real_stderr_is_sanitized_too(void **state)
+{
+    (void)state;
+    struct tu_run r = run_in((const char *[]){ "--", tguest(), "stderr-esc", NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "?[2Jx\n");
+    tu_run_release(&r);
+    char *dir = tu_mkdtemp();
+    char err[4096];
+    snprintf(err, sizeof err, "%s/err", dir);
+    r = run_in((const char *[]){ "--stderr", err, "--", tguest(), "stderr-esc", NULL }, NULL);
+    char *e = slurp(dir, "err", NULL);
+    assert_string_equal(e, "\033[2Jx\n");
+    free(e);
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_run_stdout_and_stderr_into_files(void **state)
 {
     (void)state;
@@ -214,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_run_env_entries_reach_getenv),
         cmocka_unit_test(test_run_echo_stdin_from_stdin_and_from_file),
         cmocka_unit_test(test_run_output_is_sanitized_unless_raw),
+        cmocka_unit_test(test_run_guest_real_stderr_is_sanitized_too),
         cmocka_unit_test(test_run_stdout_and_stderr_into_files),
         cmocka_unit_test(test_run_max_output_truncates_with_a_marker),
         cmocka_unit_test(test_run_large_output_passes_whole),

@@ -19,6 +19,7 @@
  *   flood N         writes N bytes of 'x' to stdout
  *   calls N         makes N getpid() calls and prints nothing
  *   stderr N        writes N bytes to its real fd 2 (no request), then one request
+ *   stderr-esc      writes an escape sequence to its real fd 2
  *   badptr          stat64() of the address 1 (the controller's Z crashes it)
  *   lying-z         answers the controller's Z with a length beyond maxlen
  *   readreal PATH   opens and reads a real file directly (jail test)
@@ -156,6 +157,9 @@ int main(int argc, char **argv)
             n -= (long)w;
         }
         sg_getpid();
+    } else if (!strcmp(mode, "stderr-esc")) {
+        ssize_t w = write(2, "\033[2Jx\n", 6);
+        return w == 6 ? 0 : 1;
     } else if (!strcmp(mode, "badptr")) {
         struct stat st;
         sg_stat64((const char *)1, &st);
