@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,10 +82,15 @@ static int make_nonblocking(int fd)
     return fl;
 }
 
-/* Replaces `fd` by /dev/null so that the peer sees end of file while the
+/* Ends one direction on the controller's side so that it sees end of file
+ * (or EPIPE). A socket (possibly both directions on one fd) is shut down in
+ * that direction only; anything else is replaced by /dev/null, so that the
  * descriptor number stays taken. */
-static void close_keep_number(int fd)
+static void end_direction(int fd, int how)
 {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && shutdown(fd, how) == 0)
+        return;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, fd);
@@ -199,7 +205,7 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
             c2g->dst_open = 0;
         }
         if (!g2c->src_open && g2c->len == 0 && g2c->dst_open) {
-            close_keep_number(cfg->out_fd);
+            end_direction(cfg->out_fd, SHUT_WR);
             g2c->dst_open = 0;
         }
         if (!g2c->src_open && !err_open)
@@ -247,7 +253,7 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                     c2g->dst_open = 0;
                     close(child.to_guest);
                     child.to_guest = -1;
-                    close_keep_number(cfg->in_fd);
+                    end_direction(cfg->in_fd, SHUT_RD);
                     c2g->src_open = 0;
                 }
                 st_tap_parser_feed_controller(parser, c2g->buf, (size_t)k);
@@ -259,7 +265,7 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                 c2g->dst_open = 0;
                 close(child.to_guest);
                 child.to_guest = -1;
-                close_keep_number(cfg->in_fd);
+                end_direction(cfg->in_fd, SHUT_RD);
                 c2g->src_open = 0;
             }
         }
@@ -307,7 +313,7 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
     /* Whatever the guest's stdout still had to say has been passed on; the
      * controller sees the end now. */
     if (g2c->dst_open) {
-        close_keep_number(cfg->out_fd);
+        end_direction(cfg->out_fd, SHUT_WR);
         g2c->dst_open = 0;
     }
     st_tap_parser_finish(parser);

@@ -4,6 +4,8 @@
  * controller, tap records the same protocol events as record itself; a
  * guest's garbage is relayed and recorded raw; tap exits as its guest. */
 #include "tests/guest/guest_peer.h"
+
+#include <sys/socket.h>
 #include "tests/tracer/obs_log.h"
 #include "tests/tracer/trace_events.h"
 #include "tracer/tap.h"
@@ -447,6 +449,50 @@ static void test_tap_relays_garbage_and_records_a_violation(void **state)
     trace_io_free(io);
 }
 
+static void test_tap_over_one_socket_for_both_directions(void **state)
+{
+    (void)state;
+    /* A controller that gives tap one socket as stdin and stdout: the end
+     * of the guest's output is a shutdown, which leaves the other way open. */
+    const char *path = trace_path("socket");
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(sv[1], 0);
+        dup2(sv[1], 1);
+        execl(tu_sandtrace(), tu_sandtrace(), "tap", "-o", path, "--", tu_guest("echo-stdin"),
+              (char *)NULL);
+        _exit(127);
+    }
+    close(sv[1]);
+    struct lpeer l = { 0 };
+    l.p.pid = pid;
+    l.p.to_guest = l.p.from_guest = sv[0];
+    l.p.err = -1;
+    serve(&l); /* echo-stdin: read "data", write it, read 0: ends */
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(sv[0]);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.end, 0);
+    struct bytes g = { 0 }, c = { 0 };
+    rebuild(&t, &g, &c);
+    assert_int_equal(g.n, l.from_guest.n);
+    assert_int_equal(c.n, l.to_guest.n);
+    assert_memory_equal(g.p, l.from_guest.p, g.n);
+    assert_memory_equal(c.p, l.to_guest.p, c.n);
+    free(g.p);
+    free(c.p);
+    free(l.to_guest.p);
+    free(l.from_guest.p);
+    tevs_release(&t);
+}
+
 static void test_tap_exits_like_its_guest(void **state)
 {
     (void)state;
@@ -617,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_tap_records_the_bytes_that_crossed_in_both_directions),
         cmocka_unit_test(test_tap_under_record_gives_the_same_events_as_record),
         cmocka_unit_test(test_tap_relays_garbage_and_records_a_violation),
+        cmocka_unit_test(test_tap_over_one_socket_for_both_directions),
         cmocka_unit_test(test_tap_exits_like_its_guest),
         cmocka_unit_test(test_tap_forwards_sigterm_and_still_closes_its_trace),
         cmocka_unit_test(test_tap_killed_at_exit_request_keeps_the_exit_request),
