@@ -91,8 +91,9 @@ int cmd_verify(int argc, char **argv)
     trace_io_free(io);
     if (rc == 0) {
         if (!quiet)
-            printf("ok: %llu events in %llu chunks, %llu bytes, %s chain verified\n",
-                   (unsigned long long)res.events, (unsigned long long)res.chunks,
+            printf("ok: %llu event%s in %llu chunk%s, %llu bytes, %s chain verified\n",
+                   (unsigned long long)res.events, res.events == 1 ? "" : "s",
+                   (unsigned long long)res.chunks, res.chunks == 1 ? "" : "s",
                    (unsigned long long)res.file_bytes, res.keyed ? "keyed" : "unkeyed");
         return ST_EXIT_OK;
     }
