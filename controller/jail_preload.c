@@ -59,6 +59,11 @@ __attribute__((constructor)) static void sandtrace_jail_stage2(void)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
                               SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
                               SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGABRT));
+    /* ...and a fault turned into SIGSEGV (the guest runtime on EFAULT). */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGSEGV));
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -51,7 +51,7 @@ static const char *const all_allowed[] = {
     "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
     "getpid", "gettid", "futex", "clock_gettime", "exit", "exit_group",
     "write (fds 1 and 2)", "writev (fds 1 and 2)", "openat (read-only)", "open (read-only)",
-    "prlimit64 (reading only)", "ioctl (TCGETS only)", "tgkill (itself, SIGABRT only)",
+    "prlimit64 (reading only)", "ioctl (TCGETS only)", "tgkill (itself, SIGABRT or SIGSEGV)",
     "execve (the guest's own executable, once: the controller's pointer)",
     NULL,
 };
@@ -112,6 +112,11 @@ static int jail_build(const char *exe_path, int report_fd, int stage2)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
                               SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
                               SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGABRT));
+    /* ...and a fault turned into SIGSEGV (the guest runtime on EFAULT). */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGSEGV));
     /* The one execve that starts the guest: its path is this process's
      * pointer, which the guest's fresh address space does not know. */
     if (rc == 0)

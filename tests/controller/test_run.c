@@ -481,6 +481,29 @@ static void test_run_guest_real_stderr_passes_through_without_deadlock(void **st
     tu_run_release(&r);
 }
 
+static void test_run_survives_random_calls_with_random_arguments(void **state)
+{
+    (void)state;
+    /* Every registry signature with random arguments, 40 seeds: the guest
+     * may die of what it asked for (a bad pointer), the controller never
+     * fails, and no answer makes the guest step outside the jail. */
+    for (int seed = 1; seed <= 40; seed++) {
+        char sd[16];
+        snprintf(sd, sizeof sd, "%d", seed);
+        struct tu_run r;
+        char *json = run_outcome((const char *[]){ seed % 2 ? "--strict-jail" : "--quiet", "--tmp-write",
+                                                   "--max-output", "100000", "--timeout", "20", "--",
+                                                   tguest(), "chaos", sd, "300", NULL }, &r);
+        if (!strstr(json, "\"status\":\"exited\"") && !strstr(json, "\"status\":\"signaled\"") &&
+            !strstr(json, "\"status\":\"output\""))
+            fail_msg("seed %d: %s (stderr %s)", seed, json, r.err);
+        if (json_int(json, "exit_status") != r.status)
+            fail_msg("seed %d: exit %d but outcome %s", seed, r.status, json);
+        free(json);
+        tu_run_release(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_run_guest_crash_on_a_bad_pointer_is_its_signal),
         cmocka_unit_test(test_run_lying_string_reply_is_a_violation),
         cmocka_unit_test(test_run_guest_real_stderr_passes_through_without_deadlock),
+        cmocka_unit_test(test_run_survives_random_calls_with_random_arguments),
         cmocka_unit_test(test_check_knows_every_function_of_real_pypy_dumps),
         cmocka_unit_test(test_check_lists_an_unknown_function),
         cmocka_unit_test(test_check_of_the_guest_runtime_has_no_unknowns),

@@ -23,6 +23,8 @@
  *   badptr          stat64() of the address 1 (the controller's Z crashes it)
  *   lying-z         answers the controller's Z with a length beyond maxlen
  *   readreal PATH   opens and reads a real file directly (jail test)
+ *   chaos SEED N    N requests, each a random registry signature with random
+ *                   arguments (pointers mostly into a valid buffer)
  *   mkfile PATH     creates PATH (O_WRONLY|O_CREAT|O_TRUNC) holding "made\n" */
 #include "guest/sandbox_guest.h"
 
@@ -33,6 +35,70 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Every signature the controller's registry knows. */
+static const char *const all_sigs[] = {
+#define SIG(ident, text, cls, args, res, act, err) text,
+#include "controller/sigtable.def"
+#undef SIG
+};
+
+static uint64_t rnd_state;
+static uint64_t rnd(void)
+{
+    /* xorshift64*: deterministic per seed. */
+    rnd_state ^= rnd_state >> 12;
+    rnd_state ^= rnd_state << 25;
+    rnd_state ^= rnd_state >> 27;
+    return rnd_state * 2685821657736338717ull;
+}
+
+static void chaos(uint64_t seed, long n)
+{
+    static char buf[1 << 16];
+    static const char *const strs[] = { "/", "/tmp", "/tmp/f", "/dev/urandom", "/dev/null",
+                                        "..", "", "/tmp/d/", "/lib", "x" };
+    rnd_state = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (long i = 0; i < n; i++) {
+        /* Fresh strings at known places; the rest of the buffer random. */
+        for (size_t k = 0; k < 64; k++)
+            buf[4096 + k * 8] = (char)rnd();
+        for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
+            strcpy(buf + k * 32, strs[k]);
+        const char *sig = all_sigs[rnd() % (sizeof all_sigs / sizeof all_sigs[0])];
+        if (!strncmp(sig, "_exit(", 6))
+            continue;
+        const char *open = strchr(sig, '(');
+        uint64_t args[32];
+        size_t na = 0;
+        for (const char *k = open + 1; *k != ')' && na < 32; k++) {
+            uint64_t r = rnd(), v;
+            if (*k == 'p') {
+                unsigned pick = (unsigned)(r % 10);
+                if (pick < 5)
+                    v = (uint64_t)(uintptr_t)(buf + (rnd() % 10) * 32);
+                else if (pick < 8)
+                    v = (uint64_t)(uintptr_t)(buf + 8192 + (rnd() % 4096) * 8);
+                else if (pick < 9)
+                    v = 0;
+                else
+                    v = (uint64_t)(uintptr_t)(buf + 32768);
+            } else {
+                unsigned pick = (unsigned)(r % 10);
+                if (pick < 5)
+                    v = (uint64_t)(int64_t)((int)(rnd() % 10) - 2);
+                else if (pick < 7)
+                    v = rnd() % 65536;
+                else if (pick < 8)
+                    v = (uint64_t)-100; /* AT_FDCWD */
+                else
+                    v = rnd();
+            }
+            args[na++] = v;
+        }
+        sg_call(sig, args, na);
+    }
+}
 
 static int raw_request(const char *text, size_t nargs)
 {
@@ -181,6 +247,8 @@ int main(int argc, char **argv)
         char buf[64];
         ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
         sg_printf("read %zd bytes directly\n", n);
+    } else if (!strcmp(mode, "chaos")) {
+        chaos((uint64_t)atol(arg), argc > 3 ? atol(argv[3]) : 100);
     } else if (!strcmp(mode, "calls")) {
         long n = atol(arg);
         for (long i = 0; i < n; i++)
