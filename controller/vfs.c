@@ -28,6 +28,7 @@
 
 #define MAX_FDS_LIMIT 4096
 #define MAX_LISTING 100000   /* entries one readdir listing may hold */
+#define LISTING_BUDGET (32u << 20) /* bytes all open directory listings may hold */
 #define STDIO_DEV 12
 #define STDIO_INO 120
 
@@ -75,7 +76,7 @@ struct ofd {
     int64_t off;
     int realfd;                /* MOUNT and REAL files: the open real file; else -1 */
     struct st_vfs_dirent *list;
-    size_t nlist, pos;
+    size_t nlist, pos, listcap;
     int listed;
 };
 
@@ -96,6 +97,7 @@ struct st_vfs {
     struct node *tmp;          /* the writable /tmp, or NULL */
     uint64_t tmp_quota, tmp_used;
     uint64_t urandom_pos;
+    size_t listing_bytes;      /* held by all ofd listings, at most LISTING_BUDGET */
     struct fdent *fds;
     unsigned max_fds;
 };
@@ -368,8 +370,10 @@ static unsigned real_perm(mode_t m)
 }
 
 /* The child `name` of the mount directory `dir`: from the cache, or looked
- * up in the real directory and cached. */
-static int mount_child(struct st_vfs *vfs, struct node *dir, const char *name, struct node **out)
+ * up in the real directory and cached. `parent_fd` is dir's real directory
+ * when the caller has it open, else -1. */
+static int mount_child_at(struct st_vfs *vfs, struct node *dir, const char *name, int parent_fd,
+                          struct node **out)
 {
     struct mount *m = dir->mnt;
     char *rel = rel_join(dir->rel, name);
@@ -385,7 +389,7 @@ static int mount_child(struct st_vfs *vfs, struct node *dir, const char *name, s
         *out = k;
         return 0;
     }
-    int dfd = mount_open(m, dir->rel, O_PATH | O_DIRECTORY);
+    int dfd = parent_fd >= 0 ? parent_fd : mount_open(m, dir->rel, O_PATH | O_DIRECTORY);
     if (dfd < 0) {
         free(rel);
         return dfd == -ENOTDIR || dfd == -ELOOP ? ST_VFS_ENOENT : dfd;
@@ -403,7 +407,8 @@ static int mount_child(struct st_vfs *vfs, struct node *dir, const char *name, s
         else
             target[tl] = '\0';
     }
-    close(dfd);
+    if (dfd != parent_fd)
+        close(dfd);
     if (rc < 0) {
         free(rel);
         return rc == -ENOTDIR ? ST_VFS_ENOENT : rc;
@@ -444,6 +449,11 @@ static int mount_child(struct st_vfs *vfs, struct node *dir, const char *name, s
     }
     *out = k;
     return 0;
+}
+
+static int mount_child(struct st_vfs *vfs, struct node *dir, const char *name, struct node **out)
+{
+    return mount_child_at(vfs, dir, name, -1, out);
 }
 
 static int lookup_child(struct st_vfs *vfs, struct node *dir, const char *name, struct node **out)
@@ -694,13 +704,23 @@ static struct ofd *ofd_new(int kind, int flags)
     return o;
 }
 
+/* Drops a directory listing and its share of the listing budget. */
+static void list_release(struct st_vfs *vfs, struct ofd *o)
+{
+    size_t bytes = o->listcap * sizeof *o->list;
+    vfs->listing_bytes = vfs->listing_bytes >= bytes ? vfs->listing_bytes - bytes : 0;
+    free(o->list);
+    o->list = NULL;
+    o->nlist = o->pos = o->listcap = 0;
+}
+
 static void ofd_unref(struct st_vfs *vfs, struct ofd *o)
 {
     if (!o || --o->refs > 0)
         return;
     if (o->realfd >= 0)
         close(o->realfd);
-    free(o->list);
+    list_release(vfs, o);
     node_unref(vfs, o->node);
     free(o);
 }
@@ -1960,16 +1980,21 @@ static int cmp_dirent(const void *a, const void *b)
     return strcmp(((const struct st_vfs_dirent *)a)->name, ((const struct st_vfs_dirent *)b)->name);
 }
 
-static int list_add(struct ofd *o, size_t *cap, const struct node *k)
+static int list_add(struct st_vfs *vfs, struct ofd *o, size_t *cap, const struct node *k)
 {
     if (o->nlist >= MAX_LISTING)
         return 0;
     if (o->nlist == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
+        size_t grow = (nc - *cap) * sizeof *o->list;
+        if (vfs->listing_bytes + grow > LISTING_BUDGET)
+            return ST_VFS_ENOMEM;
         struct st_vfs_dirent *nl = realloc(o->list, nc * sizeof *nl);
         if (!nl)
             return ST_VFS_ENOMEM;
         o->list = nl;
+        o->listcap = nc;
+        vfs->listing_bytes += grow;
         *cap = nc;
     }
     struct st_vfs_dirent *d = &o->list[o->nlist++];
@@ -1984,12 +2009,10 @@ static int list_dir(struct st_vfs *vfs, struct ofd *o)
 {
     struct node *dir = o->node;
     size_t cap = 0;
-    free(o->list);
-    o->list = NULL;
-    o->nlist = o->pos = 0;
+    list_release(vfs, o);
     if (dir->origin != ORIG_MOUNT) {
         for (size_t i = 0; i < dir->nkids; i++) {
-            int rc = list_add(o, &cap, dir->kids[i]);
+            int rc = list_add(vfs, o, &cap, dir->kids[i]);
             if (rc < 0)
                 return rc;
         }
@@ -1999,10 +2022,13 @@ static int list_dir(struct st_vfs *vfs, struct ofd *o)
     int fd = mount_open(dir->mnt, dir->rel, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
         return fd;
-    DIR *d = fdopendir(fd);
+    int pfd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* stays open for the lookups below */
+    DIR *d = pfd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         int e = errno;
         close(fd);
+        if (pfd >= 0)
+            close(pfd);
         return -e;
     }
     /* names first (materializing while iterating would re-open the dir) */
@@ -2034,10 +2060,11 @@ static int list_dir(struct st_vfs *vfs, struct ofd *o)
     closedir(d);
     for (size_t i = 0; i < nn; i++) {
         struct node *k;
-        if (rc == 0 && mount_child(vfs, dir, names[i], &k) == 0)
-            rc = list_add(o, &cap, k);
+        if (rc == 0 && mount_child_at(vfs, dir, names[i], pfd, &k) == 0)
+            rc = list_add(vfs, o, &cap, k);
         free(names[i]);
     }
+    close(pfd);
     free(names);
     if (rc < 0)
         return rc;
