@@ -101,12 +101,16 @@ static size_t in_read(void *dst, size_t n)
 }
 
 /* The kernel reports a bad guest address in R/W as EFAULT where the real
- * runtime's memory access would fault: crash the same way. */
+ * runtime's memory access would fault: crash the same way, with a real
+ * fault (raise() would be a tgkill, which a jail allows for SIGABRT only,
+ * so the guest would be reported as killed by the jail). */
 static void crash_on_efault(void)
 {
     if (errno == EFAULT) {
         signal(SIGSEGV, SIG_DFL);
-        raise(SIGSEGV);
+        volatile char *volatile nowhere = NULL;
+        *nowhere = 0;
+        raise(SIGSEGV); /* not reached */
     }
 }
 
