@@ -524,9 +524,11 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     st_wire_out_init(&s->out, s->child.to_guest, wait_guest_in, s);
 
     int loop_rc;
+    int cut_in_request = 0; /* the stream ended inside a request (not a reply) */
     for (;;) {
         loop_rc = st_wire_read_request(&s->rd, &s->req);
         if (loop_rc < 0) {
+            cut_in_request = loop_rc == ST_E_TRUNCATED;
             if (loop_rc != ST_E_EOF && loop_rc != ST_E_TRUNCATED && loop_rc != ST_E_IO &&
                 loop_rc != ST_E_TIMEOUT && loop_rc != ST_E_STOPPED) {
                 ST_EMIT(s, on_violation, st_error_name(loop_rc), s->req.raw, s->req.raw_len);
@@ -563,7 +565,24 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         if (poll(&p, 1, 100) <= 0)
             break;
     }
+    /* A stream cut inside a message by a guest that then exited is a
+     * violation (classify says so): observers hear it like the others,
+     * with the bytes of a cut request. A guest killed by a signal midway
+     * crashed instead, and is reported by its signal. */
+    if (!s->stopping && loop_rc == ST_E_TRUNCATED && s->child.reaped &&
+        WIFEXITED(s->child.status)) {
+        if (cut_in_request)
+            ST_EMIT(s, on_violation, st_error_name(loop_rc), s->req.raw, s->req.raw_len);
+        else
+            ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
+    }
     classify(s, o, loop_rc);
+    /* The kernel enforced these limits (the guest died of them): observers
+     * hear of them as of the limits the controller enforces itself. */
+    if (o->status == ST_STATUS_CPU)
+        ST_EMIT(s, on_limit, "cpu", "cpu-time limit reached (RLIMIT_CPU)");
+    else if (o->status == ST_STATUS_MEMORY)
+        ST_EMIT(s, on_limit, "memory", "died of a failed allocation under the memory limit (RLIMIT_AS)");
     o->calls = s->calls;
     o->refused = s->refused;
     o->unknown = s->unknown;
