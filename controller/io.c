@@ -68,6 +68,16 @@ int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_
     return rc;
 }
 
+void st_session_write_limit_marker(struct st_session *s, int fd)
+{
+    char marker[128];
+    int len = snprintf(marker, sizeof marker, "\n[sandtrace: output truncated at %llu bytes]\n",
+                       (unsigned long long)s->cfg.max_output);
+    write_full(fd, marker, (size_t)len);
+    if (fd == s->cfg.err_fd)
+        s->err_line_open = 0;
+}
+
 long st_session_write_output(struct st_session *s, int fd, const void *data, size_t n)
 {
     if (fd != 1 && fd != 2)
@@ -84,13 +94,11 @@ long st_session_write_output(struct st_session *s, int fd, const void *data, siz
     int rc = st_session_sink_write(s, fd, data, accept);
     if (rc < 0)
         return rc;
+    if (fd == 2 && accept > 0)
+        s->err_line_open = ((const char *)data)[accept - 1] != '\n';
     s->output_total += accept;
     if (hit) {
-        char marker[128];
-        int len = snprintf(marker, sizeof marker,
-                           "\n[sandtrace: output truncated at %llu bytes]\n",
-                           (unsigned long long)s->cfg.max_output);
-        write_full(fd == 1 ? s->cfg.out_fd : s->cfg.err_fd, marker, (size_t)len);
+        st_session_write_limit_marker(s, fd == 1 ? s->cfg.out_fd : s->cfg.err_fd);
         ST_EMIT(s, on_limit, "output", "output limit reached");
         st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
                         (unsigned long long)s->cfg.max_output);

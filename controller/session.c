@@ -157,11 +157,18 @@ int st_session_drain_stderr(struct st_session *s)
                  * so that it cannot drive the terminal either way. */
                 st_session_sink_write(s, 2, s->stderr_buf, pass);
                 s->output_total += pass;
+                s->err_line_open = s->stderr_buf[pass - 1] != '\n';
             }
             if (pass < (size_t)got) {
-                ST_EMIT(s, on_limit, "output", "guest stderr beyond the output limit");
-                st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
-                                (unsigned long long)s->cfg.max_output);
+                /* Reported once: what the guest writes after that (before it
+                 * is killed) is dropped without another limit event. */
+                if (!s->stopping) {
+                    /* The same marker as for write(2) requests beyond the limit. */
+                    st_session_write_limit_marker(s, s->cfg.err_fd);
+                    ST_EMIT(s, on_limit, "output", "guest stderr beyond the output limit");
+                    st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
+                                    (unsigned long long)s->cfg.max_output);
+                }
                 return 1;
             }
             continue;
@@ -583,6 +590,13 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         ST_EMIT(s, on_limit, "cpu", "cpu-time limit reached (RLIMIT_CPU)");
     else if (o->status == ST_STATUS_MEMORY)
         ST_EMIT(s, on_limit, "memory", "died of a failed allocation under the memory limit (RLIMIT_AS)");
+    /* The guest's last stderr line, left open, is ended: a tool's closing
+     * line about an end other than a plain exit then stands on its own. */
+    if (s->err_line_open && o->status != ST_STATUS_EXITED && s->cfg.err_fd >= 0) {
+        ssize_t w = write(s->cfg.err_fd, "\n", 1);
+        (void)w;
+        s->err_line_open = 0;
+    }
     o->calls = s->calls;
     o->refused = s->refused;
     o->unknown = s->unknown;

@@ -31,6 +31,7 @@ struct st_session {
     /* Counters (copied into the outcome). */
     uint64_t calls, refused, unknown;
     uint64_t output_total, stderr_total, input_total;
+    int err_line_open;              /* the last byte passed to cfg.err_fd was not '\n' */
     int input_eof;
     double t_start, deadline;       /* monotonic seconds; deadline 0: none */
     /* Virtual world state kept by the handlers. */
@@ -72,6 +73,10 @@ int st_session_drain_stderr(struct st_session *s);
 /* Writes guest output for fd 1 or 2 to its sink: sanitized unless raw,
  * coloured when asked. No limit accounting. 0 or a negative errno. */
 int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_t n);
+
+/* Writes the output-limit marker ("[sandtrace: output truncated at N
+ * bytes]" on a line of its own) to `fd`. */
+void st_session_write_limit_marker(struct st_session *s, int fd);
 
 /* A note to observers (refused calls, policy decisions). */
 void st_session_note(struct st_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
