@@ -335,7 +335,11 @@ static int dispatch(struct st_session *s)
         s->unknown++;
         if (!s->cfg.allow_unknown) {
             st_session_note(s, "unknown function '%s'", req->text);
-            st_session_stop(s, ST_STATUS_UNKNOWN_CALL, "called '%s', which has %s", req->text,
+            /* A long name is shortened, so that the reason (256 bytes)
+             * still says why. */
+            int shown = req->text_len > 96 ? 93 : (int)req->text_len;
+            st_session_stop(s, ST_STATUS_UNKNOWN_CALL, "called '%.*s%s', which has %s", shown,
+                            req->text, shown < (int)req->text_len ? "..." : "",
                             sig ? "no allowed handler" : "no entry in the registry");
             return ST_E_STOPPED;
         }
