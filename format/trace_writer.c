@@ -74,6 +74,16 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The age of a chunk is checked at every event: the coarse clock (a few ms
+ * of resolution, a fraction of the cost) is plenty for a 100 ms bound. */
+static uint64_t coarse_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void trace_writer_options_init(struct trace_writer_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -359,7 +369,7 @@ int trace_writer_poll(struct trace_writer *w)
     if (w->state != 0)
         return TRACE_E_STATE;
     if (w->chunk_events == 0 || w->opt.chunk_ns == UINT64_MAX ||
-        mono_ns() - w->chunk_open_mono < w->opt.chunk_ns)
+        coarse_ns() - w->chunk_open_mono < w->opt.chunk_ns)
         return 0;
     return trace_writer_flush(w);
 }
@@ -583,7 +593,7 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
         w->chunk_first_event = seq;
         w->chunk_first_time = t;
         w->chunk_prev_time = t;
-        w->chunk_open_mono = mono_ns();
+        w->chunk_open_mono = coarse_ns();
     }
     if (is_request && w->sig_chunk[sig_id] != w->chunk_number) {
         Sandtrace__Record def = SANDTRACE__RECORD__INIT;
@@ -606,7 +616,7 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
         w->open_request = TRACE_SEQ_NONE;
 
     if (w->raw_len >= w->opt.chunk_bytes || w->chunk_events == UINT32_MAX ||
-        (w->opt.chunk_ns != UINT64_MAX && mono_ns() - w->chunk_open_mono >= w->opt.chunk_ns)) {
+        (w->opt.chunk_ns != UINT64_MAX && coarse_ns() - w->chunk_open_mono >= w->opt.chunk_ns)) {
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
     }
