@@ -187,6 +187,8 @@ static void side_fill(struct side *s, size_t k)
 
 static void side_drop(struct side *s, size_t k)
 {
+    if (!s->n)
+        return;
     for (size_t i = 0; i < k && i < s->n; i++)
         tc_item_release(&s->q[i]);
     if (k > s->n)

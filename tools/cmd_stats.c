@@ -205,7 +205,8 @@ int cmd_stats(int argc, char **argv)
     } else if (rc < 0) {
         status = tcli_read_error("stats", path, r, rc);
     }
-    qsort(fns, nfn, sizeof *fns, cmp_fn);
+    if (nfn)
+        qsort(fns, nfn, sizeof *fns, cmp_fn);
     struct fn_stat tot;
     memset(&tot, 0, sizeof tot);
     for (size_t k = 0; k < nfn; k++) {
