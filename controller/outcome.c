@@ -98,8 +98,10 @@ int st_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap)
     jput(&b, ",\"output_bytes\":%llu,\"stderr_bytes\":%llu,\"input_bytes\":%llu",
          (unsigned long long)o->output_bytes, (unsigned long long)o->stderr_bytes,
          (unsigned long long)o->input_bytes);
-    jput(&b, ",\"wall_seconds\":%.6f,\"guest_user_seconds\":%.6f,\"guest_sys_seconds\":%.6f}",
+    jput(&b, ",\"wall_seconds\":%.6f,\"guest_user_seconds\":%.6f,\"guest_sys_seconds\":%.6f",
          o->wall_seconds, o->guest_user_seconds, o->guest_sys_seconds);
+    jput(&b, ",\"controller_user_seconds\":%.6f,\"controller_sys_seconds\":%.6f}",
+         o->controller_user_seconds, o->controller_sys_seconds);
     if (cap && b.len >= cap)
         dst[cap - 1] = '\0';
     return (int)b.len;

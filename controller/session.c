@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -514,6 +515,8 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     sc.cpu_seconds = s->cfg.cpu_seconds;
     sc.memory_bytes = s->cfg.memory_bytes;
     sc.preload = s->cfg.seccomp ? s->cfg.jail_preload : NULL;
+    struct rusage self_start;
+    getrusage(RUSAGE_SELF, &self_start);
     s->t_start = st_session_now();
     if (s->cfg.timeout_seconds > 0)
         s->deadline = s->t_start + s->cfg.timeout_seconds;
@@ -612,6 +615,12 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     o->wall_seconds = st_session_now() - s->t_start;
     o->guest_user_seconds = (double)s->child.usage.ru_utime.tv_sec + s->child.usage.ru_utime.tv_usec / 1e6;
     o->guest_sys_seconds = (double)s->child.usage.ru_stime.tv_sec + s->child.usage.ru_stime.tv_usec / 1e6;
+    struct rusage self_end;
+    getrusage(RUSAGE_SELF, &self_end);
+    o->controller_user_seconds = (double)(self_end.ru_utime.tv_sec - self_start.ru_utime.tv_sec) +
+                                 (double)(self_end.ru_utime.tv_usec - self_start.ru_utime.tv_usec) / 1e6;
+    o->controller_sys_seconds = (double)(self_end.ru_stime.tv_sec - self_start.ru_stime.tv_sec) +
+                                (double)(self_end.ru_stime.tv_usec - self_start.ru_stime.tv_usec) / 1e6;
     st_child_close(&s->child);
     ST_EMIT(s, on_exit, o);
     sigaction(SIGPIPE, &old_pipe, NULL);

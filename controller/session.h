@@ -78,6 +78,8 @@ struct st_outcome {
     double wall_seconds;      /* from spawn to the guest's end */
     double guest_user_seconds;/* the guest's CPU time (rusage) */
     double guest_sys_seconds;
+    double controller_user_seconds; /* the controller's own CPU time during the run */
+    double controller_sys_seconds;
 };
 
 /* The process exit code for an outcome (see enum st_run_exit). */
