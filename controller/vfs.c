@@ -498,6 +498,8 @@ static int follow_link(struct st_vfs *vfs, struct node *l, int *hops, struct nod
     struct node *start = l->parent;
     if (target[0] == '/') {
         size_t rl = strlen(m->real);
+        if (rl == 1) /* the mount is the real root: every absolute target is inside */
+            rl = 0;
         if (strncmp(target, m->real, rl) != 0 || (target[rl] != '/' && target[rl] != '\0'))
             return ST_VFS_EACCES;
         target += rl;

@@ -783,6 +783,141 @@ static void test_vfs_setup_errors(void **state)
     st_vfs_free(NULL);
 }
 
+/* A deterministic pseudo-random mix of operations on paths built from a
+ * small alphabet (., .., links, dotfiles, names in and out of /tmp): the
+ * vfs must never crash, never show the fixture's outside.txt, keep its fd
+ * count within the cap, and keep /tmp's visible content within the quota. */
+static uint64_t rnd_state;
+
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)((rnd_state >> 33) % n);
+}
+
+static void random_path(char *out, size_t cap)
+{
+    static const char *const starts[] = { "/tmp", "/m", "/m/sub", "/tmp/x", ".", "..", "/",
+                                          "/tmp/x/y", "/dev", "" };
+    static const char *const parts[] = { "..", ".", "m", "tmp", "a.py", "sub", "deep",
+                                         "link_out", "link_in", "link_sub", "loop1", ".hidden",
+                                         "x", "y", "z", "d.txt", "urandom", "" };
+    snprintf(out, cap, "%s", starts[rnd(sizeof starts / sizeof starts[0])]);
+    size_t n = rnd(3);
+    for (size_t i = 0; i < n; i++) {
+        strncat(out, "/", cap - strlen(out) - 1);
+        strncat(out, parts[rnd(sizeof parts / sizeof parts[0])], cap - strlen(out) - 1);
+    }
+}
+
+/* Sums file sizes plus the entry cost below the writable dir `path`. */
+static uint64_t tmp_usage(struct st_vfs *v, const char *path, int depth)
+{
+    uint64_t total = ST_VFS_TMP_ENTRY_COST;
+    int fd = st_vfs_open(v, ST_VFS_AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0 || depth > 64)
+        return total;
+    struct st_vfs_dirent d;
+    while (st_vfs_readdir(v, fd, &d) == 1) {
+        char child[ST_VFS_PATH_MAX];
+        if ((size_t)snprintf(child, sizeof child, "%s/%s", path, d.name) >= sizeof child)
+            continue;
+        struct st_vfs_stat st;
+        assert_int_equal(st_vfs_stat(v, ST_VFS_AT_FDCWD, child, ST_VFS_AT_SYMLINK_NOFOLLOW, &st), 0);
+        if (d.type == DT_DIR)
+            total += tmp_usage(v, child, depth + 1);
+        else
+            total += ST_VFS_TMP_ENTRY_COST + (uint64_t)st.size;
+    }
+    st_vfs_close(v, fd);
+    return total;
+}
+
+static void test_vfs_random_operations_keep_invariants(void **state)
+{
+    struct fx *f = *state;
+    struct st_vfs_options o;
+    st_vfs_options_init(&o);
+    o.max_fds = 16;
+    struct st_vfs *v = st_vfs_new(&o);
+    static const char *const ex[] = { "*.pyc" };
+    struct st_mount_options mo;
+    st_mount_options_init(&mo);
+    mo.follow_symlinks = 1;
+    mo.exclude = ex;
+    mo.n_exclude = 1;
+    assert_int_equal(st_vfs_mount(v, "/m", f->m, &mo), 0);
+    const uint64_t quota = 8 * ST_VFS_TMP_ENTRY_COST + 3000;
+    assert_int_equal(st_vfs_enable_tmp(v, quota), 0);
+    rnd_state = 42;
+    static char data[2048];
+    memset(data, 'w', sizeof data);
+    int opened = 0, wrote = 0, read_some = 0, made = 0, renamed = 0, enospc = 0;
+    for (int i = 0; i < 20000; i++) {
+        char p1[256], p2[256], buf[512];
+        random_path(p1, sizeof p1);
+        random_path(p2, sizeof p2);
+        int fd = rnd(10) ? 3 + (int)rnd(13) : (int)rnd(20) - 2;
+        struct st_vfs_stat st;
+        struct st_vfs_dirent d;
+        switch (rnd(14)) {
+        case 0: {
+            static const int fl[] = { O_RDONLY, O_WRONLY | O_CREAT, O_RDWR | O_CREAT | O_EXCL,
+                                      O_WRONLY | O_TRUNC, O_RDONLY | O_DIRECTORY,
+                                      O_WRONLY | O_APPEND | O_CREAT, O_RDONLY | O_NOFOLLOW };
+            opened += st_vfs_open(v, ST_VFS_AT_FDCWD, p1, fl[rnd(7)], 0644) >= 0;
+            break;
+        }
+        case 1: {
+            long r = st_vfs_read(v, fd, buf, sizeof buf);
+            read_some += r > 0;
+            if (r > 0)
+                assert_null(memmem(buf, (size_t)r, "secret", 6));
+            break;
+        }
+        case 2: {
+            long r = st_vfs_write(v, fd, data, rnd(sizeof data));
+            wrote += r > 0;
+            enospc += r == ST_VFS_ENOSPC;
+            break;
+        }
+        case 3: st_vfs_close(v, fd); break;
+        case 4: st_vfs_stat(v, ST_VFS_AT_FDCWD, p1, rnd(2) ? ST_VFS_AT_SYMLINK_NOFOLLOW : 0, &st); break;
+        case 5: made += st_vfs_mkdir(v, ST_VFS_AT_FDCWD, p1, 0755) == 0; break;
+        case 6: st_vfs_unlink(v, ST_VFS_AT_FDCWD, p1, rnd(2) ? ST_VFS_AT_REMOVEDIR : 0); break;
+        case 7: renamed += st_vfs_rename(v, ST_VFS_AT_FDCWD, p1, ST_VFS_AT_FDCWD, p2) == 0; break;
+        case 8: st_vfs_chdir(v, p1); break;
+        case 9: st_vfs_readdir(v, fd, &d); break;
+        case 10: st_vfs_lseek(v, fd, (int64_t)rnd(5000) - 100, (int)rnd(4)); break;
+        case 11: st_vfs_ftruncate(v, fd, rnd(4000)); break;
+        case 12: st_vfs_dup(v, fd); break;
+        default: {
+            long r = st_vfs_readlink(v, ST_VFS_AT_FDCWD, p1, buf, sizeof buf);
+            if (r > 0)
+                assert_null(memmem(buf, (size_t)r, "outside", 7));
+            break;
+        }
+        }
+        assert_true(st_vfs_open_fds(v) <= 16);
+        char cwd[ST_VFS_PATH_MAX];
+        if (st_vfs_getcwd(v, cwd, sizeof cwd) > 0) {
+            assert_int_equal(st_vfs_stat(v, ST_VFS_AT_FDCWD, cwd, 0, &st), 0);
+            assert_int_equal(st.mode & S_IFMT, S_IFDIR);
+        }
+        if (i % 500 == 0) {
+            /* make room for the walk's own fd */
+            st_vfs_close(v, 15);
+            assert_true(tmp_usage(v, "/tmp", 0) <= quota);
+        }
+    }
+    print_message("opened %d, wrote %d, read %d, made %d, renamed %d, enospc %d\n", opened, wrote,
+                  read_some, made, renamed, enospc);
+    /* the mix did reach the interesting states */
+    assert_true(opened > 100 && wrote > 10 && read_some > 2 && made > 5 && renamed > 0 &&
+                enospc > 0);
+    st_vfs_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_vfs_at_family_resolves_from_directory_fds),
         cmocka_unit_test(test_vfs_pypy_home_layout),
         cmocka_unit_test(test_vfs_setup_errors),
+        cmocka_unit_test(test_vfs_random_operations_keep_invariants),
     };
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
