@@ -176,6 +176,8 @@ static void test_golden_outputs_match_committed_files(void **state)
         char trace[4096];
         golden_path(trace, sizeof trace, gg_goldens[i].name, "sbt");
         for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
+            if (gg_goldens[i].dump_only && strcmp(outputs[k].ext, "dump") && strcmp(outputs[k].ext, "stats"))
+                continue;
             char want_path[4096];
             golden_path(want_path, sizeof want_path, gg_goldens[i].name, outputs[k].ext);
             struct tu_run r = run_output(&outputs[k], trace);
@@ -256,6 +258,8 @@ static void test_golden_dump_decodes_symbolically(void **state)
         { "pypy2-startup", "open(\"/proc/meminfo\", O_RDONLY, 0644) = -1 ENOENT (No such file or directory)" },
         { "pypy2-startup", "fcntl(1, F_GETFL) = -1 ENOSYS (Function not implemented)" },
         { "pypy2-startup", "write(1, \"42\\n\", 3) = 3" },
+        { "pypy3-startup", "mkdir(0x559c03f28300, 0777) = -1 EPERM (Operation not permitted)" },
+        { "pypy3-startup", "lseek(3, 0, SEEK_CUR) = 0" },
         { "rec-echo-stdin", "read(0, \"line one\\nline two\\n\", 65536) = 18" },
         { "rec-cat", "open(\"/nonexistent\", O_RDONLY, 0) = -1 ENOENT (No such file or directory)" },
         { "rec-importer", "open(\"/lib/os.py\", O_RDONLY, 0666) = 3" },
