@@ -268,12 +268,16 @@ int st_vfs_fchdir(struct st_vfs *vfs, int fd);
 long st_vfs_getcwd(struct st_vfs *vfs, char *buf, size_t n);
 
 /* Directory streams. A DIR fd is a directory fd; its listing is taken at the
- * first readdir (or after rewind). st_vfs_readdir returns 1 with `d` filled,
- * 0 at the end, or a negative error. */
+ * first readdir (or after rewind), at most 100000 entries, and all open
+ * listings together hold at most 32 MiB (ENOMEM beyond). st_vfs_readdir
+ * returns 1 with `d` filled, 0 at the end, or a negative error. */
 int st_vfs_readdir(struct st_vfs *vfs, int fd, struct st_vfs_dirent *d);
 int st_vfs_rewinddir(struct st_vfs *vfs, int fd);
-/* The guest's DIR * of an fd (0 when none), and the fd of a DIR * the
- * handlers handed out (ST_VFS_EBADF for any other pointer). */
+/* st_vfs_dir_bind records the guest's DIR * for a directory fd (ENOTDIR
+ * for another fd, EEXIST when another fd has that pointer); closing the fd
+ * forgets it. st_vfs_dir_handle gives an fd's DIR * (0 when none), and
+ * st_vfs_dir_lookup the fd of a DIR * handed out (ST_VFS_EBADF for any
+ * other pointer, including 0). */
 int st_vfs_dir_bind(struct st_vfs *vfs, int fd, uint64_t dirp);
 uint64_t st_vfs_dir_handle(const struct st_vfs *vfs, int fd);
 int st_vfs_dir_lookup(const struct st_vfs *vfs, uint64_t dirp);
