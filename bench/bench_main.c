@@ -1,0 +1,833 @@
+/* sandtrace-bench: the figures of `make bench`, each measured side by side
+ * with its baseline in the same run (issue 8).
+ *
+ *   sandtrace-bench --build DIR [--json FILE] [--markdown FILE] [--quick]
+ *
+ * Prints a markdown table (figure, value, baseline, ratio, goal, met, note)
+ * and writes it as JSON. BENCH_QUICK=1 in the environment is --quick.
+ *
+ * Method. Baselines and subjects run interleaved within each repetition
+ * (the machine is shared and noisy), their order alternating between
+ * repetitions; a value is the median over repetitions, and a ratio is the
+ * median of the per-repetition ratios (so it can differ slightly from
+ * value / baseline). Wall time is CLOCK_MONOTONIC from fork() to the end of
+ * the `sandtrace` process, start-up included, divided by the calls the
+ * outcome counted. CPU and memory attribution: bench_proc.h. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/bench_proc.h"
+#include "controller/wire.h"
+
+#define MAX_REPS 15
+#define MAX_CONC 100
+
+struct bench {
+    const char *build;
+    char sandtrace[PATH_MAX];
+    char guests[PATH_MAX];
+    const char *json_path;
+    const char *md_path;
+    int quick;
+    int reps, conc_reps;
+    long floor_n, ping_n, writer_n, writer_size, importer_rounds;
+    long mem_small, mem_big, conc_n;
+    char tmp[PATH_MAX];
+    char tree[PATH_MAX];
+    char log[PATH_MAX];
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("sandtrace-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static void path_join(char *dst, size_t cap, const char *a, const char *b)
+{
+    if ((size_t)snprintf(dst, cap, "%s/%s", a, b) >= cap)
+        die("path too long: '%s/%s'", a, b);
+}
+
+static void show_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n++ < 20)
+        fprintf(stderr, "  | %s", line);
+    fclose(f);
+}
+
+/* ----------------------------------------------------- sandtrace runs */
+
+enum mode { MODE_RUN, MODE_RECORD, MODE_REPLAY };
+
+struct subject {
+    struct bench_proc p;
+    struct bench_outcome o; /* run and record only */
+    double calls;
+    double ctrl_cpu;        /* seconds: wait4's user+sys minus the guest's */
+    double trace_bytes;     /* record only */
+};
+
+/* Runs `sandtrace run|record|replay` on guest_argv (a NULL-terminated list
+ * whose first word is a guest name in $(BUILD)/guests), with `extra` run
+ * options (NULL-terminated, may be NULL). Dies when it fails. */
+static void run_subject(struct bench *b, enum mode mode, const char *trace,
+                        const char *const *extra, const char *const *guest_argv, int sample_ms,
+                        struct subject *s)
+{
+    memset(s, 0, sizeof *s);
+    char outcome[PATH_MAX], guest[PATH_MAX];
+    path_join(outcome, sizeof outcome, b->tmp, "outcome.json");
+    unlink(outcome);
+    path_join(guest, sizeof guest, b->guests, guest_argv[0]);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = b->sandtrace;
+    if (mode == MODE_REPLAY) {
+        argv[n++] = "replay";
+        argv[n++] = trace;
+    } else {
+        argv[n++] = mode == MODE_RUN ? "run" : "record";
+        if (mode == MODE_RECORD) {
+            argv[n++] = "-o";
+            argv[n++] = trace;
+        }
+        argv[n++] = "--quiet";
+        argv[n++] = "--outcome";
+        argv[n++] = outcome;
+        for (int i = 0; extra && extra[i]; i++)
+            argv[n++] = extra[i];
+        argv[n++] = "--";
+        argv[n++] = guest;
+        for (int i = 1; guest_argv[i]; i++)
+            argv[n++] = guest_argv[i];
+    }
+    argv[n] = NULL;
+    if (bench_spawn((char *const *)argv, NULL, b->log, &s->p) < 0)
+        die("cannot start '%s': %s", b->sandtrace, strerror(errno));
+    if (bench_wait(&s->p, sample_ms) < 0)
+        die("cannot wait for sandtrace: %s", strerror(errno));
+    if (!WIFEXITED(s->p.status) || WEXITSTATUS(s->p.status) != 0) {
+        fprintf(stderr, "sandtrace-bench: sandtrace %s %s failed (wait status 0x%x); its stderr:\n",
+                argv[1], guest_argv[0], s->p.status);
+        show_log(b->log);
+        exit(1);
+    }
+    if (mode != MODE_REPLAY) {
+        if (bench_outcome_read(outcome, &s->o) < 0)
+            die("cannot read the outcome '%s'", outcome);
+        s->calls = s->o.calls;
+        s->ctrl_cpu = s->p.cpu - (s->o.guest_user + s->o.guest_sys);
+    }
+    if (mode == MODE_RECORD) {
+        struct stat st;
+        if (stat(trace, &st) < 0)
+            die("cannot stat trace '%s': %s", trace, strerror(errno));
+        s->trace_bytes = (double)st.st_size;
+    }
+}
+
+/* ---------------------------------------------------------- importer tree */
+
+static void write_file(const char *path, long size, unsigned seed)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("cannot create '%s': %s", path, strerror(errno));
+    /* Python-looking text, different per file. */
+    for (long i = 0; i < size;) {
+        int k = fprintf(f, "def f%u_%ld(x):\n    return x * %ld + %u\n", seed, i, i % 97, seed);
+        if (k < 0)
+            die("cannot write '%s'", path);
+        i += k;
+    }
+    fclose(f);
+}
+
+/* A small library tree like lib-python's: 4 packages of 8 modules and a
+ * subpackage of 5, plus 6 top-level modules, 0.5 to 20 KB each. */
+static void make_tree(struct bench *b)
+{
+    path_join(b->tree, sizeof b->tree, b->tmp, "lib");
+    if (mkdir(b->tree, 0755) < 0)
+        die("cannot create '%s': %s", b->tree, strerror(errno));
+    char p[PATH_MAX + 16], q[PATH_MAX + 32], r[PATH_MAX + 64];
+    unsigned seed = 1;
+    for (int m = 0; m < 6; m++) {
+        snprintf(r, sizeof r, "%s/top%d.py", b->tree, m);
+        write_file(r, 500 + 3300L * m, seed++);
+    }
+    for (int k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/pkg%d", b->tree, k);
+        if (mkdir(p, 0755) < 0)
+            die("cannot create '%s': %s", p, strerror(errno));
+        snprintf(r, sizeof r, "%s/__init__.py", p);
+        write_file(r, 300, seed++);
+        for (int m = 0; m < 8; m++) {
+            snprintf(r, sizeof r, "%s/mod%d.py", p, m);
+            write_file(r, 800 + 2400L * m, seed++);
+        }
+        snprintf(q, sizeof q, "%s/sub", p);
+        if (mkdir(q, 0755) < 0)
+            die("cannot create '%s': %s", q, strerror(errno));
+        snprintf(r, sizeof r, "%s/__init__.py", q);
+        write_file(r, 200, seed++);
+        for (int m = 0; m < 5; m++) {
+            snprintf(r, sizeof r, "%s/leaf%d.py", q, m);
+            write_file(r, 1000 + 1500L * m, seed++);
+        }
+    }
+}
+
+static int remove_tree(const char *path)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    return system(cmd);
+}
+
+/* ------------------------------------------------------------- figures */
+
+enum goal_kind { G_NONE, G_LE, G_LT, G_GE, G_GT };
+
+struct figure {
+    const char *id;
+    char name[96];
+    double value;
+    const char *unit;
+    double baseline;       /* NAN: none */
+    char baseline_name[64];
+    double ratio;          /* NAN: none */
+    enum goal_kind goal;
+    int goal_on_ratio;     /* the goal is about the ratio (else about the value) */
+    double limit;
+    const char *goal_text;
+    int met;               /* -1: no goal */
+    char note[160];
+};
+
+static struct figure figs[64];
+static size_t nfigs;
+
+static struct figure *add_fig(const char *id, const char *name, double value, const char *unit,
+                              double baseline, const char *baseline_name, double ratio)
+{
+    if (nfigs >= sizeof figs / sizeof figs[0])
+        die("too many figures");
+    struct figure *f = &figs[nfigs++];
+    memset(f, 0, sizeof *f);
+    f->id = id;
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->value = value;
+    f->unit = unit;
+    f->baseline = baseline;
+    snprintf(f->baseline_name, sizeof f->baseline_name, "%s", baseline_name ? baseline_name : "");
+    f->ratio = ratio;
+    f->goal = G_NONE;
+    f->met = -1;
+    return f;
+}
+
+static void set_goal(struct figure *f, enum goal_kind g, int on_ratio, double limit,
+                     const char *text)
+{
+    f->goal = g;
+    f->goal_on_ratio = on_ratio;
+    f->limit = limit;
+    f->goal_text = text;
+    double x = on_ratio ? f->ratio : f->value;
+    switch (g) {
+    case G_LE: f->met = x <= limit; break;
+    case G_LT: f->met = x < limit; break;
+    case G_GE: f->met = x >= limit; break;
+    case G_GT: f->met = x > limit; break;
+    default: f->met = -1; break;
+    }
+    if (f->met == 0) {
+        if (g == G_LE || g == G_LT)
+            snprintf(f->note, sizeof f->note, "missed by %.0f%% (%.3g against %.3g)",
+                     (x / limit - 1) * 100, x, limit);
+        else
+            snprintf(f->note, sizeof f->note, "missed: %.3g, %.0f%% short of %.3g", x,
+                     (1 - x / limit) * 100, limit);
+    }
+}
+
+/* Per-repetition samples. */
+struct series {
+    double v[MAX_REPS * 2];
+    size_t n;
+};
+
+static void push(struct series *s, double x)
+{
+    if (s->n < sizeof s->v / sizeof s->v[0])
+        s->v[s->n++] = x;
+}
+
+static double med(const struct series *s)
+{
+    double tmp[MAX_REPS * 2];
+    memcpy(tmp, s->v, s->n * sizeof tmp[0]);
+    return bench_median(tmp, s->n);
+}
+
+/* ------------------------------------------------------------- output */
+
+static void fmt_num(char *dst, size_t cap, double v, const char *unit)
+{
+    if (isnan(v)) {
+        snprintf(dst, cap, "-");
+        return;
+    }
+    double a = fabs(v);
+    if (a >= 1e6 && strcmp(unit, "B") && strcmp(unit, "KiB"))
+        snprintf(dst, cap, "%.3g M%s", v / 1e6, unit);
+    else if (a >= 1000)
+        snprintf(dst, cap, "%.0f %s", v, unit);
+    else if (a >= 10)
+        snprintf(dst, cap, "%.1f %s", v, unit);
+    else
+        snprintf(dst, cap, "%.2f %s", v, unit);
+}
+
+static void print_table(FILE *out)
+{
+    fprintf(out, "| figure | value | baseline | ratio | goal | met | note |\n");
+    fprintf(out, "|---|---:|---|---:|---|---|---|\n");
+    for (size_t i = 0; i < nfigs; i++) {
+        struct figure *f = &figs[i];
+        char v[48], bl[48], r[32];
+        fmt_num(v, sizeof v, f->value, f->unit);
+        fmt_num(bl, sizeof bl, f->baseline, f->unit);
+        if (isnan(f->ratio))
+            snprintf(r, sizeof r, "-");
+        else
+            snprintf(r, sizeof r, "%.3f", f->ratio);
+        fprintf(out, "| %s | %s | %s%s%s%s | %s | %s | %s | %s |\n", f->name, v,
+                isnan(f->baseline) ? "-" : bl, f->baseline_name[0] ? " (" : "", f->baseline_name,
+                f->baseline_name[0] ? ")" : "", r, f->goal_text ? f->goal_text : "-",
+                f->met < 0 ? "-" : f->met ? "yes" : "**no**", f->note);
+    }
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputs("null", f);
+    else
+        fprintf(f, "%.6g", v);
+}
+
+struct machine {
+    long nproc;
+    char cpu[128];
+    char kernel[160];
+    char when[32];
+};
+
+static void machine_info(struct machine *m)
+{
+    m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(m->cpu, sizeof m->cpu, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            if (!strncmp(line, "model name", 10)) {
+                char *c = strchr(line, ':');
+                if (c) {
+                    c++;
+                    while (*c == ' ' || *c == '\t')
+                        c++;
+                    c[strcspn(c, "\n")] = '\0';
+                    snprintf(m->cpu, sizeof m->cpu, "%s", c);
+                }
+                break;
+            }
+        }
+        fclose(f);
+    }
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(m->kernel, sizeof m->kernel, "%.60s %.90s", u.sysname, u.release);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(m->when, sizeof m->when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct rusage_check {
+    double wait4_cpu, proc_self, proc_children, outcome_guest;
+    long maxrss_small, maxrss_big, maxrss_guest_alone, hwm_small, hwm_big;
+};
+
+static void write_json(struct bench *b, const struct machine *m, const struct rusage_check *rc,
+                       double total_seconds)
+{
+    FILE *f = fopen(b->json_path, "w");
+    if (!f)
+        die("cannot write '%s': %s", b->json_path, strerror(errno));
+    fprintf(f, "{\n  \"generated\": ");
+    json_str(f, m->when);
+    fprintf(f, ",\n  \"machine\": {\"nproc\": %ld, \"cpu_model\": ", m->nproc);
+    json_str(f, m->cpu);
+    fprintf(f, ", \"kernel\": ");
+    json_str(f, m->kernel);
+    fprintf(f, "},\n  \"quick\": %s,\n  \"bench_seconds\": %.1f,\n", b->quick ? "true" : "false",
+            total_seconds);
+    fprintf(f, "  \"parameters\": {\"repetitions\": %d, \"floor_round_trips\": %ld, "
+               "\"ping_calls\": %ld, \"writer_calls\": %ld, \"writer_size\": %ld, "
+               "\"importer_rounds\": %ld, \"memory_small_calls\": %ld, \"memory_big_calls\": %ld, "
+               "\"concurrency_calls_each\": %ld, \"concurrency_repetitions\": %d},\n",
+            b->reps, b->floor_n, b->ping_n, b->writer_n, b->writer_size, b->importer_rounds,
+            b->mem_small, b->mem_big, b->conc_n, b->conc_reps);
+    fprintf(f, "  \"rusage_check\": {\"wait4_user_sys_seconds\": ");
+    json_num(f, rc->wait4_cpu);
+    fprintf(f, ", \"proc_stat_own_seconds\": ");
+    json_num(f, rc->proc_self);
+    fprintf(f, ", \"proc_stat_reaped_children_seconds\": ");
+    json_num(f, rc->proc_children);
+    fprintf(f, ", \"outcome_guest_seconds\": ");
+    json_num(f, rc->outcome_guest);
+    fprintf(f, "},\n  \"memory_check\": {\"wait4_maxrss_kib_small\": %ld, "
+               "\"wait4_maxrss_kib_big\": %ld, \"guest_alone_maxrss_kib\": %ld, "
+               "\"sampled_vmhwm_kib_small\": %ld, \"sampled_vmhwm_kib_big\": %ld},\n",
+            rc->maxrss_small, rc->maxrss_big, rc->maxrss_guest_alone, rc->hwm_small, rc->hwm_big);
+    fprintf(f, "  \"figures\": [\n");
+    for (size_t i = 0; i < nfigs; i++) {
+        struct figure *g = &figs[i];
+        fprintf(f, "    {\"id\": ");
+        json_str(f, g->id);
+        fprintf(f, ", \"figure\": ");
+        json_str(f, g->name);
+        fprintf(f, ", \"value\": ");
+        json_num(f, g->value);
+        fprintf(f, ", \"unit\": ");
+        json_str(f, g->unit);
+        fprintf(f, ", \"baseline\": ");
+        json_num(f, g->baseline);
+        fprintf(f, ", \"baseline_is\": ");
+        json_str(f, g->baseline_name);
+        fprintf(f, ", \"ratio\": ");
+        json_num(f, g->ratio);
+        fprintf(f, ", \"goal\": ");
+        if (g->goal_text)
+            json_str(f, g->goal_text);
+        else
+            fputs("null", f);
+        fprintf(f, ", \"met\": %s", g->met < 0 ? "null" : g->met ? "true" : "false");
+        fprintf(f, ", \"note\": ");
+        json_str(f, g->note);
+        fprintf(f, "}%s\n", i + 1 < nfigs ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    if (fclose(f) != 0)
+        die("cannot write '%s'", b->json_path);
+}
+
+/* ------------------------------------------------------------ the bench */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: sandtrace-bench --build DIR [--json FILE] [--markdown FILE] [--quick]\n");
+    exit(2);
+}
+
+static void parse_args(struct bench *b, int argc, char **argv)
+{
+    memset(b, 0, sizeof *b);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--build") && i + 1 < argc)
+            b->build = argv[++i];
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+            b->json_path = argv[++i];
+        else if (!strcmp(argv[i], "--markdown") && i + 1 < argc)
+            b->md_path = argv[++i];
+        else if (!strcmp(argv[i], "--quick"))
+            b->quick = 1;
+        else
+            usage();
+    }
+    if (!b->build)
+        usage();
+    const char *q = getenv("BENCH_QUICK");
+    if (q && *q && strcmp(q, "0"))
+        b->quick = 1;
+    char real[PATH_MAX];
+    if (!realpath(b->build, real))
+        die("cannot find build directory '%s': %s", b->build, strerror(errno));
+    path_join(b->sandtrace, sizeof b->sandtrace, real, "bin/sandtrace");
+    path_join(b->guests, sizeof b->guests, real, "guests");
+    if (access(b->sandtrace, X_OK) < 0)
+        die("no '%s' (run make first)", b->sandtrace);
+    if (b->quick) {
+        b->reps = 3;
+        b->conc_reps = 1;
+        b->floor_n = b->ping_n = 50000;
+        b->writer_n = 25000;
+        b->importer_rounds = 30;
+        b->mem_small = 10000;
+        b->mem_big = 1000000;
+        b->conc_n = 5000;
+    } else {
+        b->reps = 5;
+        b->conc_reps = 3;
+        b->floor_n = b->ping_n = 200000;
+        b->writer_n = 100000;
+        b->importer_rounds = 120;
+        b->mem_small = 10000;
+        b->mem_big = 10000000;
+        b->conc_n = 20000;
+    }
+    b->writer_size = 64;
+}
+
+static void progress(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* One workload: run, record and replay, in an order that alternates. */
+struct workload {
+    const char *name;
+    const char *const *argv;
+    const char *const *extra;
+    struct series run_wall, rec_wall, rep_wall; /* ns per call */
+    struct series run_cpu, rec_cpu;             /* controller ns per call */
+    struct series rec_ratio_wall, rec_ratio_cpu, rep_ratio;
+    struct series trace_per_call, trace_per_pipe;
+    struct series floor_ratio;                  /* run wall / (k x floor) */
+    struct series cpu_floor_ratio;
+    int jail_diag;                              /* also run it with --no-seccomp */
+    struct series nojail_wall, nojail_ratio;    /* ns per call; / (k x floor) */
+};
+
+static void measure_workload(struct bench *b, struct workload *w, int rep, double floor_ns,
+                             double floor_cpu_ns, int floor_mult, struct rusage_check *rc)
+{
+    char trace[PATH_MAX];
+    path_join(trace, sizeof trace, b->tmp, "bench.sbt");
+    struct subject run, rec, rpl;
+    if (rep % 2 == 0) {
+        run_subject(b, MODE_RUN, NULL, w->extra, w->argv, 0, &run);
+        run_subject(b, MODE_RECORD, trace, w->extra, w->argv, 0, &rec);
+        run_subject(b, MODE_REPLAY, trace, NULL, w->argv, 0, &rpl);
+    } else {
+        run_subject(b, MODE_RECORD, trace, w->extra, w->argv, 0, &rec);
+        run_subject(b, MODE_REPLAY, trace, NULL, w->argv, 0, &rpl);
+        run_subject(b, MODE_RUN, NULL, w->extra, w->argv, 0, &run);
+    }
+    unlink(trace);
+    if (w->jail_diag && floor_ns > 0) {
+        static const char *const nojail[] = { "--no-seccomp", NULL };
+        struct subject nj;
+        run_subject(b, MODE_RUN, NULL, nojail, w->argv, 0, &nj);
+        double nj_ns = nj.p.wall / nj.calls * 1e9;
+        push(&w->nojail_wall, nj_ns);
+        push(&w->nojail_ratio, nj_ns / (floor_mult * floor_ns));
+    }
+    if (run.calls != rec.calls)
+        die("%s: run made %.0f calls, record %.0f", w->name, run.calls, rec.calls);
+    double calls = run.calls;
+    double run_ns = run.p.wall / calls * 1e9, rec_ns = rec.p.wall / calls * 1e9;
+    double rpl_ns = rpl.p.wall / calls * 1e9;
+    double run_cpu = run.ctrl_cpu / calls * 1e9, rec_cpu = rec.ctrl_cpu / calls * 1e9;
+    push(&w->run_wall, run_ns);
+    push(&w->rec_wall, rec_ns);
+    push(&w->rep_wall, rpl_ns);
+    push(&w->run_cpu, run_cpu);
+    push(&w->rec_cpu, rec_cpu);
+    push(&w->rec_ratio_wall, rec_ns / run_ns);
+    push(&w->rec_ratio_cpu, rec_cpu / run_cpu);
+    push(&w->rep_ratio, rpl_ns / rec_ns);
+    push(&w->trace_per_call, rec.trace_bytes / calls);
+    push(&w->trace_per_pipe, rec.trace_bytes / (rec.o.bytes_in + rec.o.bytes_out));
+    if (floor_ns > 0) {
+        push(&w->floor_ratio, run_ns / (floor_mult * floor_ns));
+        push(&w->cpu_floor_ratio, run_cpu / (floor_mult * floor_cpu_ns));
+    }
+    if (rc && rep == 0) {
+        rc->wait4_cpu = run.p.cpu;
+        rc->proc_self = run.p.proc_self_cpu;
+        rc->proc_children = run.p.proc_children_cpu;
+        rc->outcome_guest = run.o.guest_user + run.o.guest_sys;
+    }
+}
+
+static void floor_once(struct bench *b, const unsigned char *req, size_t req_len,
+                       struct series *ns, struct series *cpu_ns)
+{
+    /* The result of getpid()i: opcode 'i' and 8 bytes. */
+    unsigned char res[9] = { 'i', 0x68, 0x10 };
+    double wall, cpu;
+    if (bench_floor(req, req_len, res, sizeof res, b->floor_n, &wall, &cpu) < 0)
+        die("the pipe floor failed: %s", strerror(errno));
+    push(ns, wall / (double)b->floor_n * 1e9);
+    push(cpu_ns, cpu / (double)b->floor_n * 1e9);
+}
+
+int main(int argc, char **argv)
+{
+    struct bench b;
+    parse_args(&b, argc, argv);
+    double t_begin = bench_now();
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(b.tmp, sizeof b.tmp, "%s/sandtrace-bench.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(b.tmp))
+        die("cannot create a temporary directory: %s", strerror(errno));
+    path_join(b.log, sizeof b.log, b.tmp, "stderr.log");
+    make_tree(&b);
+
+    /* The request bytes of getpid()i, encoded by the controller's own codec. */
+    unsigned char req[ST_WIRE_MAX_REQUEST];
+    int req_len = st_wire_encode_request(req, sizeof req, "getpid()i", NULL, 0);
+    if (req_len < 0)
+        die("cannot encode the floor's request");
+
+    char ping_n[32], writer_n[32], writer_size[32], rounds[32], mount[PATH_MAX + 8];
+    snprintf(ping_n, sizeof ping_n, "%ld", b.ping_n);
+    snprintf(writer_n, sizeof writer_n, "%ld", b.writer_n);
+    snprintf(writer_size, sizeof writer_size, "%ld", b.writer_size);
+    snprintf(rounds, sizeof rounds, "%ld", b.importer_rounds);
+    snprintf(mount, sizeof mount, "/lib=%s", b.tree);
+    const char *ping_argv[] = { "ping", ping_n, NULL };
+    const char *writer_argv[] = { "writer", writer_n, writer_size, NULL };
+    const char *importer_argv[] = { "importer", "/lib", rounds, NULL };
+    const char *importer_extra[] = { "--mount", mount, NULL };
+    struct workload ping = { .name = "ping", .argv = ping_argv, .jail_diag = 1 };
+    struct workload writer = { .name = "writer", .argv = writer_argv };
+    struct workload importer = { .name = "importer", .argv = importer_argv, .extra = importer_extra };
+
+    struct series floor_ns = { .n = 0 }, floor_cpu = { .n = 0 };
+    struct rusage_check rc = { NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0 };
+    progress("%s mode: %d repetitions of floor, ping %ld, writer %ld x %ld B, importer %ld rounds "
+             "(run, record, replay each)",
+             b.quick ? "quick" : "full", b.reps, b.ping_n, b.writer_n, b.writer_size,
+             b.importer_rounds);
+    for (int rep = 0; rep < b.reps; rep++) {
+        progress("repetition %d/%d", rep + 1, b.reps);
+        struct series f1 = { .n = 0 }, c1 = { .n = 0 };
+        floor_once(&b, req, (size_t)req_len, &f1, &c1);
+        measure_workload(&b, &ping, rep, f1.v[0], c1.v[0], 1, &rc);
+        struct series f2 = { .n = 0 }, c2 = { .n = 0 };
+        floor_once(&b, req, (size_t)req_len, &f2, &c2);
+        measure_workload(&b, &writer, rep, f2.v[0], c2.v[0], 2, NULL);
+        measure_workload(&b, &importer, rep, 0, 0, 0, NULL);
+        push(&floor_ns, f1.v[0]);
+        push(&floor_ns, f2.v[0]);
+        push(&floor_cpu, c1.v[0]);
+        push(&floor_cpu, c2.v[0]);
+    }
+
+    /* 7. Memory: the recording controller's peak RSS, small and big. */
+    char trace[PATH_MAX], small_n[32], big_n[32];
+    path_join(trace, sizeof trace, b.tmp, "memory.sbt");
+    snprintf(small_n, sizeof small_n, "%ld", b.mem_small);
+    snprintf(big_n, sizeof big_n, "%ld", b.mem_big);
+    const char *small_argv[] = { "ping", small_n, NULL };
+    const char *big_argv[] = { "ping", big_n, NULL };
+    struct subject msmall, mbig;
+    progress("memory: recording ping %ld, then ping %ld", b.mem_small, b.mem_big);
+    run_subject(&b, MODE_RECORD, trace, NULL, small_argv, 2, &msmall);
+    run_subject(&b, MODE_RECORD, trace, NULL, big_argv, 20, &mbig);
+    unlink(trace);
+    /* wait4's ru_maxrss is the larger of the controller's and its guest's
+     * peaks: measure the guest alone (dump mode: it starts, prints its
+     * function list and exits) to show which one it is. */
+    char ping_path[PATH_MAX];
+    path_join(ping_path, sizeof ping_path, b.guests, "ping");
+    char *dump_argv[] = { ping_path, "0", NULL };
+    struct bench_proc guest_alone;
+    setenv("RPY_SANDBOX_DUMP", "1", 1);
+    int dump_rc = bench_spawn(dump_argv, NULL, NULL, &guest_alone);
+    unsetenv("RPY_SANDBOX_DUMP");
+    if (dump_rc < 0 || bench_wait(&guest_alone, 0) < 0)
+        die("cannot run the ping guest alone: %s", strerror(errno));
+    rc.maxrss_small = msmall.p.maxrss_kb;
+    rc.maxrss_big = mbig.p.maxrss_kb;
+    rc.maxrss_guest_alone = guest_alone.maxrss_kb;
+    rc.hwm_small = msmall.p.hwm_kb;
+    rc.hwm_big = mbig.p.hwm_kb;
+
+    /* 8. Concurrency: M sandboxes with ping at once. */
+    static const int conc_m[3] = { 1, 10, 100 };
+    struct series conc_rate[3];
+    memset(conc_rate, 0, sizeof conc_rate);
+    char conc_n[32], guest[PATH_MAX];
+    snprintf(conc_n, sizeof conc_n, "%ld", b.conc_n);
+    path_join(guest, sizeof guest, b.guests, "ping");
+    char *conc_argv[] = { b.sandtrace, "run", "--quiet", "--", guest, conc_n, NULL };
+    for (int rep = 0; rep < b.conc_reps; rep++) {
+        for (int k = 0; k < 3; k++) {
+            int m = conc_m[k];
+            progress("concurrency: %d sandbox%s of ping %ld (repetition %d/%d)", m,
+                     m > 1 ? "es" : "", b.conc_n, rep + 1, b.conc_reps);
+            static struct bench_proc procs[MAX_CONC];
+            double t0 = bench_now();
+            for (int i = 0; i < m; i++)
+                if (bench_spawn(conc_argv, NULL, NULL, &procs[i]) < 0)
+                    die("cannot start sandtrace: %s", strerror(errno));
+            for (int i = 0; i < m; i++) {
+                if (bench_wait(&procs[i], 0) < 0)
+                    die("cannot wait for sandtrace: %s", strerror(errno));
+                if (!WIFEXITED(procs[i].status) || WEXITSTATUS(procs[i].status) != 0)
+                    die("a concurrent sandtrace run failed (wait status 0x%x)", procs[i].status);
+            }
+            double wall = bench_now() - t0;
+            push(&conc_rate[k], (double)m * (double)(b.conc_n + 1) / wall);
+        }
+    }
+    remove_tree(b.tmp);
+
+    /* ------------------------------------------------------- the table */
+    struct figure *f;
+    double fl = med(&floor_ns), flc = med(&floor_cpu);
+    add_fig("floor_round_trip", "1. pipe floor: one getpid()i round trip (10 B + 9 B)", fl, "ns",
+            NAN, NULL, NAN);
+    add_fig("floor_cpu", "1. pipe floor: answering side's CPU per round trip", flc, "ns", NAN,
+            NULL, NAN);
+
+    f = add_fig("ping_wall", "2. run ping: wall per call", med(&ping.run_wall), "ns", fl,
+                "floor", med(&ping.floor_ratio));
+    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
+    f = add_fig("ping_ctrl_cpu", "2. run ping: controller CPU per call", med(&ping.run_cpu), "ns",
+                flc, "floor's answering CPU", med(&ping.cpu_floor_ratio));
+    set_goal(f, G_LT, 0, 1000, "< 1000 ns");
+    add_fig("ping_nojail_wall", "2. (diagnostic) run ping --no-seccomp: wall per call",
+            med(&ping.nojail_wall), "ns", fl, "floor", med(&ping.nojail_ratio));
+
+    f = add_fig("writer_wall", "3. run writer (64 B): wall per call", med(&writer.run_wall), "ns",
+                2 * fl, "2 x floor", med(&writer.floor_ratio));
+    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
+    add_fig("writer_ctrl_cpu", "3. run writer: controller CPU per call", med(&writer.run_cpu),
+            "ns", 2 * flc, "2 x floor's answering CPU", med(&writer.cpu_floor_ratio));
+
+    struct workload *ws[3] = { &ping, &writer, &importer };
+    for (int i = 0; i < 3; i++) {
+        struct workload *w = ws[i];
+        char name[96];
+        snprintf(name, sizeof name, "4. record %s: wall per call", w->name);
+        f = add_fig(w == &ping ? "record_ping_wall" : w == &writer ? "record_writer_wall"
+                                                                   : "record_importer_wall",
+                    name, med(&w->rec_wall), "ns", med(&w->run_wall), "run", med(&w->rec_ratio_wall));
+        set_goal(f, G_LE, 1, 1.05, "ratio <= 1.05");
+        snprintf(name, sizeof name, "4. record %s: controller CPU per call", w->name);
+        add_fig(w == &ping ? "record_ping_cpu" : w == &writer ? "record_writer_cpu"
+                                                              : "record_importer_cpu",
+                name, med(&w->rec_cpu), "ns", med(&w->run_cpu), "run", med(&w->rec_ratio_cpu));
+    }
+    for (int i = 0; i < 3; i++) {
+        struct workload *w = ws[i];
+        char name[96];
+        snprintf(name, sizeof name, "5. trace bytes per call, %s", w->name);
+        f = add_fig(w == &ping ? "trace_ping_bytes" : w == &writer ? "trace_writer_bytes"
+                                                                   : "trace_importer_bytes",
+                    name, med(&w->trace_per_call), "B", NAN, NULL, NAN);
+        if (w == &ping)
+            set_goal(f, G_LE, 0, 4, "<= 4 B");
+        snprintf(name, sizeof name, "5. trace size / bytes over the pipes, %s", w->name);
+        add_fig(w == &ping ? "trace_ping_vs_pipe" : w == &writer ? "trace_writer_vs_pipe"
+                                                                 : "trace_importer_vs_pipe",
+                name, med(&w->trace_per_pipe), "", NAN, NULL, NAN);
+    }
+    for (int i = 0; i < 3; i++) {
+        struct workload *w = ws[i];
+        char name[96];
+        snprintf(name, sizeof name, "6. replay %s: wall per call", w->name);
+        f = add_fig(w == &ping ? "replay_ping_wall" : w == &writer ? "replay_writer_wall"
+                                                                   : "replay_importer_wall",
+                    name, med(&w->rep_wall), "ns", med(&w->rec_wall), "recorded run",
+                    med(&w->rep_ratio));
+        set_goal(f, G_LE, 1, 1.00, "ratio <= 1.00");
+    }
+    char name[96];
+    snprintf(name, sizeof name, "7. recording controller peak RSS, %ld calls", b.mem_big);
+    char bl[64];
+    snprintf(bl, sizeof bl, "%ld calls", b.mem_small);
+    f = add_fig("memory_peak_rss", name, (double)mbig.p.maxrss_kb, "KiB",
+                (double)msmall.p.maxrss_kb, bl,
+                (double)mbig.p.maxrss_kb / (double)msmall.p.maxrss_kb);
+    set_goal(f, G_LE, 1, 1.10, "flat: ratio <= 1.10");
+    if (guest_alone.maxrss_kb >= msmall.p.maxrss_kb)
+        snprintf(f->note, sizeof f->note, "(the guest alone peaks at %ld KiB: this may be the "
+                 "guest's)", guest_alone.maxrss_kb);
+    double r1 = med(&conc_rate[0]), r10 = med(&conc_rate[1]), r100 = med(&conc_rate[2]);
+    add_fig("concurrency_1", "8. 1 sandbox (ping): calls per second", r1, "calls/s", NAN, NULL,
+            NAN);
+    f = add_fig("concurrency_10", "8. 10 sandboxes at once: calls per second", r10, "calls/s", r1,
+                "1 sandbox", r10 / r1);
+    set_goal(f, G_GT, 1, 1.0, "grows: ratio > 1");
+    f = add_fig("concurrency_100", "8. 100 sandboxes at once: calls per second", r100, "calls/s",
+                r10, "10 sandboxes", r100 / r10);
+    set_goal(f, G_GE, 1, 0.90, "holds (cores busy): >= 0.90");
+
+    struct machine m;
+    machine_info(&m);
+    double total = bench_now() - t_begin;
+    printf("sandtrace bench, %s, %ld CPU%s (%s), %s, %s mode, %.0f s\n\n", m.when, m.nproc,
+           m.nproc > 1 ? "s" : "", m.cpu, m.kernel, b.quick ? "quick" : "full", total);
+    print_table(stdout);
+    printf("\nmemory: wait4's ru_maxrss (max of the controller and its reaped guest): %ld KiB "
+           "(%ld calls), %ld KiB (%ld calls); the ping guest alone: %ld KiB; the controller's "
+           "VmHWM sampled while it ran: %ld KiB, %ld KiB\n",
+           msmall.p.maxrss_kb, b.mem_small, mbig.p.maxrss_kb, b.mem_big, guest_alone.maxrss_kb,
+           msmall.p.hwm_kb, mbig.p.hwm_kb);
+    printf("cpu attribution check (first ping run): wait4 user+sys %.3f s; the zombie's "
+           "/proc stat: own %.2f s + reaped children %.2f s; outcome's guest %.3f s\n",
+           rc.wait4_cpu, rc.proc_self, rc.proc_children, rc.outcome_guest);
+    if (b.md_path) {
+        FILE *md = fopen(b.md_path, "w");
+        if (!md)
+            die("cannot write '%s': %s", b.md_path, strerror(errno));
+        fprintf(md, "Measured %s on %ld CPU%s (%s), %s; %s mode, %.0f s.\n\n", m.when, m.nproc,
+                m.nproc > 1 ? "s" : "", m.cpu, m.kernel, b.quick ? "quick" : "full", total);
+        print_table(md);
+        fclose(md);
+    }
+    if (b.json_path)
+        write_json(&b, &m, &rc, total);
+    return 0;
+}
