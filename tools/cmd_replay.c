@@ -24,6 +24,19 @@ enum {
 };
 
 #define RING 10
+#define RING_DATA 64   /* bytes of data kept per event (event_text shows fewer) */
+#define RING_TEXT 200  /* bytes kept of each text */
+
+/* One of the last RING events, kept raw (its signature, texts and the first
+ * RING_DATA bytes of its data copied) and formatted only when a divergence
+ * is reported: formatting every event as it passed cost more than the rest
+ * of the replay. */
+struct ring_slot {
+    struct trace_event ev;
+    char sig[TRACE_MAX_SIG_LEN + 1];
+    uint8_t data[RING_DATA];
+    char text[2][RING_TEXT];
+};
 
 struct replay_tool {
     int quiet;
@@ -32,7 +45,7 @@ struct replay_tool {
     int raw_stdout;
     struct tp_options popt;
     struct tp_printer *printer;  /* --print-events: dump's format, on stderr */
-    char ring[RING][512];
+    struct ring_slot ring[RING];
     unsigned ring_n, ring_next;
 };
 
@@ -156,9 +169,13 @@ static void event_text(struct replay_tool *t, const struct trace_event *ev, char
         append_call(dst, cap, &len, ev->request.sig, ev->request.args, ev->request.nargs);
         return;
     }
+    /* A ring slot holds at most RING_DATA bytes of data. */
+    struct tp_options o = t->popt;
+    if (o.strsize > RING_DATA)
+        o.strsize = RING_DATA;
     struct tp_buf b;
     tp_buf_init(&b, cap);
-    tp_format_event(&b, ev, &t->popt);
+    tp_format_event(&b, ev, &o);
     append(dst, cap, &len, "  %s", b.data);
     tp_buf_release(&b);
 }
@@ -179,11 +196,67 @@ static void write_all_fd(int fd, const void *data, size_t len)
     }
 }
 
+static const char *ring_str(char *dst, size_t cap, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strnlen(s, cap - 1);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return dst;
+}
+
+static const uint8_t *ring_bytes(struct ring_slot *r, const uint8_t *data, size_t len)
+{
+    if (!data)
+        return NULL;
+    memcpy(r->data, data, len < RING_DATA ? len : RING_DATA);
+    return r->data;
+}
+
+/* Copies `ev` into `r` with its pointers redirected into `r`; lengths are
+ * kept, so that the text still says how many bytes there were. */
+static void ring_keep(struct ring_slot *r, const struct trace_event *ev)
+{
+    r->ev = *ev;
+    switch (ev->kind) {
+    case TRACE_EV_REQUEST:
+        r->ev.request.sig = ring_str(r->sig, sizeof r->sig, ev->request.sig);
+        break;
+    case TRACE_EV_MEM_READ:
+    case TRACE_EV_MEM_READ_STR:
+    case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC:
+    case TRACE_EV_MEM_FREE:
+        r->ev.mem.data = ring_bytes(r, ev->mem.data, ev->mem.len);
+        break;
+    case TRACE_EV_GUEST_STDERR:
+        r->ev.guest_stderr.data = ring_bytes(r, ev->guest_stderr.data, ev->guest_stderr.len);
+        break;
+    case TRACE_EV_GUEST_EXIT:
+        r->ev.guest_exit.reason = ring_str(r->text[0], RING_TEXT, ev->guest_exit.reason);
+        break;
+    case TRACE_EV_LIMIT:
+        r->ev.limit.name = ring_str(r->text[0], RING_TEXT, ev->limit.name);
+        r->ev.limit.detail = ring_str(r->text[1], RING_TEXT, ev->limit.detail);
+        break;
+    case TRACE_EV_VIOLATION:
+        r->ev.violation.text = ring_str(r->text[0], RING_TEXT, ev->violation.text);
+        r->ev.violation.data = ring_bytes(r, ev->violation.data, ev->violation.len);
+        break;
+    case TRACE_EV_NOTE:
+        r->ev.note.text = ring_str(r->text[0], RING_TEXT, ev->note.text);
+        break;
+    case TRACE_EV_SET_ERRNO:
+    case TRACE_EV_RESULT:
+        break;
+    }
+}
+
 static void on_event(void *ctx, const struct trace_event *ev)
 {
     struct replay_tool *t = ctx;
-    char *slot = t->ring[t->ring_next];
-    event_text(t, ev, slot, sizeof t->ring[0]);
+    ring_keep(&t->ring[t->ring_next], ev);
     t->ring_next = (t->ring_next + 1) % RING;
     if (t->ring_n < RING)
         t->ring_n++;
@@ -293,7 +366,9 @@ static void on_divergence(void *ctx, const struct rp_divergence *d)
     fprintf(stderr, "  the last %u events before it:\n", t->ring_n);
     for (unsigned i = 0; i < t->ring_n; i++) {
         unsigned idx = (t->ring_next + RING - t->ring_n + i) % RING;
-        fprintf(stderr, "    %s\n", t->ring[idx]);
+        char line[512];
+        event_text(t, &t->ring[idx].ev, line, sizeof line);
+        fprintf(stderr, "    %s\n", line);
     }
 }
 
