@@ -388,14 +388,40 @@ int trace_writer_flush(struct trace_writer *w)
     return rc;
 }
 
-/* Appends one packed record (length-prefixed) to the raw buffer. */
-static int append_record(struct trace_writer *w, const Sandtrace__Record *rec, size_t size)
+static size_t varint_len(uint64_t v)
 {
-    int rc = grow(&w->raw, &w->raw_cap, w->raw_len + size + 10, 1, TRACE_MAX_CHUNK_RAW);
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* An upper bound of a record's packed size, without walking it: every
+ * scalar field at its widest (tag + 10 bytes), args at 10 bytes each, and
+ * the byte fields with their length prefixes. */
+static size_t record_bound(const Sandtrace__Record *r)
+{
+    return 160 + 11 * r->n_args + r->data.len + r->text.len + r->detail.len;
+}
+
+/* Appends one record, length-prefixed, to the raw buffer. The record is
+ * packed once, straight into place, behind room for the widest length
+ * prefix its bound needs; the rare narrower prefix moves it down. */
+static int append_record(struct trace_writer *w, const Sandtrace__Record *rec)
+{
+    size_t bound = record_bound(rec), reserve = varint_len(bound);
+    int rc = grow(&w->raw, &w->raw_cap, w->raw_len + reserve + bound, 1, TRACE_MAX_CHUNK_RAW);
     if (rc < 0)
         return rc;
-    w->raw_len += tf_varint_put(w->raw + w->raw_len, size);
-    w->raw_len += sandtrace__record__pack(rec, w->raw + w->raw_len);
+    uint8_t *p = w->raw + w->raw_len;
+    size_t size = sandtrace__record__pack(rec, p + reserve);
+    size_t vl = varint_len(size);
+    if (vl < reserve)
+        memmove(p + vl, p + reserve, size);
+    tf_varint_put(p, size);
+    w->raw_len += vl + size;
     return 0;
 }
 
@@ -577,35 +603,41 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
     }
     uint64_t t = ev->time_ns == TRACE_TIME_NOW ? trace_writer_now_ns(w) : ev->time_ns;
 
-    /* Close the chunk first if this event would overflow it. */
-    rec.dtime = w->chunk_events ? (int64_t)(t - w->chunk_prev_time) : 0;
-    size_t size = sandtrace__record__get_packed_size(&rec);
-    size_t est = size + 10;
-    if (is_request && w->sig_chunk[sig_id] != w->chunk_number)
-        est += strlen(w->sigs[sig_id]) + 24; /* its definition record */
-    if (w->chunk_events > 0 && w->raw_len + est > w->opt.chunk_bytes) {
+    /* Pack the event (after its signature's definition, the first time the
+     * chunk uses it) straight into the open chunk. If that overflows a
+     * chunk that already holds events, take it back, close the chunk, and
+     * pack it again as the first event of the next one. */
+    for (int attempt = 0;; attempt++) {
+        size_t mark = w->raw_len;
+        if (w->chunk_events == 0) {
+            w->chunk_first_event = seq;
+            w->chunk_first_time = t;
+            w->chunk_prev_time = t;
+        }
+        rc = 0;
+        if (is_request && w->sig_chunk[sig_id] != w->chunk_number) {
+            Sandtrace__Record def = SANDTRACE__RECORD__INIT;
+            def.kind = TR_KIND_SIGDEF;
+            def.sig_id = sig_id;
+            def.text = text(w->sigs[sig_id]);
+            rc = append_record(w, &def);
+        }
+        rec.dtime = (int64_t)(t - w->chunk_prev_time);
+        if (rc == 0)
+            rc = append_record(w, &rec);
+        /* TRACE_E_LIMIT: the raw buffer is full; a fresh chunk may hold it. */
+        if (rc < 0 && (rc != TRACE_E_LIMIT || attempt > 0 || w->chunk_events == 0))
+            goto fail;
+        if (rc == 0 && (attempt > 0 || w->chunk_events == 0 || w->raw_len <= w->opt.chunk_bytes))
+            break;
+        w->raw_len = mark;
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
-        rec.dtime = 0;
-        size = sandtrace__record__get_packed_size(&rec);
     }
-    if (w->chunk_events == 0) {
-        w->chunk_first_event = seq;
-        w->chunk_first_time = t;
-        w->chunk_prev_time = t;
+    if (w->chunk_events == 0)
         w->chunk_open_mono = coarse_ns();
-    }
-    if (is_request && w->sig_chunk[sig_id] != w->chunk_number) {
-        Sandtrace__Record def = SANDTRACE__RECORD__INIT;
-        def.kind = TR_KIND_SIGDEF;
-        def.sig_id = sig_id;
-        def.text = text(w->sigs[sig_id]);
-        if ((rc = append_record(w, &def, sandtrace__record__get_packed_size(&def))) < 0)
-            goto fail;
+    if (is_request)
         w->sig_chunk[sig_id] = w->chunk_number;
-    }
-    if ((rc = append_record(w, &rec, size)) < 0)
-        goto fail;
     w->chunk_prev_time = t;
     w->last_time = t;
     w->chunk_events++;

@@ -342,6 +342,53 @@ static void test_large_blob_64mib_roundtrips(void **state)
     free(blob);
 }
 
+static void test_record_sizes_around_length_prefix_boundaries(void **state)
+{
+    (void)state;
+    /* Records of every size from 0 to 20000 bytes of data cross the 1-, 2-
+     * and 3-byte length prefixes, and the chunk bound, in every position. */
+    static uint8_t data[20000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 131 + 17);
+    struct trace_io *io = trace_io_mem_writer(0);
+    struct trace_writer_options o;
+    trace_writer_options_init(&o);
+    o.chunk_bytes = 3000;
+    o.chunk_ns = UINT64_MAX;
+    struct trace_writer *w;
+    assert_int_equal(trace_writer_new(&w, io, 0, NULL, &o), 0);
+    size_t lens[600];
+    size_t n = 0;
+    for (size_t len = 0; len < 400; len++)
+        lens[n++] = len;
+    for (size_t len = 16300; len < 16500 && n < 600; len++)
+        lens[n++] = len;
+    for (size_t i = 0; i < n; i++) {
+        struct trace_event ev = { .kind = TRACE_EV_MEM_WRITE, .time_ns = i };
+        ev.mem.ptr = i;
+        ev.mem.data = data + i;
+        ev.mem.len = lens[i];
+        assert_int_equal(trace_writer_add_event(w, &ev), 0);
+    }
+    assert_int_equal(trace_writer_close(w), 0);
+    trace_writer_free(w);
+    size_t tlen;
+    const uint8_t *t = trace_io_mem_data(io, &tlen);
+    struct trace_reader *r = open_mem(t, tlen, NULL);
+    struct trace_event ev;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(trace_reader_next(r, &ev), 1);
+        assert_int_equal(ev.mem.ptr, i);
+        assert_int_equal(ev.time_ns, i);
+        assert_int_equal(ev.mem.len, lens[i]);
+        if (lens[i])
+            assert_memory_equal(ev.mem.data, data + i, lens[i]);
+    }
+    assert_int_equal(trace_reader_next(r, &ev), 0);
+    trace_reader_free(r);
+    trace_io_free(io);
+}
+
 static void test_writer_rejects_invalid_events_and_stays_usable(void **state)
 {
     (void)state;
@@ -575,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_seek_with_index_names_signatures),
         cmocka_unit_test(test_seek_without_footer_scans_chunks),
         cmocka_unit_test(test_large_blob_64mib_roundtrips),
+        cmocka_unit_test(test_record_sizes_around_length_prefix_boundaries),
         cmocka_unit_test(test_writer_rejects_invalid_events_and_stays_usable),
         cmocka_unit_test(test_writer_stamps_time_now_monotonically),
         cmocka_unit_test(test_poll_flushes_a_chunk_once_its_time_bound_passed),
