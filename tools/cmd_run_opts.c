@@ -49,6 +49,7 @@ static const struct option long_opts[] = {
     { "timeout", required_argument, NULL, O_TIMEOUT },
     { "cpu", required_argument, NULL, O_CPU },
     { "memory", required_argument, NULL, O_MEMORY },
+    { "heapsize", required_argument, NULL, O_MEMORY }, /* the old pypy_interact.py name */
     { "max-calls", required_argument, NULL, O_MAX_CALLS },
     { "outcome", required_argument, NULL, O_OUTCOME },
     { "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
@@ -94,7 +95,7 @@ const char *st_run_options_help(void)
         "limits:\n"
         "  --timeout SEC        wall clock (fractions allowed)\n"
         "  --cpu SEC            CPU seconds (RLIMIT_CPU)\n"
-        "  --memory BYTES       address space (RLIMIT_AS); K, M, G suffixes\n"
+        "  --memory BYTES       address space (RLIMIT_AS); K, M, G suffixes (--heapsize too)\n"
         "  --max-output BYTES   guest output on fds 1 and 2 together, then truncated\n"
         "  --max-calls N        requests\n"
         "policy and reports:\n"
@@ -484,7 +485,7 @@ int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const
     optind = 0;
     opterr = 0;
     for (;;) {
-        int idx = 0;
+        int idx = -1;
         int id = getopt_long(argc, argv, "+h", long_opts, &idx);
         if (id == -1)
             break;
@@ -495,10 +496,7 @@ int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const
                 fprintf(stderr, "sandtrace %s: unknown option '%s'\n", prog, argv[optind - 1]);
             return ST_RUN_OPT_USAGE;
         }
-        const char *name = "help";
-        for (const struct option *q = long_opts; q->name; q++)
-            if (q->val == id)
-                name = q->name;
+        const char *name = idx >= 0 && long_opts[idx].val == id ? long_opts[idx].name : "help";
         int rc = apply(ro, id, name, optarg);
         if (rc != 0)
             return rc;
