@@ -268,7 +268,14 @@ static int calls_equal(const struct tc_call *a, const struct tc_call *b, struct 
                        struct verdict *v)
 {
     if (strcmp(a->sig, b->sig)) {
-        snprintf(v->what, sizeof v->what, "different functions: %s vs %s", a->sig, b->sig);
+        struct tp_buf t;
+        tp_buf_init(&t, 600);
+        tp_buf_puts(&t, "different functions: ");
+        tp_format_text(&t, a->sig);
+        tp_buf_puts(&t, " vs ");
+        tp_format_text(&t, b->sig);
+        snprintf(v->what, sizeof v->what, "%s", t.data);
+        tp_buf_release(&t);
         return 0;
     }
     if (a->nargs != b->nargs) {

@@ -287,8 +287,9 @@ int cmd_stats(int argc, char **argv)
                 tp_buf_addf(&b, "%9" PRIu64 " ", f->errors);
             else
                 tp_buf_addf(&b, "%9s ", "");
-            tp_buf_addf(&b, "%11" PRIu64 " %11" PRIu64 " %s\n", f->bytes_in, f->bytes_out,
-                        k < nfn ? f->name : "total");
+            tp_buf_addf(&b, "%11" PRIu64 " %11" PRIu64 " ", f->bytes_in, f->bytes_out);
+            tp_format_text(&b, k < nfn ? f->name : "total");
+            tp_buf_puts(&b, "\n");
         }
         if (tot.unfinished)
             tp_buf_addf(&b, "(%" PRIu64 " unfinished call%s: not in the times)\n", tot.unfinished,

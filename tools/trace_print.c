@@ -461,6 +461,19 @@ static void fmt_ptr(struct tp_buf *b, uint64_t v)
         tp_buf_addf(b, "0x%" PRIx64, v);
 }
 
+/* Text from the trace (a signature, a note, a reason) with control and
+ * non-ASCII bytes escaped in octal, as strace shows strings: a hostile
+ * trace cannot drive the terminal. */
+void tp_format_text(struct tp_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f)
+            tp_buf_addf(b, "\\%o", *p);
+        else
+            tp_buf_add(b, p, 1);
+    }
+}
+
 static void fmt_flags(struct tp_buf *b, uint64_t v, const struct name_val *t, size_t n, int octal)
 {
     int first = 1;
@@ -906,7 +919,7 @@ static void fmt_secs(struct tp_buf *b, uint64_t ns)
 
 void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
 {
-    tp_buf_puts(out, c->name);
+    tp_format_text(out, c->name);
     tp_buf_puts(out, "(");
     size_t shown = c->nargs;
     /* fcntl(fd, F_GETFL) like strace: the unused third argument is not shown. */
@@ -949,7 +962,7 @@ void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const str
         char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
         const char *sig = ev->request.sig ? ev->request.sig : "";
         tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
-        tp_buf_puts(out, sig);
+        tp_format_text(out, sig);
         for (size_t i = 0; i < ev->request.nargs && i < TRACE_MAX_ARGS; i++) {
             tp_buf_puts(out, " ");
             char k = i < strlen(kinds) ? kinds[i] : 'i';
@@ -1011,17 +1024,26 @@ void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const str
         /* The reason, unless it only says what the line already says. */
         if (ev->guest_exit.reason && *ev->guest_exit.reason &&
             (ev->guest_exit.signal || strncmp(ev->guest_exit.reason, "exited", 6)))
-            tp_buf_addf(out, " (%s)", ev->guest_exit.reason);
+        {
+            tp_buf_puts(out, " (");
+            tp_format_text(out, ev->guest_exit.reason);
+            tp_buf_puts(out, ")");
+        }
         tp_buf_puts(out, " +++");
         break;
     case TRACE_EV_LIMIT:
-        tp_buf_addf(out, "!!! limit %s=%" PRIu64, ev->limit.name ? ev->limit.name : "?", ev->limit.value);
-        if (ev->limit.detail && *ev->limit.detail)
-            tp_buf_addf(out, ": %s", ev->limit.detail);
+        tp_buf_puts(out, "!!! limit ");
+        tp_format_text(out, ev->limit.name ? ev->limit.name : "?");
+        tp_buf_addf(out, "=%" PRIu64, ev->limit.value);
+        if (ev->limit.detail && *ev->limit.detail) {
+            tp_buf_puts(out, ": ");
+            tp_format_text(out, ev->limit.detail);
+        }
         tp_buf_puts(out, " !!!");
         break;
     case TRACE_EV_VIOLATION:
-        tp_buf_addf(out, "!!! violation: %s", ev->violation.text ? ev->violation.text : "");
+        tp_buf_puts(out, "!!! violation: ");
+        tp_format_text(out, ev->violation.text ? ev->violation.text : "");
         if (ev->violation.len) {
             tp_buf_puts(out, " ");
             tp_format_bytes(out, ev->violation.data, ev->violation.len, o);
@@ -1029,7 +1051,9 @@ void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const str
         tp_buf_puts(out, " !!!");
         break;
     case TRACE_EV_NOTE:
-        tp_buf_addf(out, "--- note: %s ---", ev->note.text ? ev->note.text : "");
+        tp_buf_puts(out, "--- note: ");
+        tp_format_text(out, ev->note.text ? ev->note.text : "");
+        tp_buf_puts(out, " ---");
         break;
     default:
         tp_buf_addf(out, "??? event of kind %d", (int)ev->kind);

@@ -80,6 +80,9 @@ void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp
 void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const struct tp_options *o);
 /* A quoted, escaped buffer cut at o->strsize ("abc"...). */
 void tp_format_bytes(struct tp_buf *out, const uint8_t *data, size_t len, const struct tp_options *o);
+/* Text from a trace (signature, note, reason) with control and non-ASCII
+ * bytes escaped as \ooo, so that a hostile trace cannot drive a terminal. */
+void tp_format_text(struct tp_buf *out, const char *s);
 /* "ENOENT"; NULL when unknown. And "No such file or directory"; NULL when unknown. */
 const char *tp_errno_name(int err);
 const char *tp_errno_text(int err);

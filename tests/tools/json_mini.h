@@ -28,7 +28,7 @@ struct jm_parser {
     const char *err;
 };
 
-static void jm_free(struct jm_val *v)
+static inline void jm_free(struct jm_val *v)
 {
     if (!v)
         return;
@@ -43,20 +43,20 @@ static void jm_free(struct jm_val *v)
     memset(v, 0, sizeof *v);
 }
 
-static void jm_ws(struct jm_parser *ps)
+static inline void jm_ws(struct jm_parser *ps)
 {
     while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
         ps->p++;
 }
 
-static int jm_fail(struct jm_parser *ps, const char *why)
+static inline int jm_fail(struct jm_parser *ps, const char *why)
 {
     if (!ps->err)
         ps->err = why;
     return -1;
 }
 
-static void jm_put(char **buf, size_t *len, size_t *cap, uint32_t c)
+static inline void jm_put(char **buf, size_t *len, size_t *cap, uint32_t c)
 {
     if (*len + 5 > *cap) {
         *cap = *cap ? *cap * 2 : 32;
@@ -83,7 +83,7 @@ static void jm_put(char **buf, size_t *len, size_t *cap, uint32_t c)
     b[*len] = '\0';
 }
 
-static int jm_hex4(struct jm_parser *ps, uint32_t *out)
+static inline int jm_hex4(struct jm_parser *ps, uint32_t *out)
 {
     if (ps->end - ps->p < 4)
         return jm_fail(ps, "short \\u escape");
@@ -100,7 +100,7 @@ static int jm_hex4(struct jm_parser *ps, uint32_t *out)
     return 0;
 }
 
-static int jm_string(struct jm_parser *ps, char **out, size_t *out_len)
+static inline int jm_string(struct jm_parser *ps, char **out, size_t *out_len)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -195,9 +195,9 @@ static int jm_string(struct jm_parser *ps, char **out, size_t *out_len)
     return 0;
 }
 
-static int jm_value(struct jm_parser *ps, struct jm_val *v);
+static inline int jm_value(struct jm_parser *ps, struct jm_val *v);
 
-static int jm_number(struct jm_parser *ps, struct jm_val *v)
+static inline int jm_number(struct jm_parser *ps, struct jm_val *v)
 {
     const char *s = ps->p;
     if (ps->p < ps->end && *ps->p == '-')
@@ -239,7 +239,7 @@ static int jm_number(struct jm_parser *ps, struct jm_val *v)
     return 0;
 }
 
-static int jm_lit(struct jm_parser *ps, const char *lit)
+static inline int jm_lit(struct jm_parser *ps, const char *lit)
 {
     size_t n = strlen(lit);
     if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, lit, n))
@@ -248,7 +248,7 @@ static int jm_lit(struct jm_parser *ps, const char *lit)
     return 0;
 }
 
-static int jm_value(struct jm_parser *ps, struct jm_val *v)
+static inline int jm_value(struct jm_parser *ps, struct jm_val *v)
 {
     memset(v, 0, sizeof *v);
     jm_ws(ps);
@@ -333,7 +333,7 @@ static int jm_value(struct jm_parser *ps, struct jm_val *v)
 }
 
 /* Parses exactly one JSON text of `len` bytes. 0, or -1 with *err set. */
-static int jm_parse(const char *text, size_t len, struct jm_val *out, const char **err)
+static inline int jm_parse(const char *text, size_t len, struct jm_val *out, const char **err)
 {
     struct jm_parser ps = { text, text + len, 0, NULL };
     int rc = jm_value(&ps, out);
@@ -351,7 +351,7 @@ static int jm_parse(const char *text, size_t len, struct jm_val *out, const char
 }
 
 /* The member `key` of an object, or NULL. */
-static const struct jm_val *jm_get(const struct jm_val *o, const char *key)
+static inline const struct jm_val *jm_get(const struct jm_val *o, const char *key)
 {
     if (!o || o->type != JM_OBJ)
         return NULL;
