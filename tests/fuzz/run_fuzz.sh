@@ -9,7 +9,11 @@
 # LLVMFuzzerTestOneInput, with a line "fuzz-libs: COMPONENT..." naming the
 # component libraries it needs (dependents first, e.g. "replayer controller
 # format"); optionally tests/fuzz/seed_NAME.c, a program run as
-# `seed_NAME DIR` that writes a seed corpus into DIR. Crashes land in
+# `seed_NAME DIR` that writes a seed corpus into DIR. Seed programs may
+# record real sessions (tests/fuzz/seed_sessions.h): they find the normal
+# build's sandtrace in $SANDTRACE, the example guests in $ST_GUEST_DIR and
+# the hostile guest in $ST_HOSTILE (the normal build, FUZZ_MAIN_BUILD,
+# default the parent of BUILDDIR, is made first). Crashes land in
 # BUILDDIR/artifacts/. Exit status: 0 when no target found a problem.
 set -u
 build=${1:?usage: run_fuzz.sh BUILDDIR [NAME...]}
@@ -42,6 +46,17 @@ fi
 
 # FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION: the libraries skip checksum
 # checks, so that mutated inputs reach the decoders behind them.
+# The normal build, for seed programs that record real sessions.
+main_build=${FUZZ_MAIN_BUILD:-$(dirname "$build")}
+if make -s -j2 BUILD="$main_build" all >/dev/null 2>&1; then
+    SANDTRACE=$(cd "$main_build" && pwd)/bin/sandtrace
+    ST_GUEST_DIR=$(cd "$main_build" && pwd)/guests
+    ST_HOSTILE=$(cd "$main_build" && pwd)/hostile/hostile
+    export SANDTRACE ST_GUEST_DIR ST_HOSTILE
+else
+    echo "fuzz: cannot build '$main_build' (make all): seeds from recorded sessions skipped"
+fi
+
 instr="-fsanitize=fuzzer-no-link -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 pkgs="libzstd libprotobuf-c libseccomp libxxhash libsodium"
