@@ -85,7 +85,8 @@ static size_t q_len(const struct queue *q)
 
 static const uint8_t *q_data(const struct queue *q)
 {
-    return q->buf + q->start;
+    /* A queue that never held a byte has no buffer: no arithmetic on NULL. */
+    return q->buf ? q->buf + q->start : (const uint8_t *)"";
 }
 
 static void q_consume(struct queue *q, size_t n)
@@ -98,6 +99,8 @@ static void q_consume(struct queue *q, size_t n)
 /* Appends; 0, or -1 when the queue would exceed QUEUE_MAX or memory is out. */
 static int q_push(struct queue *q, const void *data, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (q->cap - q->end < n && q->start > 0) {
         memmove(q->buf, q->buf + q->start, q->end - q->start);
         q->end -= q->start;
