@@ -92,6 +92,9 @@ struct rp_replay {
     uint8_t *pending_out;       /* a write(1|2)'s live data, shown at its result */
     size_t pending_len, pending_cap;
     int pending_fd;
+    int pending_fd_last;        /* the fd of the last write shown */
+    uint64_t output_total;      /* guest output shown so far (write(1|2) and real stderr) */
+    uint64_t limit_value;       /* the value of the first LIMIT event */
     char errbuf[4096];
     struct rp_result *res;
 };
@@ -362,9 +365,11 @@ static int next_driving_event(struct rp_replay *r)
             return rc;
         switch (r->ev.kind) {
         case TRACE_EV_LIMIT:
-            if (!r->res->recorded_limit[0] && r->ev.limit.name)
+            if (!r->res->recorded_limit[0] && r->ev.limit.name) {
                 snprintf(r->res->recorded_limit, sizeof r->res->recorded_limit, "%s",
                          r->ev.limit.name);
+                r->limit_value = r->ev.limit.value;
+            }
             report_event(r, &r->ev);
             continue;
         case TRACE_EV_VIOLATION:
@@ -372,6 +377,10 @@ static int next_driving_event(struct rp_replay *r)
             report_event(r, &r->ev);
             continue;
         case TRACE_EV_GUEST_STDERR:
+            /* The session counts the guest's real stderr as output too. */
+            r->output_total += r->ev.guest_stderr.len;
+            report_event(r, &r->ev);
+            continue;
         case TRACE_EV_NOTE:
             report_event(r, &r->ev);
             continue;
@@ -619,6 +628,8 @@ static void show_pending_output(struct rp_replay *r, uint64_t result)
         n = (size_t)result;
     if (n && r->cfg.on_output)
         r->cfg.on_output(r->cfg.ctx, r->pending_fd, r->pending_out, n);
+    r->output_total += n;
+    r->pending_fd_last = r->pending_fd;
     r->pending_fd = -1;
     r->pending_len = 0;
 }
@@ -628,6 +639,19 @@ static void show_pending_output(struct rp_replay *r, uint64_t result)
 static int ended_in_request(struct rp_replay *r)
 {
     r->res->live_killed = 1;
+    if (r->pending_fd >= 0 && !strcmp(r->res->recorded_limit, "output")) {
+        /* The output limit cut this write: the controller passed what was
+         * left under the limit, then its marker (controller/io.c's text). */
+        uint64_t max = r->limit_value ? r->limit_value : policy_u64(r->hdr, "limit.max_output");
+        uint64_t room = max > r->output_total ? max - r->output_total : 0;
+        show_pending_output(r, room);
+        if (max && r->cfg.on_output) {
+            char marker[128];
+            int len = snprintf(marker, sizeof marker, "\n[sandtrace: output truncated at %llu bytes]\n",
+                               (unsigned long long)max);
+            r->cfg.on_output(r->cfg.ctx, r->pending_fd_last, marker, (size_t)len);
+        }
+    }
     return STEP_END;
 }
 
@@ -904,12 +928,41 @@ static int replay_request(struct rp_replay *r)
     return answer_request(r, rec.seq);
 }
 
+static int recorded_violation(const struct rp_result *res);
+
 /* The recorded run ended (GUEST_EXIT in r->ev, no request open). */
 static int replay_end(struct rp_replay *r, int controller_ended)
 {
-    if (controller_ended) {
+    if (controller_ended && !recorded_violation(r->res)) {
+        /* A limit: the controller ended the guest wherever it was. */
         r->res->live_killed = 1;
         return STEP_END;
+    }
+    if (recorded_violation(r->res)) {
+        /* The guest broke the protocol here: the live one must too. */
+        int rc = st_wire_read_request(&r->wr, &r->live);
+        r->res->live_killed = 1;
+        if (rc == ST_E_TIMEOUT) {
+            char msg[256];
+            live_error_message(r, rc, msg, sizeof msg);
+            return stop_with(r, RP_END_ERROR, msg);
+        }
+        if (rc < 0 && rc != ST_E_EOF)
+            return STEP_END;
+        struct rp_divergence d;
+        div_init(r, &d, rc == 0 ? RP_DIV_EXTRA_CALL : RP_DIV_ENDED, r->ev.seq, NULL);
+        if (rc == 0) {
+            div_set_live(r, &d);
+            snprintf(d.message, sizeof d.message,
+                     "the guest called %s where the recording had a protocol violation (%s)",
+                     r->live.text, r->res->recorded_reason);
+        } else {
+            snprintf(d.message, sizeof d.message,
+                     "the guest ended cleanly where the recording had a protocol violation (%s)",
+                     r->res->recorded_reason);
+        }
+        diverge(r, &d);
+        return stop_with(r, RP_END_DIVERGED, d.message);
     }
     /* The guest should end by itself now: its stream must close. */
     for (;;) {
@@ -943,12 +996,22 @@ static int replay_end(struct rp_replay *r, int controller_ended)
     }
 }
 
-/* The exit code `run` gave the recorded run (st_outcome_exit_code's rules,
- * rebuilt from the events). */
+/* The exit code `run` gave the recorded run (st_outcome_exit_code's rules),
+ * rebuilt from the LIMIT/VIOLATION events and the GUEST_EXIT's reason (the
+ * session's own wording for each ending, controller/session.c). */
 static int recorded_exit_code(const struct rp_result *res)
 {
     static const struct { const char *name; int code; } limits[] = {
         { "timeout", 71 }, { "cpu", 72 }, { "memory", 73 }, { "output", 74 }, { "calls", 75 },
+    };
+    static const struct { const char *prefix; int code; } reasons[] = {
+        { "timeout after", 71 },
+        { "cpu limit of", 72 },
+        { "output limit of", 74 },
+        { "more than ", 75 },
+        { "protocol violation", 76 },
+        { "called '", 77 },
+        { "killed by the seccomp jail", 78 },
     };
     if (!res->recorded_end_seen)
         return -1;
@@ -957,13 +1020,22 @@ static int recorded_exit_code(const struct rp_result *res)
             return limits[i].code;
     if (res->recorded_violation)
         return 76;
-    if (!strncmp(res->recorded_reason, "called '", 8))
-        return 77;
-    if (!strncmp(res->recorded_reason, "killed by the seccomp jail", 26))
-        return 78;
+    const char *why = res->recorded_reason;
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (!strncmp(why, reasons[i].prefix, strlen(reasons[i].prefix)))
+            return reasons[i].code;
+    if (!strncmp(why, "died of ", 8) && strstr(why, "under the memory limit"))
+        return 73;
     if (res->recorded_signal)
         return 128 + res->recorded_signal;
     return res->recorded_code >= 0 ? res->recorded_code : 70;
+}
+
+/* The recorded run ended with a protocol violation of the guest's. */
+static int recorded_violation(const struct rp_result *res)
+{
+    return res->recorded_violation ||
+           !strncmp(res->recorded_reason, "protocol violation", strlen("protocol violation"));
 }
 
 static void note_recorded_exit(struct rp_replay *r)

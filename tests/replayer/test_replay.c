@@ -473,6 +473,77 @@ static void test_replay_of_a_tap_trace(void **state)
     tu_run_release(&rec);
 }
 
+/* tests/guests/tguest.c, the controller tests' guest of many endings. */
+static const char *tguest(void)
+{
+    return tu_build_path("testguests/tguest");
+}
+
+static void test_replay_reproduces_every_way_a_run_ends(void **state)
+{
+    struct fixture *f = *state;
+    struct {
+        const char *opt[4];    /* record options */
+        const char *mode[3];   /* tguest's arguments */
+        int status;            /* what record and replay exit with */
+    } cases[] = {
+        { { NULL }, { "status", "4", NULL }, 4 },
+        { { NULL }, { "exit", "7", NULL }, 7 },                      /* _exit request */
+        { { "--env", "A=1", "--env", "B=two" }, { "environ", NULL }, 0 }, /* M blocks of pointers */
+        { { NULL }, { "home", NULL }, 0 },                           /* M, then F */
+        { { NULL }, { "stderr", "70000", NULL }, 0 },                /* its real stderr */
+        { { NULL }, { "unknown", NULL }, 77 },
+        { { NULL }, { "syscall", NULL }, 78 },                       /* the jail */
+        { { NULL }, { "badptr", NULL }, 139 },                       /* SIGSEGV on a Z */
+        { { NULL }, { "zero-length", NULL }, 76 },                   /* violations */
+        { { NULL }, { "truncated", NULL }, 76 },
+        { { "--env", "A=1" }, { "lying-z", NULL }, 76 },
+        { { "--max-calls", "10" }, { "calls", "50", NULL }, 75 },
+        { { "--max-output", "1000" }, { "flood", "5000", NULL }, 74 },
+        { { "--memory", "64M" }, { "hog", NULL }, 73 },
+        { { "--timeout", "1" }, { "spin", NULL }, 71 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[24];
+        size_t n = 0;
+        args[n++] = "record";
+        args[n++] = "-o";
+        args[n++] = f->trace;
+        for (size_t k = 0; k < 4 && cases[i].opt[k]; k++)
+            args[n++] = cases[i].opt[k];
+        args[n++] = "--";
+        args[n++] = tguest();
+        for (size_t k = 0; k < 3 && cases[i].mode[k]; k++)
+            args[n++] = cases[i].mode[k];
+        args[n] = NULL;
+        struct tu_run rec = tu_run_sandtrace(args, NULL);
+        if (rec.status != cases[i].status)
+            fail_msg("record tguest %s: exit %d, expected %d\n%s", cases[i].mode[0], rec.status,
+                     cases[i].status, rec.err);
+        struct tu_run r = st_run(NULL, "replay", "--timeout", "30", f->trace, NULL);
+        if (r.status != rec.status || r.out_len != rec.out_len ||
+            memcmp(r.out, rec.out, r.out_len) != 0 || has(r.err, "divergence"))
+            fail_msg("replay of tguest %s: exit %d (recorded %d)\n--- recorded:\n%s\n--- "
+                     "replayed:\n%s\n--- stderr:\n%s",
+                     cases[i].mode[0], r.status, rec.status, rec.out, r.out, r.err);
+        tu_run_release(&r);
+        tu_run_release(&rec);
+    }
+}
+
+static void test_replay_wants_the_recorded_protocol_violation(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--", tguest(), "truncated", NULL);
+    assert_int_equal(rec.status, 76);
+    /* hello makes a proper call where tguest sent half a request. */
+    struct tu_run r = st_run(NULL, "replay", "--exe", tu_guest("hello"), f->trace, NULL);
+    assert_diverged_at(&r, 0, "extra call");
+    assert_true(has(r.err, "where the recording had a protocol violation"));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
 /* With PYPY_SANDBOX naming a real pypy-c-sandbox (its lib-python and
  * lib_pypy beside it or up to two levels above, as tests/controller/test_pypy.c
  * looks for them); skipped, saying so, otherwise. */
@@ -567,6 +638,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_ends_like_a_recorded_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_command_line_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_reproduces_every_way_a_run_ends, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_wants_the_recorded_protocol_violation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_real_pypy, setup, teardown),
     };
