@@ -1,0 +1,234 @@
+/* Spawning a guest (controller/spawn.h), checked from the inside with
+ * ordinary programs reading /proc/self: environment, fds, process group,
+ * no_new_privs, seccomp, rlimits, ASLR, exec errors, killing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "controller/error.h"
+#include "controller/spawn.h"
+
+/* Runs `argv` with `cfg` tweaks, collects its stdout (and stderr if piped). */
+static int spawn_collect(struct st_spawn_config *cfg, char *out, size_t cap, int *status)
+{
+    struct st_child c;
+    int rc = st_spawn(cfg, &c);
+    if (rc < 0)
+        return rc;
+    close(c.to_guest);
+    c.to_guest = -1;
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = { c.from_guest, POLLIN, 0 };
+        if (poll(&p, 1, 10000) <= 0)
+            break;
+        ssize_t got = read(c.from_guest, out + len, cap - 1 - len);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        if (len >= cap - 1)
+            break;
+    }
+    out[len] = '\0';
+    assert_int_equal(st_child_wait(&c, 0), 1);
+    *status = c.status;
+    st_child_close(&c);
+    return 0;
+}
+
+static void base(struct st_spawn_config *cfg, char **argv)
+{
+    st_spawn_config_init(cfg);
+    cfg->path = argv[0];
+    cfg->argv = argv;
+    cfg->seccomp = 0;
+}
+
+static void test_spawn_missing_executable_reports_errno(void **state)
+{
+    (void)state;
+    char *argv[] = { "/nonexistent/prog", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, argv);
+    struct st_child c;
+    assert_int_equal(st_spawn(&cfg, &c), ST_E_SPAWN);
+    assert_int_equal(c.exec_errno, ENOENT);
+    assert_int_equal(c.pid, 0);
+    /* Under the jail as well. */
+    cfg.seccomp = 1;
+    assert_int_equal(st_spawn(&cfg, &c), ST_E_SPAWN);
+    assert_int_equal(c.exec_errno, ENOENT);
+    char *none[] = { NULL };
+    cfg.argv = none;
+    assert_int_equal(st_spawn(&cfg, &c), ST_E_INVALID);
+}
+
+static void test_spawn_environment_is_exactly_the_given_one(void **state)
+{
+    (void)state;
+    char *argv[] = { "/usr/bin/env", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, argv);
+    char out[4096];
+    int st;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_string_equal(out, "");
+    char *env[] = { "ONLY=this", NULL };
+    cfg.envp = env;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_string_equal(out, "ONLY=this\n");
+}
+
+static void test_spawn_guest_has_only_three_fds_and_its_own_group(void **state)
+{
+    (void)state;
+    /* A stray fd of the controller, not close-on-exec, must not leak. */
+    int stray = open("/dev/null", O_RDONLY);
+    assert_true(stray >= 3);
+    char *argv[] = { "/bin/sh", "-c", "ls /proc/$$/fd; cat /proc/self/stat", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, argv);
+    char out[8192];
+    int st;
+    struct st_child c;
+    assert_int_equal(st_spawn(&cfg, &c), 0);
+    pid_t pid = c.pid;
+    close(c.to_guest);
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = { c.from_guest, POLLIN, 0 };
+        if (poll(&p, 1, 10000) <= 0)
+            break;
+        ssize_t got = read(c.from_guest, out + len, sizeof out - 1 - len);
+        if (got < 0 && errno == EAGAIN)
+            continue;
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+    }
+    out[len] = '\0';
+    c.to_guest = -1;
+    st_child_wait(&c, 0);
+    st = c.status;
+    st_child_close(&c);
+    close(stray);
+    assert_true(WIFEXITED(st));
+    /* The shell's fds: 0 1 2 only (ls's own directory fd is in ls). */
+    assert_true(strncmp(out, "0\n1\n2\n", 6) == 0);
+    char *stat_line = out + 6;
+    if (*stat_line < '0' || *stat_line > '9')
+        fail_msg("unexpected fd list: %s", out);
+    /* /proc/self/stat of cat: "pid (cat) S ppid pgrp ..." with pgrp the shell's pid. */
+    int cpid, ppid, pgrp;
+    char name[64], state_c;
+    assert_int_equal(sscanf(stat_line, "%d %63s %c %d %d", &cpid, name, &state_c, &ppid, &pgrp), 5);
+    assert_int_equal(pgrp, pid);
+}
+
+static void test_spawn_sets_no_new_privs_seccomp_and_limits(void **state)
+{
+    (void)state;
+    /* head (unlike cat) makes no call outside the jail. */
+    char *argv[] = { "/usr/bin/head", "-c", "100000", "/proc/self/status", "/proc/self/limits",
+                     "/proc/self/personality", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, argv);
+    cfg.seccomp = 1;
+    cfg.cpu_seconds = 7;
+    cfg.memory_bytes = 1ull << 30;
+    cfg.no_aslr = 1;
+    char out[16384];
+    int st;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_non_null(strstr(out, "NoNewPrivs:\t1"));
+    assert_non_null(strstr(out, "Seccomp:\t2"));
+    assert_non_null(strstr(out, "Max cpu time              7                    8"));
+    assert_non_null(strstr(out, "Max address space         1073741824           1073741824"));
+    assert_non_null(strstr(out, "Max core file size        0                    0"));
+    assert_non_null(strstr(out, "00040000")); /* ADDR_NO_RANDOMIZE */
+}
+
+static void test_spawn_jail_kills_a_forbidden_call(void **state)
+{
+    (void)state;
+    /* The shell forks for the pipeline: clone is not allowed. */
+    char *argv[] = { "/bin/sh", "-c", "/bin/true | /bin/true", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, argv);
+    cfg.seccomp = 1;
+    char out[256];
+    int st;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSYS);
+    cfg.seccomp = 0;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void test_spawn_kill_reaches_the_whole_group(void **state)
+{
+    (void)state;
+    char *argv[] = { "/bin/sh", "-c", "sleep 100 & sleep 100; echo never", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, argv);
+    cfg.stderr_pipe = 0;
+    struct st_child c;
+    assert_int_equal(st_spawn(&cfg, &c), 0);
+    assert_int_equal(c.err_fd, -1);
+    assert_int_equal(st_child_wait(&c, 1), 0); /* still running */
+    st_child_kill(&c, SIGKILL);
+    assert_int_equal(st_child_wait(&c, 0), 1);
+    assert_true(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
+    assert_int_equal(st_child_wait(&c, 0), 1); /* again: still 1 */
+    /* The background sleep of the same group is gone too: the pipe closes. */
+    char buf[16];
+    struct pollfd p = { c.from_guest, POLLIN, 0 };
+    assert_true(poll(&p, 1, 5000) == 1);
+    assert_int_equal(read(c.from_guest, buf, sizeof buf), 0);
+    st_child_close(&c);
+    st_child_close(&c); /* idempotent */
+}
+
+static void test_spawn_lists_the_jail(void **state)
+{
+    (void)state;
+    const char *const *list = st_jail_allowed_syscalls();
+    int has_read = 0, has_socket = 0;
+    for (size_t i = 0; list[i]; i++) {
+        has_read |= !strcmp(list[i], "read");
+        has_socket |= !strncmp(list[i], "socket", 6);
+    }
+    assert_true(has_read);
+    assert_false(has_socket);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spawn_missing_executable_reports_errno),
+        cmocka_unit_test(test_spawn_environment_is_exactly_the_given_one),
+        cmocka_unit_test(test_spawn_guest_has_only_three_fds_and_its_own_group),
+        cmocka_unit_test(test_spawn_sets_no_new_privs_seccomp_and_limits),
+        cmocka_unit_test(test_spawn_jail_kills_a_forbidden_call),
+        cmocka_unit_test(test_spawn_kill_reaches_the_whole_group),
+        cmocka_unit_test(test_spawn_lists_the_jail),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
