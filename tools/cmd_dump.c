@@ -25,6 +25,7 @@ static void dump_usage(FILE *f)
             "  -s N             show at most N bytes of each string or buffer (default 32)\n"
             "  -x               non-printable bytes in hex; -xx: every byte in hex\n"
             "  -v               every field of structures (stat, dirent, utsname, rusage)\n"
+            "  -y               file descriptors with the path they were opened with: 3</lib/os.py>\n"
             "  --raw            each memory command, errno and result on its own line\n"
             "  -T               time spent in each call, <S.UUUUUU>, after the result\n"
             "  -r               time since the previous line instead of since the start\n"
@@ -59,7 +60,7 @@ int cmd_dump(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+e:s:xvTro:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+e:s:xvyTro:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'e':
             if (tp_filter_parse(&filter, optarg, err, sizeof err) < 0) {
@@ -76,6 +77,7 @@ int cmd_dump(int argc, char **argv)
             break;
         case 'x': o.hex++; break;
         case 'v': o.verbose = 1; break;
+        case 'y': o.fd_paths = 1; break;
         case 'T': o.durations = 1; break;
         case 'r': o.relative = 1; break;
         case 'o': outpath = optarg; break;

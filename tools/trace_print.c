@@ -605,6 +605,88 @@ static void fmt_timeval(struct tp_buf *b, const uint8_t *p, const char *sub)
     tp_buf_addf(b, "{tv_sec=%" PRId64 ", %s=%" PRId64 "}", (int64_t)le64(p), sub, (int64_t)le64(p + 8));
 }
 
+/* A file descriptor, with its path under -y. */
+static void fmt_fd(struct tp_buf *b, int64_t fd, const struct tp_options *o)
+{
+    tp_buf_addf(b, "%" PRId64, fd);
+    if (o->fd_paths && o->fdtab && fd >= 0 && fd < TP_FDTAB_MAX && o->fdtab->path[fd]) {
+        tp_buf_puts(b, "<");
+        tp_format_text(b, o->fdtab->path[fd]);
+        tp_buf_puts(b, ">");
+    }
+}
+
+/* The string the call read (Z) for its first 's' argument, or NULL. */
+static const struct tc_mem *first_path(const struct tc_call *c, int *dirfd_arg)
+{
+    *dirfd_arg = -1;
+    if (!c->reg)
+        return NULL;
+    for (size_t i = 0; i < c->nargs; i++) {
+        if (c->reg->args[i] == ST_ARG_DIRFD && *dirfd_arg < 0)
+            *dirfd_arg = (int)i;
+        if (c->reg->args[i] == ST_ARG_STR)
+            return c->args[i] ? tc_call_find(c, TRACE_EV_MEM_READ_STR, c->args[i], 0) : NULL;
+    }
+    return NULL;
+}
+
+static void fdtab_set(struct tp_fdtab *t, int64_t fd, const char *path, size_t len)
+{
+    if (fd < 0 || fd >= TP_FDTAB_MAX)
+        return;
+    free(t->path[fd]);
+    t->path[fd] = NULL;
+    if (!path)
+        return;
+    if (len > 4096)
+        len = 4096;
+    char *p = malloc(len + 1);
+    if (!p)
+        return;
+    memcpy(p, path, len);
+    p[len] = '\0';
+    t->path[fd] = p;
+}
+
+void tp_fdtab_update(struct tp_fdtab *t, const struct tc_call *c)
+{
+    if (!c->reg || !c->finished || tc_call_failed(c) || c->result_kind != 'i')
+        return;
+    int64_t r = (int64_t)c->result;
+    int64_t a0 = c->nargs > 0 ? (int64_t)c->args[0] : -1;
+    switch (c->reg->id) {
+    case ST_SIG_open: case ST_SIG_openat: {
+        int dirfd;
+        const struct tc_mem *m = first_path(c, &dirfd);
+        if (m)
+            fdtab_set(t, r, (const char *)m->data, m->kept);
+        break;
+    }
+    case ST_SIG_dup: case ST_SIG_rpy_dup_noninheritable:
+        if (a0 >= 0 && a0 < TP_FDTAB_MAX && t->path[a0])
+            fdtab_set(t, r, t->path[a0], strlen(t->path[a0]));
+        break;
+    case ST_SIG_dup2: case ST_SIG_rpy_dup2_noninheritable:
+        if (a0 >= 0 && a0 < TP_FDTAB_MAX && t->path[a0] && c->nargs > 1)
+            fdtab_set(t, (int64_t)c->args[1], t->path[a0], strlen(t->path[a0]));
+        break;
+    case ST_SIG_close:
+        fdtab_set(t, a0, NULL, 0);
+        break;
+    default:
+        break;
+    }
+}
+
+void tp_fdtab_release(struct tp_fdtab *t)
+{
+    for (size_t i = 0; i < TP_FDTAB_MAX; i++) {
+        free(t->path[i]);
+        t->path[i] = NULL;
+    }
+}
+
 /* The W data written at `ptr`, if complete enough (>= need bytes kept). */
 static const struct tc_mem *written(const struct tc_call *c, uint64_t ptr, size_t need)
 {
@@ -634,7 +716,10 @@ static void fmt_arg(struct tp_buf *b, const struct tc_call *c, size_t i, const s
     const struct tc_mem *mem;
     const char *name;
     switch (m) {
-    case ST_ARG_INT: case ST_ARG_FD: case ST_ARG_PID:
+    case ST_ARG_FD:
+        fmt_fd(b, sv, o);
+        return;
+    case ST_ARG_INT: case ST_ARG_PID:
         tp_buf_addf(b, "%" PRId64, sv);
         return;
     case ST_ARG_LEN:
@@ -644,7 +729,7 @@ static void fmt_arg(struct tp_buf *b, const struct tc_call *c, size_t i, const s
         if ((int32_t)v == -100 && (sv == -100 || v == 0xffffff9cu))
             tp_buf_puts(b, "AT_FDCWD");
         else
-            tp_buf_addf(b, "%" PRId64, sv);
+            fmt_fd(b, sv, o);
         return;
     case ST_ARG_STR:
         /* A second argument at the same address may not have been read again. */
@@ -893,6 +978,26 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
             tp_buf_addf(b, "%#" PRIx64 " (flags %s)", v, v == 1 ? "FD_CLOEXEC" : "0");
         } else if (meaning == ST_RES_NUM && c->reg && c->reg->id == ST_SIG_umask) {
             tp_buf_addf(b, "%#04" PRIo64, v);
+        } else if (meaning == ST_RES_FD && !failed && o->fd_paths) {
+            /* The new descriptor, named by this very call (open) or by the one it copies (dup). */
+            tp_buf_addf(b, "%" PRId64, sv);
+            int dirfd;
+            const struct tc_mem *m = first_path(c, &dirfd);
+            int64_t a0 = c->nargs > 0 ? (int64_t)c->args[0] : -1;
+            const char *copied = o->fdtab && a0 >= 0 && a0 < TP_FDTAB_MAX && !m ? o->fdtab->path[a0] : NULL;
+            if (m || copied) {
+                tp_buf_puts(b, "<");
+                if (m) {
+                    char tmp[4097];
+                    size_t n = m->kept < 4096 ? m->kept : 4096;
+                    memcpy(tmp, m->data, n);
+                    tmp[n] = '\0';
+                    tp_format_text(b, tmp);
+                } else {
+                    tp_format_text(b, copied);
+                }
+                tp_buf_puts(b, ">");
+            }
         } else {
             tp_buf_addf(b, "%" PRId64, sv);
         }
@@ -1072,6 +1177,7 @@ struct tp_printer {
     struct tc_collector *col;
     uint64_t last_ns;
     int have_last;
+    struct tp_fdtab fdtab; /* -y */
 };
 
 struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct tp_buf *buf)
@@ -1144,11 +1250,18 @@ void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it)
 {
     if (it->kind == TC_ITEM_CALL) {
         const struct tc_call *c = &it->call;
-        if (!tp_filter_match(p->o.filter, c))
+        if (p->o.fd_paths)
+            p->o.fdtab = &p->fdtab;
+        if (!tp_filter_match(p->o.filter, c)) {
+            if (p->o.fd_paths)
+                tp_fdtab_update(&p->fdtab, c); /* hidden calls still open and close files */
             return;
+        }
         prefix(p, c->seq, c->time_ns);
         tp_format_call(&p->line, c, &p->o);
         emit(p);
+        if (p->o.fd_paths)
+            tp_fdtab_update(&p->fdtab, c);
         if (!p->o.raw)
             return;
         for (size_t i = 0; i < c->nmem; i++) {
@@ -1213,5 +1326,6 @@ void tp_printer_free(struct tp_printer *p)
         return;
     tc_collector_free(p->col);
     tp_buf_release(&p->line);
+    tp_fdtab_release(&p->fdtab);
     free(p);
 }

@@ -69,9 +69,22 @@ struct tp_options {
     int relative;           /* -r: time since the previous line instead of since the start */
     int durations;          /* -T: " <S.UUUUUU>" time from request to result */
     int no_prefix;          /* no "SEQ TIME " prefix */
+    int fd_paths;           /* -y: file descriptors with their paths, 3</lib/os.py> */
     const struct tp_filter *filter; /* NULL: every call */
+    const struct tp_fdtab *fdtab;   /* set by the printer when fd_paths is on */
 };
 void tp_options_init(struct tp_options *o);
+
+/* What each guest file descriptor names, learnt from the calls seen so far
+ * (open, openat, dup*, close): for -y. */
+#define TP_FDTAB_MAX 1024
+struct tp_fdtab {
+    char *path[TP_FDTAB_MAX]; /* NULL: unknown */
+};
+/* Learns from one call (finished or not). */
+void tp_fdtab_update(struct tp_fdtab *t, const struct tc_call *c);
+/* Frees the paths; the table is empty again. */
+void tp_fdtab_release(struct tp_fdtab *t);
 
 /* The call's text without prefix or newline: `open("/x", O_RDONLY) = 3`. */
 void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);

@@ -181,8 +181,8 @@ static void test_commands_survive_hostile_traces(void **state)
         char path[4200];
         snprintf(path, sizeof path, "%s/h%llu.sbt", dir, (unsigned long long)seed);
         write_hostile_trace(path, seed);
-        static const char *const dumps[][6] = {
-            { "dump", "-v", "--raw", "-x", "-T", NULL },
+        static const char *const dumps[][7] = {
+            { "dump", "-v", "--raw", "-x", "-T", "-y", NULL },
             { "dump", "-xx", "-s", "0", "-r", NULL },
             { "dump", "-e", "trace=%file,weird", "--events", "10..200", NULL },
         };

@@ -282,6 +282,45 @@ static void test_prefix_relative_times_durations_and_raw_lines(void **state)
     free(got);
 }
 
+static void test_fd_paths_follow_open_dup_and_close(void **state)
+{
+    (void)state;
+    struct evs e = { .n = 0 };
+    uint64_t o[] = { 0x1000, 0, 0 };
+    req(&e, "open(pii)i", 3, o);
+    mem(&e, TRACE_EV_MEM_READ_STR, 0x1000, 4096, "/lib/os.py", 10);
+    res(&e, 'i', 3);
+    uint64_t d[] = { 3 };
+    req(&e, "dup(i)i", 1, d);
+    res(&e, 'i', 4);
+    uint64_t c[] = { 3 };
+    req(&e, "close(i)i", 1, c);
+    res(&e, 'i', 0);
+    uint64_t r3[] = { 3, 0x2000, 0 }, r4[] = { 4, 0x2000, 0 };
+    req(&e, "read(ipi)i", 3, r3);
+    err(&e, 9);
+    res(&e, 'i', (uint64_t)-1);
+    req(&e, "read(ipi)i", 3, r4);
+    res(&e, 'i', 0);
+    struct tp_options opt;
+    tp_options_init(&opt);
+    opt.fd_paths = 1;
+    assert_prints(&e, &opt,
+                  "open(\"/lib/os.py\", O_RDONLY, 0) = 3</lib/os.py>\n"
+                  "dup(3</lib/os.py>) = 4</lib/os.py>\n"
+                  "close(3</lib/os.py>) = 0\n"
+                  "read(3, 0x2000, 0) = -1 EBADF (Bad file descriptor)\n"
+                  "read(4</lib/os.py>, \"\", 0) = 0\n");
+    /* Hidden calls still teach the table. */
+    struct tp_filter f;
+    char msg[64];
+    assert_int_equal(tp_filter_parse(&f, "read", msg, sizeof msg), 0);
+    opt.filter = &f;
+    assert_prints(&e, &opt,
+                  "read(3, 0x2000, 0) = -1 EBADF (Bad file descriptor)\n"
+                  "read(4</lib/os.py>, \"\", 0) = 0\n");
+}
+
 static void test_filter_selects_by_name_and_class(void **state)
 {
     (void)state;
@@ -496,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_unknown_and_malformed_signatures_print_raw_arguments),
         cmocka_unit_test(test_unfinished_call_then_exit_in_order),
         cmocka_unit_test(test_prefix_relative_times_durations_and_raw_lines),
+        cmocka_unit_test(test_fd_paths_follow_open_dup_and_close),
         cmocka_unit_test(test_filter_selects_by_name_and_class),
         cmocka_unit_test(test_collector_caps_memory_commands_of_one_call),
         cmocka_unit_test(test_json_strings_escape_controls_and_keep_bytes_as_latin1),
