@@ -72,6 +72,27 @@ static void test_registry_lookup_rejects_near_misses(void **state)
     assert_null(st_registry_get(ST_SIG_COUNT));
 }
 
+/* The lookup remembers its last hit: right after a hit, a text of the same
+ * length that differs (by a letter, or by an embedded NUL) is still unknown,
+ * and the hit is found again. */
+static void test_registry_lookup_after_a_hit_rejects_same_length_misses(void **state)
+{
+    (void)state;
+    const struct st_sig *r = st_registry_lookup("read(ipi)i", 10);
+    assert_non_null(r);
+    assert_string_equal(r->text, "read(ipi)i");
+    assert_null(st_registry_lookup("reaX(ipi)i", 10));
+    assert_ptr_equal(st_registry_lookup("read(ipi)i", 10), r);
+    assert_null(st_registry_lookup("read\0ipi)i", 10));
+    assert_null(st_registry_lookup("read(ipi)p", 10));
+    assert_ptr_equal(st_registry_lookup("read(ipi)i", 10), r);
+    /* Another function of the same length in between. */
+    const struct st_sig *o = st_registry_lookup("open(pii)i", 10);
+    assert_non_null(o);
+    assert_string_equal(o->text, "open(pii)i");
+    assert_ptr_equal(st_registry_lookup("read(ipi)i", 10), r);
+}
+
 /* When the reference lists are beside the checkout (as in CI), every line of
  * them must be in the registry. */
 static void test_registry_knows_every_real_signature(void **state)
@@ -108,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_registry_every_entry_is_consistent),
         cmocka_unit_test(test_registry_lookup_by_text_finds_known_functions),
         cmocka_unit_test(test_registry_lookup_rejects_near_misses),
+        cmocka_unit_test(test_registry_lookup_after_a_hit_rejects_same_length_misses),
         cmocka_unit_test(test_registry_knows_every_real_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
