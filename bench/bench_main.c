@@ -395,7 +395,7 @@ static void machine_info(struct machine *m)
 }
 
 struct rusage_check {
-    double wait4_cpu, proc_self, proc_children, outcome_guest;
+    double wait4_cpu, proc_self, proc_children, outcome_guest, outcome_controller;
     long maxrss_small, maxrss_big, maxrss_guest_alone, hwm_small, hwm_big;
 };
 
@@ -427,6 +427,8 @@ static void write_json(struct bench *b, const struct machine *m, const struct ru
     json_num(f, rc->proc_children);
     fprintf(f, ", \"outcome_guest_seconds\": ");
     json_num(f, rc->outcome_guest);
+    fprintf(f, ", \"outcome_controller_seconds\": ");
+    json_num(f, rc->outcome_controller);
     fprintf(f, "},\n  \"memory_check\": {\"wait4_maxrss_kib_small\": %ld, "
                "\"wait4_maxrss_kib_big\": %ld, \"guest_alone_maxrss_kib\": %ld, "
                "\"sampled_vmhwm_kib_small\": %ld, \"sampled_vmhwm_kib_big\": %ld},\n",
@@ -594,6 +596,7 @@ static void measure_workload(struct bench *b, struct workload *w, int rep, doubl
         rc->proc_self = run.p.proc_self_cpu;
         rc->proc_children = run.p.proc_children_cpu;
         rc->outcome_guest = run.o.guest_user + run.o.guest_sys;
+        rc->outcome_controller = run.o.controller_cpu;
     }
 }
 
@@ -642,7 +645,7 @@ int main(int argc, char **argv)
     struct workload importer = { .name = "importer", .argv = importer_argv, .extra = importer_extra };
 
     struct series floor_ns = { .n = 0 }, floor_cpu = { .n = 0 };
-    struct rusage_check rc = { NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0 };
+    struct rusage_check rc = { NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0 };
     progress("%s mode: %d repetitions of floor, ping %ld, writer %ld x %ld B, importer %ld rounds "
              "(run, record, replay each)",
              b.quick ? "quick" : "full", b.reps, b.ping_n, b.writer_n, b.writer_size,
@@ -816,8 +819,10 @@ int main(int argc, char **argv)
            msmall.p.maxrss_kb, b.mem_small, mbig.p.maxrss_kb, b.mem_big, guest_alone.maxrss_kb,
            msmall.p.hwm_kb, mbig.p.hwm_kb);
     printf("cpu attribution check (first ping run): wait4 user+sys %.3f s; the zombie's "
-           "/proc stat: own %.2f s + reaped children %.2f s; outcome's guest %.3f s\n",
-           rc.wait4_cpu, rc.proc_self, rc.proc_children, rc.outcome_guest);
+           "/proc stat: own %.2f s + reaped children %.2f s; outcome: guest %.3f s, "
+           "controller during the run %.3f s (so wait4 - guest = %.3f s)\n",
+           rc.wait4_cpu, rc.proc_self, rc.proc_children, rc.outcome_guest,
+           rc.outcome_controller, rc.wait4_cpu - rc.outcome_guest);
     if (b.md_path) {
         FILE *md = fopen(b.md_path, "w");
         if (!md)

@@ -297,6 +297,12 @@ int bench_outcome_read(const char *path, struct bench_outcome *o)
         json_number(text, "guest_sys_seconds", &o->guest_sys) < 0 ||
         json_number(text, "wall_seconds", &o->wall_seconds) < 0)
         return -1;
+    double cu, cs;
+    if (json_number(text, "controller_user_seconds", &cu) == 0 &&
+        json_number(text, "controller_sys_seconds", &cs) == 0)
+        o->controller_cpu = cu + cs;
+    else
+        o->controller_cpu = -1;
     return 0;
 }
 

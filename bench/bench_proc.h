@@ -65,6 +65,9 @@ struct bench_outcome {
     double bytes_in, bytes_out;
     double guest_user, guest_sys;
     double wall_seconds;
+    /* The controller's own RUSAGE_SELF over the run (spawn to the guest's
+     * end; not its start-up nor the trace's close); -1 when not reported. */
+    double controller_cpu;
 };
 
 /* Reads an outcome JSON file. Returns 0, or -1 if it cannot be read or a
