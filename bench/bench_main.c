@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_floor.h"
 #include "bench/bench_proc.h"
-#include "controller/wire.h"
 
 #define MAX_REPS 15
 #define MAX_CONC 100
@@ -357,11 +357,24 @@ static void json_num(FILE *f, double v)
 }
 
 struct machine {
+    char load_start[64], load_end[64]; /* /proc/loadavg's first three fields */
     long nproc;
     char cpu[128];
     char kernel[160];
     char when[32];
 };
+
+static void read_loadavg(char *dst, size_t cap)
+{
+    snprintf(dst, cap, "unknown");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f)
+        return;
+    double a, b, c;
+    if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+        snprintf(dst, cap, "%.2f %.2f %.2f", a, b, c);
+    fclose(f);
+}
 
 static void machine_info(struct machine *m)
 {
@@ -411,6 +424,10 @@ static void write_json(struct bench *b, const struct machine *m, const struct ru
     json_str(f, m->cpu);
     fprintf(f, ", \"kernel\": ");
     json_str(f, m->kernel);
+    fprintf(f, ", \"loadavg_at_start\": ");
+    json_str(f, m->load_start);
+    fprintf(f, ", \"loadavg_at_end\": ");
+    json_str(f, m->load_end);
     fprintf(f, "},\n  \"quick\": %s,\n  \"bench_seconds\": %.1f,\n", b->quick ? "true" : "false",
             total_seconds);
     fprintf(f, "  \"parameters\": {\"repetitions\": %d, \"floor_round_trips\": %ld, "
@@ -603,8 +620,8 @@ static void measure_workload(struct bench *b, struct workload *w, int rep, doubl
 static void floor_once(struct bench *b, const unsigned char *req, size_t req_len,
                        struct series *ns, struct series *cpu_ns)
 {
-    /* The result of getpid()i: opcode 'i' and 8 bytes. */
-    unsigned char res[9] = { 'i', 0x68, 0x10 };
+    unsigned char res[BENCH_FLOOR_RESULT_LEN];
+    bench_floor_result(res, 4200); /* sandtrace's default virtual pid */
     double wall, cpu;
     if (bench_floor(req, req_len, res, sizeof res, b->floor_n, &wall, &cpu) < 0)
         die("the pipe floor failed: %s", strerror(errno));
@@ -617,6 +634,8 @@ int main(int argc, char **argv)
     struct bench b;
     parse_args(&b, argc, argv);
     double t_begin = bench_now();
+    struct machine m;
+    read_loadavg(m.load_start, sizeof m.load_start);
     const char *tmpdir = getenv("TMPDIR");
     snprintf(b.tmp, sizeof b.tmp, "%s/sandtrace-bench.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!mkdtemp(b.tmp))
@@ -624,9 +643,10 @@ int main(int argc, char **argv)
     path_join(b.log, sizeof b.log, b.tmp, "stderr.log");
     make_tree(&b);
 
-    /* The request bytes of getpid()i, encoded by the controller's own codec. */
+    /* The request bytes of getpid()i, encoded by the controller's own codec
+     * (tests/bench/test_bench_floor.c checks them against a real guest). */
     unsigned char req[ST_WIRE_MAX_REQUEST];
-    int req_len = st_wire_encode_request(req, sizeof req, "getpid()i", NULL, 0);
+    int req_len = bench_floor_request(req, sizeof req);
     if (req_len < 0)
         die("cannot encode the floor's request");
 
@@ -705,22 +725,22 @@ int main(int argc, char **argv)
     char *conc_argv[] = { b.sandtrace, "run", "--quiet", "--", guest, conc_n, NULL };
     for (int rep = 0; rep < b.conc_reps; rep++) {
         for (int k = 0; k < 3; k++) {
-            int m = conc_m[k];
-            progress("concurrency: %d sandbox%s of ping %ld (repetition %d/%d)", m,
-                     m > 1 ? "es" : "", b.conc_n, rep + 1, b.conc_reps);
+            int nsb = conc_m[k];
+            progress("concurrency: %d sandbox%s of ping %ld (repetition %d/%d)", nsb,
+                     nsb > 1 ? "es" : "", b.conc_n, rep + 1, b.conc_reps);
             static struct bench_proc procs[MAX_CONC];
             double t0 = bench_now();
-            for (int i = 0; i < m; i++)
+            for (int i = 0; i < nsb; i++)
                 if (bench_spawn(conc_argv, NULL, NULL, &procs[i]) < 0)
                     die("cannot start sandtrace: %s", strerror(errno));
-            for (int i = 0; i < m; i++) {
+            for (int i = 0; i < nsb; i++) {
                 if (bench_wait(&procs[i], 0) < 0)
                     die("cannot wait for sandtrace: %s", strerror(errno));
                 if (!WIFEXITED(procs[i].status) || WEXITSTATUS(procs[i].status) != 0)
                     die("a concurrent sandtrace run failed (wait status 0x%x)", procs[i].status);
             }
             double wall = bench_now() - t0;
-            push(&conc_rate[k], (double)m * (double)(b.conc_n + 1) / wall);
+            push(&conc_rate[k], (double)nsb * (double)(b.conc_n + 1) / wall);
         }
     }
     remove_tree(b.tmp);
@@ -807,11 +827,13 @@ int main(int argc, char **argv)
                 r10, "10 sandboxes", r100 / r10);
     set_goal(f, G_GE, 1, 0.90, "holds (cores busy): >= 0.90");
 
-    struct machine m;
     machine_info(&m);
+    read_loadavg(m.load_end, sizeof m.load_end);
     double total = bench_now() - t_begin;
-    printf("sandtrace bench, %s, %ld CPU%s (%s), %s, %s mode, %.0f s\n\n", m.when, m.nproc,
-           m.nproc > 1 ? "s" : "", m.cpu, m.kernel, b.quick ? "quick" : "full", total);
+    printf("sandtrace bench, %s, %ld CPU%s (%s), %s, %s mode, %.0f s, load average %s at the "
+           "start and %s at the end\n\n",
+           m.when, m.nproc, m.nproc > 1 ? "s" : "", m.cpu, m.kernel, b.quick ? "quick" : "full",
+           total, m.load_start, m.load_end);
     print_table(stdout);
     printf("\nmemory: wait4's ru_maxrss (max of the controller and its reaped guest): %ld KiB "
            "(%ld calls), %ld KiB (%ld calls); the ping guest alone: %ld KiB; the controller's "
@@ -827,8 +849,10 @@ int main(int argc, char **argv)
         FILE *md = fopen(b.md_path, "w");
         if (!md)
             die("cannot write '%s': %s", b.md_path, strerror(errno));
-        fprintf(md, "Measured %s on %ld CPU%s (%s), %s; %s mode, %.0f s.\n\n", m.when, m.nproc,
-                m.nproc > 1 ? "s" : "", m.cpu, m.kernel, b.quick ? "quick" : "full", total);
+        fprintf(md, "Measured %s on %ld CPU%s (%s), %s; %s mode, %.0f s; load average %s at "
+                "the start, %s at the end.\n\n",
+                m.when, m.nproc, m.nproc > 1 ? "s" : "", m.cpu, m.kernel,
+                b.quick ? "quick" : "full", total, m.load_start, m.load_end);
         print_table(md);
         fclose(md);
     }
