@@ -550,6 +550,16 @@ int cmd_diff(int argc, char **argv)
             tp_buf_addf(&out, "@@ after call %" PRIu64 ": %s ends here, %s goes on @@\n", ncall,
                         longer ? "A" : "B", longer ? "B" : "A");
             item_line(&out, longer ? '+' : '-', &s[longer].q[0], &o);
+            /* --all: the rest of the longer side too. */
+            while (all) {
+                side_drop(&s[longer], 1);
+                side_fill(&s[longer], 1);
+                if (!s[longer].n)
+                    break;
+                item_line(&out, longer ? '+' : '-', &s[longer].q[0], &o);
+                if (out.len > 1 << 20)
+                    tcli_flush(&out, stdout);
+            }
             break;
         }
         tp_buf_addf(&out, "@@ call %" PRIu64 " (A event %" PRIu64 ", B event %" PRIu64 "): %s @@\n", ncall + 1,

@@ -155,7 +155,7 @@ static void json_event(struct tp_buf *b, const struct trace_event *ev, const str
     tp_buf_puts(b, "}\n");
 }
 
-static int export_jsonl(struct trace_reader *r, const char *path, FILE *out, uint64_t first, uint64_t last)
+static int export_jsonl(struct trace_reader *r, FILE *out, uint64_t first, uint64_t last)
 {
     struct tc_collector *col = tc_collector_new();
     if (!col)
@@ -201,7 +201,6 @@ out:
     tcli_flush(&b, out);
     tp_buf_release(&b);
     tc_collector_free(col);
-    (void)path;
     return rc;
 }
 
@@ -356,7 +355,7 @@ int cmd_export(int argc, char **argv)
         trace_reader_free(r);
         return TCLI_EXIT_OUTPUT;
     }
-    int rc = !strcmp(format, "jsonl") ? export_jsonl(r, path, out, first, last)
+    int rc = !strcmp(format, "jsonl") ? export_jsonl(r, out, first, last)
                                       : export_perfetto(r, out, first, last);
     int status = ST_EXIT_OK;
     if (rc == TRACE_E_NOMEM) {

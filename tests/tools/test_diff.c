@@ -183,6 +183,12 @@ static void test_diff_reports_a_shorter_trace(void **state)
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "different functions: write(ipi)i vs open(pii)i"));
     tu_run_release(&r);
+    /* --all lists what the longer trace goes on with, to its end. */
+    r = diff(GOLDEN("hello"), GOLDEN("cat"), "--all");
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.out, ": A ends here, B goes on @@\n") || !strstr(r.out, "\n+26 +0.000184 +++ exited with 1 +++\n"))
+        fail_msg("unexpected diff --all of a shorter trace:\n%s", r.out);
+    tu_run_release(&r);
 }
 
 /* Records the replayer's test guest variant-VARIANT printing a small file
