@@ -395,6 +395,99 @@ static void test_replay_stop_at_prints_the_pid_and_waits_for_enter(void **state)
     tu_run_release(&rec);
 }
 
+/* Starts `sandtrace replay --stop-at N TRACE` with its stdin a pipe held
+ * open, waits (at most 60 s) for the "gdb -p PID" line, and returns in `where`
+ * the guest's /proc/PID/syscall line at that moment (the system call it is
+ * blocked in, its arguments, stack and instruction pointers); then presses
+ * Enter and returns the replay's exit status. */
+static int stop_and_look(const char *trace, const char *n, char *where, size_t cap)
+{
+    int in[2], err[2];
+    if (pipe(in) || pipe(err))
+        abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(err[1], 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        close(in[1]);
+        close(err[0]);
+        execl(tu_sandtrace(), tu_sandtrace(), "replay", "--stop-at", n, trace, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(err[1]);
+    char buf[8192];
+    size_t len = 0;
+    long guest = 0;
+    double deadline = tu__now() + 60;
+    while (!guest && len < sizeof buf - 1 && tu__now() < deadline) {
+        struct pollfd p = { err[0], POLLIN, 0 };
+        if (poll(&p, 1, 1000) <= 0)
+            continue;
+        ssize_t got = read(err[0], buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        buf[len] = '\0';
+        const char *g = strstr(buf, "gdb -p ");
+        if (g && strchr(g, '\n'))
+            guest = strtol(g + 7, NULL, 10);
+    }
+    where[0] = '\0';
+    if (guest > 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/syscall", guest);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (!fgets(where, (int)cap, f))
+                where[0] = '\0';
+            fclose(f);
+        }
+    }
+    if (write(in[1], "\n", 1) != 1)
+        abort();
+    close(in[1]);
+    /* Drain stderr to the end, bounded by the deadline. */
+    while (tu__now() < deadline) {
+        struct pollfd p = { err[0], POLLIN, 0 };
+        if (poll(&p, 1, 1000) <= 0)
+            continue;
+        if (read(err[0], buf, sizeof buf) <= 0)
+            break;
+    }
+    close(err[0]);
+    if (tu__now() >= deadline)
+        kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!guest)
+        fail_msg("no 'gdb -p PID' line from replay --stop-at %s", n);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_replay_stop_at_holds_the_guest_at_the_same_point_every_time(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--mount", mount_of(f), "--",
+                               tu_guest("cat"), "/w/a.txt", "/w/sub/b.py", NULL);
+    assert_int_equal(rec.status, 0);
+    tu_run_release(&rec);
+    long seq = find_event(f->trace, TRACE_EV_REQUEST, NULL, "read(ipi)i");
+    assert_true(seq > 0);
+    char n[32];
+    snprintf(n, sizeof n, "%ld", seq);
+    char first[512], second[512];
+    assert_int_equal(stop_and_look(f->trace, n, first, sizeof first), 0);
+    assert_int_equal(stop_and_look(f->trace, n, second, sizeof second), 0);
+    /* Blocked in read(0, ...) on the command pipe: system call 0, fd 0. */
+    if (strncmp(first, "0 0x0 ", 6) != 0)
+        fail_msg("the guest is not blocked reading its commands: '%s'", first);
+    /* The same call, arguments, stack and instruction pointers both times. */
+    assert_string_equal(first, second);
+}
+
 static void test_replay_print_events_shows_each_event(void **state)
 {
     struct fixture *f = *state;
@@ -639,6 +732,8 @@ int main(void)
             test_replay_of_a_truncated_trace_goes_to_its_end_and_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_stop_at_prints_the_pid_and_waits_for_enter,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_replay_stop_at_holds_the_guest_at_the_same_point_every_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_print_events_shows_each_event, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_ends_like_a_recorded_limit, setup, teardown),
