@@ -437,13 +437,21 @@ static int stop_and_look(const char *trace, const char *n, char *where, size_t c
     }
     where[0] = '\0';
     if (guest > 0) {
+        /* The guest wrote its request just before replay said so: wait
+         * until it is inside its next system call ("running" until then). */
         char path[64];
         snprintf(path, sizeof path, "/proc/%ld/syscall", guest);
-        FILE *f = fopen(path, "r");
-        if (f) {
+        while (tu__now() < deadline) {
+            FILE *f = fopen(path, "r");
+            if (!f)
+                break;
             if (!fgets(where, (int)cap, f))
                 where[0] = '\0';
             fclose(f);
+            if (where[0] >= '0' && where[0] <= '9')
+                break;
+            struct timespec ts = { 0, 10 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
         }
     }
     if (write(in[1], "\n", 1) != 1)
