@@ -114,6 +114,10 @@ int call_getgroups(struct st_session *s, struct st_call *c)
         st_call_fail(c, EINVAL);
         return 0;
     }
+    if (size > 0 && !st_arg_ptr(c, 1)) {
+        st_call_fail(c, EFAULT);
+        return 0;
+    }
     if (size > 0) {
         uint32_t gid = s->cfg.gid;
         int rc = st_guest_write(s, st_arg_ptr(c, 1), &gid, sizeof gid);
@@ -138,6 +142,10 @@ int call_getrusage(struct st_session *s, struct st_call *c)
         st_call_fail(c, EINVAL);
         return 0;
     }
+    if (!st_arg_ptr(c, 1)) {
+        st_call_fail(c, EFAULT);
+        return 0;
+    }
     /* struct rusage is 144 bytes on x86-64; the guest's is all zeros. */
     static const unsigned char zero[144];
     int rc = st_guest_write(s, st_arg_ptr(c, 1), zero, sizeof zero);
@@ -157,6 +165,10 @@ int call_umask(struct st_session *s, struct st_call *c)
 
 int call_uname(struct st_session *s, struct st_call *c)
 {
+    if (!st_arg_ptr(c, 0)) {
+        st_call_fail(c, EFAULT);
+        return 0;
+    }
     /* struct utsname: six 65-byte fields. */
     char u[6][65];
     memset(u, 0, sizeof u);

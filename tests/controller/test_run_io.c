@@ -225,6 +225,18 @@ static void test_run_uname_and_refusals_as_the_guest_sees_them(void **state)
     tu_run_release(&r);
 }
 
+static void test_run_null_out_pointers_are_efault_not_a_crash(void **state)
+{
+    (void)state;
+    struct tu_run r = run_in((const char *[]){ "--", tguest(), "nullout", NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "uname(p)i -1 Bad address\n"
+                               "getrusage(ip)i -1 Bad address\n"
+                               "getgroups(ip)i -1 Bad address\n"
+                               "clock_gettime(ip)i -1 Bad address\n");
+    tu_run_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_run_max_output_truncates_with_a_marker),
         cmocka_unit_test(test_run_large_output_passes_whole),
         cmocka_unit_test(test_run_uname_and_refusals_as_the_guest_sees_them),
+        cmocka_unit_test(test_run_null_out_pointers_are_efault_not_a_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

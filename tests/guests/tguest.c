@@ -20,6 +20,7 @@
  *   calls N         makes N getpid() calls and prints nothing
  *   stderr N        writes N bytes to its real fd 2 (no request), then one request
  *   stderr-esc      writes an escape sequence to its real fd 2
+ *   nullout         calls with NULL out-pointers and prints each errno
  *   badptr          stat64() of the address 1 (the controller's Z crashes it)
  *   lying-z         answers the controller's Z with a length beyond maxlen
  *   readreal PATH   opens and reads a real file directly (jail test)
@@ -226,6 +227,19 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "stderr-esc")) {
         ssize_t w = write(2, "\033[2Jx\n", 6);
         return w == 6 ? 0 : 1;
+    } else if (!strcmp(mode, "nullout")) {
+        static const char *const sigs[] = { "uname(p)i", "getrusage(ip)i", "getgroups(ip)i",
+                                            "clock_gettime(ip)i" };
+        static const uint64_t first[] = { 0, 0, 1, 0 };
+        for (size_t i = 0; i < 4; i++) {
+            errno = 0;
+            int64_t rc;
+            if (i == 0)
+                rc = sg_res_i(sg_call(sigs[i], SG_ARGS(0)));
+            else
+                rc = sg_res_i(sg_call(sigs[i], SG_ARGS(first[i], 0)));
+            sg_printf("%s %lld %s\n", sigs[i], (long long)rc, strerror(errno));
+        }
     } else if (!strcmp(mode, "badptr")) {
         struct stat st;
         sg_stat64((const char *)1, &st);
