@@ -572,6 +572,62 @@ static int a_tmp_quota(int argc, char **argv)
     return 0;
 }
 
+static int a_tmp_entry_bomb(int argc, char **argv)
+{
+    /* Empty files and directories cost the controller memory too: each
+     * is charged to the /tmp quota. */
+    int n = 0, r = 0;
+    char path[64];
+    errno = 0;
+    for (; n < 100000; n++) {
+        snprintf(path, sizeof path, n % 2 ? "/tmp/d%d" : "/tmp/f%d", n);
+        if (n % 2) {
+            r = sg_mkdir(path, 0755);
+        } else {
+            r = sg_open(path, O_WRONLY | O_CREAT, 0644);
+            if (r >= 0)
+                r = sg_close(r);
+        }
+        if (r < 0)
+            break;
+    }
+    sg_printf("created %d entries in /tmp, then %s\n", n, r < 0 ? ename(errno) : "no error");
+    return 0;
+}
+
+static int a_tmp_tricks(int argc, char **argv)
+{
+    /* Renames and removals that would corrupt a naive tree: a directory
+     * moved into itself, the cwd or an open directory removed under the
+     * guest's feet. */
+    PROBE("mkdir /tmp/a", sg_mkdir("/tmp/a", 0755));
+    PROBE("mkdir /tmp/a/b", sg_mkdir("/tmp/a/b", 0755));
+    PROBE("rename /tmp/a /tmp/a/b/c", sg_rename("/tmp/a", "/tmp/a/b/c"));
+    PROBE("rename /tmp/a /tmp/a", sg_rename("/tmp/a", "/tmp/a"));
+    PROBE("rename /tmp/a/b /tmp", sg_rename("/tmp/a/b", "/tmp"));
+    PROBE("rename /tmp /tmp/x", sg_rename("/tmp", "/tmp/x"));
+    PROBE("rmdir /tmp", sg_rmdir("/tmp"));
+    PROBE("rmdir /tmp/a", sg_rmdir("/tmp/a"));
+    PROBE("unlink /tmp/a", sg_unlink("/tmp/a"));
+    PROBE("rmdir /tmp/a/b/..", sg_rmdir("/tmp/a/b/.."));
+    PROBE("chdir /tmp/a/b", sg_chdir("/tmp/a/b"));
+    int dfd = sg_open("/tmp/a/b", O_RDONLY | O_DIRECTORY, 0);
+    SG_DIR *d = sg_opendir("/tmp/a/b");
+    PROBE("rmdir /tmp/a/b (cwd, open, streamed)", sg_rmdir("/tmp/a/b"));
+    char cwd[256];
+    PROBE("getcwd in a removed directory", sg_getcwd(cwd, sizeof cwd) ? 0 : -1);
+    PROBE("create in the removed cwd", sg_open("x", O_WRONLY | O_CREAT, 0644));
+    PROBE("openat the removed directory", sg_openat(dfd, "y", O_WRONLY | O_CREAT, 0644));
+    PROBE("mkdir ../b again", sg_mkdir("/tmp/a/b", 0755));
+    PROBE("readdir of the removed stream", sg_readdir(d) ? 0 : -1);
+    PROBE("closedir", sg_closedir(d));
+    PROBE("close dfd", sg_close(dfd));
+    PROBE("chdir /", sg_chdir("/"));
+    PROBE("rmdir /tmp/a/b", sg_rmdir("/tmp/a/b"));
+    PROBE("rmdir /tmp/a", sg_rmdir("/tmp/a"));
+    return 0;
+}
+
 /* ------------------------------------------------ descriptors */
 
 static int a_fd_exhaustion(int argc, char **argv)
@@ -888,6 +944,8 @@ static const struct attack attacks[] = {
     { "chdir-escape", a_chdir_escape },
     { "write-outside-tmp", a_write_outside_tmp },
     { "tmp-quota", a_tmp_quota },
+    { "tmp-entry-bomb", a_tmp_entry_bomb },
+    { "tmp-tricks", a_tmp_tricks },
     { "fd-exhaustion", a_fd_exhaustion },
     { "fd-never-opened", a_fd_never_opened },
     { "fd-closed-std", a_fd_closed_std },

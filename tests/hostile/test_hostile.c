@@ -121,6 +121,12 @@ static const struct hcase cases[] = {
     { "tmp-quota", { 0 }, { "--tmp-write=64K" }, REFUSED,
       { "bytes to /tmp/big, then ENOSPC", "pwrite at 1 TiB: -1 ENOSPC", "ftruncate to 1 TiB: -1 ENOSPC",
         "write at 2^62: -1 EFBIG" }, .mem_frees = -1 },
+    { "tmp-entry-bomb", { 0 }, { "--tmp-write=64K" }, REFUSED,
+      { "created 255 entries in /tmp, then ENOSPC" }, .mem_frees = -1 },
+    { "tmp-tricks", { 0 }, { "--tmp-write=64K" }, REFUSED,
+      { "rename /tmp/a /tmp/a/b/c: -1 EINVAL", "rmdir /tmp: -1 EROFS",
+        "rmdir /tmp/a/b (cwd, open, streamed): 0", "create in the removed cwd: -1 ENOENT",
+        "openat the removed directory: -1 ENOENT" }, .mem_frees = 1 },
     /* ---- descriptors */
     { "fd-exhaustion", { 0 }, { 0 }, REFUSED,
       { "opened /dev/null 253 times, then EMFILE", "close 3: 0", "open after close: 3" }, .mem_frees = -1 },
