@@ -79,8 +79,9 @@ int tcli_parse_size(const char *s, size_t *out)
 int tcli_read_error(const char *cmd, const char *path, struct trace_reader *r, int err)
 {
     const char *m = trace_reader_error_message(r);
-    fprintf(stderr, "sandtrace %s: trace '%s' is damaged at offset %llu: %s\n", cmd, path,
-            (unsigned long long)trace_reader_error_offset(r), m && *m ? m : trace_strerror(err));
+    fprintf(stderr, "sandtrace %s: trace '%s' is %s at offset %llu: %s\n", cmd, path,
+            err == TRACE_E_TRUNCATED ? "truncated" : "damaged", (unsigned long long)trace_reader_error_offset(r),
+            m && *m ? m : trace_strerror(err));
     return TCLI_EXIT_DAMAGED;
 }
 
