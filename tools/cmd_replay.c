@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -382,6 +383,22 @@ static void on_resume_signal(int sig)
 static void on_stop(void *ctx, pid_t pid, uint64_t seq)
 {
     (void)ctx;
+    /* SIGUSR1/SIGCONT are blocked from before the message (which invites
+     * them) and let through only inside ppoll(): none can be lost between a
+     * check and the wait. */
+    sigset_t ours, old, waitmask;
+    sigemptyset(&ours);
+    sigaddset(&ours, SIGUSR1);
+    sigaddset(&ours, SIGCONT);
+    sigprocmask(SIG_BLOCK, &ours, &old);
+    waitmask = old;
+    sigdelset(&waitmask, SIGUSR1);
+    sigdelset(&waitmask, SIGCONT);
+    struct sigaction sa = { .sa_handler = on_resume_signal }, old_usr1, old_cont;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old_usr1);
+    sigaction(SIGCONT, &sa, &old_cont);
+    resume_signal = 0;
     fflush(stdout);
     fprintf(stderr,
             "sandtrace replay: stopped before event %" PRIu64 "; the guest (pid %ld) is blocked "
@@ -389,24 +406,22 @@ static void on_stop(void *ctx, pid_t pid, uint64_t seq)
             "  attach with: gdb -p %ld\n"
             "  press Enter to continue (or send SIGUSR1 to pid %ld)\n",
             seq, (long)pid, (long)pid, (long)getpid());
-    struct sigaction sa = { .sa_handler = on_resume_signal }, old_usr1, old_cont;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the read below is interrupted */
-    sigaction(SIGUSR1, &sa, &old_usr1);
-    sigaction(SIGCONT, &sa, &old_cont);
-    resume_signal = 0;
-    for (;;) {
+    while (!resume_signal) {
+        struct pollfd p = { 0, POLLIN, 0 };
+        int n = ppoll(&p, 1, NULL, &waitmask);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue; /* resume_signal says whether it was ours */
+            break;
+        }
         char c;
         ssize_t got = read(0, &c, 1);
-        if (got <= 0 && (got == 0 || errno != EINTR))
-            break; /* end of input */
-        if (got < 0 && resume_signal)
-            break;
-        if (got == 1 && c == '\n')
-            break;
+        if (got <= 0 || c == '\n')
+            break; /* Enter, or the end of the input */
     }
     sigaction(SIGUSR1, &old_usr1, NULL);
     sigaction(SIGCONT, &old_cont, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     fprintf(stderr, "sandtrace replay: continuing\n");
 }
 

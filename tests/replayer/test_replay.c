@@ -399,8 +399,9 @@ static void test_replay_stop_at_prints_the_pid_and_waits_for_enter(void **state)
  * open, waits (at most 60 s) for the "gdb -p PID" line, and returns in `where`
  * the guest's /proc/PID/syscall line at that moment (the system call it is
  * blocked in, its arguments, stack and instruction pointers); then presses
- * Enter and returns the replay's exit status. */
-static int stop_and_look(const char *trace, const char *n, char *where, size_t cap)
+ * Enter (or, with by_signal, sends replay the SIGUSR1 its message names,
+ * stdin left open) and returns the replay's exit status. */
+static int stop_and_look(const char *trace, const char *n, char *where, size_t cap, int by_signal)
 {
     int in[2], err[2];
     if (pipe(in) || pipe(err))
@@ -454,9 +455,14 @@ static int stop_and_look(const char *trace, const char *n, char *where, size_t c
             nanosleep(&ts, NULL);
         }
     }
-    if (write(in[1], "\n", 1) != 1)
+    const char *sig = strstr(buf, "send SIGUSR1 to pid ");
+    if (by_signal && sig) {
+        long replay_pid = strtol(sig + strlen("send SIGUSR1 to pid "), NULL, 10);
+        assert_int_equal(replay_pid, pid);
+        kill(pid, SIGUSR1);
+    } else if (write(in[1], "\n", 1) != 1) {
         abort();
-    close(in[1]);
+    }
     /* Drain stderr to the end, bounded by the deadline. */
     while (tu__now() < deadline) {
         struct pollfd p = { err[0], POLLIN, 0 };
@@ -466,6 +472,7 @@ static int stop_and_look(const char *trace, const char *n, char *where, size_t c
             break;
     }
     close(err[0]);
+    close(in[1]);
     if (tu__now() >= deadline)
         kill(pid, SIGKILL);
     int st = 0;
@@ -487,8 +494,9 @@ static void test_replay_stop_at_holds_the_guest_at_the_same_point_every_time(voi
     char n[32];
     snprintf(n, sizeof n, "%ld", seq);
     char first[512], second[512];
-    assert_int_equal(stop_and_look(f->trace, n, first, sizeof first), 0);
-    assert_int_equal(stop_and_look(f->trace, n, second, sizeof second), 0);
+    assert_int_equal(stop_and_look(f->trace, n, first, sizeof first, 0), 0);
+    /* The second time it goes on at a signal rather than Enter. */
+    assert_int_equal(stop_and_look(f->trace, n, second, sizeof second, 1), 0);
     /* Blocked in read(0, ...) on the command pipe: system call 0, fd 0. */
     if (strncmp(first, "0 0x0 ", 6) != 0)
         fail_msg("the guest is not blocked reading its commands: '%s'", first);
