@@ -184,6 +184,25 @@ int st_session_drain_stderr(struct st_session *s)
     }
 }
 
+/* SIGINT, SIGTERM or SIGHUP received during a run (the handler only notes
+ * it; the loop ends the guest and reports). */
+static volatile sig_atomic_t interrupted_by;
+
+static void note_interrupt(int sig)
+{
+    interrupted_by = sig;
+}
+
+/* After EINTR: when the controller was asked to stop, the guest is ended. */
+static int check_interrupt(struct st_session *s)
+{
+    if (!interrupted_by)
+        return 0;
+    st_session_stop(s, ST_STATUS_ERROR, "interrupted by signal %d (%s)", (int)interrupted_by,
+                    strsignal(interrupted_by));
+    return ST_E_STOPPED;
+}
+
 int st_session_wait_fd(struct st_session *s, int fd, short events)
 {
     for (;;) {
@@ -199,8 +218,11 @@ int st_session_wait_fd(struct st_session *s, int fd, short events)
         }
         int n = poll(p, s->child.err_fd >= 0 ? 2 : 1, timeout);
         if (n < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR) {
+                if (check_interrupt(s) < 0)
+                    return ST_E_STOPPED;
                 continue;
+            }
             return ST_E_IO;
         }
         if (n == 0)
@@ -404,6 +426,8 @@ static int wait_for_end(struct st_session *s)
         }
         struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { s->child.err_fd, POLLIN, 0 } };
         int n = poll(p, 2, ms);
+        if (n < 0 && errno == EINTR && check_interrupt(s) < 0)
+            break;
         if (n > 0 && p[1].revents)
             st_session_drain_stderr(s);
     }
@@ -534,12 +558,21 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         sigaction(SIGPIPE, &old_pipe, NULL);
         return rc;
     }
+    /* Ctrl-C and friends end the guest and still give an outcome. */
+    struct sigaction on_int = { .sa_handler = note_interrupt }, old_int, old_term, old_hup;
+    sigemptyset(&on_int.sa_mask);
+    interrupted_by = 0;
+    sigaction(SIGINT, &on_int, &old_int);
+    sigaction(SIGTERM, &on_int, &old_term);
+    sigaction(SIGHUP, &on_int, &old_hup);
     st_wire_reader_init(&s->rd, s->child.from_guest, wait_guest_out, s);
     st_wire_out_init(&s->out, s->child.to_guest, wait_guest_in, s);
 
     int loop_rc;
     int cut_in_request = 0; /* the stream ended inside a request (not a reply) */
     for (;;) {
+        if (interrupted_by && (loop_rc = check_interrupt(s)) < 0)
+            break;
         loop_rc = st_wire_read_request(&s->rd, &s->req);
         if (loop_rc < 0) {
             cut_in_request = loop_rc == ST_E_TRUNCATED;
@@ -568,9 +601,12 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     if (s->stopping) {
         kill_and_reap(s);
     } else if (!wait_for_end(s)) {
-        /* Its stdout is closed but it runs on: the deadline ends it. */
-        ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
-        st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+        /* Its stdout is closed but it runs on: the deadline (or an
+         * interruption, which already said so) ends it. */
+        if (!s->stopping) {
+            ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
+            st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+        }
         kill_and_reap(s);
     }
     /* What the guest left on its stderr. */
@@ -623,6 +659,9 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
                                 (double)(self_end.ru_stime.tv_usec - self_start.ru_stime.tv_usec) / 1e6;
     st_child_close(&s->child);
     ST_EMIT(s, on_exit, o);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     return 0;
 }

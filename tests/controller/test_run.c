@@ -504,6 +504,75 @@ static void test_run_survives_random_calls_with_random_arguments(void **state)
     }
 }
 
+/* The pid of `parent`'s first child whose name is `comm`, or 0. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+    char path[128], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n")) {
+        char cpath[128], name[64] = "";
+        snprintf(cpath, sizeof cpath, "/proc/%s/comm", tok);
+        FILE *c = fopen(cpath, "r");
+        if (!c)
+            continue;
+        if (fgets(name, sizeof name, c))
+            name[strcspn(name, "\n")] = '\0';
+        fclose(c);
+        if (!strcmp(name, comm))
+            return (pid_t)atoi(tok);
+    }
+    return 0;
+}
+
+static void test_run_interrupted_controller_ends_the_guest_and_reports(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char out[4200];
+    snprintf(out, sizeof out, "%s/outcome.json", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execl(tu_sandtrace(), "sandtrace", "run", "--timeout", "60", "--outcome", out, "--",
+              tguest(), "spin", (char *)NULL);
+        _exit(127);
+    }
+    /* Wait (at most 10 s) until the guest runs, then a moment for the
+     * controller to be in its loop. */
+    pid_t guest = 0;
+    for (int i = 0; i < 1000 && !guest; i++) {
+        guest = child_named(pid, "tguest");
+        if (!guest)
+            usleep(10000);
+    }
+    assert_true(guest > 0);
+    usleep(100000);
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), ST_RUN_EXIT_ERROR);
+    char *json = slurp(out);
+    assert_non_null(json);
+    assert_status(json, "error");
+    assert_non_null(strstr(json, "interrupted by signal 15"));
+    free(json);
+    /* The guest is gone with it. */
+    assert_int_equal(kill(guest, 0), -1);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_run_lying_string_reply_is_a_violation),
         cmocka_unit_test(test_run_guest_real_stderr_passes_through_without_deadlock),
         cmocka_unit_test(test_run_survives_random_calls_with_random_arguments),
+        cmocka_unit_test(test_run_interrupted_controller_ends_the_guest_and_reports),
         cmocka_unit_test(test_check_knows_every_function_of_real_pypy_dumps),
         cmocka_unit_test(test_check_lists_an_unknown_function),
         cmocka_unit_test(test_check_of_the_guest_runtime_has_no_unknowns),
