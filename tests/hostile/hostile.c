@@ -720,6 +720,26 @@ static int a_request_never_completed(int argc, char **argv)
     return wait_for_controller();
 }
 
+static int a_never_reads_commands(int argc, char **argv)
+{
+    /* A read(0) whose answer (a W of up to 256 KiB) the guest never takes
+     * from its stdin; it sends more requests instead, until its own pipe
+     * is full. The controller, blocked writing, must still end it. */
+    static char buf[1 << 18];
+    uint64_t args[3] = { 0, sg_arg_p(buf), sizeof buf };
+    send_text("read(ipi)i", args, 3);
+    for (;;)
+        send_text("getpid()i", NULL, 0);
+    return 0;
+}
+
+static int a_exit_with_request_open(int argc, char **argv)
+{
+    /* A request, and the end before its answer. */
+    send_text("getpid()i", NULL, 0);
+    return 5;
+}
+
 static int a_memory_bomb(int argc, char **argv)
 {
     size_t total = 0;
@@ -952,6 +972,8 @@ static const struct attack attacks[] = {
     { "readdir-not-dir", a_readdir_not_dir },
     { "busy-loop", a_busy_loop },
     { "request-never-completed", a_request_never_completed },
+    { "never-reads-commands", a_never_reads_commands },
+    { "exit-with-request-open", a_exit_with_request_open },
     { "memory-bomb", a_memory_bomb },
     { "stdout-flood", a_stdout_flood },
     { "stderr-flood", a_stderr_flood },
