@@ -533,6 +533,30 @@ static void test_replay_ends_like_a_recorded_limit(void **state)
     tu_run_release(&rec);
 }
 
+static void test_replay_of_a_keyed_trace(void **state)
+{
+    struct fixture *f = *state;
+    tu_write_file(f->dir, "key", "0123456789abcdef0123456789abcdef", 32);
+    tu_write_file(f->dir, "other-key", "fedcba9876543210fedcba9876543210", 32);
+    char key[4300], other[4300];
+    snprintf(key, sizeof key, "%s/key", f->dir);
+    snprintf(other, sizeof other, "%s/other-key", f->dir);
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--key", key, "--",
+                               tu_guest("hello"), NULL);
+    assert_int_equal(rec.status, 0);
+    struct tu_run r = st_run(NULL, "replay", "--key", key, f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, rec.out);
+    tu_run_release(&r);
+    /* The wrong key is refused before anything runs. */
+    r = st_run(NULL, "replay", "--key", other, f->trace, NULL);
+    assert_int_equal(r.status, 67);
+    assert_int_equal(r.out_len, 0);
+    assert_true(has(r.err, "cannot open trace '"));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
 static void test_replay_command_line_errors(void **state)
 {
     struct fixture *f = *state;
@@ -754,6 +778,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_ends_like_a_recorded_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_command_line_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_of_a_keyed_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_reproduces_every_way_a_run_ends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_wants_the_recorded_protocol_violation, setup,
