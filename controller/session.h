@@ -149,6 +149,9 @@ int st_session_new(const struct st_session_config *cfg, struct st_session **out)
 int st_session_add_observer(struct st_session *s, const struct st_observer *obs);
 
 /* Starts the guest, answers its requests until it ends, and fills `out`.
+ * While it runs, SIGPIPE is ignored and SIGINT/SIGTERM/SIGHUP only mark the
+ * run as interrupted (the guest is then killed, status ST_STATUS_ERROR);
+ * the previous dispositions are restored before it returns.
  * Returns 0 when the outcome is meaningful (whatever the guest did), or a
  * negative ST_E_* when the guest could not be started (the outcome says why,
  * with status ST_STATUS_ERROR). Runs once per session. */
