@@ -428,7 +428,7 @@ static void machine_info(struct machine *m)
 
 struct rusage_check {
     double wait4_cpu, proc_self, proc_children, outcome_guest, outcome_controller;
-    long maxrss_small, maxrss_big, maxrss_guest_alone, hwm_small, hwm_big;
+    long maxrss_small, maxrss_mid, maxrss_big, maxrss_guest_alone, hwm_small, hwm_mid, hwm_big;
 };
 
 static void write_json(struct bench *b, const struct machine *m, const struct rusage_check *rc,
@@ -467,9 +467,11 @@ static void write_json(struct bench *b, const struct machine *m, const struct ru
     fprintf(f, ", \"outcome_controller_seconds\": ");
     json_num(f, rc->outcome_controller);
     fprintf(f, "},\n  \"memory_check\": {\"wait4_maxrss_kib_small\": %ld, "
-               "\"wait4_maxrss_kib_big\": %ld, \"guest_alone_maxrss_kib\": %ld, "
-               "\"sampled_vmhwm_kib_small\": %ld, \"sampled_vmhwm_kib_big\": %ld},\n",
-            rc->maxrss_small, rc->maxrss_big, rc->maxrss_guest_alone, rc->hwm_small, rc->hwm_big);
+               "\"wait4_maxrss_kib_mid\": %ld, \"wait4_maxrss_kib_big\": %ld, "
+               "\"guest_alone_maxrss_kib\": %ld, \"sampled_vmhwm_kib_small\": %ld, "
+               "\"sampled_vmhwm_kib_mid\": %ld, \"sampled_vmhwm_kib_big\": %ld},\n",
+            rc->maxrss_small, rc->maxrss_mid, rc->maxrss_big, rc->maxrss_guest_alone,
+            rc->hwm_small, rc->hwm_mid, rc->hwm_big);
     fprintf(f, "  \"figures\": [\n");
     for (size_t i = 0; i < nfigs; i++) {
         struct figure *g = &figs[i];
@@ -690,7 +692,7 @@ int main(int argc, char **argv)
     struct workload importer = { .name = "importer", .argv = importer_argv, .extra = importer_extra };
 
     struct series floor_ns = { .n = 0 }, floor_cpu = { .n = 0 };
-    struct rusage_check rc = { NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0 };
+    struct rusage_check rc = { NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0, 0, 0 };
     progress("%s mode: %d repetitions of floor, ping %ld, writer %ld x %ld B, importer %ld rounds "
              "(run, record, replay each)",
              b.quick ? "quick" : "full", b.reps, b.ping_n, b.writer_n, b.writer_size,
@@ -739,7 +741,9 @@ int main(int argc, char **argv)
     if (dump_rc < 0 || bench_wait(&guest_alone, 0) < 0)
         die("cannot run the ping guest alone: %s", strerror(errno));
     rc.maxrss_small = msmall.p.maxrss_kb;
+    rc.maxrss_mid = mmid.p.maxrss_kb;
     rc.maxrss_big = mbig.p.maxrss_kb;
+    rc.hwm_mid = mmid.p.hwm_kb;
     rc.maxrss_guest_alone = guest_alone.maxrss_kb;
     rc.hwm_small = msmall.p.hwm_kb;
     rc.hwm_big = mbig.p.hwm_kb;
