@@ -967,7 +967,8 @@ static int replay_end(struct rp_replay *r, int controller_ended)
     /* The guest should end by itself now: its stream must close. */
     for (;;) {
         int rc = st_wire_read_request(&r->wr, &r->live);
-        if (rc == ST_E_EOF || rc == ST_E_TRUNCATED || rc == ST_E_IO)
+        /* A clean end (half a request is a violation, reported below). */
+        if (rc == ST_E_EOF || rc == ST_E_IO)
             return STEP_END;
         if (rc == ST_E_TIMEOUT) {
             char msg[256];
