@@ -276,8 +276,9 @@ int rp_replay_new(const struct rp_config *cfg, struct rp_replay **out, char *err
     }
     struct stat st;
     if (stat(r->exe, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, err_cap, "cannot find guest executable '%s': %s", r->exe,
-                stat(r->exe, &st) != 0 ? strerror(errno) : "not a regular file");
+        set_err(err, err_cap, "cannot find guest executable '%s': %s%s", r->exe,
+                stat(r->exe, &st) != 0 ? strerror(errno) : "not a regular file",
+                cfg->exe ? "" : " (name one with --exe)");
         rp_replay_free(r);
         return RP_E_EXE;
     }
