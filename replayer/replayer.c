@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1052,32 +1053,42 @@ static void note_recorded_exit(struct rp_replay *r)
 }
 
 /* Waits for the live guest to end (after its stream closed), honouring the
- * deadline; kills it at the deadline. */
+ * deadline and draining its stderr; kills it at the deadline. A pidfd
+ * (Linux 5.3+) makes the wait exact; without one it polls every 10 ms. */
 static void reap_live(struct rp_replay *r, int kill_now)
 {
     if (!r->spawned)
         return;
     if (kill_now)
         st_child_kill(&r->child, SIGKILL);
+    int pidfd = -1;
+#ifdef SYS_pidfd_open
+    pidfd = (int)syscall(SYS_pidfd_open, r->child.pid, 0);
+#endif
     for (;;) {
         int rc = st_child_wait(&r->child, 1);
         if (rc != 0)
             break;
-        if (r->deadline > 0 && now_s() >= r->deadline) {
-            r->timed_out = 1;
-            st_child_kill(&r->child, SIGKILL);
-            st_child_wait(&r->child, 0);
-            break;
+        int ms = pidfd >= 0 ? -1 : 10;
+        if (r->deadline > 0) {
+            double left = r->deadline - now_s();
+            if (left <= 0) {
+                r->timed_out = 1;
+                st_child_kill(&r->child, SIGKILL);
+                st_child_wait(&r->child, 0);
+                break;
+            }
+            int dl = (int)(left * 1000) + 1;
+            if (ms < 0 || dl < ms)
+                ms = dl;
         }
-        struct pollfd p = { r->child.err_fd, POLLIN, 0 };
-        if (r->child.err_fd >= 0) {
-            if (poll(&p, 1, 10) > 0)
-                drain_stderr(r);
-        } else {
-            struct timespec ts = { 0, 10 * 1000000L };
-            nanosleep(&ts, NULL);
-        }
+        struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { r->child.err_fd, POLLIN, 0 } };
+        int n = poll(p, 2, ms);
+        if (n > 0 && p[1].revents)
+            drain_stderr(r);
     }
+    if (pidfd >= 0)
+        close(pidfd);
     /* What it left on its stderr. */
     while (r->child.err_fd >= 0) {
         struct pollfd p = { r->child.err_fd, POLLIN, 0 };
