@@ -836,7 +836,8 @@ static struct trace_event copy_request(const struct trace_event *ev)
  * happen), else answer it as an extra call and compare the next live request
  * with `rec` again. Returns STEP_NEXT, or STEP_STOP. On a match ahead, r->ev
  * is that request (to be answered) and *found is set. */
-static int resync(struct rp_replay *r, const struct trace_event *rec, int *found)
+static int resync(struct rp_replay *r, const struct trace_event *rec, int *found,
+                  unsigned *skipped)
 {
     *found = 0;
     unsigned seen = 0;
@@ -858,6 +859,7 @@ static int resync(struct rp_replay *r, const struct trace_event *rec, int *found
                     same = 0;
             if (same) {
                 *found = 1;
+                *skipped = seen; /* rec and the requests between */
                 return STEP_NEXT;
             }
         }
@@ -911,19 +913,35 @@ static int replay_request(struct rp_replay *r)
         struct rp_divergence d;
         if (match_request(r, &rec, &d) == 0)
             break;
+        if (d.kind == RP_DIV_SIGNATURE && r->cfg.keep_going &&
+            r->res->divergences + 1 < r->cfg.max_divergences) {
+            /* Resynchronise first, so that the report can say how. */
+            int found = 0;
+            unsigned skipped = 0;
+            int step = resync(r, &rec, &found, &skipped);
+            size_t ml = strlen(d.message);
+            if (step == STEP_NEXT && found)
+                snprintf(d.message + ml, sizeof d.message - ml,
+                         "; resynchronised: %u recorded call%s skipped", skipped,
+                         skipped == 1 ? "" : "s");
+            else if (step == STEP_NEXT)
+                snprintf(d.message + ml, sizeof d.message - ml,
+                         "; the live call was answered as an extra one (ENOSYS)");
+            diverge(r, &d);
+            if (step != STEP_NEXT)
+                return step;
+            if (found) {
+                rec = copy_request(&r->ev);
+                break; /* the live request is this later recorded one */
+            }
+            continue; /* the live call was extra: the next one is compared with rec */
+        }
         if (!diverge(r, &d))
             return stop_with(r, RP_END_DIVERGED, d.message);
         if (d.kind != RP_DIV_SIGNATURE)
             break; /* same function: answer it as recorded */
-        int found = 0;
-        int step = resync(r, &rec, &found);
-        if (step != STEP_NEXT)
-            return step;
-        if (found) {
-            rec = copy_request(&r->ev);
-            break; /* the live request is this later recorded one */
-        }
-        /* The live call was extra and refused: the next one is compared with rec. */
+        /* keep_going with the cap reached was handled by diverge(). */
+        return stop_with(r, RP_END_DIVERGED, d.message);
     }
     learn_args(r, &rec);
     report_event(r, &rec);

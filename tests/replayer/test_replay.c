@@ -316,12 +316,14 @@ static void test_replay_keep_going_resynchronises_after_a_missing_call(void **st
     assert_diverged_at(&r, seq, "signature");
     assert_string_equal(r.out, "alpha\ndone\n");
     assert_true(has(r.err, "1 divergence after"));
+    assert_true(has(r.err, "resynchronised: 1 recorded call skipped"));
     tu_run_release(&r);
     /* An extra call is refused and the next one matched: one divergence too. */
     r = st_run(NULL, "replay", "--keep-going", "--exe", rp_guest("variant-extra"), f->trace, NULL);
     assert_int_equal(r.status, 65);
     assert_string_equal(r.out, "alpha\ndone\n");
     assert_true(has(r.err, "1 divergence after"));
+    assert_true(has(r.err, "answered as an extra one (ENOSYS)"));
     tu_run_release(&r);
 }
 
