@@ -22,7 +22,7 @@ enum opt_id {
     O_MOUNT = 256, O_FILE, O_TMP, O_TMP_WRITE, O_TMP_EXPORT, O_LIB_PATH, O_SEED, O_CWD,
     O_ENV, O_TIME, O_ARGV0, O_HOME, O_STDIN, O_STDOUT, O_STDERR, O_RAW_STDOUT, O_NOCOLOR,
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
-    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL,
+    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +54,9 @@ static const struct option long_opts[] = {
     { "outcome", required_argument, NULL, O_OUTCOME },
     { "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
     { "strict-jail", no_argument, NULL, O_STRICT_JAIL },
+    { "exclude", required_argument, NULL, O_EXCLUDE },
+    { "show-dotfiles", no_argument, NULL, O_DOTFILES },
+    { "follow-symlinks", no_argument, NULL, O_FOLLOW },
     { "allow-unknown", no_argument, NULL, O_ALLOW_UNKNOWN },
     { "debug", no_argument, NULL, O_DEBUG },
     { "config", required_argument, NULL, O_CONFIG },
@@ -76,6 +79,10 @@ const char *st_run_options_help(void)
         "  --tmp-write[=BYTES]  a writable in-memory /tmp (quota, default 64M)\n"
         "  --tmp-export DIR     after the run, copy the writable /tmp into DIR\n"
         "  --cwd PATH           the initial current directory (default /tmp)\n"
+        "  --exclude PATTERN    in every mount, names matching PATTERN (fnmatch; with a /,\n"
+        "                       the path below the mount) do not exist (repeatable)\n"
+        "  --show-dotfiles      in mounts, names starting with '.' exist (default: hidden)\n"
+        "  --follow-symlinks    in mounts, follow symlinks that stay inside (default: refused)\n"
         "  --seed N             the seed of /dev/urandom's stream (default 0)\n"
         "world:\n"
         "  --env K=V            an environment entry for get_environ/getenv (repeatable;\n"
@@ -144,6 +151,9 @@ void st_run_options_release(struct st_run_options *ro)
     free(ro->stdout_file);
     free(ro->stderr_file);
     free(ro->outcome_file);
+    for (size_t i = 0; i < ro->nexclude; i++)
+        free(ro->exclude[i]);
+    free(ro->exclude);
     for (size_t i = 0; i < ro->nowned; i++)
         free(ro->owned[i]);
     free(ro->owned);
@@ -352,6 +362,18 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_OUTCOME: set_str(&ro->outcome_file, arg); return 0;
     case O_NO_SECCOMP: c->seccomp = 0; return 0;
     case O_STRICT_JAIL: ro->strict_jail = 1; return 0;
+    case O_EXCLUDE:
+        if (!*arg)
+            return bad_value(prog, name, arg);
+        if (ro->nexclude >= 256) {
+            fprintf(stderr, "sandtrace %s: too many --exclude patterns (256 at most)\n", prog);
+            return ST_RUN_OPT_USAGE;
+        }
+        ro->exclude = xrealloc(ro->exclude, (ro->nexclude + 1) * sizeof *ro->exclude);
+        ro->exclude[ro->nexclude++] = xstrdup(arg);
+        return 0;
+    case O_DOTFILES: ro->show_dotfiles = 1; return 0;
+    case O_FOLLOW: ro->follow_symlinks = 1; return 0;
     case O_ALLOW_UNKNOWN: c->allow_unknown = 1; return 0;
     case O_DEBUG: ro->debug = 1; c->log_refused = 1; return 0;
     case O_CONFIG: return read_config(ro, arg);
@@ -574,9 +596,16 @@ static int build_vfs(const struct st_run_options *ro, struct st_vfs **out)
         fprintf(stderr, "sandtrace %s: cannot create the virtual file system\n", ro->prog);
         return ST_E_NOMEM;
     }
+    /* What every mount (and the PyPy tree) shows. */
+    struct st_mount_options mo;
+    st_mount_options_init(&mo);
+    mo.show_dotfiles = ro->show_dotfiles;
+    mo.follow_symlinks = ro->follow_symlinks;
+    mo.exclude = (const char *const *)ro->exclude;
+    mo.n_exclude = ro->nexclude;
     int rc = 0;
     if (ro->lib_path) {
-        rc = st_vfs_add_pypy_home(v, ro->lib_path, ro->argv0, NULL);
+        rc = st_vfs_add_pypy_home(v, ro->lib_path, ro->argv0, &mo);
         if (rc < 0) {
             vfs_error(ro->prog, "find PyPy's lib-python or lib_pypy in", ro->lib_path, NULL, rc);
             goto fail;
@@ -591,7 +620,7 @@ static int build_vfs(const struct st_run_options *ro, struct st_vfs **out)
         goto fail;
     }
     for (size_t i = 0; i < ro->nmounts; i++)
-        if ((rc = st_vfs_mount(v, ro->mounts[i].key, ro->mounts[i].value, NULL)) < 0) {
+        if ((rc = st_vfs_mount(v, ro->mounts[i].key, ro->mounts[i].value, &mo)) < 0) {
             vfs_error(ro->prog, "mount", ro->mounts[i].key, ro->mounts[i].value, rc);
             goto fail;
         }

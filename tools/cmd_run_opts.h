@@ -47,6 +47,9 @@ struct st_run_options {
     char *lib_path;                 /* --lib-path DIR */
     char *cwd;
     uint64_t seed;
+    char **exclude;                 /* --exclude patterns (owned) */
+    size_t nexclude;
+    int show_dotfiles, follow_symlinks;
     /* Streams. */
     char *stdin_file, *stdout_file, *stderr_file;
     int nocolor, force_color;

@@ -182,6 +182,38 @@ static void test_run_config_file_holds_mounts(void **state)
     free(dir);
 }
 
+static void test_run_mount_policies_exclude_dotfiles_symlinks(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    mkdir_in(dir, "d");
+    tu_write_file(dir, "d/a.txt", "a\n", 2);
+    tu_write_file(dir, "d/.hidden", "h\n", 2);
+    tu_write_file(dir, "d/c.log", "c\n", 2);
+    char *link = join(dir, "d/link");
+    assert_int_equal(symlink("a.txt", link), 0);
+    free(link);
+    char m[4200];
+    snprintf(m, sizeof m, "/m=%s/d", dir);
+    struct tu_run r = run((const char *[]){ "--mount", m, "--", tu_guest("ls"), "/m", NULL });
+    assert_string_equal(r.out, "a.txt\nc.log\nlink\n");
+    tu_run_release(&r);
+    r = run((const char *[]){ "--mount", m, "--exclude", "*.log", "--show-dotfiles", "--",
+                              tu_guest("ls"), "/m", NULL });
+    assert_string_equal(r.out, ".hidden\na.txt\nlink\n");
+    tu_run_release(&r);
+    r = run((const char *[]){ "--mount", m, "--", tu_guest("cat"), "/m/link", NULL });
+    assert_true(r.status != 0);
+    assert_string_equal(r.out, "");
+    tu_run_release(&r);
+    r = run((const char *[]){ "--mount", m, "--follow-symlinks", "--", tu_guest("cat"), "/m/link", NULL });
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "a\n");
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_run_cwd_option(void **state)
 {
     (void)state;
@@ -208,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_run_tmp_write_and_export),
         cmocka_unit_test(test_run_lib_path_builds_pypy_home),
         cmocka_unit_test(test_run_config_file_holds_mounts),
+        cmocka_unit_test(test_run_mount_policies_exclude_dotfiles_symlinks),
         cmocka_unit_test(test_run_cwd_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
