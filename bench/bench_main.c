@@ -66,6 +66,7 @@ static void path_join(char *dst, size_t cap, const char *a, const char *b)
         die("path too long: '%s/%s'", a, b);
 }
 
+/* Shows the first lines of a file, indented (a failed run's stderr). */
 static void show_log(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -133,6 +134,10 @@ static void run_subject(struct bench *b, enum mode mode, const char *trace,
         fprintf(stderr, "sandtrace-bench: sandtrace %s %s failed (wait status 0x%x); its stderr:\n",
                 argv[1], guest_argv[0], s->p.status);
         show_log(b->log);
+        if (mode != MODE_REPLAY) {
+            fprintf(stderr, "its outcome:\n");
+            show_log(outcome); /* --quiet leaves the reason to the outcome */
+        }
         exit(1);
     }
     if (mode != MODE_REPLAY) {
@@ -206,6 +211,17 @@ static int remove_tree(const char *path)
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     return system(cmd);
+}
+
+/* The temporary directory (traces of up to 10 million calls), removed at
+ * exit whatever the way out. */
+static char tmp_to_remove[PATH_MAX];
+
+static void remove_tmp(void)
+{
+    if (tmp_to_remove[0])
+        remove_tree(tmp_to_remove);
+    tmp_to_remove[0] = '\0';
 }
 
 /* ------------------------------------------------------------- figures */
@@ -667,6 +683,8 @@ int main(int argc, char **argv)
     snprintf(b.tmp, sizeof b.tmp, "%s/sandtrace-bench.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!mkdtemp(b.tmp))
         die("cannot create a temporary directory: %s", strerror(errno));
+    snprintf(tmp_to_remove, sizeof tmp_to_remove, "%s", b.tmp);
+    atexit(remove_tmp);
     path_join(b.log, sizeof b.log, b.tmp, "stderr.log");
     make_tree(&b);
 
@@ -776,7 +794,7 @@ int main(int argc, char **argv)
             push(&conc_rate[k], (double)nsb * (double)(b.conc_n + 1) / wall);
         }
     }
-    remove_tree(b.tmp);
+    remove_tmp();
 
     /* ------------------------------------------------------- the table */
     struct figure *f;
