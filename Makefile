@@ -6,7 +6,7 @@
 #   make demo       build, then run/record/dump/replay a bundled guest
 #   make bench      benchmarks (bench/), prints a table
 #   make fuzz       bounded fuzzing runs (needs clang)
-#   make deps       install the Debian packages the build needs
+#   make deps       install the Debian packages the build needs (install-deps.sh)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Each module.mk appends to the variables below; see docs/hacking.md.
@@ -21,8 +21,6 @@ VERSION := 0.1.0
 
 PKGS      := libzstd libprotobuf-c libseccomp libxxhash libsodium
 TEST_PKGS := cmocka
-DEB_PKGS  := libzstd-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev \
-             libseccomp-dev libxxhash-dev libsodium-dev pkg-config
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -114,12 +112,7 @@ fuzz:
 	@tests/fuzz/run_fuzz.sh $(BUILD)/fuzz
 
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -z "$$missing" ]; then echo "deps: all build packages are installed"; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else echo "deps: missing:$$missing"; echo "deps: run as root: apt-get install$$missing"; exit 1; fi
+	@sh install-deps.sh
 
 $(BUILD)/sandtrace.pc: Makefile
 	@mkdir -p $(@D)
@@ -131,6 +124,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(SANDTRACE) $(DESTDIR)$(PREFIX)/bin/sandtrace
 	install -m 0644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(JAIL_PRELOAD) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(BUILD)/sandtrace.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	for h in $(INSTALL_HEADERS); do install -D -m 0644 $$h $(DESTDIR)$(PREFIX)/include/sandtrace/$$h; done
 	if [ -f docs/sandtrace.1 ]; then install -m 0644 docs/sandtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
