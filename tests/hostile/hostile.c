@@ -300,6 +300,34 @@ static int a_m_reply_null(int argc, char **argv)
     return 0;
 }
 
+static int a_m_reply_forged(int argc, char **argv)
+{
+    /* opendir's M answered with an address the guest never allocated: the
+     * controller keeps it only as a handle; its readdir W then faults in
+     * the guest, not in the controller. */
+    static const char path[] = "/";
+    uint64_t ptr, maxlen;
+    char op = send_and_read_command("opendir(p)p", SG_ARGS(sg_arg_p(path)), &ptr, &maxlen);
+    if (op != 'Z')
+        return 4;
+    uint64_t len = 1;
+    sg_raw_write(&len, 8);
+    sg_raw_write("/", 1);
+    char m;
+    uint64_t size = 0;
+    if (sg_raw_read(&m, 1) != 1 || m != 'M' || sg_raw_read(&size, 8) != 8 || size > 4096)
+        return 5;
+    char payload[4096];
+    sg_raw_read(payload, (size_t)size);
+    uint64_t forged = 0x10;
+    sg_raw_write(&forged, 8);
+    SG_DIR *d = sg_res_p(sg_raw_serve('p'));
+    sg_printf("opendir returned %p\n", (void *)d);
+    sg_readdir(d);
+    sg_printf("readdir survived\n");
+    return 0;
+}
+
 static int a_m_reply_eof(int argc, char **argv)
 {
     uint64_t f1, f2;
@@ -942,6 +970,7 @@ static const struct attack attacks[] = {
     { "z-reply-huge", a_z_reply_huge },
     { "r-reply-short", a_r_reply_short },
     { "m-reply-null", a_m_reply_null },
+    { "m-reply-forged", a_m_reply_forged },
     { "m-reply-eof", a_m_reply_eof },
     { "write-count-1gib", a_write_count_1gib },
     { "write-count-past-mapping", a_write_count_past_mapping },

@@ -71,6 +71,8 @@ static const struct hcase cases[] = {
     { "z-reply-huge", { 0 }, { 0 }, VIOLATION("reply does not match its command"), .mem_frees = -1 },
     { "r-reply-short", { 0 }, { 0 }, VIOLATION("stream ended inside a message"), .mem_frees = -1 },
     { "m-reply-null", { 0 }, { 0 }, REFUSED, { "opendir with M answered NULL: -1 ENOMEM" }, .mem_frees = -1 },
+    { "m-reply-forged", { 0 }, { 0 }, SEGV, { "opendir returned 0x10" }, .out_not = "readdir survived",
+      .mem_frees = -1 },
     { "m-reply-eof", { 0 }, { 0 }, VIOLATION("stream ended inside a message"), .mem_frees = -1 },
     /* ---- lying counts, strings without NUL, pointers never owned */
     { "write-count-1gib", { 0 }, { 0 }, REFUSED, { "write of 1 GiB: 262144" }, .mem_frees = -1 },
