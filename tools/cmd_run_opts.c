@@ -31,7 +31,8 @@ static const struct option long_opts[] = {
     { "file", required_argument, NULL, O_FILE },
     { "tmp", required_argument, NULL, O_TMP },
     { "tmp-write", optional_argument, NULL, O_TMP_WRITE },
-    { "tmp-export", required_argument, NULL, O_TMP_EXPORT },
+    { "export-tmp", required_argument, NULL, O_TMP_EXPORT },
+    { "tmp-export", required_argument, NULL, O_TMP_EXPORT }, /* an earlier name */
     { "lib-path", required_argument, NULL, O_LIB_PATH },
     { "seed", required_argument, NULL, O_SEED },
     { "cwd", required_argument, NULL, O_CWD },
@@ -77,7 +78,7 @@ const char *st_run_options_help(void)
         "  --file VPATH=FILE    the real file FILE, read-only, at VPATH\n"
         "  --tmp DIR            the real directory DIR as a read-only /tmp\n"
         "  --tmp-write[=BYTES]  a writable in-memory /tmp (quota, default 64M)\n"
-        "  --tmp-export DIR     after the run, copy the writable /tmp into DIR\n"
+        "  --export-tmp DIR     after the run, copy the writable /tmp into DIR\n"
         "  --cwd PATH           the initial current directory (default /tmp)\n"
         "  --exclude PATTERN    in every mount, names matching PATTERN (fnmatch; with a /,\n"
         "                       the path below the mount) do not exist (repeatable)\n"
@@ -532,7 +533,7 @@ int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const
         return ST_RUN_OPT_USAGE;
     }
     if (ro->tmp_export && !ro->tmp_write) {
-        fprintf(stderr, "sandtrace %s: --tmp-export needs --tmp-write\n", prog);
+        fprintf(stderr, "sandtrace %s: --export-tmp needs --tmp-write\n", prog);
         return ST_RUN_OPT_USAGE;
     }
     ro->exe = argv[optind];

@@ -43,7 +43,7 @@ struct st_run_options {
     char *tmp_dir;                  /* --tmp DIR */
     int tmp_write;                  /* --tmp-write */
     uint64_t tmp_quota;
-    char *tmp_export;               /* --tmp-export DIR */
+    char *tmp_export;               /* --export-tmp DIR */
     char *lib_path;                 /* --lib-path DIR */
     char *cwd;
     uint64_t seed;

@@ -1,5 +1,5 @@
 /* `sandtrace run`'s file options build the world the guest sees: --mount,
- * --file, --tmp, --tmp-write/--tmp-export, --lib-path (PyPy's layout and
+ * --file, --tmp, --tmp-write/--export-tmp, --lib-path (PyPy's layout and
  * argv[0]), --cwd, and their errors. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,7 +109,7 @@ static void test_run_tmp_write_and_export(void **state)
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "mkfile: "));
     tu_run_release(&r);
-    r = run((const char *[]){ "--tmp-write=1M", "--tmp-export", out, "--", tg, "mkfile", "/tmp/new.txt", NULL });
+    r = run((const char *[]){ "--tmp-write=1M", "--export-tmp", out, "--", tg, "mkfile", "/tmp/new.txt", NULL });
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "made /tmp/new.txt\n");
     tu_run_release(&r);
@@ -123,7 +123,7 @@ static void test_run_tmp_write_and_export(void **state)
     free(exported);
     r = run((const char *[]){ "--tmp-export", out, "--", tg, "mkfile", "/tmp/x", NULL });
     assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "--tmp-export needs --tmp-write"));
+    assert_non_null(strstr(r.err, "--export-tmp needs --tmp-write"));
     tu_run_release(&r);
     free(out);
     tu_rm_rf(dir);
