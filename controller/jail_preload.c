@@ -8,15 +8,10 @@
  * closed: if the filter cannot be loaded, the guest ends here.
  *
  * Built as $(BUILD)/lib/sandtrace-jail.so, without sanitizers. */
-#include <errno.h>
-#include <fcntl.h>
-#include <seccomp.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
+
+#include "controller/jail_rules.h"
 
 static void die(const char *msg)
 {
@@ -27,43 +22,13 @@ static void die(const char *msg)
 
 __attribute__((constructor)) static void sandtrace_jail_stage2(void)
 {
-    static const char *const plain[] = {
-        "mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "getrandom",
-        "fstat", "newfstatat", "lseek", "close",
-        "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
-        "getpid", "gettid", "futex", "clock_gettime", "exit", "exit_group", NULL,
-    };
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
         die("sandtrace-jail: cannot build the filter\n");
-    int rc = 0;
-    for (size_t i = 0; plain[i] && rc == 0; i++) {
-        int nr = seccomp_syscall_resolve_name(plain[i]);
-        if (nr != __NR_SCMP_ERROR)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-    }
+    int rc = st_jail_add_running_rules(ctx);
+    /* Input only from the protocol pipe. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(read), 1, SCMP_A0(SCMP_CMP_EQ, 0));
-    for (int fd = 1; fd <= 2 && rc == 0; fd++) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
-        if (rc == 0)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
-    }
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)TCGETS));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGABRT));
-    /* ...and a fault turned into SIGSEGV (the guest runtime on EFAULT). */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGSEGV));
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

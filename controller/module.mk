@@ -19,6 +19,6 @@ $(BUILD)/testguests/%: $(BUILD)/guestobj/tests/guests/%.o $(BUILD)/guestobj/gues
 # (found by the command at ../lib/ from its own binary).
 JAIL_PRELOAD := $(BUILD)/lib/sandtrace-jail.so
 GUEST_PROGS += $(JAIL_PRELOAD)
-$(JAIL_PRELOAD): controller/jail_preload.c
+$(JAIL_PRELOAD): controller/jail_preload.c controller/jail_rules.h
 	@mkdir -p $(@D)
-	$(CC) $(GUEST_CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -lseccomp
+	$(CC) $(GUEST_CFLAGS) -fPIC -shared -o $@ controller/jail_preload.c $(LDFLAGS) -lseccomp

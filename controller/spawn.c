@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "controller/error.h"
+#include "controller/jail_rules.h"
 
 void st_spawn_config_init(struct st_spawn_config *cfg)
 {
@@ -29,17 +30,12 @@ void st_spawn_config_init(struct st_spawn_config *cfg)
     cfg->seccomp = 1;
 }
 
-/* The calls allowed without conditions: the loader's and libc's start-up,
- * memory management, signal plumbing for abort(), and exit. Calls allowed
- * only with conditions on their arguments are added in jail_install(). */
-static const char *const plain_allowed[] = {
-    "read", "pread64", "close", "fstat", "newfstatat", "lseek",
-    "mmap", "mprotect", "munmap", "mremap", "brk", "madvise",
-    "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "getrandom",
-    "readlink", "access", "faccessat", "faccessat2",
-    "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
-    "getpid", "gettid", "futex", "clock_gettime", "exit", "exit_group",
-    NULL,
+/* What the loader and libc's start-up need beyond a running guest's rules
+ * (controller/jail_rules.h), without conditions. The calls allowed only with
+ * conditions on their arguments are added in jail_build(). */
+static const char *const loader_allowed[] = {
+    "read", "pread64", "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
+    "readlink", "access", "faccessat", "faccessat2", NULL,
 };
 
 /* For documentation: every call the jail lets through, conditions aside. */
@@ -74,20 +70,9 @@ static int jail_build(const char *exe_path, int report_fd, int stage2)
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
         return ST_E_SECCOMP;
-    int rc = 0;
-    for (size_t i = 0; plain_allowed[i] && rc == 0; i++) {
-        int nr = seccomp_syscall_resolve_name(plain_allowed[i]);
-        if (nr == __NR_SCMP_ERROR)
-            continue; /* not on this architecture/kernel headers */
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-    }
-    /* Output only on the two output fds. */
-    for (int fd = 1; fd <= 2 && rc == 0; fd++) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
-        if (rc == 0)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
-    }
+    int rc = st_jail_add_running_rules(ctx);
+    if (rc == 0)
+        rc = st_jail_allow_plain(ctx, loader_allowed);
     /* The controller's close-on-exec report pipe, should execve fail. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
@@ -100,23 +85,6 @@ static int jail_build(const char *exe_path, int report_fd, int stage2)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, wmask, 0));
-    /* libc reads RLIMIT_STACK; setting a limit is refused. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_EQ, 0));
-    /* isatty() on its stderr. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)TCGETS));
-    /* abort(): raise(SIGABRT) on itself. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGABRT));
-    /* ...and a fault turned into SIGSEGV (the guest runtime on EFAULT). */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-                              SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)SIGSEGV));
     /* The one execve that starts the guest: its path is this process's
      * pointer, which the guest's fresh address space does not know. */
     if (rc == 0)
