@@ -22,7 +22,7 @@ enum opt_id {
     O_MOUNT = 256, O_FILE, O_TMP, O_TMP_WRITE, O_TMP_EXPORT, O_LIB_PATH, O_SEED, O_CWD,
     O_ENV, O_TIME, O_ARGV0, O_HOME, O_STDIN, O_STDOUT, O_STDERR, O_RAW_STDOUT, O_NOCOLOR,
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
-    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
+    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +55,7 @@ static const struct option long_opts[] = {
     { "outcome", required_argument, NULL, O_OUTCOME },
     { "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
     { "strict-jail", no_argument, NULL, O_STRICT_JAIL },
+    { "loose-jail", no_argument, NULL, O_LOOSE_JAIL },
     { "exclude", required_argument, NULL, O_EXCLUDE },
     { "show-dotfiles", no_argument, NULL, O_DOTFILES },
     { "follow-symlinks", no_argument, NULL, O_FOLLOW },
@@ -108,8 +109,10 @@ const char *st_run_options_help(void)
         "  --max-calls N        requests\n"
         "policy and reports:\n"
         "  --no-seccomp         no seccomp jail (docs/security.md lists what it allows)\n"
-        "  --strict-jail        add the jail's second stage once the guest's libraries are\n"
-        "                       loaded (no more opening files; dynamically linked guests)\n"
+        "  --loose-jail         the jail's first stage only: the guest can still open real\n"
+        "                       files read-only (default: a second stage, loaded once its\n"
+        "                       libraries are in, leaves only what a running guest needs;\n"
+        "                       --strict-jail says so explicitly)\n"
         "  --no-aslr            run the guest without address randomisation\n"
         "  --allow-unknown      refuse unknown functions with ENOSYS instead of ending the guest\n"
         "  --debug              list unhandled functions first (dump mode), log refused calls\n"
@@ -123,6 +126,8 @@ void st_run_options_init(struct st_run_options *ro)
     memset(ro, 0, sizeof *ro);
     st_session_config_init(&ro->cfg);
     ro->tmp_quota = DEFAULT_TMP_QUOTA;
+    /* Both stages of the jail unless --loose-jail (docs/security.md). */
+    ro->strict_jail = 1;
 }
 
 static void free_kv(struct st_run_kv *kv, size_t n)
@@ -363,6 +368,7 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_OUTCOME: set_str(&ro->outcome_file, arg); return 0;
     case O_NO_SECCOMP: c->seccomp = 0; return 0;
     case O_STRICT_JAIL: ro->strict_jail = 1; return 0;
+    case O_LOOSE_JAIL: ro->strict_jail = 0; return 0;
     case O_EXCLUDE:
         if (!*arg)
             return bad_value(prog, name, arg);
@@ -734,8 +740,9 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     char preload[4200];
     if (ro->strict_jail && cfg.seccomp) {
         if (find_jail_preload(preload, sizeof preload) != 0) {
-            fprintf(stderr, "sandtrace %s: --strict-jail: cannot find lib/sandtrace-jail.so beside "
-                            "this sandtrace\n", ro->prog);
+            fprintf(stderr, "sandtrace %s: cannot find the jail's second stage, lib/sandtrace-jail.so, "
+                            "beside this sandtrace (--loose-jail runs with the first stage only)\n",
+                    ro->prog);
             goto setup_failed;
         }
         cfg.jail_preload = preload;

@@ -57,7 +57,7 @@ struct st_run_options {
     char *outcome_file;
     int debug;
     int quiet;                      /* no end-of-run line on stderr */
-    int strict_jail;                /* --strict-jail */
+    int strict_jail;                /* 1 unless --loose-jail */
     /* Owned strings from --config FILE. */
     char **owned;
     size_t nowned;
