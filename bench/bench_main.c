@@ -661,12 +661,15 @@ static void measure_workload(struct bench *b, struct workload *w, int rep, doubl
 }
 
 static void floor_once(struct bench *b, const unsigned char *req, size_t req_len,
-                       struct series *ns, struct series *cpu_ns)
+                       struct series *ns, struct series *cpu_ns, int nonblocking)
 {
     unsigned char res[BENCH_FLOOR_RESULT_LEN];
     bench_floor_result(res, 4200); /* sandtrace's default virtual pid */
     double wall, cpu;
-    if (bench_floor(req, req_len, res, sizeof res, b->floor_n, &wall, &cpu) < 0)
+    int rc = nonblocking ? bench_floor_nonblocking(req, req_len, res, sizeof res, b->floor_n,
+                                                   &wall, &cpu)
+                         : bench_floor(req, req_len, res, sizeof res, b->floor_n, &wall, &cpu);
+    if (rc < 0)
         die("the pipe floor failed: %s", strerror(errno));
     push(ns, wall / (double)b->floor_n * 1e9);
     push(cpu_ns, cpu / (double)b->floor_n * 1e9);
@@ -710,6 +713,8 @@ int main(int argc, char **argv)
     struct workload importer = { .name = "importer", .argv = importer_argv, .extra = importer_extra };
 
     struct series floor_ns = { .n = 0 }, floor_cpu = { .n = 0 };
+    struct series floor_nb_ns = { .n = 0 }, floor_nb_cpu = { .n = 0 };
+    struct series floor_nb_ratio = { .n = 0 }, floor_nb_cpu_ratio = { .n = 0 };
     struct rusage_check rc = { NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0, 0, 0 };
     progress("%s mode: %d repetitions of floor, ping %ld, writer %ld x %ld B, importer %ld rounds "
              "(run, record, replay each)",
@@ -717,11 +722,16 @@ int main(int argc, char **argv)
              b.importer_rounds);
     for (int rep = 0; rep < b.reps; rep++) {
         progress("repetition %d/%d", rep + 1, b.reps);
-        struct series f1 = { .n = 0 }, c1 = { .n = 0 };
-        floor_once(&b, req, (size_t)req_len, &f1, &c1);
+        struct series f1 = { .n = 0 }, c1 = { .n = 0 }, fnb = { .n = 0 }, cnb = { .n = 0 };
+        floor_once(&b, req, (size_t)req_len, &f1, &c1, 0);
+        floor_once(&b, req, (size_t)req_len, &fnb, &cnb, 1);
+        push(&floor_nb_ns, fnb.v[0]);
+        push(&floor_nb_cpu, cnb.v[0]);
+        push(&floor_nb_ratio, fnb.v[0] / f1.v[0]);
+        push(&floor_nb_cpu_ratio, cnb.v[0] / c1.v[0]);
         measure_workload(&b, &ping, rep, f1.v[0], c1.v[0], 1, &rc);
         struct series f2 = { .n = 0 }, c2 = { .n = 0 };
-        floor_once(&b, req, (size_t)req_len, &f2, &c2);
+        floor_once(&b, req, (size_t)req_len, &f2, &c2, 0);
         measure_workload(&b, &writer, rep, f2.v[0], c2.v[0], 2, NULL);
         measure_workload(&b, &importer, rep, 0, 0, 0, NULL);
         push(&floor_ns, f1.v[0]);
@@ -803,6 +813,10 @@ int main(int argc, char **argv)
             NAN, NULL, NAN);
     add_fig("floor_cpu", "1. pipe floor: answering side's CPU per round trip", flc, "ns", NAN,
             NULL, NAN);
+    add_fig("floor_nonblocking", "1. (diagnostic) floor read the controller's way (O_NONBLOCK, "
+            "poll on EAGAIN)", med(&floor_nb_ns), "ns", fl, "floor", med(&floor_nb_ratio));
+    add_fig("floor_nonblocking_cpu", "1. (diagnostic) its answering side's CPU per round trip",
+            med(&floor_nb_cpu), "ns", flc, "floor's", med(&floor_nb_cpu_ratio));
 
     f = add_fig("ping_wall", "2. run ping: wall per call", med(&ping.run_wall), "ns", fl,
                 "floor", med(&ping.floor_ratio));

@@ -197,8 +197,32 @@ static int write_full(int fd, const void *buf, size_t n)
     return 0;
 }
 
-int bench_floor(const void *req, size_t req_len, const void *res, size_t res_len, long n,
-                double *wall, double *cpu)
+/* Reads `need` bytes from a non-blocking fd, poll()ing it and `idle_fd`
+ * whenever it has nothing. */
+static int read_full_polling(int fd, int idle_fd, unsigned char *buf, size_t cap, size_t need)
+{
+    size_t have = 0;
+    while (have < need) {
+        ssize_t n = read(fd, buf + have, cap - have);
+        if (n > 0) {
+            have += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p[2] = { { fd, POLLIN, 0 }, { idle_fd, POLLIN, 0 } };
+            if (poll(p, 2, -1) < 0 && errno != EINTR)
+                return -1;
+            continue;
+        }
+        return -1;
+    }
+    return have == need ? 0 : -1;
+}
+
+static int floor_exchange(const void *req, size_t req_len, const void *res, size_t res_len,
+                          long n, int nonblocking, double *wall, double *cpu)
 {
     int to_parent[2], to_child[2];
     if (pipe(to_parent) < 0)
@@ -232,12 +256,22 @@ int bench_floor(const void *req, size_t req_len, const void *res, size_t res_len
     close(to_child[0]);
     static unsigned char buf[16384];
     int rc = 0;
-    for (long i = 0; i < n; i++) {
-        if (read_full(to_parent[0], buf, req_len, req_len) < 0 ||
-            write_full(to_child[1], res, res_len) < 0) {
+    int idle[2] = { -1, -1 };
+    if (nonblocking) {
+        if (pipe(idle) < 0 || fcntl(to_parent[0], F_SETFL, O_NONBLOCK) < 0)
             rc = -1;
-            break;
-        }
+    }
+    for (long i = 0; i < n && rc == 0; i++) {
+        int got = nonblocking ? read_full_polling(to_parent[0], idle[0], buf, sizeof buf, req_len)
+                              : read_full(to_parent[0], buf, sizeof buf, req_len);
+        if (got < 0 || write_full(to_child[1], res, res_len) < 0)
+            rc = -1;
+    }
+    if (rc < 0)
+        kill(pid, SIGKILL);
+    if (idle[0] >= 0) {
+        close(idle[0]);
+        close(idle[1]);
     }
     close(to_parent[0]);
     close(to_child[1]);
@@ -251,6 +285,18 @@ int bench_floor(const void *req, size_t req_len, const void *res, size_t res_len
     if (rc < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
     return 0;
+}
+
+int bench_floor(const void *req, size_t req_len, const void *res, size_t res_len, long n,
+                double *wall, double *cpu)
+{
+    return floor_exchange(req, req_len, res, res_len, n, 0, wall, cpu);
+}
+
+int bench_floor_nonblocking(const void *req, size_t req_len, const void *res, size_t res_len,
+                            long n, double *wall, double *cpu)
+{
+    return floor_exchange(req, req_len, res, res_len, n, 1, wall, cpu);
 }
 
 /* The number after "key": in a flat JSON object. */

@@ -58,6 +58,14 @@ int bench_wait(struct bench_proc *p, int sample_ms);
 int bench_floor(const void *req, size_t req_len, const void *res, size_t res_len, long n,
                 double *wall, double *cpu);
 
+/* The same exchange, but this side reads the way the controller does: its
+ * request pipe is O_NONBLOCK, and when a read() finds nothing it poll()s that
+ * pipe together with a second, idle one (the guest's stderr in the
+ * controller), then reads again. A diagnostic: how much of the controller's
+ * cost is that design rather than its work per request. */
+int bench_floor_nonblocking(const void *req, size_t req_len, const void *res, size_t res_len,
+                            long n, double *wall, double *cpu);
+
 /* What `sandtrace run --outcome FILE` reported (the fields the bench uses). */
 struct bench_outcome {
     char status[32];
