@@ -778,8 +778,10 @@ int main(int argc, char **argv)
 
     /* 8. Concurrency: M sandboxes with ping at once. */
     static const int conc_m[3] = { 1, 10, 100 };
-    struct series conc_rate[3];
+    struct series conc_rate[3], conc_cpu[3], conc_busy[3];
     memset(conc_rate, 0, sizeof conc_rate);
+    memset(conc_cpu, 0, sizeof conc_cpu);
+    memset(conc_busy, 0, sizeof conc_busy);
     char conc_n[32], guest[PATH_MAX];
     snprintf(conc_n, sizeof conc_n, "%ld", b.conc_n);
     path_join(guest, sizeof guest, b.guests, "ping");
@@ -801,7 +803,13 @@ int main(int argc, char **argv)
                     die("a concurrent sandtrace run failed (wait status 0x%x)", procs[i].status);
             }
             double wall = bench_now() - t0;
-            push(&conc_rate[k], (double)nsb * (double)(b.conc_n + 1) / wall);
+            double cpu = 0; /* every sandtrace with its guest (bench_proc.h) */
+            for (int i = 0; i < nsb; i++)
+                cpu += procs[i].cpu;
+            double calls = (double)nsb * (double)(b.conc_n + 1);
+            push(&conc_rate[k], calls / wall);
+            push(&conc_cpu[k], cpu / calls * 1e9);
+            push(&conc_busy[k], cpu / wall);
         }
     }
     remove_tmp();
@@ -906,9 +914,25 @@ int main(int argc, char **argv)
     f = add_fig("concurrency_10", "8. 10 sandboxes at once: calls per second", r10, "calls/s", r1,
                 "1 sandbox", r10 / r1);
     set_goal(f, G_GT, 1, 1.0, "grows: ratio > 1");
+    add_why(f, "our processes kept %.2f cores busy with 1 sandbox and %.2f with 10 (of %ld)",
+            med(&conc_busy[0]), med(&conc_busy[1]), sysconf(_SC_NPROCESSORS_ONLN));
     f = add_fig("concurrency_100", "8. 100 sandboxes at once: calls per second", r100, "calls/s",
                 r10, "10 sandboxes", r100 / r10);
     set_goal(f, G_GE, 1, 0.90, "holds (cores busy): >= 0.90");
+    add_why(f, "CPU per call (controller and guest) went from %.0f to %.0f ns, with %.2f and "
+               "%.2f cores busy", med(&conc_cpu[1]), med(&conc_cpu[2]), med(&conc_busy[1]),
+            med(&conc_busy[2]));
+    static const char *const conc_ids[3] = { "concurrency_cpu_1", "concurrency_cpu_10",
+                                              "concurrency_cpu_100" };
+    for (int k = 0; k < 3; k++) {
+        char cname[96], cbl[32];
+        snprintf(cname, sizeof cname, "8. (diagnostic) %d sandbox%s: CPU per call, controller "
+                 "and guest", conc_m[k], conc_m[k] > 1 ? "es" : "");
+        snprintf(cbl, sizeof cbl, "%d sandbox%s", k ? conc_m[k - 1] : 0, k > 1 ? "es" : "");
+        f = add_fig(conc_ids[k], cname, med(&conc_cpu[k]), "ns", k ? med(&conc_cpu[k - 1]) : NAN,
+                    k ? cbl : NULL, k ? med(&conc_cpu[k]) / med(&conc_cpu[k - 1]) : NAN);
+        snprintf(f->note, sizeof f->note, "%.2f cores busy", med(&conc_busy[k]));
+    }
 
     machine_info(&m);
     read_loadavg(m.load_end, sizeof m.load_end);
