@@ -283,12 +283,14 @@ static void set_goal(struct figure *f, enum goal_kind g, int on_ratio, double li
     }
     if (f->met == 0) {
         const char *u = on_ratio ? "" : f->unit;
+        double pct = g == G_LE || g == G_LT ? (x / limit - 1) * 100 : (1 - x / limit) * 100;
+        int prec = pct < 10 ? 1 : 0;
         if (g == G_LE || g == G_LT)
-            snprintf(f->note, sizeof f->note, "missed by %.0f%% (%.4g%s%s against %.4g%s%s)",
-                     (x / limit - 1) * 100, x, *u ? " " : "", u, limit, *u ? " " : "", u);
+            snprintf(f->note, sizeof f->note, "missed by %.*f%% (%.4g%s%s against %.4g%s%s)",
+                     prec, pct, x, *u ? " " : "", u, limit, *u ? " " : "", u);
         else
-            snprintf(f->note, sizeof f->note, "missed by %.0f%% (%.4g against %.4g)",
-                     (1 - x / limit) * 100, x, limit);
+            snprintf(f->note, sizeof f->note, "missed by %.*f%% (%.4g against %.4g)", prec, pct,
+                     x, limit);
     }
 }
 
