@@ -521,6 +521,27 @@ static int follow_link(struct st_vfs *vfs, struct node *l, int *hops, struct nod
     return 0;
 }
 
+/* Copies the next component of the path at *p (after any slashes) into
+ * comp and moves *p past it. Returns its length, 0 at the end of the path,
+ * or ST_VFS_ENAMETOOLONG for a name over ST_VFS_NAME_MAX bytes. */
+static int path_next_component(const char **p, char comp[ST_VFS_NAME_MAX + 1])
+{
+    const char *s = *p;
+    while (*s == '/')
+        s++;
+    *p = s;
+    if (*s == '\0')
+        return 0;
+    const char *e = strchr(s, '/');
+    size_t l = e ? (size_t)(e - s) : strlen(s);
+    if (l > ST_VFS_NAME_MAX)
+        return ST_VFS_ENAMETOOLONG;
+    memcpy(comp, s, l);
+    comp[l] = '\0';
+    *p = s + l;
+    return (int)l;
+}
+
 /* Resolves `path` from `start` (absolute paths from the root). With
  * `confine` (a mount root), `..` may not climb above it (EACCES). On success
  * w->parent is set; w->node is NULL when only the last component is
@@ -546,18 +567,12 @@ static int walk_path(struct st_vfs *vfs, struct node *start, const char *path, i
     w->last_dot = 1;
     strcpy(w->name, ".");
     for (;;) {
-        while (*p == '/')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *e = strchr(p, '/');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l > ST_VFS_NAME_MAX)
-            return ST_VFS_ENAMETOOLONG;
         char comp[ST_VFS_NAME_MAX + 1];
-        memcpy(comp, p, l);
-        comp[l] = '\0';
-        p += l;
+        int l = path_next_component(&p, comp);
+        if (l < 0)
+            return l;
+        if (l == 0)
+            break;
         const char *rest = p;
         while (*rest == '/')
             rest++;
@@ -738,18 +753,12 @@ static int mkdir_p(struct st_vfs *vfs, const char *path, struct node **out)
     struct node *cur = vfs->root;
     const char *p = path;
     for (;;) {
-        while (*p == '/')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *e = strchr(p, '/');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l > ST_VFS_NAME_MAX)
-            return ST_VFS_ENAMETOOLONG;
         char comp[ST_VFS_NAME_MAX + 1];
-        memcpy(comp, p, l);
-        comp[l] = '\0';
-        p += l;
+        int l = path_next_component(&p, comp);
+        if (l < 0)
+            return l;
+        if (l == 0)
+            break;
         if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
             return ST_VFS_EINVAL;
         if (cur->origin != ORIG_VIRT || cur->type != N_DIR)
