@@ -199,9 +199,14 @@ static void test_session_time_is_frozen_by_default_and_real_on_request(void **st
     cfg.time_mode = ST_TIME_OFFSET;
     cfg.time_offset = -86400;
     r = calloc(1, sizeof *r);
-    long long before = (long long)time(NULL) - 86400;
+    /* The same clock as the controller's: time() reads a coarse clock that
+     * can still show the previous second when CLOCK_REALTIME has moved on. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long before = (long long)ts.tv_sec - 86400;
     assert_int_equal(run_with(&cfg, r, &o), 0);
-    long long after = (long long)time(NULL) - 86400;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long after = (long long)ts.tv_sec - 86400;
     const char *p = strstr(r->log, "req time(p)i\nW 8\nres i ");
     assert_non_null(p);
     long long t = strtoll(p + strlen("req time(p)i\nW 8\nres i "), NULL, 10);
