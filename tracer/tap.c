@@ -144,6 +144,24 @@ static void fill_outcome(const struct st_child *child, struct st_outcome *o,
         (double)child->usage.ru_stime.tv_sec + child->usage.ru_stime.tv_usec / 1e6;
 }
 
+
+/* Forwards to the guest every signal number waiting on tap's (non-blocking)
+ * signal pipe. Returns 0 once the pipe is closed or broken, else 1. */
+static int forward_signals(int signal_fd, struct st_child *child)
+{
+    for (;;) {
+        unsigned char signo;
+        ssize_t k = read(signal_fd, &signo, 1);
+        if (k == 1) {
+            st_child_kill(child, signo);
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        return k < 0 && errno == EAGAIN;
+    }
+}
+
 int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                struct st_tap_result *res)
 {
@@ -198,8 +216,13 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
 
     for (;;) {
         /* A direction whose source ended and whose buffer is flushed closes
-         * its destination, so the far side sees the end as it would have. */
+         * its destination, so the far side sees the end as it would have.
+         * A signal that reached tap before that end is forwarded first: a
+         * controller that signals, then closes, must not have its guest see
+         * the end (and abort) before the signal. */
         if (!c2g->src_open && c2g->len == 0 && c2g->dst_open) {
+            if (sig_open)
+                sig_open = forward_signals(cfg->signal_fd, &child);
             close(child.to_guest);
             child.to_guest = -1;
             c2g->dst_open = 0;
@@ -233,14 +256,8 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
             break;
         }
 #define READY(s) (slot[s] >= 0 && (all[slot[s]].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
-        if (READY(P_SIG)) {
-            unsigned char signo;
-            ssize_t k = read(cfg->signal_fd, &signo, 1);
-            if (k == 1)
-                st_child_kill(&child, signo);
-            else if (k == 0 || (errno != EINTR && errno != EAGAIN))
-                sig_open = 0;
-        }
+        if (READY(P_SIG))
+            sig_open = forward_signals(cfg->signal_fd, &child);
         if (READY(P_C_IN)) {
             ssize_t k = read(c2g->src, c2g->buf, RELAY_BUF);
             if (k > 0) {

@@ -74,9 +74,9 @@ struct st_tap_config {
     int in_fd;                /* the controller's commands arrive here (0) */
     int out_fd;               /* requests and replies go back here (1) */
     int err_fd;               /* the guest's stderr goes here (2) */
-    /* -1, or an fd that becomes readable with one byte per signal to forward
-     * to the guest (the signal number), e.g. the read end of a self-pipe a
-     * SIGTERM handler writes to. */
+    /* -1, or a non-blocking fd that becomes readable with one byte per
+     * signal to forward to the guest (the signal number), e.g. the read end
+     * of an O_NONBLOCK self-pipe a SIGTERM handler writes to. */
     int signal_fd;
 };
 
