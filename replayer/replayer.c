@@ -1145,6 +1145,19 @@ static int start_guest(struct rp_replay *r)
      * when the caller turned it off. */
     const char *jail = policy_get(h, "seccomp");
     sc.seccomp = r->cfg.seccomp && !(jail && !strcmp(jail, "0"));
+    /* Both stages when the recording had both: the guest must be stopped
+     * where it was stopped (and confined as it was). */
+    const char *stages = policy_get(h, "jail.stages");
+    if (sc.seccomp && stages && !strcmp(stages, "2")) {
+        if (!r->cfg.jail_preload) {
+            free(argv);
+            snprintf(r->res->message, sizeof r->res->message,
+                     "the recording ran in the jail's two stages and the second, "
+                     "sandtrace-jail.so, was not found (--no-jail replays without the jail)");
+            return RP_E_SPAWN;
+        }
+        sc.preload = r->cfg.jail_preload;
+    }
     sc.no_aslr = 1;
     /* The recorded rlimits, so that a guest that ran out of memory or CPU
      * does so again. */

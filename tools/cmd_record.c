@@ -157,6 +157,11 @@ static void add_world_policy(struct st_tracer_meta *m, const struct st_run_optio
     if (ro->stdin_file)
         st_tracer_meta_add(m, "stdin", "%s", ro->stdin_file);
     st_tracer_meta_add(m, "exe", "%s", ro->exe);
+    /* The jail's stages: 2 with the preloaded second stage (the default; a
+     * run that cannot find it does not start), 1 with --loose-jail. Replay
+     * puts its guest in the same jail. */
+    if (ro->cfg.seccomp)
+        st_tracer_meta_add(m, "jail.stages", "%d", ro->strict_jail ? 2 : 1);
     /* The run options verbatim (before the executable), so that a later
      * run can be started with exactly the same command line. */
     for (int i = 1; i < nrest; i++) {

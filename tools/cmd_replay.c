@@ -14,6 +14,7 @@
 #include "controller/registry.h"
 #include "format/trace.h"
 #include "replayer/replayer.h"
+#include "tools/cmd_run_opts.h"
 #include "tools/commands.h"
 #include "tools/trace_print.h"
 
@@ -541,6 +542,10 @@ int cmd_replay(int argc, char **argv)
 
     struct rp_replay *r;
     char err[512];
+    /* The jail's second stage, for traces recorded with it (the default). */
+    char preload[4200];
+    if (st_run_find_jail_preload(preload, sizeof preload) == 0)
+        cfg.jail_preload = preload;
     int rc = rp_replay_new(&cfg, &r, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "sandtrace replay: %s\n", err[0] ? err : rp_strerror(rc));

@@ -693,7 +693,7 @@ void st_run_debug_dump(const struct st_run_options *ro)
 
 /* The jail's second stage: lib/sandtrace-jail.so beside the bin/ directory
  * this command runs from (the build tree and an installed tree alike). */
-static int find_jail_preload(char *path, size_t cap)
+int st_run_find_jail_preload(char *path, size_t cap)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -739,7 +739,7 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     }
     char preload[4200];
     if (ro->strict_jail && cfg.seccomp) {
-        if (find_jail_preload(preload, sizeof preload) != 0) {
+        if (st_run_find_jail_preload(preload, sizeof preload) != 0) {
             fprintf(stderr, "sandtrace %s: cannot find the jail's second stage, lib/sandtrace-jail.so, "
                             "beside this sandtrace (--loose-jail runs with the first stage only)\n",
                     ro->prog);

@@ -90,4 +90,9 @@ void st_run_debug_dump(const struct st_run_options *ro);
 int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
                    struct st_outcome *out);
 
+/* Finds the jail's second stage, lib/sandtrace-jail.so (or
+ * lib/sandtrace/sandtrace-jail.so) beside this binary's directory, and
+ * writes its path into `path`. Returns 0, or -1 when it is not there. */
+int st_run_find_jail_preload(char *path, size_t cap);
+
 #endif

@@ -684,6 +684,39 @@ static void test_replay_wants_the_recorded_protocol_violation(void **state)
     tu_run_release(&rec);
 }
 
+/* The guest is replayed in the jail it was recorded in: a direct file read
+ * that the default two-stage jail stopped is stopped again (with only the
+ * first stage it would succeed, and the replay would diverge), and one that
+ * --loose-jail let through goes through again. */
+static void test_replay_puts_the_guest_in_the_recorded_jail(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--", tguest(), "readreal",
+                               "/etc/passwd", NULL);
+    assert_int_equal(rec.status, 78);
+    struct tu_run info = st_run(NULL, "info", f->trace, NULL);
+    assert_true(has(info.out, "jail.stages = 2"));
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_equal(r.status, 78);
+    assert_false(has(r.err, "divergence"));
+    tu_run_release(&r);
+    tu_run_release(&info);
+    tu_run_release(&rec);
+
+    rec = st_run(NULL, "record", "-o", f->trace, "--loose-jail", "--", tguest(), "readreal",
+                 "/etc/passwd", NULL);
+    assert_int_equal(rec.status, 0);
+    assert_true(has(rec.out, "read 64 bytes directly"));
+    info = st_run(NULL, "info", f->trace, NULL);
+    assert_true(has(info.out, "jail.stages = 1"));
+    r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(has(r.out, "read 64 bytes directly"));
+    tu_run_release(&r);
+    tu_run_release(&info);
+    tu_run_release(&rec);
+}
+
 /* With PYPY_SANDBOX naming a real pypy-c-sandbox (its lib-python and
  * lib_pypy beside it or up to two levels above, as tests/controller/test_pypy.c
  * looks for them); skipped, saying so, otherwise. */
@@ -784,6 +817,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_reproduces_every_way_a_run_ends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_wants_the_recorded_protocol_violation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_puts_the_guest_in_the_recorded_jail, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_real_pypy, setup, teardown),
