@@ -275,9 +275,11 @@ static int a_r_reply_short(int argc, char **argv)
     return 0;
 }
 
-static int a_m_reply_null(int argc, char **argv)
+/* Sends opendir("/") raw, answers the controller's Z with "/", and reads
+ * the M that would allocate the DIR *, leaving its pointer reply to the
+ * caller. Returns 0, or 4 / 5 when the controller did not send Z / M. */
+static int opendir_until_its_m(void)
 {
-    /* opendir's DIR * comes from an M: answer it with NULL. */
     static const char path[] = "/";
     uint64_t ptr, maxlen;
     char op = send_and_read_command("opendir(p)p", SG_ARGS(sg_arg_p(path)), &ptr, &maxlen);
@@ -292,6 +294,15 @@ static int a_m_reply_null(int argc, char **argv)
         return 5;
     char payload[4096];
     sg_raw_read(payload, (size_t)size);
+    return 0;
+}
+
+static int a_m_reply_null(int argc, char **argv)
+{
+    /* opendir's DIR * comes from an M: answer it with NULL. */
+    int rc = opendir_until_its_m();
+    if (rc)
+        return rc;
     uint64_t null = 0;
     sg_raw_write(&null, 8);
     errno = 0;
@@ -305,20 +316,9 @@ static int a_m_reply_forged(int argc, char **argv)
     /* opendir's M answered with an address the guest never allocated: the
      * controller keeps it only as a handle; its readdir W then faults in
      * the guest, not in the controller. */
-    static const char path[] = "/";
-    uint64_t ptr, maxlen;
-    char op = send_and_read_command("opendir(p)p", SG_ARGS(sg_arg_p(path)), &ptr, &maxlen);
-    if (op != 'Z')
-        return 4;
-    uint64_t len = 1;
-    sg_raw_write(&len, 8);
-    sg_raw_write("/", 1);
-    char m;
-    uint64_t size = 0;
-    if (sg_raw_read(&m, 1) != 1 || m != 'M' || sg_raw_read(&size, 8) != 8 || size > 4096)
-        return 5;
-    char payload[4096];
-    sg_raw_read(payload, (size_t)size);
+    int rc = opendir_until_its_m();
+    if (rc)
+        return rc;
     uint64_t forged = 0x10;
     sg_raw_write(&forged, 8);
     SG_DIR *d = sg_res_p(sg_raw_serve('p'));
