@@ -139,6 +139,10 @@ struct trace_header {
     const char *const *guest_argv;  /* the argv the guest saw */
     size_t guest_envc;
     const char *const *guest_env;   /* "NAME=value" strings */
+    /* The real environment given to execve ("NAME=value"): what libc and the
+     * interpreter read directly (LANG, TZ...). Replay starts the guest with it. */
+    size_t guest_real_envc;
+    const char *const *guest_real_env;
     /* The controller's policy (mounts, limits, time policy, seed...). */
     size_t policy_count;
     const struct trace_kv *policy;

@@ -336,8 +336,9 @@ static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
     }
     const char **argv = arena_alloc(a, (hp->n_guest_argv + 1) * sizeof *argv);
     const char **env = arena_alloc(a, (hp->n_guest_env + 1) * sizeof *env);
+    const char **renv = arena_alloc(a, (hp->n_guest_real_env + 1) * sizeof *renv);
     struct trace_kv *kv = arena_alloc(a, (hp->n_policy + 1) * sizeof *kv);
-    if (!argv || !env || !kv)
+    if (!argv || !env || !renv || !kv)
         return TRACE_E_NOMEM;
     for (size_t i = 0; i < hp->n_guest_argv; i++)
         STR(argv[i], hp->guest_argv[i]);
@@ -345,6 +346,9 @@ static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
     for (size_t i = 0; i < hp->n_guest_env; i++)
         STR(env[i], hp->guest_env[i]);
     env[hp->n_guest_env] = NULL;
+    for (size_t i = 0; i < hp->n_guest_real_env; i++)
+        STR(renv[i], hp->guest_real_env[i]);
+    renv[hp->n_guest_real_env] = NULL;
     for (size_t i = 0; i < hp->n_policy; i++) {
         STR(kv[i].key, hp->policy[i]->key);
         STR(kv[i].value, hp->policy[i]->value);
@@ -353,6 +357,8 @@ static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
     h->guest_argv = argv;
     h->guest_envc = hp->n_guest_env;
     h->guest_env = env;
+    h->guest_real_envc = hp->n_guest_real_env;
+    h->guest_real_env = renv;
     h->policy_count = hp->n_policy;
     h->policy = kv;
 #undef STR

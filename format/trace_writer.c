@@ -172,19 +172,21 @@ static int write_file_header(struct trace_writer *w, const struct trace_header *
         hp.guest_exe_blake2b = bin(h->guest_exe_blake2b, TRACE_HASH_BYTES);
 
     int rc = 0;
-    ProtobufCBinaryData *argv = NULL, *env = NULL;
+    ProtobufCBinaryData *argv = NULL, *env = NULL, *renv = NULL;
     Sandtrace__KeyValue *kv = NULL, **kvp = NULL;
     if ((h->guest_argc && !h->guest_argv) || (h->guest_envc && !h->guest_env) ||
-        (h->policy_count && !h->policy))
+        (h->guest_real_envc && !h->guest_real_env) || (h->policy_count && !h->policy))
         return TRACE_E_INVAL;
-    if (h->guest_argc > 65536 || h->guest_envc > 65536 || h->policy_count > 65536)
+    if (h->guest_argc > 65536 || h->guest_envc > 65536 || h->guest_real_envc > 65536 ||
+        h->policy_count > 65536)
         return TRACE_E_LIMIT;
     argv = calloc(h->guest_argc + 1, sizeof *argv);
     env = calloc(h->guest_envc + 1, sizeof *env);
+    renv = calloc(h->guest_real_envc + 1, sizeof *renv);
     kv = calloc(h->policy_count + 1, sizeof *kv);
     kvp = calloc(h->policy_count + 1, sizeof *kvp);
     uint8_t *buf = NULL;
-    if (!argv || !env || !kv || !kvp) {
+    if (!argv || !env || !renv || !kv || !kvp) {
         rc = TRACE_E_NOMEM;
         goto out;
     }
@@ -192,6 +194,8 @@ static int write_file_header(struct trace_writer *w, const struct trace_header *
         argv[i] = text(h->guest_argv[i]);
     for (size_t i = 0; i < h->guest_envc; i++)
         env[i] = text(h->guest_env[i]);
+    for (size_t i = 0; i < h->guest_real_envc; i++)
+        renv[i] = text(h->guest_real_env[i]);
     for (size_t i = 0; i < h->policy_count; i++) {
         sandtrace__key_value__init(&kv[i]);
         kv[i].key = text(h->policy[i].key);
@@ -202,6 +206,8 @@ static int write_file_header(struct trace_writer *w, const struct trace_header *
     hp.guest_argv = argv;
     hp.n_guest_env = h->guest_envc;
     hp.guest_env = env;
+    hp.n_guest_real_env = h->guest_real_envc;
+    hp.guest_real_env = renv;
     hp.n_policy = h->policy_count;
     hp.policy = kvp;
 
@@ -241,6 +247,7 @@ out:
     free(buf);
     free(argv);
     free(env);
+    free(renv);
     free(kv);
     free(kvp);
     return rc;
