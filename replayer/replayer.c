@@ -1127,6 +1127,52 @@ static void reap_live(struct rp_replay *r, int kill_now)
     r->spawned = 0;
 }
 
+/* Variables that would make the loader or libc load code, read files or
+ * change their behaviour (glibc's own list for set-user-id programs, and
+ * every LD_*): a trace is untrusted input, so its real environment never
+ * carries them to the guest. */
+static int real_env_var_unsafe(const char *kv)
+{
+    static const char *const unsafe[] = {
+        "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+        "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+        "RES_OPTIONS", "TMPDIR", "TZDIR", NULL,
+    };
+    size_t n = strcspn(kv, "=");
+    if (kv[n] != '=' || n == 0 || !strncmp(kv, "LD_", 3))
+        return 1;
+    for (size_t i = 0; unsafe[i]; i++)
+        if (strlen(unsafe[i]) == n && !strncmp(kv, unsafe[i], n))
+            return 1;
+    return 0;
+}
+
+/* Builds the guest's real environment from the header (NULL-terminated;
+ * its strings stay the header's). A variable that is not safe to pass ends
+ * the replay before anything runs, with `msg` saying which. */
+static int rp_safe_real_env(const struct trace_header *h, char ***out, char *msg, size_t cap)
+{
+    *out = NULL;
+    if (h->guest_real_envc == 0)
+        return 0;
+    char **envp = calloc(h->guest_real_envc + 1, sizeof *envp);
+    if (!envp)
+        return RP_E_NOMEM;
+    for (size_t i = 0; i < h->guest_real_envc; i++) {
+        if (real_env_var_unsafe(h->guest_real_env[i])) {
+            size_t n = strcspn(h->guest_real_env[i], "=");
+            snprintf(msg, cap, "the trace's real environment names '%.*s', which replay never "
+                     "passes to a guest (it changes what the loader or libc does)",
+                     (int)(n > 64 ? 64 : n), h->guest_real_env[i]);
+            free(envp);
+            return RP_E_SPAWN;
+        }
+        envp[i] = (char *)h->guest_real_env[i];
+    }
+    *out = envp;
+    return 0;
+}
+
 static int start_guest(struct rp_replay *r)
 {
     const struct trace_header *h = r->hdr;
@@ -1139,7 +1185,16 @@ static int start_guest(struct rp_replay *r)
     st_spawn_config_init(&sc);
     sc.path = r->exe;
     sc.argv = argv;
-    sc.envp = NULL;
+    /* The real environment the recording gave the guest (locale, TZ), less
+     * what would change the loader's or libc's behaviour: a trace is
+     * untrusted input. */
+    char **envp = NULL;
+    int rc = rp_safe_real_env(h, &envp, r->res->message, sizeof r->res->message);
+    if (rc < 0) {
+        free(argv);
+        return rc;
+    }
+    sc.envp = envp;
     sc.stderr_pipe = 1;
     /* The jail as recorded (on unless the recording had it off), and never
      * when the caller turned it off. */
@@ -1151,6 +1206,7 @@ static int start_guest(struct rp_replay *r)
     if (sc.seccomp && stages && !strcmp(stages, "2")) {
         if (!r->cfg.jail_preload) {
             free(argv);
+            free(envp);
             snprintf(r->res->message, sizeof r->res->message,
                      "the recording ran in the jail's two stages and the second, "
                      "sandtrace-jail.so, was not found (--no-jail replays without the jail)");
@@ -1163,8 +1219,9 @@ static int start_guest(struct rp_replay *r)
      * does so again. */
     sc.cpu_seconds = policy_u64(h, "limit.cpu_seconds");
     sc.memory_bytes = policy_u64(h, "limit.memory_bytes");
-    int rc = st_spawn(&sc, &r->child);
+    rc = st_spawn(&sc, &r->child);
     free(argv);
+    free(envp);
     if (rc < 0) {
         if (rc == ST_E_SPAWN && r->child.exec_errno)
             snprintf(r->res->message, sizeof r->res->message, "cannot execute '%s': %s", r->exe,
