@@ -124,7 +124,6 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(SANDTRACE) $(DESTDIR)$(PREFIX)/bin/sandtrace
 	install -m 0644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(JAIL_PRELOAD) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(BUILD)/sandtrace.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	for h in $(INSTALL_HEADERS); do install -D -m 0644 $$h $(DESTDIR)$(PREFIX)/include/sandtrace/$$h; done
 	if [ -f docs/sandtrace.1 ]; then install -m 0644 docs/sandtrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,21 +31,64 @@ static int write_full(int fd, const void *p, size_t n)
     return 0;
 }
 
-/* Non-printable bytes become '?'; newlines and tabs stay. */
+/* The length of the valid UTF-8 sequence at p (at most n bytes) encoding a
+ * printable character (not a C1 control, U+0080..U+009F, which terminals
+ * may obey), or 0. */
+static size_t utf8_printable_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+        return 0;
+    return len;
+}
+
+/* Control characters (but newlines and tabs) and bytes that are not valid
+ * UTF-8 become '?': no terminal escape gets through; UTF-8 text does. */
 static int write_sanitized(int fd, const unsigned char *p, size_t n)
 {
     char chunk[4096];
+    size_t k = 0;
     while (n > 0) {
-        size_t k = n < sizeof chunk ? n : sizeof chunk;
-        for (size_t i = 0; i < k; i++) {
-            unsigned char ch = p[i];
-            chunk[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
+        unsigned char ch = *p;
+        size_t len = 1;
+        if (ch >= 0x80 && (len = utf8_printable_len(p, n)) > 0) {
+            memcpy(chunk + k, p, len);
+        } else {
+            len = 1;
+            chunk[k] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
         }
-        int rc = write_full(fd, chunk, k);
-        if (rc < 0)
-            return rc;
-        p += k;
-        n -= k;
+        k += len;
+        p += len;
+        n -= len;
+        if (k > sizeof chunk - 4 || n == 0) {
+            int rc = write_full(fd, chunk, k);
+            if (rc < 0)
+                return rc;
+            k = 0;
+        }
     }
     return 0;
 }

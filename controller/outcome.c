@@ -100,8 +100,16 @@ int st_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap)
          (unsigned long long)o->input_bytes);
     jput(&b, ",\"wall_seconds\":%.6f,\"guest_user_seconds\":%.6f,\"guest_sys_seconds\":%.6f",
          o->wall_seconds, o->guest_user_seconds, o->guest_sys_seconds);
-    jput(&b, ",\"controller_user_seconds\":%.6f,\"controller_sys_seconds\":%.6f}",
+    jput(&b, ",\"controller_user_seconds\":%.6f,\"controller_sys_seconds\":%.6f",
          o->controller_user_seconds, o->controller_sys_seconds);
+    jput(&b, ",\"denied_syscalls\":%llu,\"denied_syscall_names\":{", (unsigned long long)o->denied);
+    for (size_t i = 0; i < o->ndenied_names; i++) {
+        if (i)
+            jput(&b, ",");
+        jstr(&b, o->denied_names[i].name);
+        jput(&b, ":%llu", (unsigned long long)o->denied_names[i].count);
+    }
+    jput(&b, "}}");
     if (cap && b.len >= cap)
         dst[cap - 1] = '\0';
     return (int)b.len;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "controller/calls/calls.h"
+#include "controller/jail.h"
 #include "controller/vfs.h"
 
 /* The dispatcher's table: sigtable.def's HANDLED entries point at their
@@ -436,6 +437,26 @@ static int wait_for_end(struct st_session *s)
     return ended;
 }
 
+/* Tells observers of the direct system calls the jail denied since the
+ * last time (one note each, "jail: ..."), in the order they were made. */
+static void report_jail_events(struct st_session *s)
+{
+    struct st_jail_event ev[8];
+    size_t n;
+    uint64_t dropped;
+    while ((n = st_jail_take_events(s->child.jail, ev, 8, &dropped)) > 0 || dropped) {
+        for (size_t i = 0; i < n; i++)
+            st_session_note(s, "jail: %s %s",
+                            ev[i].killed ? "forbidden" : ev[i].allowed ? "allowed" : "denied",
+                            ev[i].text);
+        if (dropped)
+            st_session_note(s, "jail: %llu more denied calls not detailed",
+                            (unsigned long long)dropped);
+        if (n == 0)
+            break;
+    }
+}
+
 static void kill_and_reap(struct st_session *s)
 {
     st_child_kill(&s->child, SIGKILL);
@@ -464,12 +485,20 @@ static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
         }
         return;
     }
+    struct st_jail_event kill_ev;
+    if (WIFSIGNALED(st) && st_jail_killed(s->child.jail, &kill_ev)) {
+        o->status = ST_STATUS_SECCOMP;
+        snprintf(o->reason, sizeof o->reason,
+                 "killed by the seccomp jail for a forbidden direct system call: %.100s "
+                 "(--loose-jail refuses it with EPERM instead)", kill_ev.text);
+        return;
+    }
     if (WIFSIGNALED(st)) {
         int sig = o->signal;
         if (s->cfg.seccomp && sig == SIGSYS) {
             o->status = ST_STATUS_SECCOMP;
             snprintf(o->reason, sizeof o->reason,
-                     "killed by the seccomp jail (a direct system call outside the allowed list)");
+                     "killed by the seccomp jail (a system call of another architecture)");
         } else if (s->cfg.cpu_seconds && (sig == SIGXCPU || (sig == SIGKILL && cpu >= (double)s->cfg.cpu_seconds))) {
             o->status = ST_STATUS_CPU;
             snprintf(o->reason, sizeof o->reason, "cpu limit of %llu s reached",
@@ -530,15 +559,28 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         sigaction(SIGPIPE, &old_pipe, NULL);
         return ST_E_NOMEM;
     }
+    char **envp = NULL;
+    if (s->cfg.nreal_env) {
+        envp = calloc(s->cfg.nreal_env + 1, sizeof *envp);
+        if (!envp) {
+            free(argv);
+            o->status = ST_STATUS_ERROR;
+            snprintf(o->reason, sizeof o->reason, "out of memory");
+            sigaction(SIGPIPE, &old_pipe, NULL);
+            return ST_E_NOMEM;
+        }
+        for (size_t i = 0; i < s->cfg.nreal_env; i++)
+            envp[i] = (char *)s->cfg.real_env[i];
+    }
     sc.path = s->cfg.exe;
     sc.argv = argv;
-    sc.envp = NULL;
+    sc.envp = envp;
     sc.stderr_pipe = 1;
     sc.seccomp = s->cfg.seccomp;
+    sc.loose_jail = s->cfg.loose_jail;
     sc.no_aslr = s->cfg.no_aslr;
     sc.cpu_seconds = s->cfg.cpu_seconds;
     sc.memory_bytes = s->cfg.memory_bytes;
-    sc.preload = s->cfg.seccomp ? s->cfg.jail_preload : NULL;
     struct rusage self_start;
     getrusage(RUSAGE_SELF, &self_start);
     s->t_start = st_session_now();
@@ -546,6 +588,7 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         s->deadline = s->t_start + s->cfg.timeout_seconds;
     int rc = st_spawn(&sc, &s->child);
     free(argv);
+    free(envp);
     if (rc < 0) {
         o->status = ST_STATUS_ERROR;
         if (rc == ST_E_SPAWN && s->child.exec_errno)
@@ -584,6 +627,9 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
             }
             break;
         }
+        if (s->calls == 0)
+            st_jail_mark_running(s->child.jail);
+        report_jail_events(s);
         ST_EMIT(s, on_request, s->req.text, s->req.text_len, s->req.args, s->req.nargs);
         loop_rc = dispatch(s);
         if (loop_rc < 0)
@@ -626,6 +672,7 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         else
             ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
     }
+    report_jail_events(s);
     classify(s, o, loop_rc);
     /* The kernel enforced these limits (the guest died of them): observers
      * hear of them as of the limits the controller enforces itself. */
@@ -657,6 +704,16 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
                                  (double)(self_end.ru_utime.tv_usec - self_start.ru_utime.tv_usec) / 1e6;
     o->controller_sys_seconds = (double)(self_end.ru_stime.tv_sec - self_start.ru_stime.tv_sec) +
                                 (double)(self_end.ru_stime.tv_usec - self_start.ru_stime.tv_usec) / 1e6;
+    o->denied = 0;
+    const char *names[16];
+    uint64_t counts[16];
+    size_t nd = st_jail_denied_summary(s->child.jail, names, counts, 16);
+    for (size_t i = 0; i < nd && i < 16; i++) {
+        snprintf(o->denied_names[i].name, sizeof o->denied_names[i].name, "%s", names[i]);
+        o->denied_names[i].count = counts[i];
+        o->denied += counts[i];
+    }
+    o->ndenied_names = nd < 16 ? nd : 16;
     st_child_close(&s->child);
     ST_EMIT(s, on_exit, o);
     sigaction(SIGINT, &old_int, NULL);

@@ -80,6 +80,14 @@ struct st_outcome {
     double guest_sys_seconds;
     double controller_user_seconds; /* the controller's own CPU time during the run */
     double controller_sys_seconds;
+    /* Direct system calls the jail denied (or killed the guest for), by
+     * name, in the order first seen (docs/security.md). */
+    uint64_t denied;                /* all of them */
+    size_t ndenied_names;
+    struct {
+        char name[32];
+        uint64_t count;
+    } denied_names[16];
 };
 
 /* The process exit code for an outcome (see enum st_run_exit). */
@@ -103,6 +111,10 @@ struct st_session_config {
     /* The guest's virtual environment ("K=V"), seen through get_environ/getenv. */
     const char *const *env;
     size_t nenv;
+    /* Its real process environment ("K=V", given to execve): what libc and
+     * the interpreter read without asking (LANG, TZ). NULL: empty. */
+    const char *const *real_env;
+    size_t nreal_env;
     /* Identity. */
     uint32_t uid, gid;              /* 1000, 1000 */
     int64_t pid, ppid;              /* 4200, 1 */
@@ -127,8 +139,8 @@ struct st_session_config {
     uint64_t max_output;            /* bytes of guest output (fds 1 and 2 together) */
     /* Jail and policy. */
     int seccomp;                    /* 1 */
-    const char *jail_preload;       /* the jail's second stage (sandtrace-jail.so) to
-                                       preload into the guest, or NULL */
+    int loose_jail;                 /* 1: forbidden direct calls are answered with EPERM
+                                       (and reported) instead of ending the guest */
     int no_aslr;                    /* 0 */
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */

@@ -20,8 +20,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include "controller/error.h"
-#include "controller/jail_rules.h"
+#include "controller/jail.h"
 
 void st_spawn_config_init(struct st_spawn_config *cfg)
 {
@@ -30,109 +32,22 @@ void st_spawn_config_init(struct st_spawn_config *cfg)
     cfg->seccomp = 1;
 }
 
-/* What the loader and libc's start-up need beyond a running guest's rules
- * (controller/jail_rules.h), without conditions. The calls allowed only with
- * conditions on their arguments are added in jail_build(). */
-static const char *const loader_allowed[] = {
-    "read", "pread64", "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
-    "readlink", "access", "faccessat", "faccessat2", NULL,
-};
-
-/* For documentation: every call the jail lets through, conditions aside. */
+/* For documentation: what the filter lets through without asking the
+ * warden (controller/jail.c decides the rest). */
 static const char *const all_allowed[] = {
-    "read", "pread64", "close", "fstat", "newfstatat", "lseek",
-    "mmap", "mprotect", "munmap", "mremap", "brk", "madvise",
-    "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "getrandom",
-    "readlink", "access", "faccessat", "faccessat2",
+    "read", "pread64", "close", "fstat", "lseek",
+    "mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "getrandom",
+    "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
     "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack",
     "getpid", "gettid", "futex", "clock_gettime", "exit", "exit_group",
-    "write (fds 1 and 2)", "writev (fds 1 and 2)", "openat (read-only)", "open (read-only)",
-    "prlimit64 (reading only)", "ioctl (TCGETS only)", "tgkill (itself, SIGABRT or SIGSEGV)",
-    "execve (the guest's own executable, once: the controller's pointer)",
+    "write (fds 1 and 2)", "writev (fds 1 and 2)", "prlimit64 (reading its own only)",
+    "ioctl (TCGETS only)", "tgkill (itself, SIGABRT or SIGSEGV)",
     NULL,
 };
 
 const char *const *st_jail_allowed_syscalls(void)
 {
     return all_allowed;
-}
-
-/* The compiled filter, built before the rlimits are set (building
- * allocates, which RLIMIT_AS may forbid) and loaded last. */
-#define JAIL_MAX_INSNS 4096
-static struct sock_filter jail_insns[JAIL_MAX_INSNS];
-static struct sock_fprog jail_prog;
-
-/* Builds the filter in the child and compiles it into jail_prog. Returns 0
- * or ST_E_SECCOMP. */
-static int jail_build(const char *exe_path, int report_fd, int stage2)
-{
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    if (!ctx)
-        return ST_E_SECCOMP;
-    int rc = st_jail_add_running_rules(ctx);
-    if (rc == 0)
-        rc = st_jail_allow_plain(ctx, loader_allowed);
-    /* The controller's close-on-exec report pipe, should execve fail. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)report_fd));
-    /* The loader opens its libraries read-only; nothing may be created or written. */
-    const scmp_datum_t wmask = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND;
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-                              SCMP_A2(SCMP_CMP_MASKED_EQ, wmask, 0));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, wmask, 0));
-    /* The one execve that starts the guest: its path is this process's
-     * pointer, which the guest's fresh address space does not know. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)(uintptr_t)exe_path));
-    /* The preloaded second stage stacks its own filter: only that is let
-     * through (a filter can only take permissions away). */
-    if (rc == 0 && stage2)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 0);
-    if (rc == 0 && stage2)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_NO_NEW_PRIVS));
-    if (rc == 0 && stage2)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)PR_SET_SECCOMP));
-    /* Compile to BPF through a pipe (libseccomp exports to an fd). */
-    int p[2] = { -1, -1 };
-    if (rc == 0 && pipe(p) != 0)
-        rc = -1;
-    if (rc == 0)
-        rc = seccomp_export_bpf(ctx, p[1]);
-    seccomp_release(ctx);
-    size_t got = 0;
-    if (p[1] >= 0)
-        close(p[1]);
-    while (rc == 0 && got < sizeof jail_insns) {
-        ssize_t n = read(p[0], (char *)jail_insns + got, sizeof jail_insns - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = -1;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (p[0] >= 0)
-        close(p[0]);
-    if (rc != 0 || got == 0 || got % sizeof jail_insns[0] || got >= sizeof jail_insns)
-        return ST_E_SECCOMP;
-    jail_prog.len = (unsigned short)(got / sizeof jail_insns[0]);
-    jail_prog.filter = jail_insns;
-    return 0;
-}
-
-/* Loads the compiled filter (no allocation). */
-static int jail_load(void)
-{
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &jail_prog) == 0 ? 0 : ST_E_SECCOMP;
 }
 
 /* In the child: report `err` to the parent and die. */
@@ -186,7 +101,8 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    if (cfg->seccomp && jail_build(cfg->path, report_fd, cfg->preload != NULL) != 0)
+    struct st_jail_filter filter;
+    if (cfg->seccomp && st_jail_filter_build(&filter, report_fd) != 0)
         child_fail(report_fd, -1);
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);
@@ -206,10 +122,65 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
         child_fail(report_fd, errno);
     static char *const empty_env[] = { NULL };
     char *const *envp = cfg->envp ? cfg->envp : empty_env;
-    if (cfg->seccomp && jail_load() != 0)
-        child_fail(report_fd, -1);
+    if (cfg->seccomp) {
+        /* From here on every call is filtered: the listener goes to the
+         * controller, whose warden lets the execve below through. */
+        int listener = st_jail_filter_install(&filter);
+        if (listener < 0)
+            child_fail(report_fd, -1);
+        char tag = 'L';
+        struct iovec iov = { &tag, 1 };
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                             .msg_controllen = sizeof ctl.buf };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &listener, sizeof listener);
+        if (sendmsg(report_fd, &mh, 0) != 1)
+            child_fail(report_fd, -1);
+        close(listener);
+    }
     execve(cfg->path, cfg->argv, envp);
     child_fail(report_fd, errno);
+}
+
+/* Reads one report from the child: 1 and *listener when it hands over the
+ * jail's listener, 2 and *code when it reports a failure, 0 at the end of
+ * the stream (execve succeeded), -1 on an error. */
+static int read_report(int fd, int *listener, int *code)
+{
+    char buf[sizeof(int)];
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = { buf, sizeof buf };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf };
+    ssize_t n;
+    while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    if (n == 1 && cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+        cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+        memcpy(listener, CMSG_DATA(cm), sizeof *listener);
+        return 1;
+    }
+    if (n == (ssize_t)sizeof(int)) {
+        memcpy(code, buf, sizeof *code);
+        return 2;
+    }
+    return -1;
 }
 
 int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
@@ -219,27 +190,10 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     if (!cfg || !cfg->path || !cfg->argv || !cfg->argv[0])
         return ST_E_INVALID;
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
-    int rc = ST_E_SPAWN;
-    /* The environment, with the preload added (built before fork). */
-    struct st_spawn_config local = *cfg;
-    char **env = NULL;
-    char *preload_entry = NULL;
-    if (cfg->preload) {
-        size_t n = 0;
-        while (cfg->envp && cfg->envp[n])
-            n++;
-        env = calloc(n + 2, sizeof *env);
-        if (!env || asprintf(&preload_entry, "LD_PRELOAD=%s", cfg->preload) < 0) {
-            free(env);
-            return ST_E_NOMEM;
-        }
-        for (size_t i = 0; i < n; i++)
-            env[i] = cfg->envp[i];
-        env[n] = preload_entry;
-        local.envp = env;
-        cfg = &local;
-    }
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
+    /* The report channel keeps message boundaries: the jail's listener (with
+     * its fd) and a failure code are separate messages. */
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) ||
         (cfg->stderr_pipe && pipe2(err, O_CLOEXEC))) {
         child->exec_errno = errno;
         goto fail;
@@ -252,10 +206,6 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     }
     if (pid == 0)
         child_main(cfg, in[0], out[1], err[1], rep[1], parent);
-    free(env);
-    free(preload_entry);
-    env = NULL;
-    preload_entry = NULL;
     /* Also set the group from here, so that a kill right away reaches it. */
     setpgid(pid, pid);
     close(in[0]);
@@ -274,30 +224,44 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     fcntl(child->to_guest, F_SETFL, O_NONBLOCK);
     if (child->err_fd >= 0)
         fcntl(child->err_fd, F_SETFL, O_NONBLOCK);
-    /* The report pipe closes on a successful execve; a number means failure. */
-    int code = 0;
-    ssize_t got;
-    while ((got = read(rep[0], &code, sizeof code)) < 0 && errno == EINTR)
-        ;
+    /* The report socket closes on a successful execve; before that, a
+     * jailed child hands over its listener, whose warden must be running
+     * to let the execve through. A number means failure. */
+    int code = 0, listener = -1, r, failed = 0, rc = 0;
+    while ((r = read_report(rep[0], &listener, &code)) == 1) {
+        if (child->jail || !cfg->seccomp) {
+            close(listener);
+            failed = 1;
+            code = -1;
+            break;
+        }
+        rc = st_jail_start(&child->jail, listener, pid, cfg->path, cfg->loose_jail);
+        if (rc < 0) {
+            failed = 1;
+            code = -1;
+            break;
+        }
+    }
     close(rep[0]);
-    if (got == (ssize_t)sizeof code) {
+    if (r == 2 || r < 0)
+        failed = 1;
+    if (failed) {
+        st_child_kill(child, SIGKILL);
         st_child_wait(child, 0);
         st_child_close(child);
         child->pid = 0;
         child->exec_errno = code > 0 ? code : 0;
-        return code < 0 ? ST_E_SECCOMP : ST_E_SPAWN;
+        return code > 0 ? ST_E_SPAWN : ST_E_SECCOMP;
     }
     return 0;
 fail:
-    free(env);
-    free(preload_entry);
     for (int i = 0; i < 2; i++) {
         if (in[i] >= 0) close(in[i]);
         if (out[i] >= 0) close(out[i]);
         if (err[i] >= 0) close(err[i]);
         if (rep[i] >= 0) close(rep[i]);
     }
-    return rc;
+    return ST_E_SPAWN;
 }
 
 int st_child_wait(struct st_child *child, int nohang)
@@ -338,4 +302,6 @@ void st_child_close(struct st_child *child)
     if (child->err_fd >= 0)
         close(child->err_fd);
     child->to_guest = child->from_guest = child->err_fd = -1;
+    st_jail_stop(child->jail);
+    child->jail = NULL;
 }

@@ -1,8 +1,8 @@
 /* Starting a guest process and ending it: fork + exec with the protocol pipes
  * on fds 0 and 1, its stderr through a pipe (or inherited), an explicit
  * environment, a new process group, PR_SET_PDEATHSIG so it dies with the
- * controller, no_new_privs, rlimits, optionally no ASLR, and a seccomp jail
- * (docs/security.md lists what the jail allows). Used by the session and the
+ * controller, no_new_privs, rlimits, optionally no ASLR, and the seccomp jail
+ * of controller/jail.h, installed last before execve (docs/security.md). Used by the session and the
  * replayer. Nothing here prints or exits. */
 #ifndef SANDTRACE_CONTROLLER_SPAWN_H
 #define SANDTRACE_CONTROLLER_SPAWN_H
@@ -20,8 +20,8 @@ struct st_spawn_config {
     int no_aslr;               /* 1: personality(ADDR_NO_RANDOMIZE) (deterministic pointers) */
     uint64_t cpu_seconds;      /* RLIMIT_CPU (soft; hard is one second more); 0: unchanged */
     uint64_t memory_bytes;     /* RLIMIT_AS; 0: unchanged */
-    const char *preload;       /* a library for LD_PRELOAD (the jail's second stage,
-                                  controller/jail_preload.c), or NULL */
+    int loose_jail;            /* 1: the jail answers forbidden calls with EPERM instead
+                                  of killing (controller/jail.h) */
 };
 
 /* Sets every field to its default: no env, stderr piped, seccomp on. */
@@ -36,6 +36,7 @@ struct st_child {
     int reaped;                /* 1 once st_child_wait collected its status */
     int status;                /* the wait status, once reaped */
     struct rusage usage;       /* the guest's resource usage, once reaped */
+    struct st_jail *jail;      /* the jail's warden (seccomp on), or NULL */
 };
 
 /* Starts the guest. Returns 0 and fills `child`, or ST_E_SPAWN (child->exec_errno
@@ -51,7 +52,8 @@ int st_child_wait(struct st_child *child, int nohang);
 /* Sends `sig` to the guest's whole process group. */
 void st_child_kill(struct st_child *child, int sig);
 
-/* Closes the pipe ends the controller holds (idempotent). */
+/* Closes the pipe ends the controller holds and stops the jail's warden
+ * (idempotent; call it once the guest is reaped). */
 void st_child_close(struct st_child *child);
 
 /* The system calls the jail allows, as "name" strings (NULL-terminated list),

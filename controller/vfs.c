@@ -1084,6 +1084,36 @@ int st_vfs_set_real_tmp(struct st_vfs *vfs, const char *real_dir)
     return st_vfs_mount(vfs, "/tmp", real_dir, NULL);
 }
 
+int st_vfs_add_virtual_proc(struct st_vfs *vfs, uint64_t memory_bytes)
+{
+    static const char cpuinfo[] =
+        "processor\t: 0\n"
+        "vendor_id\t: sandtrace\n"
+        "cpu family\t: 6\n"
+        "model\t\t: 0\n"
+        "model name\t: sandtrace virtual CPU\n"
+        "stepping\t: 0\n"
+        "cpu MHz\t\t: 2000.000\n"
+        "cache size\t: 1024 KB\n"
+        "physical id\t: 0\n"
+        "siblings\t: 1\n"
+        "core id\t\t: 0\n"
+        "cpu cores\t: 1\n"
+        "fpu\t\t: yes\n"
+        "flags\t\t: fpu\n"
+        "bogomips\t: 4000.00\n"
+        "\n";
+    uint64_t kb = (memory_bytes ? memory_bytes : (uint64_t)4 << 30) / 1024;
+    char meminfo[256];
+    int n = snprintf(meminfo, sizeof meminfo,
+                     "MemTotal:       %llu kB\nMemFree:        %llu kB\nMemAvailable:   %llu kB\n",
+                     (unsigned long long)kb, (unsigned long long)kb, (unsigned long long)kb);
+    int rc = st_vfs_add_file(vfs, "/proc/cpuinfo", cpuinfo, sizeof cpuinfo - 1, 0444);
+    if (rc == 0)
+        rc = st_vfs_add_file(vfs, "/proc/meminfo", meminfo, (size_t)n, 0444);
+    return rc;
+}
+
 int st_vfs_add_pypy_home(struct st_vfs *vfs, const char *lib_dir, const char *exe_path,
                          const struct st_mount_options *o)
 {

@@ -168,6 +168,11 @@ int st_vfs_export_tmp(struct st_vfs *vfs, const char *real_dir);
 int st_vfs_add_pypy_home(struct st_vfs *vfs, const char *lib_dir, const char *exe_path,
                          const struct st_mount_options *o);
 
+/* The declared virtual machine's /proc: /proc/cpuinfo (one CPU, a 1024 KB
+ * cache) and /proc/meminfo (MemTotal `memory_bytes`, or 4 GiB when 0), read
+ * only, so that PyPy's GC sizes itself the same on every host. */
+int st_vfs_add_virtual_proc(struct st_vfs *vfs, uint64_t memory_bytes);
+
 /* ---------------------------------------------------- guest operations */
 
 /* The *at family's "current directory" dirfd and flags (Linux values). */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "controller/registry.h"
+#include "controller/jail.h"
 #include "controller/spawn.h"
 #include "controller/wire.h"
 #include "replayer/replay_map.h"
@@ -889,6 +890,9 @@ static int replay_request(struct rp_replay *r)
     struct trace_event rec = copy_request(&r->ev);
     for (;;) {
         int rc = st_wire_read_request(&r->wr, &r->live);
+        /* The loader's work is over once the guest speaks (controller/jail.h). */
+        if (rc == 0)
+            st_jail_mark_running(r->child.jail);
         if (rc < 0) {
             char msg[256];
             live_error_message(r, rc, msg, sizeof msg);
@@ -1033,6 +1037,7 @@ static int recorded_exit_code(const struct rp_result *res)
         { "protocol violation", 76 },
         { "called '", 77 },
         { "killed by the seccomp jail", 78 },
+        { "killed by the jail", 78 },
     };
     if (!res->recorded_end_seen)
         return -1;
@@ -1196,24 +1201,14 @@ static int start_guest(struct rp_replay *r)
     }
     sc.envp = envp;
     sc.stderr_pipe = 1;
-    /* The jail as recorded (on unless the recording had it off), and never
-     * when the caller turned it off. */
-    const char *jail = policy_get(h, "seccomp");
-    sc.seccomp = r->cfg.seccomp && !(jail && !strcmp(jail, "0"));
-    /* Both stages when the recording had both: the guest must be stopped
-     * where it was stopped (and confined as it was). */
-    const char *stages = policy_get(h, "jail.stages");
-    if (sc.seccomp && stages && !strcmp(stages, "2")) {
-        if (!r->cfg.jail_preload) {
-            free(argv);
-            free(envp);
-            snprintf(r->res->message, sizeof r->res->message,
-                     "the recording ran in the jail's two stages and the second, "
-                     "sandtrace-jail.so, was not found (--no-jail replays without the jail)");
-            return RP_E_SPAWN;
-        }
-        sc.preload = r->cfg.jail_preload;
-    }
+    /* Always the full jail (a trace is untrusted input: its header may
+     * tighten the jail, never take it away); only the user's --no-jail
+     * runs without. A recording made with --loose-jail, whose forbidden
+     * calls were refused rather than fatal, is replayed the same way: that
+     * lets nothing more through. */
+    sc.seccomp = r->cfg.seccomp;
+    const char *loose = policy_get(h, "jail.loose");
+    sc.loose_jail = loose && !strcmp(loose, "1");
     sc.no_aslr = 1;
     /* The recorded rlimits, so that a guest that ran out of memory or CPU
      * does so again. */

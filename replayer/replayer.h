@@ -115,9 +115,6 @@ struct rp_config {
     const uint8_t *key;            /* the chain key of a keyed trace, or NULL */
     const char *exe;               /* run this executable instead of the header's; NULL: header's */
     int seccomp;                   /* 1 (default): the jail, as for `run` */
-    const char *jail_preload;      /* the jail's second stage (sandtrace-jail.so), used when
-                                      the recording had it (policy jail.stages = 2); NULL:
-                                      such a trace cannot be replayed in the jail */
     int keep_going;                /* 0: stop at the first divergence; 1: report and resynchronise */
     uint64_t max_divergences;      /* with keep_going: stop after this many; default 100 */
     uint64_t stop_at;              /* pause before event N (RP_NO_STOP: never) */

@@ -157,11 +157,10 @@ static void add_world_policy(struct st_tracer_meta *m, const struct st_run_optio
     if (ro->stdin_file)
         st_tracer_meta_add(m, "stdin", "%s", ro->stdin_file);
     st_tracer_meta_add(m, "exe", "%s", ro->exe);
-    /* The jail's stages: 2 with the preloaded second stage (the default; a
-     * run that cannot find it does not start), 1 with --loose-jail. Replay
-     * puts its guest in the same jail. */
-    if (ro->cfg.seccomp)
-        st_tracer_meta_add(m, "jail.stages", "%d", ro->strict_jail ? 2 : 1);
+    if (ro->tz)
+        st_tracer_meta_add(m, "tz", "%s", ro->tz);
+    if (ro->locale)
+        st_tracer_meta_add(m, "locale", "%s", ro->locale);
     /* The run options verbatim (before the executable), so that a later
      * run can be started with exactly the same command line. */
     for (int i = 1; i < nrest; i++) {
@@ -242,6 +241,10 @@ int cmd_record(int argc, char **argv)
                 rc == ST_TRACER_E_HASH ? strerror(errno) : st_tracer_strerror(rc));
         goto done;
     }
+    char tz_env[200], lang_env[80];
+    const char *real_env[2] = { lang_env, tz_env };
+    st_run_real_env(&ro, lang_env, sizeof lang_env, tz_env, sizeof tz_env);
+    st_tracer_meta_set_real_env(&meta, real_env, 2);
     st_tracer_meta_add_session(&meta, &ro.cfg);
     add_world_policy(&meta, &ro, rest, nrest);
     if (meta.error) {

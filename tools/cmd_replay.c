@@ -80,7 +80,8 @@ static void replay_usage(FILE *out)
         "  --print-events    print each call and event on stderr as it is replayed,\n"
         "                    in the format of `sandtrace dump`\n"
         "  --timeout SECS    kill the guest and fail after SECS seconds\n"
-        "  --no-jail         no seccomp jail (it follows the recording otherwise)\n"
+        "  --no-jail         no seccomp jail (otherwise always the full jail, whatever\n"
+        "                    the trace says)\n"
         "  --key FILE        the chain key of a keyed trace\n"
         "  -h, --help        this text\n"
         "\n"
@@ -542,10 +543,6 @@ int cmd_replay(int argc, char **argv)
 
     struct rp_replay *r;
     char err[512];
-    /* The jail's second stage, for traces recorded with it (the default). */
-    char preload[4200];
-    if (st_run_find_jail_preload(preload, sizeof preload) == 0)
-        cfg.jail_preload = preload;
     int rc = rp_replay_new(&cfg, &r, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "sandtrace replay: %s\n", err[0] ? err : rp_strerror(rc));

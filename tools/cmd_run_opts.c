@@ -22,7 +22,7 @@ enum opt_id {
     O_MOUNT = 256, O_FILE, O_TMP, O_TMP_WRITE, O_TMP_EXPORT, O_LIB_PATH, O_SEED, O_CWD,
     O_ENV, O_TIME, O_ARGV0, O_HOME, O_STDIN, O_STDOUT, O_STDERR, O_RAW_STDOUT, O_NOCOLOR,
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
-    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
+    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_TZ, O_LOCALE, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -56,6 +56,8 @@ static const struct option long_opts[] = {
     { "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
     { "strict-jail", no_argument, NULL, O_STRICT_JAIL },
     { "loose-jail", no_argument, NULL, O_LOOSE_JAIL },
+    { "tz", required_argument, NULL, O_TZ },
+    { "locale", required_argument, NULL, O_LOCALE },
     { "exclude", required_argument, NULL, O_EXCLUDE },
     { "show-dotfiles", no_argument, NULL, O_DOTFILES },
     { "follow-symlinks", no_argument, NULL, O_FOLLOW },
@@ -95,6 +97,11 @@ const char *st_run_options_help(void)
         "                       else /bin/ plus the executable's name)\n"
         "  --home PATH          what _pypy_init_home returns (default: argv[0]'s directory)\n"
         "  --uid N, --gid N, --pid N   the guest's identity (1000, 1000, 4200)\n"
+        "  --tz ZONE            the guest's time zone, in its real environment's TZ: a zone\n"
+        "                       name (Europe/Paris, read from this host's zoneinfo once) or\n"
+        "                       a POSIX TZ string (CET-1CEST,M3.5.0,M10.5.0/3); default UTC\n"
+        "  --locale NAME        the guest's locale, LANG in its real environment (default\n"
+        "                       C.UTF-8: PyPy reads and writes UTF-8)\n"
         "streams:\n"
         "  --stdin FILE         read(0) from FILE instead of stdin\n"
         "  --stdout FILE        the guest's fd 1 into FILE (raw bytes)\n"
@@ -109,10 +116,9 @@ const char *st_run_options_help(void)
         "  --max-calls N        requests\n"
         "policy and reports:\n"
         "  --no-seccomp         no seccomp jail (docs/security.md lists what it allows)\n"
-        "  --loose-jail         the jail's first stage only: the guest can still open real\n"
-        "                       files read-only (default: a second stage, loaded once its\n"
-        "                       libraries are in, leaves only what a running guest needs;\n"
-        "                       --strict-jail says so explicitly)\n"
+        "  --loose-jail         a direct system call the jail forbids is refused with EPERM\n"
+        "                       (and reported) instead of ending the guest (default: ended,\n"
+        "                       status seccomp; --strict-jail says so explicitly)\n"
         "  --no-aslr            run the guest without address randomisation\n"
         "  --allow-unknown      refuse unknown functions with ENOSYS instead of ending the guest\n"
         "  --debug              list unhandled functions first (dump mode), log refused calls\n"
@@ -126,8 +132,6 @@ void st_run_options_init(struct st_run_options *ro)
     memset(ro, 0, sizeof *ro);
     st_session_config_init(&ro->cfg);
     ro->tmp_quota = DEFAULT_TMP_QUOTA;
-    /* Both stages of the jail unless --loose-jail (docs/security.md). */
-    ro->strict_jail = 1;
 }
 
 static void free_kv(struct st_run_kv *kv, size_t n)
@@ -157,6 +161,8 @@ void st_run_options_release(struct st_run_options *ro)
     free(ro->stdout_file);
     free(ro->stderr_file);
     free(ro->outcome_file);
+    free(ro->tz);
+    free(ro->locale);
     for (size_t i = 0; i < ro->nexclude; i++)
         free(ro->exclude[i]);
     free(ro->exclude);
@@ -367,8 +373,19 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
         return 0;
     case O_OUTCOME: set_str(&ro->outcome_file, arg); return 0;
     case O_NO_SECCOMP: c->seccomp = 0; return 0;
-    case O_STRICT_JAIL: ro->strict_jail = 1; return 0;
-    case O_LOOSE_JAIL: ro->strict_jail = 0; return 0;
+    case O_STRICT_JAIL: c->loose_jail = 0; return 0;
+    case O_LOOSE_JAIL: c->loose_jail = 1; return 0;
+    case O_TZ:
+        if (st_run_tz_resolve(arg, NULL, 0) < 0)
+            return bad_value(prog, name, arg);
+        set_str(&ro->tz, arg);
+        return 0;
+    case O_LOCALE:
+        if (!*arg || strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") != strlen(arg) ||
+            strlen(arg) > 64)
+            return bad_value(prog, name, arg);
+        set_str(&ro->locale, arg);
+        return 0;
     case O_EXCLUDE:
         if (!*arg)
             return bad_value(prog, name, arg);
@@ -566,6 +583,20 @@ int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const
     ro->argv[0] = ro->argv0;
     for (int k = 0; k < ro->nguest_args; k++)
         ro->argv[k + 1] = ro->guest_args[k];
+    /* A PyPy under a UTF-8 locale writes UTF-8 to its pipes too: pypy2
+     * takes the encoding of a stdout that is not a terminal only from
+     * PYTHONIOENCODING (pypy3 from the locale), so a PyPy run gets it in its
+     * virtual environment unless --env says otherwise. */
+    const char *loc = ro->locale ? ro->locale : "C.UTF-8";
+    if (ro->lib_path && (strcasestr(loc, "utf-8") || strcasestr(loc, "utf8"))) {
+        size_t k = 0;
+        while (k < ro->nenv && strncmp(ro->env[k], "PYTHONIOENCODING=", 17))
+            k++;
+        if (k == ro->nenv && ro->nenv < 1024) {
+            ro->env = xrealloc(ro->env, (ro->nenv + 1) * sizeof *ro->env);
+            ro->env[ro->nenv++] = xstrdup("PYTHONIOENCODING=utf-8");
+        }
+    }
     struct st_session_config *c = &ro->cfg;
     c->exe = ro->exe;
     c->argv = ro->argv;
@@ -636,6 +667,12 @@ static int build_vfs(const struct st_run_options *ro, struct st_vfs **out)
             vfs_error(ro->prog, "add file", ro->files[i].key, ro->files[i].value, rc);
             goto fail;
         }
+    /* The declared machine's /proc (PyPy's GC reads it to size itself),
+     * last: the nodes above keep their inode numbers. */
+    if ((rc = st_vfs_add_virtual_proc(v, ro->cfg.memory_bytes)) < 0) {
+        vfs_error(ro->prog, "add", "/proc", NULL, rc);
+        goto fail;
+    }
     if (ro->cwd && (rc = st_vfs_chdir(v, ro->cwd)) < 0) {
         vfs_error(ro->prog, "use as the current directory", ro->cwd, NULL, rc);
         goto fail;
@@ -691,24 +728,60 @@ void st_run_debug_dump(const struct st_run_options *ro)
     free(text);
 }
 
-/* The jail's second stage: lib/sandtrace-jail.so beside the bin/ directory
- * this command runs from (the build tree and an installed tree alike). */
-int st_run_find_jail_preload(char *path, size_t cap)
+/* A TZ value: a POSIX TZ string is used as it is; a zone name is looked up
+ * in this host's zoneinfo and replaced by the POSIX rule at the end of its
+ * TZif file (the guest's libc then needs no file: a denied open of the
+ * name, then the rule). Returns 0 (and the value in out, when cap > 0), or
+ * -1 when it is neither. */
+int st_run_tz_resolve(const char *tz, char *out, size_t cap)
 {
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    if (!*tz || strlen(tz) > 128 || strstr(tz, ".."))
         return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    snprintf(path, cap, "%s/../lib/sandtrace-jail.so", self);
-    if (access(path, R_OK) == 0)
+    if (strpbrk(tz, "0123456789")) {
+        /* A POSIX string: a name of 3+ letters (or <...>), then an offset. */
+        if (strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz<>+-0123456789:,./") !=
+            strlen(tz))
+            return -1;
+        if (cap)
+            snprintf(out, cap, "%s", tz);
         return 0;
-    snprintf(path, cap, "%s/../lib/sandtrace/sandtrace-jail.so", self);
-    return access(path, R_OK) == 0 ? 0 : -1;
+    }
+    if (strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_+-/") != strlen(tz) ||
+        tz[0] == '/')
+        return -1;
+    char path[256];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    /* The footer: the last line of a version 2+ file, "\nRULE\n". */
+    char buf[256];
+    int ok = -1;
+    if (fseek(f, -(long)(sizeof buf - 1), SEEK_END) != 0)
+        rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (n >= 2 && buf[n - 1] == '\n') {
+        buf[n - 1] = '\0';
+        char *nl = memrchr(buf, '\n', n - 1);
+        if (nl && nl[1] && strspn(nl + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz<>+-0123456789:,./") == strlen(nl + 1)) {
+            if (cap)
+                snprintf(out, cap, "%s", nl + 1);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+void st_run_real_env(const struct st_run_options *ro, char *lang, size_t lang_cap, char *tz,
+                     size_t tz_cap)
+{
+    char rule[160] = "UTC0";
+    if (ro->tz && st_run_tz_resolve(ro->tz, rule, sizeof rule) < 0)
+        snprintf(rule, sizeof rule, "UTC0");
+    snprintf(lang, lang_cap, "LANG=%s", ro->locale ? ro->locale : "C.UTF-8");
+    snprintf(tz, tz_cap, "TZ=%s", rule);
 }
 
 int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
@@ -737,16 +810,11 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
         cfg.err_fd = err_fd;
         cfg.raw_stderr = 1;
     }
-    char preload[4200];
-    if (ro->strict_jail && cfg.seccomp) {
-        if (st_run_find_jail_preload(preload, sizeof preload) != 0) {
-            fprintf(stderr, "sandtrace %s: cannot find the jail's second stage, lib/sandtrace-jail.so, "
-                            "beside this sandtrace (--loose-jail runs with the first stage only)\n",
-                    ro->prog);
-            goto setup_failed;
-        }
-        cfg.jail_preload = preload;
-    }
+    char tz_env[200], lang_env[80];
+    const char *real_env[2] = { lang_env, tz_env };
+    st_run_real_env(ro, lang_env, sizeof lang_env, tz_env, sizeof tz_env);
+    cfg.real_env = real_env;
+    cfg.nreal_env = 2;
     cfg.color = ro->force_color || (!ro->nocolor && out_fd < 0 && err_fd < 0 && isatty(1) && isatty(2));
     rc = build_vfs(ro, &cfg.vfs);
     if (rc < 0)

@@ -57,7 +57,8 @@ struct st_run_options {
     char *outcome_file;
     int debug;
     int quiet;                      /* no end-of-run line on stderr */
-    int strict_jail;                /* 1 unless --loose-jail */
+    char *tz;                       /* --tz ZONE (NULL: UTC) */
+    char *locale;                   /* --locale NAME (NULL: C.UTF-8) */
     /* Owned strings from --config FILE. */
     char **owned;
     size_t nowned;
@@ -90,9 +91,13 @@ void st_run_debug_dump(const struct st_run_options *ro);
 int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
                    struct st_outcome *out);
 
-/* Finds the jail's second stage, lib/sandtrace-jail.so (or
- * lib/sandtrace/sandtrace-jail.so) beside this binary's directory, and
- * writes its path into `path`. Returns 0, or -1 when it is not there. */
-int st_run_find_jail_preload(char *path, size_t cap);
+/* --tz: a POSIX TZ string as it is, or a zone name of this host's zoneinfo
+ * turned into its POSIX rule (into out, cap bytes, when cap > 0). Returns 0
+ * or -1 when it is neither. */
+int st_run_tz_resolve(const char *tz, char *out, size_t cap);
+
+/* The guest's real environment: "LANG=..." and "TZ=..." into the buffers. */
+void st_run_real_env(const struct st_run_options *ro, char *lang, size_t lang_cap, char *tz,
+                     size_t tz_cap);
 
 #endif

@@ -105,6 +105,21 @@ int st_tracer_meta_set_guest(struct st_tracer_meta *m, const char *exe, const ch
     return 0;
 }
 
+int st_tracer_meta_set_real_env(struct st_tracer_meta *m, const char *const *env, size_t n)
+{
+    if (!m || (n && !env))
+        return ST_TRACER_E_INVALID;
+    char **e = copy_strings(env, n);
+    if (!e)
+        return m->error = ST_TRACER_E_NOMEM;
+    free_strings(m->real_env, m->nreal_env);
+    m->real_env = e;
+    m->nreal_env = n;
+    m->header.guest_real_envc = n;
+    m->header.guest_real_env = (const char *const *)e;
+    return 0;
+}
+
 int st_tracer_meta_add(struct st_tracer_meta *m, const char *key, const char *fmt, ...)
 {
     if (!m || !key || !fmt)
@@ -169,6 +184,9 @@ int st_tracer_meta_add_session(struct st_tracer_meta *m, const struct st_session
     st_tracer_meta_add(m, "limit.max_calls", "%llu", (unsigned long long)c->max_calls);
     st_tracer_meta_add(m, "limit.max_output", "%llu", (unsigned long long)c->max_output);
     st_tracer_meta_add(m, "seccomp", "%d", c->seccomp);
+    /* The jail of controller/jail.h: one filter and its warden. */
+    if (c->seccomp)
+        st_tracer_meta_add(m, "jail.loose", "%d", c->loose_jail);
     st_tracer_meta_add(m, "no_aslr", "%d", c->no_aslr);
     st_tracer_meta_add(m, "allow_unknown", "%d", c->allow_unknown);
     st_tracer_meta_add(m, "log_refused", "%d", c->log_refused);
@@ -181,6 +199,7 @@ void st_tracer_meta_release(struct st_tracer_meta *m)
         return;
     free_strings(m->argv, m->argc);
     free_strings(m->env, m->nenv);
+    free_strings(m->real_env, m->nreal_env);
     for (size_t i = 0; i < m->nkv; i++) {
         free((char *)m->kv[i].key);
         free((char *)m->kv[i].value);

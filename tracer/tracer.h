@@ -55,6 +55,8 @@ struct st_tracer_meta {
     size_t argc;
     char **env;
     size_t nenv;
+    char **real_env;
+    size_t nreal_env;
     struct trace_kv *kv;
     size_t nkv, kv_cap;
     char *exe_path;
@@ -69,6 +71,11 @@ void st_tracer_meta_init(struct st_tracer_meta *m);
  * (the executable cannot be read), ST_TRACER_E_NOMEM. */
 int st_tracer_meta_set_guest(struct st_tracer_meta *m, const char *exe, const char *const *argv,
                              size_t argc, const char *const *env, size_t nenv);
+
+/* Records the real process environment the guest is started with ("K=V":
+ * what libc reads directly, LANG, TZ...), copied. Returns 0,
+ * ST_TRACER_E_INVALID or ST_TRACER_E_NOMEM. */
+int st_tracer_meta_set_real_env(struct st_tracer_meta *m, const char *const *env, size_t n);
 
 /* Appends one policy entry; the value is printf-formatted. Keys may repeat
  * (e.g. one "run.option" per command-line word). Returns 0 or

@@ -119,10 +119,12 @@ static void test_run_echo_stdin_from_stdin_and_from_file(void **state)
 static void test_run_output_is_sanitized_unless_raw(void **state)
 {
     (void)state;
-    /* echo-stdin copies bytes: control and high bytes become '?'. */
-    const char in[] = "ok\x01\x1b[31m\xc3\xa9\tend\n";
+    /* echo-stdin copies bytes: control characters and bytes that are not
+     * UTF-8 become '?' (a C1 control, U+009B, too: terminals obey it as
+     * CSI); UTF-8 text passes. */
+    const char in[] = "ok\x01\x1b[31m\xc3\xa9 \xe2\x98\x83 \xff\xc2\x9b\xc3\tend\n";
     struct tu_run r = run_in((const char *[]){ "--", tu_guest("echo-stdin"), NULL }, in);
-    assert_string_equal(r.out, "ok??[31m??\tend\n");
+    assert_string_equal(r.out, "ok??[31m\xc3\xa9 \xe2\x98\x83 ????\tend\n");
     tu_run_release(&r);
     r = run_in((const char *[]){ "--raw-stdout", "--", tu_guest("echo-stdin"), NULL }, in);
     assert_string_equal(r.out, in);

@@ -691,11 +691,11 @@ static void test_replay_wants_the_recorded_protocol_violation(void **state)
 static void test_replay_puts_the_guest_in_the_recorded_jail(void **state)
 {
     struct fixture *f = *state;
-    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--", tguest(), "readreal",
-                               "/etc/passwd", NULL);
+    /* Killed for a forbidden call when recorded: killed again. */
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--", tguest(), "syscall", NULL);
     assert_int_equal(rec.status, 78);
     struct tu_run info = st_run(NULL, "info", f->trace, NULL);
-    assert_true(has(info.out, "jail.stages = 2"));
+    assert_true(has(info.out, "jail.loose = 0"));
     struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
     assert_int_equal(r.status, 78);
     assert_false(has(r.err, "divergence"));
@@ -703,17 +703,38 @@ static void test_replay_puts_the_guest_in_the_recorded_jail(void **state)
     tu_run_release(&info);
     tu_run_release(&rec);
 
-    rec = st_run(NULL, "record", "-o", f->trace, "--loose-jail", "--", tguest(), "readreal",
-                 "/etc/passwd", NULL);
+    /* Refused with EPERM under --loose-jail: refused again. */
+    rec = st_run(NULL, "record", "-o", f->trace, "--loose-jail", "--", tguest(), "syscall", NULL);
+    assert_int_equal(rec.status, 0);
+    assert_true(has(rec.out, "socket returned -1"));
+    info = st_run(NULL, "info", f->trace, NULL);
+    assert_true(has(info.out, "jail.loose = 1"));
+    r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(has(r.out, "socket returned -1"));
+    tu_run_release(&r);
+    tu_run_release(&info);
+    tu_run_release(&rec);
+}
+
+/* A trace is untrusted input: one recorded without the jail (or a header
+ * crafted to say so) is still replayed in the full jail; only the user's
+ * --no-jail takes it away. */
+static void test_replay_never_takes_the_jail_from_the_trace(void **state)
+{
+    struct fixture *f = *state;
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--no-seccomp", "--", tguest(),
+                               "readreal", "/etc/passwd", NULL);
     assert_int_equal(rec.status, 0);
     assert_true(has(rec.out, "read 64 bytes directly"));
-    info = st_run(NULL, "info", f->trace, NULL);
-    assert_true(has(info.out, "jail.stages = 1"));
-    r = st_run(NULL, "replay", f->trace, NULL);
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    assert_false(has(r.out, "read 64 bytes directly"));
+    assert_true(has(r.err, "diverge"));
+    tu_run_release(&r);
+    r = st_run(NULL, "replay", "--no-jail", f->trace, NULL);
     assert_int_equal(r.status, 0);
     assert_true(has(r.out, "read 64 bytes directly"));
     tu_run_release(&r);
-    tu_run_release(&info);
     tu_run_release(&rec);
 }
 
@@ -819,6 +840,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_wants_the_recorded_protocol_violation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_puts_the_guest_in_the_recorded_jail, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_never_takes_the_jail_from_the_trace, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_real_pypy, setup, teardown),
