@@ -374,7 +374,7 @@ static void describe(struct st_jail_event *ev, const char *name, const struct se
     if (killed)
         snprintf(ev->text + n, cap - n, ") = killed");
     else if (err == 0)
-        snprintf(ev->text + n, cap - n, ") = allowed");
+        snprintf(ev->text + n, cap - n, ")");
     else
         snprintf(ev->text + n, cap - n, ") = -1 %s", strerrorname_np(err) ? strerrorname_np(err) : "?");
 }
