@@ -948,7 +948,6 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
     char meaning = c->reg ? c->reg->res : 0;
     int failed = tc_call_failed(c);
     uint64_t v = c->result;
-    tp_buf_puts(b, " = ");
     switch (c->result_kind) {
     case 'v':
         tp_buf_puts(b, "void");
@@ -1022,10 +1021,8 @@ static void fmt_secs(struct tp_buf *b, uint64_t ns)
     tp_buf_addf(b, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u, ns / 1000u % 1000000u);
 }
 
-void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+void tp_format_call_args(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
 {
-    tp_format_text(out, c->name);
-    tp_buf_puts(out, "(");
     size_t shown = c->nargs;
     /* fcntl(fd, F_GETFL) like strace: the unused third argument is not shown. */
     if (c->reg && c->reg->id == ST_SIG_fcntl && c->nargs == 3 &&
@@ -1041,13 +1038,26 @@ void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp
         else
             fmt_wire(out, i < strlen(c->arg_kinds) ? c->arg_kinds[i] : 'i', c->args[i]);
     }
+}
+
+void tp_format_call_result(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+{
+    if (c->finished)
+        fmt_result(out, c, o);
+}
+
+void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+{
+    tp_format_text(out, c->name);
+    tp_buf_puts(out, "(");
+    tp_format_call_args(out, c, o);
     if (!c->finished) {
         if (c->reg && c->reg->id == ST_SIG__exit)
             tp_buf_puts(out, ") = ?");
         else
             tp_buf_puts(out, " <unfinished ...>");
     } else {
-        tp_buf_puts(out, ")");
+        tp_buf_puts(out, ") = ");
         fmt_result(out, c, o);
         if (o->durations) {
             tp_buf_puts(out, " <");

@@ -88,6 +88,11 @@ void tp_fdtab_release(struct tp_fdtab *t);
 
 /* The call's text without prefix or newline: `open("/x", O_RDONLY) = 3`. */
 void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
+/* The same in two parts, for `sandtrace index`: the arguments alone
+ * (`"/x", O_RDONLY`), and the result alone (`3`, `-1 ENOENT (No such file or
+ * directory)`; nothing for an unfinished call). */
+void tp_format_call_args(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
+void tp_format_call_result(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
 /* The text of a non-call event (or of a memory command in raw form), without
  * prefix or newline: `+++ exited with 0 +++`, `R 0x1000 3 -> "abc"`. */
 void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const struct tp_options *o);
