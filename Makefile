@@ -19,7 +19,7 @@ WERROR  ?=
 SAN     ?=
 VERSION := 0.1.0
 
-PKGS      := libzstd libprotobuf-c libseccomp libxxhash libsodium
+PKGS      := libzstd libprotobuf-c libseccomp libxxhash libsodium sqlite3
 TEST_PKGS := cmocka
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

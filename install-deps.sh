@@ -3,7 +3,7 @@
 # apt-get (through sudo when not run as root). Used by `make deps` and CI.
 set -e
 PKGS="build-essential pkg-config libzstd-dev libprotobuf-c-dev protobuf-c-compiler
-      libcmocka-dev libseccomp-dev libxxhash-dev libsodium-dev"
+      libcmocka-dev libseccomp-dev libxxhash-dev libsodium-dev libsqlite3-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
