@@ -33,13 +33,19 @@ int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *e
     sc.path = exe;
     sc.argv = argv;
     sc.envp = envp;
-    sc.seccomp = 0;
-    sc.stderr_pipe = 0;
+    /* In the jail like any run (the guest is as hostile in dump mode), and
+     * with no stderr of ours to write to: the list comes on stdout. */
+    sc.seccomp = 1;
+    sc.stderr_pipe = 1;
     struct st_child child;
     struct sigaction ign = { .sa_handler = SIG_IGN }, old;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGPIPE, &ign, &old);
     int rc = st_spawn(&sc, &child);
+    if (rc == 0 && child.err_fd >= 0) {
+        close(child.err_fd);
+        child.err_fd = -1;
+    }
     if (rc < 0) {
         if (exec_errno)
             *exec_errno = child.exec_errno;

@@ -172,7 +172,7 @@ int st_session_run(struct st_session *s, struct st_outcome *out);
 /* Frees the session and its vfs; NULL is fine. */
 void st_session_free(struct st_session *s);
 
-/* Runs `exe` in dump mode (RPY_SANDBOX_DUMP=1, no jail) and returns its
+/* Runs `exe` in dump mode (RPY_SANDBOX_DUMP=1, in the jail) and returns its
  * stdout in *text (caller frees), at most 1 MiB, waiting at most
  * `timeout_seconds`. Returns 0, ST_E_SPAWN, ST_E_TIMEOUT, ST_E_TOO_BIG. */
 int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *exec_errno);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "controller/session.h"
@@ -220,6 +221,52 @@ static void test_run_jail_denies_direct_file_reads_and_names_them(void **state)
     tu_run_release(&r);
 }
 
+/* Code that runs before main (a .preinit_array function, as an IFUNC
+ * resolver or a library constructor would) is already in the jail: the
+ * filter is installed before execve, and the loader's opens end there. */
+static void test_run_jail_is_there_before_main(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    tu_write_file(dir, "secret", "secret text\n", 12);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/secret", dir);
+    struct tu_run r = run((const char *[]){ "--", tu_build_path("testguests/premain"), path, NULL });
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "premain: direct open -1 read -1\n");
+    tu_run_release(&r);
+    /* The probe does read without the jail: the test can tell. */
+    r = run((const char *[]){ "--no-seccomp", "--", tu_build_path("testguests/premain"), path, NULL });
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "premain: direct open 3 read 12\n");
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* Dump mode (`check`, `run --debug`) runs the guest in the same jail: its
+ * code before main cannot create a file. */
+static void test_run_dump_mode_is_jailed(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char exe[4096], escape[4200], cmd[8400];
+    snprintf(exe, sizeof exe, "%s/premain", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tu_build_path("testguests/premain"), exe);
+    assert_int_equal(system(cmd), 0);
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "check", exe, NULL }, NULL);
+    snprintf(escape, sizeof escape, "%s.dump-escape", exe);
+    if (access(escape, F_OK) == 0)
+        fail_msg("dump mode let the guest create %s", escape);
+    tu_run_release(&r);
+    r = tu_run_sandtrace((const char *[]){ "run", "--debug", "--", exe, NULL }, NULL);
+    if (access(escape, F_OK) == 0)
+        fail_msg("run --debug's dump mode let the guest create %s", escape);
+    tu_run_release(&r);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_run_example_guests_live_under_the_strict_jail(void **state)
 {
     (void)state;
@@ -379,16 +426,32 @@ static void test_run_help_documents_exit_codes(void **state)
 }
 
 /* A fake guest that prints a dump text the way a real one does. */
+/* A stand-in for a sandbox-2 executable in dump mode: a small C program,
+ * compiled here, that prints `dump_file`'s text when RPY_SANDBOX_DUMP is set
+ * (dump mode runs in the jail, where a shell script could not exec cat). */
 static char *fake_dump_guest(const char *dir, const char *dump_file)
 {
-    char script[8192];
-    snprintf(script, sizeof script, "#!/bin/sh\n[ -n \"$RPY_SANDBOX_DUMP\" ] || exit 9\nexec cat '%s'\n",
-             dump_file);
-    tu_write_file(dir, "fake-pypy", script, strlen(script));
-    char *path = NULL;
+    FILE *in = fopen(dump_file, "rb");
+    assert_non_null(in);
+    char src[4096], *path = NULL;
+    snprintf(src, sizeof src, "%s/fake-pypy.c", dir);
+    FILE *out = fopen(src, "w");
+    assert_non_null(out);
+    fprintf(out, "#include <stdlib.h>\n#include <unistd.h>\nstatic const unsigned char t[] = {");
+    int c;
+    while ((c = fgetc(in)) != EOF)
+        fprintf(out, "%d,", c);
+    fprintf(out, "};\nint main(void)\n{\n    if (!getenv(\"RPY_SANDBOX_DUMP\"))\n        return 9;\n"
+                 "    const unsigned char *p = t;\n    size_t n = sizeof t;\n"
+                 "    while (n) {\n        ssize_t w = write(1, p, n);\n        if (w <= 0)\n"
+                 "            return 1;\n        p += w;\n        n -= (size_t)w;\n    }\n    return 0;\n}\n");
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
     if (asprintf(&path, "%s/fake-pypy", dir) < 0)
         abort();
-    chmod(path, 0755);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cc -O0 -o '%s' '%s'", path, src);
+    assert_int_equal(system(cmd), 0);
     return path;
 }
 
@@ -601,6 +664,8 @@ int main(void)
         cmocka_unit_test(test_run_seccomp_kills_a_direct_system_call),
         cmocka_unit_test(test_run_example_guests_live_under_the_jail),
         cmocka_unit_test(test_run_jail_denies_direct_file_reads_and_names_them),
+        cmocka_unit_test(test_run_jail_is_there_before_main),
+        cmocka_unit_test(test_run_dump_mode_is_jailed),
         cmocka_unit_test(test_run_example_guests_live_under_the_strict_jail),
         cmocka_unit_test(test_run_timeout_ends_a_looping_guest),
         cmocka_unit_test(test_run_cpu_limit_ends_a_spinning_guest),
