@@ -549,11 +549,28 @@ int cmd_replay(int argc, char **argv)
         tp_printer_free(tool.printer);
         return RP_EXIT_ERROR;
     }
+    /* The executable the trace names runs only if it is the one recorded
+     * (a trace is untrusted input: its header could name /bin/sh); another
+     * one runs only when the user names it with --exe. */
     int same = rp_replay_exe_matches(r);
+    struct tp_buf exe_text;
+    tp_buf_init(&exe_text, 8192);
+    tp_format_text(&exe_text, rp_replay_exe(r));
+    if (same != 1 && !cfg.exe) {
+        fprintf(stderr,
+                "sandtrace replay: '%.*s' is not the recorded executable (%s); --exe PATH "
+                "replays with another one\n", (int)exe_text.len, exe_text.data,
+                same == 0 ? "its hash differs" : "the trace has no hash of it, or it cannot be read");
+        tp_buf_release(&exe_text);
+        rp_replay_free(r);
+        tp_printer_free(tool.printer);
+        return RP_EXIT_ERROR;
+    }
     if (same == 0)
         fprintf(stderr,
-                "sandtrace replay: warning: '%s' is not the recorded executable (its hash "
-                "differs)\n", rp_replay_exe(r));
+                "sandtrace replay: warning: '%.*s' is not the recorded executable (its hash "
+                "differs)\n", (int)exe_text.len, exe_text.data);
+    tp_buf_release(&exe_text);
     struct rp_result res;
     rc = rp_replay_run(r, &res);
     rp_replay_free(r);

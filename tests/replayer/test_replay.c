@@ -738,6 +738,35 @@ static void test_replay_never_takes_the_jail_from_the_trace(void **state)
     tu_run_release(&rec);
 }
 
+/* A trace names its executable: replay runs it only when its hash is the
+ * recorded one (a crafted or stale header could name a shell), and another
+ * one only when the user says so with --exe. */
+static void test_replay_refuses_an_executable_whose_hash_differs(void **state)
+{
+    struct fixture *f = *state;
+    char exe[4200], cmd[9000];
+    snprintf(exe, sizeof exe, "%s/guest", f->dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tguest(), exe);
+    assert_int_equal(system(cmd), 0);
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--", exe, "exit", "3", NULL);
+    assert_int_equal(rec.status, 3);
+    tu_run_release(&rec);
+    /* The file at the recorded path is now another program. */
+    snprintf(cmd, sizeof cmd, "cp /bin/sh '%s'", exe);
+    assert_int_equal(system(cmd), 0);
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_not_equal(r.status, 0);
+    assert_int_not_equal(r.status, 3);
+    assert_true(has(r.err, "is not the recorded executable (its hash differs)"));
+    assert_true(has(r.err, "--exe"));
+    assert_string_equal(r.out, "");
+    tu_run_release(&r);
+    /* Named by the user, the other program runs (with a warning). */
+    r = st_run(NULL, "replay", "--exe", tguest(), f->trace, NULL);
+    assert_int_equal(r.status, 3);
+    tu_run_release(&r);
+}
+
 /* With PYPY_SANDBOX naming a real pypy-c-sandbox (its lib-python and
  * lib_pypy beside it or up to two levels above, as tests/controller/test_pypy.c
  * looks for them); skipped, saying so, otherwise. */
@@ -843,6 +872,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_never_takes_the_jail_from_the_trace, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_replay_refuses_an_executable_whose_hash_differs,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_real_pypy, setup, teardown),
     };
