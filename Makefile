@@ -7,6 +7,7 @@
 #   make bench      benchmarks (bench/), prints a table
 #   make fuzz       bounded fuzzing runs (needs clang)
 #   make deps       install the Debian packages the build needs (install-deps.sh)
+#   make pypy-fixtures  unpack the real sandbox-2 PyPys (PYPY_ARCHIVES) into $(BUILD)/pypy
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Each module.mk appends to the variables below; see docs/hacking.md.
@@ -68,7 +69,7 @@ LIBS := $(foreach c,$(COMPONENTS),$(BUILD)/lib/libsandtrace_$(c).a)
 SANDTRACE := $(BUILD)/bin/sandtrace
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all test check demo bench fuzz deps install clean guests
+.PHONY: all test check demo bench fuzz deps install clean guests pypy-fixtures
 .DEFAULT_GOAL := all
 all: $(SANDTRACE) $(LIBS) guests $(BUILD)/sandtrace.pc
 guests: $(GUEST_PROGS)
@@ -96,11 +97,48 @@ $(BUILD)/tests/%: tests/%.c $(LIBS) | $(GEN_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS_PKG) -MMD -MP -o $@ $< $(LIBS) $(PKG_LIBS) $(TEST_LIBS_PKG) $(ALL_LDFLAGS)
 
-test: all $(TEST_BINS)
+# The real sandbox-2 PyPy builds (../shared/pypy/README.md) are test fixtures,
+# like data: unpacked into the build directory (which git ignores), never
+# committed. An archive that is absent is said so, and the tests that need
+# its build skip; one newer than its unpacked tree is unpacked again.
+PYPY_ARCHIVES ?= ../shared/pypy
+PYPY_FIXTURES := $(BUILD)/pypy
+PYPY_BUILDS   := pypy2-sandbox pypy3-sandbox
+PYPY_PRESENT  := $(foreach b,$(PYPY_BUILDS),$(if $(wildcard $(PYPY_ARCHIVES)/$(b).tar.zst),$(b)))
+PYPY_ABSENT   := $(filter-out $(PYPY_PRESENT),$(PYPY_BUILDS))
+
+pypy-fixtures: $(foreach b,$(PYPY_PRESENT),$(PYPY_FIXTURES)/$(b)/.unpacked)
+	@for b in $(PYPY_ABSENT); do \
+	  echo "pypy-fixtures: $(PYPY_ARCHIVES)/$$b.tar.zst is absent: the tests that need $$b will skip"; \
+	done
+
+$(PYPY_FIXTURES)/%/.unpacked: $(PYPY_ARCHIVES)/%.tar.zst
+	@mkdir -p $(PYPY_FIXTURES)
+	rm -rf $(PYPY_FIXTURES)/$*
+	zstd -dc $< | tar -xf - -C $(PYPY_FIXTURES)
+	@test -d $(PYPY_FIXTURES)/$*/lib-python || { echo "pypy-fixtures: $< has no $*/lib-python" >&2; exit 1; }
+	@touch $@
+
+# `make test` runs the real-PyPy tests against every build unpacked above,
+# unless PYPY_SANDBOX / PYPY3_SANDBOX are already set (to another build, or
+# empty to skip those tests).
+ifeq ($(origin PYPY_SANDBOX),undefined)
+ifneq ($(filter pypy2-sandbox,$(PYPY_PRESENT)),)
+test: export PYPY_SANDBOX := $(abspath $(PYPY_FIXTURES)/pypy2-sandbox/bin/pypy-c-sandbox)
+endif
+endif
+ifeq ($(origin PYPY3_SANDBOX),undefined)
+ifneq ($(filter pypy3-sandbox,$(PYPY_PRESENT)),)
+test: export PYPY3_SANDBOX := $(abspath $(PYPY_FIXTURES)/pypy3-sandbox/bin/pypy3-c-sandbox)
+endif
+endif
+
+test: all $(TEST_BINS) pypy-fixtures
 	@tests/run_tests.sh $(BUILD) $(TEST_BINS)
 
+# The sanitized build shares the unpacked PyPys rather than unpacking its own.
 check:
-	$(MAKE) BUILD=$(BUILD)/asan SAN=1 WERROR=1 test
+	$(MAKE) BUILD=$(BUILD)/asan PYPY_FIXTURES=$(abspath $(PYPY_FIXTURES)) SAN=1 WERROR=1 test
 
 demo: all
 	@tests/demo.sh $(BUILD)

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages that sandtrace needs to build and test, with
 # apt-get (through sudo when not run as root). Used by `make deps` and CI.
+# zstd (the command) unpacks the real PyPy builds that `make test` runs
+# (make pypy-fixtures).
 set -e
 PKGS="build-essential pkg-config libzstd-dev libprotobuf-c-dev protobuf-c-compiler
-      libcmocka-dev libseccomp-dev libxxhash-dev libsodium-dev libsqlite3-dev"
+      libcmocka-dev libseccomp-dev libxxhash-dev libsodium-dev libsqlite3-dev zstd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
