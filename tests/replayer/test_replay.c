@@ -13,6 +13,7 @@
 
 #include "format/trace.h"
 #include "tests/testutil.h"
+#include "tests/pypy_env.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -20,6 +21,7 @@ struct fixture {
     char *dir;       /* scratch directory: traces live here */
     char *world;     /* dir/world: mounted into the guest, deleted before replay */
     char trace[4200];
+    void *arg;       /* the test's initial state (cmocka prestate), if any */
 };
 
 static void rebuild_world(struct fixture *f)
@@ -36,6 +38,7 @@ static void rebuild_world(struct fixture *f)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
+    f->arg = *state;
     f->dir = tu_mkdtemp();
     if (asprintf(&f->world, "%s/world", f->dir) < 0)
         abort();
@@ -767,32 +770,15 @@ static void test_replay_refuses_an_executable_whose_hash_differs(void **state)
     tu_run_release(&r);
 }
 
-/* With PYPY_SANDBOX naming a real pypy-c-sandbox (its lib-python and
- * lib_pypy beside it or up to two levels above, as tests/controller/test_pypy.c
- * looks for them); skipped, saying so, otherwise. */
+/* A real sandbox-2 PyPy (pypy2, pypy3; tests/pypy_env.h, the build in the
+ * fixture's `arg`) replays from its trace alone, and another program text is
+ * reported as a divergence. */
 static void test_replay_of_a_real_pypy(void **state)
 {
     struct fixture *f = *state;
-    const char *exe = getenv("PYPY_SANDBOX");
-    if (!exe || !*exe) {
-        print_message("skipping: PYPY_SANDBOX is not set (no real pypy-c-sandbox on this machine)\n");
-        skip();
-        return;
-    }
-    char lib[4096] = "", dir[4096];
-    snprintf(dir, sizeof dir, "%s", exe);
-    for (int up = 0; up < 3 && !lib[0]; up++) {
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/lib-python", dir);
-        if (access(probe, R_OK) == 0)
-            snprintf(lib, sizeof lib, "%s", dir);
-    }
-    if (!lib[0])
-        fail_msg("no lib-python beside '%s' (nor up to two levels above)", exe);
+    struct tu_pypy *py = f->arg;
+    TU_NEED_PYPY(py);
+    const char *exe = py->exe, *lib = py->lib;
     struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--timeout", "120", "--lib-path",
                                lib, "--", exe, "-S", "-c", "print(6*7)", NULL);
     assert_int_equal(rec.status, 0);
@@ -875,7 +861,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_refuses_an_executable_whose_hash_differs,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replay_of_a_real_pypy, setup, teardown),
+        { "test_replay_of_a_real_pypy(pypy2)", test_replay_of_a_real_pypy, setup, teardown,
+          &tu_pypy2 },
+        { "test_replay_of_a_real_pypy(pypy3)", test_replay_of_a_real_pypy, setup, teardown,
+          &tu_pypy3 },
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* `sandtrace record` (and `run --record`) end to end: every example guest
  * recorded and read back with the trace reader, determinism, the ends of a
- * guest (violation, limits), a recorder killed mid-run, and a real PyPy when
- * PYPY_SANDBOX names one. */
+ * guest (violation, limits), a recorder killed mid-run, and the real PyPys
+ * that PYPY_SANDBOX and PYPY3_SANDBOX name (tests/pypy_env.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <libgen.h>
 
 #include "tests/testutil.h"
+#include "tests/pypy_env.h"
 #include "tests/tracer/trace_events.h"
 
 static char *tmpdir;
@@ -523,49 +524,16 @@ static void test_record_quiet_guest_events_reach_disk_before_the_end(void **stat
     assert_true(WIFSIGNALED(status)); /* it was still running when read */
 }
 
-/* The PyPy library directory: PYPY_SANDBOX_LIB, else the first directory
- * holding lib-python at or above the executable's. */
-static int find_pypy_lib(const char *exe, char *out, size_t cap)
-{
-    const char *env = getenv("PYPY_SANDBOX_LIB");
-    if (env && *env) {
-        snprintf(out, cap, "%s", env);
-        return 1;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", exe);
-    for (int up = 0; up < 4; up++) {
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-            return 0;
-        *slash = '\0';
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/lib-python", dir);
-        struct stat st;
-        if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
-            snprintf(out, cap, "%s", dir);
-            return 1;
-        }
-    }
-    return 0;
-}
-
+/* A real sandbox-2 PyPy (pypy2, pypy3), recorded: the trace holds its write
+ * of "42\n" to fd 1. */
 static void test_record_real_pypy_prints_42(void **state)
 {
-    (void)state;
-    const char *exe = getenv("PYPY_SANDBOX");
-    if (!exe || !*exe) {
-        print_message("PYPY_SANDBOX is not set: no real pypy-c-sandbox to record\n");
-        skip();
-    }
-    char lib[4096];
-    if (!find_pypy_lib(exe, lib, sizeof lib))
-        fail_msg("no lib-python beside '%s' (nor up to three levels above; or set "
-                 "PYPY_SANDBOX_LIB)", exe);
-    const char *path = trace_path("pypy");
+    struct tu_pypy *py = *state;
+    TU_NEED_PYPY(py);
+    const char *path = trace_path(py->name);
     struct tevs t;
-    record_ok((const char *[]){ "record", "-o", path, "--timeout", "120", "--lib-path", lib, "--",
-                                exe, "-S", "-c", "print(6*7)", NULL },
+    record_ok((const char *[]){ "record", "-o", path, "--timeout", "120", "--lib-path", py->lib,
+                                "--", py->exe, "-S", "-c", "print(6*7)", NULL },
               NULL, 0, path, &t);
     int found = 0;
     for (size_t i = 0; i + 1 < t.n && !found; i++)
@@ -593,7 +561,7 @@ int main(void)
         cmocka_unit_test(test_record_keyed_trace_verifies_only_with_its_key),
         cmocka_unit_test(test_record_killed_recorder_keeps_its_complete_chunks),
         cmocka_unit_test(test_record_quiet_guest_events_reach_disk_before_the_end),
-        cmocka_unit_test(test_record_real_pypy_prints_42),
+        TU_PYPY_TESTS(test_record_real_pypy_prints_42),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include "tests/guest/guest_peer.h"
 
 #include <sys/socket.h>
+#include "tests/pypy_env.h"
 #include "tests/tracer/obs_log.h"
 #include "tests/tracer/trace_events.h"
 #include "tracer/tap.h"
@@ -601,32 +602,14 @@ static void test_tap_argv0_sets_what_the_guest_sees(void **state)
     tevs_release(&t);
 }
 
-/* With PYPY_SANDBOX naming a real pypy-c-sandbox (lib-python beside it or up
- * to two levels above): tap between `sandtrace record` and PyPy records the
- * same protocol events as the recorder itself, including the write of 42. */
+/* With a real sandbox-2 PyPy (pypy2, pypy3; tests/pypy_env.h): tap between
+ * `sandtrace record` and PyPy records the same protocol events as the
+ * recorder itself, including the write of 42. */
 static void test_tap_real_pypy_under_record(void **state)
 {
-    (void)state;
-    const char *exe = getenv("PYPY_SANDBOX");
-    if (!exe || !*exe) {
-        print_message("skipping: PYPY_SANDBOX is not set (no real pypy-c-sandbox on this machine)\n");
-        skip();
-        return;
-    }
-    char lib[4096] = "", dir[4096];
-    snprintf(dir, sizeof dir, "%s", exe);
-    for (int up = 0; up < 3 && !lib[0]; up++) {
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-            break;
-        *slash = '\0';
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/lib-python", dir);
-        if (access(probe, R_OK) == 0)
-            snprintf(lib, sizeof lib, "%s", dir);
-    }
-    if (!lib[0])
-        fail_msg("no lib-python beside '%s' (nor up to two levels above)", exe);
+    struct tu_pypy *py = *state;
+    TU_NEED_PYPY(py);
+    const char *exe = py->exe, *lib = py->lib;
     const char *rec = trace_path("pypy-outer"), *tap = trace_path("pypy-inner");
     struct tu_run r = tu_run_sandtrace(
         (const char *[]){ "record", "-o", rec, "--timeout", "120", "--no-seccomp", "--lib-path",
@@ -668,7 +651,7 @@ int main(void)
         cmocka_unit_test(test_tap_forwards_sigterm_and_still_closes_its_trace),
         cmocka_unit_test(test_tap_killed_at_exit_request_keeps_the_exit_request),
         cmocka_unit_test(test_tap_argv0_sets_what_the_guest_sees),
-        cmocka_unit_test(test_tap_real_pypy_under_record),
+        TU_PYPY_TESTS(test_tap_real_pypy_under_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
