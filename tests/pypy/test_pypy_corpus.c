@@ -194,7 +194,7 @@ static void job_run(const struct job *j)
     char args_path[4400];
     snprintf(args_path, sizeof args_path, "%s/%s.args", programs_dir(), j->name);
     char *args = slurp(args_path, NULL);
-    int in_guest = 0;
+    int in_guest = 0, raw_stdout = 0;
     for (char *line = args ? strtok(args, "\n") : NULL; line; line = strtok(NULL, "\n")) {
         if (!*line || *line == '#')
             continue;
@@ -213,6 +213,7 @@ static void job_run(const struct job *j)
             guest[ng++] = arg;
         else
             argv[n++] = arg;
+        raw_stdout |= !in_guest && !strcmp(arg, "--raw-stdout");
     }
     argv[n++] = "--";
     argv[n++] = j->py->exe;
@@ -242,7 +243,11 @@ static void job_run(const struct job *j)
 
     if (rename(world, gone))
         abort();
-    r = tu_run_sandtrace((const char *[]){ "replay", trace, NULL }, NULL);
+    /* Replay filters the guest's stdout as run does, unless told otherwise
+     * the same way. */
+    r = tu_run_sandtrace(raw_stdout ? (const char *[]){ "replay", "--raw-stdout", trace, NULL }
+                                    : (const char *[]){ "replay", trace, NULL },
+                         NULL);
     save_run(j->dir, "replay", &r);
     tu_run_release(&r);
 }

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Non-ASCII text: the UTF-8 bytes, and print() of a unicode string (which
-# Python 2 encodes as ASCII when stdout is not a terminal, and fails).
+# Non-ASCII text: the UTF-8 bytes, and print() of a unicode string, which
+# both builds encode as UTF-8 (pypy2 because PYTHONIOENCODING=utf-8 is in its
+# environment, pypy3 from the UTF-8 locale; docs/run.md).
 from __future__ import print_function
 import sys
 
