@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "controller/registry.h"
@@ -16,6 +17,8 @@
 #include "replayer/replayer.h"
 #include "tools/cmd_run_opts.h"
 #include "tools/commands.h"
+#include "tools/replay_corpus.h"
+#include "tools/trace_cli.h"
 #include "tools/trace_print.h"
 
 /* Exit codes of `replay` (besides the recorded run's own). */
@@ -55,6 +58,7 @@ static void replay_usage(FILE *out)
 {
     fprintf(out,
         "usage: sandtrace replay [OPTIONS] TRACE\n"
+        "       sandtrace replay --check [-j N] [--junit FILE] [--reports DIR] TRACE|DIR...\n"
         "\n"
         "Starts the recorded guest again (the executable and argv of TRACE's header,\n"
         "ASLR off, the recorded jail and rlimits) and answers every request from the\n"
@@ -85,6 +89,15 @@ static void replay_usage(FILE *out)
         "  --key FILE        the chain key of a keyed trace\n"
         "  -h, --help        this text\n"
         "\n"
+        "Many traces (with --check): several TRACEs, a DIR (its *.sbt files), or -j;\n"
+        "each trace is replayed by its own `replay --check` process, a line per trace\n"
+        "and a summary are printed, and the exit status is the worst of them:\n"
+        "  -j, --jobs N      replay N traces at once (default: the number of CPUs)\n"
+        "  --junit FILE      write JUnit XML: a test case per trace, a divergence as\n"
+        "                    its failure with the report as text\n"
+        "  --reports DIR     keep each trace's report (its replay's stderr) as\n"
+        "                    DIR/NAME.txt\n"
+        "\n"
         "The guest's output (its write(1) and write(2) requests) goes to stdout and\n"
         "stderr as in the recorded run; its own stderr (runtime diagnostics) is passed\n"
         "through live. Recorded GUEST_STDERR events are not printed a second time.\n"
@@ -97,7 +110,9 @@ static void replay_usage(FILE *out)
         "  66    the trace ends early (truncated or damaged): replayed up to its end\n"
         "  67    the replay could not run (unreadable trace, missing executable,\n"
         "        timeout)\n"
-        "  2     bad command line\n",
+        "  2     bad command line\n"
+        "Many traces: 0 all identical, else 65 if one diverged, else 67 if one could\n"
+        "not run, else 66.\n",
         RING);
 }
 
@@ -442,10 +457,40 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* ---------------------------------------------------------- many traces */
+
+/* Is this command line a corpus replay (replay_corpus.c)? */
+static int corpus_mode(int ntraces, const char *first, int jobs_given, const char *junit,
+                       const char *reports)
+{
+    struct stat st;
+    return jobs_given || junit || reports || ntraces > 1 ||
+           (ntraces == 1 && stat(first, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+static int replay_corpus_main(struct replay_corpus_options *co, const struct rp_config *cfg,
+                              const char *key_path, int check, char **traces, int n)
+{
+    if (!check) {
+        fprintf(stderr, "sandtrace replay: many traces (-j, --junit, --reports, a directory) need "
+                        "--check\nsee 'sandtrace replay --help'\n");
+        return ST_EXIT_USAGE;
+    }
+    co->exe = cfg->exe;
+    co->key = key_path;
+    co->no_jail = !cfg->seccomp;
+    co->keep_going = cfg->keep_going;
+    if (!co->jobs) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        co->jobs = cpus > 0 ? (size_t)cpus : 1;
+    }
+    return replay_corpus_run(co, traces, n);
+}
+
 int cmd_replay(int argc, char **argv)
 {
     enum { OPT_EXE = 256, OPT_CHECK, OPT_KEEP, OPT_STOP, OPT_PRINT, OPT_TIMEOUT, OPT_NOJAIL,
-           OPT_KEY, OPT_RAW };
+           OPT_KEY, OPT_RAW, OPT_JUNIT, OPT_REPORTS };
     static const struct option longopts[] = {
         { "exe", required_argument, NULL, OPT_EXE },
         { "check", no_argument, NULL, OPT_CHECK },
@@ -457,6 +502,9 @@ int cmd_replay(int argc, char **argv)
         { "no-jail", no_argument, NULL, OPT_NOJAIL },
         { "key", required_argument, NULL, OPT_KEY },
         { "raw-stdout", no_argument, NULL, OPT_RAW },
+        { "jobs", required_argument, NULL, 'j' },
+        { "junit", required_argument, NULL, OPT_JUNIT },
+        { "reports", required_argument, NULL, OPT_REPORTS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -466,11 +514,23 @@ int cmd_replay(int argc, char **argv)
     rp_config_init(&cfg);
     const char *key_path = NULL;
     uint8_t key[TRACE_KEY_BYTES];
+    struct replay_corpus_options corpus = { 0 };
+    int jobs_given = 0;
+    const char *timeout_arg = NULL;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qhj:", longopts, NULL)) != -1) {
         switch (c) {
+        case 'j':
+            if (tcli_parse_size(optarg, &corpus.jobs) < 0 || corpus.jobs < 1 || corpus.jobs > 256) {
+                fprintf(stderr, "sandtrace replay: -j needs a number from 1 to 256, not '%s'\n", optarg);
+                return ST_EXIT_USAGE;
+            }
+            jobs_given = 1;
+            break;
+        case OPT_JUNIT: corpus.junit = optarg; break;
+        case OPT_REPORTS: corpus.reports = optarg; break;
         case OPT_EXE: cfg.exe = optarg; break;
         case OPT_CHECK: tool.check = 1; tool.quiet = 1; break;
         case 'q': tool.quiet = 1; break;
@@ -493,6 +553,7 @@ int cmd_replay(int argc, char **argv)
                 return ST_EXIT_USAGE;
             }
             cfg.timeout_seconds = v;
+            timeout_arg = optarg;
             break;
         }
         case OPT_NOJAIL: cfg.seccomp = 0; break;
@@ -510,6 +571,10 @@ int cmd_replay(int argc, char **argv)
             fprintf(stderr, "see 'sandtrace replay --help'\n");
             return ST_EXIT_USAGE;
         }
+    }
+    if (optind < argc && corpus_mode(argc - optind, argv[optind], jobs_given, corpus.junit, corpus.reports)) {
+        corpus.timeout = timeout_arg;
+        return replay_corpus_main(&corpus, &cfg, key_path, tool.check, argv + optind, argc - optind);
     }
     if (optind != argc - 1) {
         fprintf(stderr, "sandtrace replay: %s\nsee 'sandtrace replay --help'\n",
