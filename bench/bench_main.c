@@ -677,6 +677,104 @@ static void floor_once(struct bench *b, const unsigned char *req, size_t req_len
     push(cpu_ns, cpu / (double)b->floor_n * 1e9);
 }
 
+/* 9 and 10. Many runs (issue 18): `index` throughput against `dump` of the
+ * same trace, and corpus replay with -j 1 and -j 2. */
+struct many_runs {
+    struct series idx_rate, dump_rate, idx_ratio;   /* calls per second */
+    struct series rep1_rate, rep2_rate, rep_ratio;  /* traces per second */
+    long idx_calls, corpus_n;
+};
+
+/* Runs argv to its end with stdout to /dev/null; dies unless it exits with
+ * `want`. Returns its wall time in seconds. */
+static double timed_run(struct bench *b, char *const *argv, int want)
+{
+    struct bench_proc p;
+    if (bench_spawn(argv, NULL, b->log, &p) < 0 || bench_wait(&p, 0) < 0)
+        die("cannot run '%s %s': %s", argv[0], argv[1], strerror(errno));
+    if (!WIFEXITED(p.status) || WEXITSTATUS(p.status) != want) {
+        fprintf(stderr, "sandtrace-bench: sandtrace %s failed (wait status 0x%x); its stderr:\n", argv[1],
+                p.status);
+        show_log(b->log);
+        exit(1);
+    }
+    return p.wall;
+}
+
+static void measure_many_runs(struct bench *b, struct many_runs *m)
+{
+    memset(m, 0, sizeof *m);
+    m->idx_calls = b->quick ? 50000 : 200000;
+    m->corpus_n = b->quick ? 32 : 96;
+    int reps = b->quick ? 3 : 5;
+    char trace[PATH_MAX], db[PATH_MAX], corpus[PATH_MAX], n[32];
+    path_join(trace, sizeof trace, b->tmp, "index.sbt");
+    path_join(db, sizeof db, b->tmp, "index.db");
+    path_join(corpus, sizeof corpus, b->tmp, "corpus");
+    snprintf(n, sizeof n, "%ld", m->idx_calls);
+    /* The indexed trace: many calls with a buffer argument each (writer's
+     * write(1, "...", 16)), so that decoding and text cost something. */
+    const char *rec_argv[] = { "writer", n, "16", NULL };
+    struct subject s;
+    progress("many runs: recording writer %ld and a corpus of %ld hello runs", m->idx_calls, m->corpus_n);
+    run_subject(b, MODE_RECORD, trace, NULL, rec_argv, 0, &s);
+    if (mkdir(corpus, 0755) < 0 && errno != EEXIST)
+        die("cannot create '%s': %s", corpus, strerror(errno));
+    char hello[PATH_MAX];
+    path_join(hello, sizeof hello, b->guests, "hello");
+    for (long i = 0; i < m->corpus_n; i++) {
+        char t[PATH_MAX + 32];
+        snprintf(t, sizeof t, "%s/run-%04ld.sbt", corpus, i);
+        char *argv[] = { b->sandtrace, "record", "-o", t, "--quiet", "--", hello, NULL };
+        timed_run(b, argv, 0);
+    }
+    char db_wal[PATH_MAX + 8], db_shm[PATH_MAX + 8];
+    snprintf(db_wal, sizeof db_wal, "%s-wal", db);
+    snprintf(db_shm, sizeof db_shm, "%s-shm", db);
+    char *dump_argv[] = { b->sandtrace, "dump", trace, NULL };
+    char *index_argv[] = { b->sandtrace, "index", "-j", "1", "-o", db, trace, NULL };
+    char *rep1_argv[] = { b->sandtrace, "replay", "--check", "-j", "1", corpus, NULL };
+    char *rep2_argv[] = { b->sandtrace, "replay", "--check", "-j", "2", corpus, NULL };
+    for (int rep = 0; rep < reps; rep++) {
+        progress("many runs: index, dump, replay -j 1 and -j 2 (repetition %d/%d)", rep + 1, reps);
+        unlink(db);
+        unlink(db_wal);
+        unlink(db_shm);
+        double ti, td;
+        if (rep % 2 == 0) {
+            ti = timed_run(b, index_argv, 0);
+            td = timed_run(b, dump_argv, 0);
+        } else {
+            td = timed_run(b, dump_argv, 0);
+            ti = timed_run(b, index_argv, 0);
+        }
+        push(&m->idx_rate, (double)m->idx_calls / ti);
+        push(&m->dump_rate, (double)m->idx_calls / td);
+        push(&m->idx_ratio, td / ti);
+        double t1, t2;
+        if (rep % 2 == 0) {
+            t1 = timed_run(b, rep1_argv, 0);
+            t2 = timed_run(b, rep2_argv, 0);
+        } else {
+            t2 = timed_run(b, rep2_argv, 0);
+            t1 = timed_run(b, rep1_argv, 0);
+        }
+        push(&m->rep1_rate, (double)m->corpus_n / t1);
+        push(&m->rep2_rate, (double)m->corpus_n / t2);
+        push(&m->rep_ratio, t1 / t2);
+    }
+    unlink(trace);
+    unlink(db);
+    unlink(db_wal);
+    unlink(db_shm);
+    for (long i = 0; i < m->corpus_n; i++) {
+        char t[PATH_MAX + 32];
+        snprintf(t, sizeof t, "%s/run-%04ld.sbt", corpus, i);
+        unlink(t);
+    }
+    rmdir(corpus);
+}
+
 int main(int argc, char **argv)
 {
     struct bench b;
@@ -935,6 +1033,19 @@ int main(int argc, char **argv)
                     k ? cbl : NULL, k ? med(&conc_cpu[k]) / med(&conc_cpu[k - 1]) : NAN);
         snprintf(f->note, sizeof f->note, "%.2f cores busy", med(&conc_busy[k]));
     }
+
+    struct many_runs mr;
+    measure_many_runs(&b, &mr);
+    snprintf(name, sizeof name, "9. index: calls indexed per second (writer, %ld calls)", mr.idx_calls);
+    f = add_fig("index_calls_per_s", name, med(&mr.idx_rate), "calls/s", med(&mr.dump_rate),
+                "dump of the same trace", med(&mr.idx_ratio));
+    snprintf(f->note, sizeof f->note, "a row per call in SQLite, in transactions, WAL; dump writes to "
+             "/dev/null");
+    snprintf(name, sizeof name, "10. replay --check of %ld traces: traces per second, -j 2", mr.corpus_n);
+    f = add_fig("replay_corpus_j2", name, med(&mr.rep2_rate), "traces/s", med(&mr.rep1_rate), "-j 1",
+                med(&mr.rep_ratio));
+    set_goal(f, G_GT, 1, 1.0, "scales: ratio > 1");
+    add_why(f, "%ld CPUs online", sysconf(_SC_NPROCESSORS_ONLN));
 
     machine_info(&m);
     read_loadavg(m.load_end, sizeof m.load_end);
