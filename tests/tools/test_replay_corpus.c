@@ -1,8 +1,9 @@
 /* sandtrace replay --check over a corpus (tools/replay_corpus.c): a corpus
  * of recorded runs (tests/tools/corpus_gen.h) replays identically with -j 2;
  * a corpus with one tampered trace (recorded from a guest that was then
- * replaced) fails, naming it in the JUnit file and keeping its report; --exe
- * of another guest fails; the single-trace command is unchanged; and the
+ * replaced: replay refuses to run it) fails, naming it in the JUnit file and
+ * keeping its report; --exe of another guest diverges, each trace a JUnit
+ * failure; the single-trace command is unchanged; and the
  * sharding example (docs/examples/shard.sh) runs with 2 shards. Real PyPy
  * traces too when PYPY_SANDBOX / PYPY3_SANDBOX name builds. */
 #include <stdarg.h>
@@ -130,7 +131,7 @@ static void make_tampered_corpus(char *dir, size_t cap)
     }
 }
 
-static void test_replay_corpus_with_a_tampered_trace_fails_and_junit_names_it(void **state)
+static void test_replay_corpus_with_a_replaced_guest_fails_and_junit_names_it(void **state)
 {
     (void)state;
     char dir[4200], junit[4200], reports[4200];
@@ -139,33 +140,33 @@ static void test_replay_corpus_with_a_tampered_trace_fails_and_junit_names_it(vo
     path_in(reports, sizeof reports, "tampered-reports");
     const char *args[] = { "replay", "--check", "-j", "2", "--junit", junit, "--reports", reports, dir, NULL };
     struct tu_run r = tu_run_sandtrace(args, NULL);
-    assert_int_equal(r.status, 65);
+    /* replay runs a trace's executable only when its hash is the recorded
+     * one: the replaced guest is refused, so this replay could not run. */
+    assert_int_equal(r.status, 67);
     assert_non_null(strstr(r.out, "25 traces in "));
-    assert_non_null(strstr(r.out, "24 identical, 1 diverged"));
-    assert_non_null(strstr(r.out, "DIVERGED  "));
+    assert_non_null(strstr(r.out, "24 identical, 0 diverged, 0 truncated, 1 could not run"));
+    assert_non_null(strstr(r.out, "ERROR     "));
     assert_non_null(strstr(r.out, "tampered> & \"bad\".sbt"));
-    assert_non_null(strstr(r.out, ": divergence at event 0"));
     tu_run_release(&r);
     char *x = slurp(junit);
     assert_non_null(x);
     assert_int_equal(count_of(x, "<testcase "), 25);
-    assert_int_equal(count_of(x, "<failure "), 1);
-    assert_non_null(strstr(x, "failures=\"1\" errors=\"0\""));
-    /* Named, with XML's escapes; the report is the failure's text. */
-    const char *tc = strstr(x, "name=\"");
+    assert_int_equal(count_of(x, "<error "), 1);
+    assert_int_equal(count_of(x, "<failure "), 0);
+    assert_non_null(strstr(x, "failures=\"0\" errors=\"1\""));
+    /* Named, with XML's escapes; the report is the error's text. */
     const char *named = strstr(x, "it&apos;s &lt;tampered&gt; &amp; &quot;bad&quot;.sbt\"");
-    assert_non_null(tc);
     assert_non_null(named);
-    const char *fail = strstr(named, "<failure type=\"diverged\" message=\"divergence at event 0");
-    assert_non_null(fail);
-    assert_true(fail < strstr(named, "</testcase>"));
-    assert_non_null(strstr(fail, "is not the recorded executable (its hash differs)"));
+    const char *err = strstr(named, "<error type=\"error\" message=\"");
+    assert_non_null(err);
+    assert_true(err < strstr(named, "</testcase>"));
+    assert_non_null(strstr(err, "hash"));
     free(x);
     char rep[4400];
     snprintf(rep, sizeof rep, "%s/it's <tampered> & \"bad\".txt", reports);
     char *t = slurp(rep);
     assert_non_null(t);
-    assert_non_null(strstr(t, "divergence at event 0"));
+    assert_non_null(strstr(t, "hash"));
     free(t);
 }
 
@@ -187,11 +188,20 @@ static void test_replay_corpus_with_exe_of_another_guest_fails(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "30 identical, 0 diverged"));
     tu_run_release(&r);
-    const char *other[] = { "replay", "--check", "-j", "2", "--exe", tu_guest("clock"), dir, NULL };
+    char junit[4200];
+    path_in(junit, sizeof junit, "other-exe.xml");
+    const char *other[] = { "replay", "--check", "-j", "2", "--exe", tu_guest("clock"), "--junit", junit, dir,
+                            NULL };
     r = tu_run_sandtrace(other, NULL);
     assert_int_equal(r.status, 65);
     assert_non_null(strstr(r.out, "0 identical, 30 diverged"));
+    assert_non_null(strstr(r.out, ": divergence at event 0"));
     tu_run_release(&r);
+    char *x = slurp(junit);
+    assert_non_null(x);
+    assert_int_equal(count_of(x, "<failure type=\"diverged\" message=\"divergence at event 0"), 30);
+    assert_non_null(strstr(x, "hello-000.sbt\""));
+    free(x);
 }
 
 static void test_replay_of_one_trace_is_unchanged(void **state)
@@ -287,7 +297,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_corpus_of_recorded_runs_passes_with_two_jobs),
-        cmocka_unit_test(test_replay_corpus_with_a_tampered_trace_fails_and_junit_names_it),
+        cmocka_unit_test(test_replay_corpus_with_a_replaced_guest_fails_and_junit_names_it),
         cmocka_unit_test(test_replay_corpus_with_exe_of_another_guest_fails),
         cmocka_unit_test(test_replay_of_one_trace_is_unchanged),
         cmocka_unit_test(test_shard_example_runs_two_shards_and_merges),
