@@ -104,5 +104,35 @@ int tf_memcmp_ct(const void *a, const void *b, size_t n);
 size_t tf_varint_put(uint8_t *p, uint64_t v);
 /* Reads a varint from [p, end); returns bytes used, 0 if malformed or cut. */
 size_t tf_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
+/* Bytes of the varint of v (1 to 10). */
+size_t tf_varint_len(uint64_t v);
+
+/* One sandtrace.Record (format/trace.proto) as plain C, for the writer's
+ * hand-written encoder (trace_record.c). A field at 0 (a byte field with
+ * length 0, args with nargs 0) is absent from the encoding, as proto3 has
+ * it. The pointers are borrowed. */
+struct tf_record {
+    uint32_t kind;
+    int64_t dtime;
+    uint64_t req_delta;
+    uint32_t sig_id;
+    const uint64_t *args;
+    size_t nargs;
+    uint64_t ptr, size;
+    const uint8_t *data;
+    size_t data_len;
+    uint64_t value;
+    uint32_t result_kind;
+    int32_t code, signal;
+    const uint8_t *text;
+    size_t text_len;
+    const uint8_t *detail;
+    size_t detail_len;
+};
+/* The exact encoded size of r, without its length prefix. */
+size_t tf_record_size(const struct tf_record *r);
+/* Encodes r at out (tf_record_size(r) bytes of room); returns the bytes
+ * written. The bytes are those protobuf-c's sandtrace__record__pack writes. */
+size_t tf_record_encode(const struct tf_record *r, uint8_t *out);
 
 #endif

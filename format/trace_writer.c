@@ -1,7 +1,8 @@
 /* format/trace_writer.c: writes a trace: file header, chunks, footer.
  *
- * Events are packed (protobuf-c, onto the stack, no malloc per event) into a
- * reused raw buffer as varint-length-prefixed records. A chunk is closed at
+ * Events are encoded (by hand, trace_record.c: protobuf-c's generic packer
+ * was the cost of recording; no malloc per event) into a reused raw buffer
+ * as varint-length-prefixed records. protobuf-c packs the header record. A chunk is closed at
  * its size or time bound: compressed as one zstd frame into a reused output
  * buffer that already has room for the chunk header in front, chained, and
  * written with one write, so a killed writer loses at most the open chunk. */
@@ -62,6 +63,8 @@ struct trace_writer {
     size_t nsigs, sigs_cap;
     struct sig_slot *map;
     size_t map_cap;
+    uint32_t last_sig; /* the id sig_lookup found last (valid when nsigs) */
+    size_t last_sig_len;
 
     struct index_entry *index;
     size_t nindex, index_cap;
@@ -395,45 +398,23 @@ int trace_writer_flush(struct trace_writer *w)
     return rc;
 }
 
-static size_t varint_len(uint64_t v)
+/* Appends one record, length-prefixed, to the raw buffer: its exact size
+ * first (a few additions), so that it is encoded once, straight into place. */
+static int append_record(struct trace_writer *w, const struct tf_record *rec)
 {
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-/* An upper bound of a record's packed size, without walking it: every
- * scalar field at its widest (tag + 10 bytes), args at 10 bytes each, and
- * the byte fields with their length prefixes. */
-static size_t record_bound(const Sandtrace__Record *r)
-{
-    return 160 + 11 * r->n_args + r->data.len + r->text.len + r->detail.len;
-}
-
-/* Appends one record, length-prefixed, to the raw buffer. The record is
- * packed once, straight into place, behind room for the widest length
- * prefix its bound needs; the rare narrower prefix moves it down. */
-static int append_record(struct trace_writer *w, const Sandtrace__Record *rec)
-{
-    size_t bound = record_bound(rec), reserve = varint_len(bound);
-    int rc = grow(&w->raw, &w->raw_cap, w->raw_len + reserve + bound, 1, TRACE_MAX_CHUNK_RAW);
+    size_t size = tf_record_size(rec), vl = tf_varint_len(size);
+    int rc = grow(&w->raw, &w->raw_cap, w->raw_len + vl + size, 1, TRACE_MAX_CHUNK_RAW);
     if (rc < 0)
         return rc;
     uint8_t *p = w->raw + w->raw_len;
-    size_t size = sandtrace__record__pack(rec, p + reserve);
-    size_t vl = varint_len(size);
-    if (vl < reserve)
-        memmove(p + vl, p + reserve, size);
     tf_varint_put(p, size);
+    tf_record_encode(rec, p + vl);
     w->raw_len += vl + size;
     return 0;
 }
 
 /* Finds or assigns the id of a signature text. */
-static int sig_lookup(struct trace_writer *w, const char *sig, size_t len, uint32_t *id)
+static int sig_find_or_add(struct trace_writer *w, const char *sig, size_t len, uint32_t *id)
 {
     uint64_t hv = tf_xxh3(sig, len);
     if (w->map_cap) {
@@ -494,6 +475,22 @@ static int sig_lookup(struct trace_writer *w, const char *sig, size_t len, uint3
     return 0;
 }
 
+/* sig_find_or_add, after a look at the signature used last. */
+static int sig_lookup(struct trace_writer *w, const char *sig, size_t len, uint32_t *id)
+{
+    /* A loop of one call repeats one signature: no hash for it. */
+    if (w->nsigs && w->last_sig_len == len && !memcmp(w->sigs[w->last_sig], sig, len)) {
+        *id = w->last_sig;
+        return 0;
+    }
+    int rc = sig_find_or_add(w, sig, len, id);
+    if (rc == 0) {
+        w->last_sig = *id;
+        w->last_sig_len = len;
+    }
+    return rc;
+}
+
 static int check_text(const char *s)
 {
     return s && strlen(s) > TRACE_MAX_TEXT ? TRACE_E_LIMIT : 0;
@@ -506,9 +503,23 @@ static int check_blob(const void *data, size_t len)
     return len > TRACE_MAX_BLOB ? TRACE_E_LIMIT : 0;
 }
 
-/* Fills the record for `ev` (pointers into ev; nothing allocated). */
+/* A byte field of a record from a pointer and a length (NULL: empty). */
+static void set_bytes(const uint8_t **dst, size_t *dst_len, const void *p, size_t n)
+{
+    *dst = p;
+    *dst_len = p ? n : 0;
+}
+
+static void set_text(const uint8_t **dst, size_t *dst_len, const char *s)
+{
+    set_bytes(dst, dst_len, s, s ? strlen(s) : 0);
+}
+
+/* Fills the record for `ev` (pointers into ev; nothing allocated). For a
+ * request, *sig_len is the signature's length. */
 static int build_record(struct trace_writer *w, const struct trace_event *ev,
-                        Sandtrace__Record *rec, uint64_t seq, int *is_request, int *closes)
+                        struct tf_record *rec, uint64_t seq, int *is_request, int *closes,
+                        size_t *sig_len)
 {
     int rc = 0;
     rec->kind = (uint32_t)ev->kind;
@@ -517,10 +528,11 @@ static int build_record(struct trace_writer *w, const struct trace_event *ev,
     case TRACE_EV_REQUEST:
         if (!ev->request.sig || ev->request.nargs > TRACE_MAX_ARGS)
             return TRACE_E_INVAL;
-        if (strlen(ev->request.sig) == 0 || strlen(ev->request.sig) > TRACE_MAX_SIG_LEN)
+        *sig_len = strnlen(ev->request.sig, TRACE_MAX_SIG_LEN + 1);
+        if (*sig_len == 0 || *sig_len > TRACE_MAX_SIG_LEN)
             return TRACE_E_LIMIT;
-        rec->n_args = ev->request.nargs;
-        rec->args = (uint64_t *)(uintptr_t)ev->request.args;
+        rec->nargs = ev->request.nargs;
+        rec->args = ev->request.args;
         *is_request = 1;
         break;
     case TRACE_EV_MEM_READ:
@@ -531,7 +543,7 @@ static int build_record(struct trace_writer *w, const struct trace_event *ev,
             return rc;
         rec->ptr = ev->mem.ptr;
         rec->size = ev->kind == TRACE_EV_MEM_READ_STR ? ev->mem.size : 0;
-        rec->data = bin(ev->mem.data, ev->mem.len);
+        set_bytes(&rec->data, &rec->data_len, ev->mem.data, ev->mem.len);
         owned = 1;
         break;
     case TRACE_EV_MEM_FREE:
@@ -553,33 +565,33 @@ static int build_record(struct trace_writer *w, const struct trace_event *ev,
     case TRACE_EV_GUEST_STDERR:
         if ((rc = check_blob(ev->guest_stderr.data, ev->guest_stderr.len)) < 0)
             return rc;
-        rec->data = bin(ev->guest_stderr.data, ev->guest_stderr.len);
+        set_bytes(&rec->data, &rec->data_len, ev->guest_stderr.data, ev->guest_stderr.len);
         break;
     case TRACE_EV_GUEST_EXIT:
         if ((rc = check_text(ev->guest_exit.reason)) < 0)
             return rc;
         rec->code = ev->guest_exit.code;
         rec->signal = ev->guest_exit.signal;
-        rec->text = text(ev->guest_exit.reason);
+        set_text(&rec->text, &rec->text_len, ev->guest_exit.reason);
         break;
     case TRACE_EV_LIMIT:
         if ((rc = check_text(ev->limit.name)) < 0 || (rc = check_text(ev->limit.detail)) < 0)
             return rc;
-        rec->text = text(ev->limit.name);
-        rec->detail = text(ev->limit.detail);
+        set_text(&rec->text, &rec->text_len, ev->limit.name);
+        set_text(&rec->detail, &rec->detail_len, ev->limit.detail);
         rec->value = ev->limit.value;
         break;
     case TRACE_EV_VIOLATION:
         if ((rc = check_text(ev->violation.text)) < 0 ||
             (rc = check_blob(ev->violation.data, ev->violation.len)) < 0)
             return rc;
-        rec->text = text(ev->violation.text);
-        rec->data = bin(ev->violation.data, ev->violation.len);
+        set_text(&rec->text, &rec->text_len, ev->violation.text);
+        set_bytes(&rec->data, &rec->data_len, ev->violation.data, ev->violation.len);
         break;
     case TRACE_EV_NOTE:
         if ((rc = check_text(ev->note.text)) < 0)
             return rc;
-        rec->text = text(ev->note.text);
+        set_text(&rec->text, &rec->text_len, ev->note.text);
         break;
     default:
         return TRACE_E_INVAL;
@@ -596,24 +608,25 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
     if (w->state != 0)
         return TRACE_E_STATE;
     uint64_t seq = w->events;
-    Sandtrace__Record rec = SANDTRACE__RECORD__INIT;
+    struct tf_record rec = { 0 };
     int is_request = 0, closes = 0;
-    int rc = build_record(w, ev, &rec, seq, &is_request, &closes);
+    size_t sig_len = 0;
+    int rc = build_record(w, ev, &rec, seq, &is_request, &closes, &sig_len);
     if (rc < 0)
         return rc; /* invalid input: not sticky, nothing was written */
     uint32_t sig_id = 0;
     if (is_request) {
-        rc = sig_lookup(w, ev->request.sig, strlen(ev->request.sig), &sig_id);
+        rc = sig_lookup(w, ev->request.sig, sig_len, &sig_id);
         if (rc < 0)
             return rc;
         rec.sig_id = sig_id;
     }
     uint64_t t = ev->time_ns == TRACE_TIME_NOW ? trace_writer_now_ns(w) : ev->time_ns;
 
-    /* Pack the event (after its signature's definition, the first time the
+    /* Encode the event (after its signature's definition, the first time the
      * chunk uses it) straight into the open chunk. If that overflows a
      * chunk that already holds events, take it back, close the chunk, and
-     * pack it again as the first event of the next one. */
+     * encode it again as the first event of the next one. */
     for (int attempt = 0;; attempt++) {
         size_t mark = w->raw_len;
         if (w->chunk_events == 0) {
@@ -623,10 +636,8 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
         }
         rc = 0;
         if (is_request && w->sig_chunk[sig_id] != w->chunk_number) {
-            Sandtrace__Record def = SANDTRACE__RECORD__INIT;
-            def.kind = TR_KIND_SIGDEF;
-            def.sig_id = sig_id;
-            def.text = text(w->sigs[sig_id]);
+            struct tf_record def = { .kind = TR_KIND_SIGDEF, .sig_id = sig_id };
+            set_bytes(&def.text, &def.text_len, w->sigs[sig_id], sig_len);
             rc = append_record(w, &def);
         }
         rec.dtime = (int64_t)(t - w->chunk_prev_time);
@@ -641,8 +652,9 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
     }
+    uint64_t now_coarse = coarse_ns();
     if (w->chunk_events == 0)
-        w->chunk_open_mono = coarse_ns();
+        w->chunk_open_mono = now_coarse;
     if (is_request)
         w->sig_chunk[sig_id] = w->chunk_number;
     w->chunk_prev_time = t;
@@ -655,7 +667,7 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
         w->open_request = TRACE_SEQ_NONE;
 
     if (w->raw_len >= w->opt.chunk_bytes || w->chunk_events == UINT32_MAX ||
-        (w->opt.chunk_ns != UINT64_MAX && coarse_ns() - w->chunk_open_mono >= w->opt.chunk_ns)) {
+        (w->opt.chunk_ns != UINT64_MAX && now_coarse - w->chunk_open_mono >= w->opt.chunk_ns)) {
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
     }
