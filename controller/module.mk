@@ -2,9 +2,9 @@
 # families (controller/calls/), virtual world, guest spawning and jail.
 controller_SRCS := controller/registry.c $(sort $(wildcard controller/vfs*.c)) $(sort $(wildcard controller/calls/*.c))
 # The engine: codec, dispatcher, session, spawning (one line, kept apart from the vfs one).
-controller_SRCS += controller/error.c controller/wire.c controller/spawn.c controller/jail.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
+controller_SRCS += controller/error.c controller/wire.c controller/spawn.c controller/jail.c controller/guest_link.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
 COMPONENTS += controller
-INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/session.h controller/registry.h controller/sigtable.def controller/observer.h controller/call.h
+INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/guest_link.h controller/session.h controller/registry.h controller/sigtable.def controller/observer.h controller/call.h
 
 # Test-only guests (tests/guests/NAME.c -> $(BUILD)/testguests/NAME), built
 # like the example guests: guest runtime, no sanitizer (they run jailed).

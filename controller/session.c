@@ -32,9 +32,7 @@ static st_handler *const handlers[ST_SIG_COUNT] = {
 
 double st_session_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return st_link_now();
 }
 
 void st_session_config_init(struct st_session_config *cfg)
@@ -82,7 +80,7 @@ int st_session_new(const struct st_session_config *cfg, struct st_session **out)
         }
     }
     s->umask = 022;
-    s->child.to_guest = s->child.from_guest = s->child.err_fd = -1;
+    s->link.child.to_guest = s->link.child.from_guest = s->link.child.err_fd = -1;
     *out = s;
     return 0;
 }
@@ -99,11 +97,9 @@ void st_session_free(struct st_session *s)
 {
     if (!s)
         return;
-    if (s->child.pid > 0 && !s->child.reaped) {
-        st_child_kill(&s->child, SIGKILL);
-        st_child_wait(&s->child, 0);
-    }
-    st_child_close(&s->child);
+    if (s->link.child.pid > 0 && !s->link.child.reaped)
+        st_link_kill(&s->link);
+    st_link_close(&s->link);
     st_vfs_free(s->vfs);
     free(s);
 }
@@ -137,112 +133,58 @@ void st_session_note(struct st_session *s, const char *fmt, ...)
 
 /* ------------------------------------------------- waiting, the stderr pipe */
 
-int st_session_drain_stderr(struct st_session *s)
+/* The link's hook: bytes of the guest's real stderr. They go to observers
+ * and, within the output limit, to the sink (sanitized like its fd 2
+ * writes, so that it cannot drive the terminal either way). */
+static void on_guest_stderr(void *ctx, const void *data, size_t n)
 {
-    int fd = s->child.err_fd;
-    if (fd < 0)
-        return 0;
-    for (;;) {
-        ssize_t got = read(fd, s->stderr_buf, sizeof s->stderr_buf);
-        if (got > 0) {
-            ST_EMIT(s, on_guest_stderr, s->stderr_buf, (size_t)got);
-            s->stderr_total += (uint64_t)got;
-            size_t pass = (size_t)got;
-            if (s->cfg.max_output) {
-                uint64_t room = s->output_total < s->cfg.max_output
-                                    ? s->cfg.max_output - s->output_total : 0;
-                if (pass > room)
-                    pass = (size_t)room;
-            }
-            if (pass) {
-                /* The guest's own diagnostics: sanitized like its fd 2 writes,
-                 * so that it cannot drive the terminal either way. */
-                st_session_sink_write(s, 2, s->stderr_buf, pass);
-                s->output_total += pass;
-                s->err_line_open = s->stderr_buf[pass - 1] != '\n';
-            }
-            if (pass < (size_t)got) {
-                /* Reported once: what the guest writes after that (before it
-                 * is killed) is dropped without another limit event. */
-                if (!s->stopping) {
-                    /* The same marker as for write(2) requests beyond the limit. */
-                    st_session_write_limit_marker(s, s->cfg.err_fd);
-                    ST_EMIT(s, on_limit, "output", "guest stderr beyond the output limit");
-                    st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
-                                    (unsigned long long)s->cfg.max_output);
-                }
-                return 1;
-            }
-            continue;
-        }
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 1;
-        close(fd);
-        s->child.err_fd = -1;
-        return 0;
+    struct st_session *s = ctx;
+    const char *bytes = data;
+    ST_EMIT(s, on_guest_stderr, data, n);
+    s->stderr_total += (uint64_t)n;
+    if (s->stopping)
+        return; /* being ended: what it writes now is dropped */
+    size_t pass = n;
+    if (s->cfg.max_output) {
+        uint64_t room = s->output_total < s->cfg.max_output ? s->cfg.max_output - s->output_total : 0;
+        if (pass > room)
+            pass = (size_t)room;
+    }
+    if (pass) {
+        st_session_sink_write(s, 2, data, pass);
+        s->output_total += pass;
+        s->err_line_open = bytes[pass - 1] != '\n';
+    }
+    if (pass < n) {
+        /* The same marker as for write(2) requests beyond the limit,
+         * reported once. */
+        st_session_write_limit_marker(s, s->cfg.err_fd);
+        ST_EMIT(s, on_limit, "output", "guest stderr beyond the output limit");
+        st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
+                        (unsigned long long)s->cfg.max_output);
     }
 }
 
-/* SIGINT, SIGTERM or SIGHUP received during a run (the handler only notes
- * it; the loop ends the guest and reports). */
-static volatile sig_atomic_t interrupted_by;
-
-static void note_interrupt(int sig)
+/* The link's hook: the run ends when a limit or a handler stopped it, or
+ * when the caller's interrupt flag is up (its signal handler set it). */
+static int session_should_stop(void *ctx)
 {
-    interrupted_by = sig;
+    struct st_session *s = ctx;
+    if (!s->stopping && s->cfg.interrupt && *s->cfg.interrupt) {
+        int sig = (int)*s->cfg.interrupt;
+        st_session_stop(s, ST_STATUS_ERROR, "interrupted by signal %d (%s)", sig, strsignal(sig));
+    }
+    return s->stopping;
 }
 
-/* After EINTR: when the controller was asked to stop, the guest is ended. */
-static int check_interrupt(struct st_session *s)
+int st_session_drain_stderr(struct st_session *s)
 {
-    if (!interrupted_by)
-        return 0;
-    st_session_stop(s, ST_STATUS_ERROR, "interrupted by signal %d (%s)", (int)interrupted_by,
-                    strsignal(interrupted_by));
-    return ST_E_STOPPED;
+    return st_link_drain_stderr(&s->link);
 }
 
 int st_session_wait_fd(struct st_session *s, int fd, short events)
 {
-    for (;;) {
-        if (s->stopping)
-            return ST_E_STOPPED;
-        struct pollfd p[2] = { { fd, events, 0 }, { s->child.err_fd, POLLIN, 0 } };
-        int timeout = -1;
-        if (s->deadline > 0) {
-            double left = s->deadline - st_session_now();
-            if (left <= 0)
-                return ST_E_TIMEOUT;
-            timeout = (int)(left * 1000.0) + 1;
-        }
-        int n = poll(p, s->child.err_fd >= 0 ? 2 : 1, timeout);
-        if (n < 0) {
-            if (errno == EINTR) {
-                if (check_interrupt(s) < 0)
-                    return ST_E_STOPPED;
-                continue;
-            }
-            return ST_E_IO;
-        }
-        if (n == 0)
-            continue; /* the deadline check above ends it */
-        if (p[1].revents)
-            st_session_drain_stderr(s);
-        if (p[0].revents)
-            return 0;
-    }
-}
-
-static int wait_guest_out(void *ctx, int fd)
-{
-    return st_session_wait_fd(ctx, fd, POLLIN);
-}
-
-static int wait_guest_in(void *ctx, int fd)
-{
-    return st_session_wait_fd(ctx, fd, POLLOUT);
+    return st_link_wait_fd(&s->link, fd, events);
 }
 
 /* ------------------------------------------------ guest memory operations */
@@ -251,11 +193,7 @@ int st_guest_read(struct st_session *s, uint64_t ptr, void *dst, size_t n)
 {
     if (n > ST_GUEST_READ_MAX)
         return ST_E_TOO_BIG;
-    int rc = st_wire_out_mem_read(&s->out, ptr, n);
-    if (rc == 0)
-        rc = st_wire_out_flush(&s->out);
-    if (rc == 0)
-        rc = st_wire_read_exact(&s->rd, dst, n);
+    int rc = st_link_mem_read(&s->link, ptr, dst, n);
     if (rc < 0)
         return rc;
     ST_EMIT(s, on_mem_read, ptr, dst, n);
@@ -266,12 +204,8 @@ int st_guest_read_str(struct st_session *s, uint64_t ptr, size_t maxlen, char *d
 {
     if (maxlen > ST_GUEST_READ_MAX)
         return ST_E_TOO_BIG;
-    int rc = st_wire_out_str_read(&s->out, ptr, maxlen);
-    if (rc == 0)
-        rc = st_wire_out_flush(&s->out);
     size_t got = 0;
-    if (rc == 0)
-        rc = st_wire_read_str_reply(&s->rd, maxlen, dst, maxlen + 1, &got);
+    int rc = st_link_mem_read_str(&s->link, ptr, maxlen, dst, maxlen + 1, &got);
     if (rc < 0)
         return rc;
     if (len)
@@ -282,7 +216,7 @@ int st_guest_read_str(struct st_session *s, uint64_t ptr, size_t maxlen, char *d
 
 int st_guest_write(struct st_session *s, uint64_t ptr, const void *src, size_t n)
 {
-    int rc = st_wire_out_mem_write(&s->out, ptr, src, n);
+    int rc = st_link_mem_write(&s->link, ptr, src, n);
     if (rc < 0)
         return rc;
     ST_EMIT(s, on_mem_write, ptr, src, n);
@@ -293,12 +227,8 @@ int st_guest_alloc(struct st_session *s, const void *data, size_t n, uint64_t *p
 {
     if (n > ST_GUEST_READ_MAX)
         return ST_E_TOO_BIG;
-    int rc = st_wire_out_alloc(&s->out, data, n);
-    if (rc == 0)
-        rc = st_wire_out_flush(&s->out);
     uint64_t p = 0;
-    if (rc == 0)
-        rc = st_wire_read_u64(&s->rd, &p);
+    int rc = st_link_alloc(&s->link, data, n, &p);
     if (rc < 0)
         return rc;
     ST_EMIT(s, on_mem_alloc, data, n, p);
@@ -308,7 +238,7 @@ int st_guest_alloc(struct st_session *s, const void *data, size_t n, uint64_t *p
 
 int st_guest_free(struct st_session *s, uint64_t ptr)
 {
-    int rc = st_wire_out_free(&s->out, ptr);
+    int rc = st_link_free(&s->link, ptr);
     if (rc < 0)
         return rc;
     ST_EMIT(s, on_mem_free, ptr);
@@ -384,14 +314,12 @@ static int dispatch(struct st_session *s)
     }
     int rc = 0;
     if (c.err) {
-        rc = st_wire_out_errno(&s->out, c.err);
+        rc = st_link_errno(&s->link, c.err);
         if (rc == 0)
             ST_EMIT(s, on_errno, c.err);
     }
     if (rc == 0)
-        rc = st_wire_out_result(&s->out, res_kind, c.result);
-    if (rc == 0)
-        rc = st_wire_out_flush(&s->out);
+        rc = st_link_result(&s->link, res_kind, c.result);
     if (rc < 0)
         return rc;
     ST_EMIT(s, on_result, res_kind, res_kind == 'v' ? 0 : c.result);
@@ -400,43 +328,6 @@ static int dispatch(struct st_session *s)
 
 /* ------------------------------------------------------------------ run */
 
-/* Waits for the guest to end by itself, still honouring the deadline and
- * draining its stderr. Returns 1 when it ended, 0 at the deadline. A pidfd
- * (Linux 5.3+) makes the wait exact; without one it polls every 10 ms. */
-static int wait_for_end(struct st_session *s)
-{
-    int pidfd = -1;
-#ifdef SYS_pidfd_open
-    pidfd = (int)syscall(SYS_pidfd_open, s->child.pid, 0);
-#endif
-    int ended = 0;
-    for (;;) {
-        int rc = st_child_wait(&s->child, 1);
-        if (rc != 0) {
-            ended = 1;
-            break;
-        }
-        int ms = pidfd >= 0 ? -1 : 10;
-        if (s->deadline > 0) {
-            double left = s->deadline - st_session_now();
-            if (left <= 0)
-                break;
-            int dl = (int)(left * 1000) + 1;
-            if (ms < 0 || dl < ms)
-                ms = dl;
-        }
-        struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { s->child.err_fd, POLLIN, 0 } };
-        int n = poll(p, 2, ms);
-        if (n < 0 && errno == EINTR && check_interrupt(s) < 0)
-            break;
-        if (n > 0 && p[1].revents)
-            st_session_drain_stderr(s);
-    }
-    if (pidfd >= 0)
-        close(pidfd);
-    return ended;
-}
-
 /* Tells observers of the direct system calls the jail denied since the
  * last time (one note each, "jail: ..."), in the order they were made. */
 static void report_jail_events(struct st_session *s)
@@ -444,7 +335,7 @@ static void report_jail_events(struct st_session *s)
     struct st_jail_event ev[8];
     size_t n;
     uint64_t dropped;
-    while ((n = st_jail_take_events(s->child.jail, ev, 8, &dropped)) > 0 || dropped) {
+    while ((n = st_jail_take_events(s->link.child.jail, ev, 8, &dropped)) > 0 || dropped) {
         for (size_t i = 0; i < n; i++)
             st_session_note(s, "jail: %s %s",
                             ev[i].killed ? "forbidden" : ev[i].allowed ? "allowed" : "denied",
@@ -457,16 +348,10 @@ static void report_jail_events(struct st_session *s)
     }
 }
 
-static void kill_and_reap(struct st_session *s)
-{
-    st_child_kill(&s->child, SIGKILL);
-    st_child_wait(&s->child, 0);
-}
-
 /* Fills the outcome from how the guest ended, given why the loop ended. */
 static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
 {
-    int st = s->child.status;
+    int st = s->link.child.status;
     if (WIFEXITED(st)) {
         o->exit_code = WEXITSTATUS(st);
         o->signal = 0;
@@ -474,8 +359,9 @@ static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
         o->exit_code = -1;
         o->signal = WTERMSIG(st);
     }
-    double cpu = (double)s->child.usage.ru_utime.tv_sec + s->child.usage.ru_utime.tv_usec / 1e6 +
-                 (double)s->child.usage.ru_stime.tv_sec + s->child.usage.ru_stime.tv_usec / 1e6;
+    const struct rusage *ru = &s->link.child.usage;
+    double cpu = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+                 (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
     if (s->stopping) {
         o->status = s->stop_status;
         snprintf(o->reason, sizeof o->reason, "%s", s->stop_reason);
@@ -486,7 +372,7 @@ static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
         return;
     }
     struct st_jail_event kill_ev;
-    if (WIFSIGNALED(st) && st_jail_killed(s->child.jail, &kill_ev)) {
+    if (WIFSIGNALED(st) && st_jail_killed(s->link.child.jail, &kill_ev)) {
         o->status = ST_STATUS_SECCOMP;
         snprintf(o->reason, sizeof o->reason,
                  "killed by the seccomp jail for a forbidden direct system call: %.100s "
@@ -525,14 +411,161 @@ static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
     snprintf(o->reason, sizeof o->reason, "exited with code %d", o->exit_code);
 }
 
-static char **build_argv(const struct st_session_config *cfg)
+/* A NULL-terminated copy of `n` strings' pointers (the strings are not
+ * copied), or NULL when out of memory. */
+static char **pointer_vector(const char *const *v, size_t n)
 {
-    char **argv = calloc(cfg->argc + 1, sizeof *argv);
-    if (!argv)
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out)
         return NULL;
-    for (size_t i = 0; i < cfg->argc; i++)
-        argv[i] = (char *)cfg->argv[i];
-    return argv;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char *)v[i];
+    return out;
+}
+
+/* Spawns the guest on the link. Returns 0, or a negative ST_E_* with the
+ * outcome filled (status error) and observers told. */
+static int start_guest(struct st_session *s, struct st_outcome *o)
+{
+    char **argv = pointer_vector(s->cfg.argv, s->cfg.argc);
+    char **envp = s->cfg.nreal_env ? pointer_vector(s->cfg.real_env, s->cfg.nreal_env) : NULL;
+    int rc = ST_E_NOMEM;
+    if (argv && (envp || !s->cfg.nreal_env)) {
+        struct st_spawn_config sc;
+        st_spawn_config_init(&sc);
+        sc.path = s->cfg.exe;
+        sc.argv = argv;
+        sc.envp = envp;
+        sc.stderr_pipe = 1;
+        sc.seccomp = s->cfg.seccomp;
+        sc.loose_jail = s->cfg.loose_jail;
+        sc.no_aslr = s->cfg.no_aslr;
+        sc.cpu_seconds = s->cfg.cpu_seconds;
+        sc.memory_bytes = s->cfg.memory_bytes;
+        struct st_link_hooks hooks = { .ctx = s, .on_stderr = on_guest_stderr,
+                                       .should_stop = session_should_stop };
+        rc = st_link_start(&s->link, &sc, s->cfg.timeout_seconds, &hooks);
+    }
+    free(argv);
+    free(envp);
+    if (rc == 0)
+        return 0;
+    o->status = ST_STATUS_ERROR;
+    if (rc == ST_E_SPAWN && s->link.child.exec_errno)
+        snprintf(o->reason, sizeof o->reason, "cannot execute '%s': %s", s->cfg.exe,
+                 strerror(s->link.child.exec_errno));
+    else if (rc == ST_E_NOMEM)
+        snprintf(o->reason, sizeof o->reason, "out of memory");
+    else
+        snprintf(o->reason, sizeof o->reason, "cannot start '%s': %s", s->cfg.exe,
+                 st_error_name(rc));
+    ST_EMIT(s, on_exit, o);
+    return rc;
+}
+
+/* Reads and answers requests until the guest's stream ends or the run is
+ * stopped. Returns why the loop ended (ST_E_EOF, ST_E_TRUNCATED...);
+ * *cut_in_request: the stream ended inside a request (not a reply). */
+static int request_loop(struct st_session *s, int *cut_in_request)
+{
+    int rc;
+    *cut_in_request = 0;
+    for (;;) {
+        if (session_should_stop(s))
+            return ST_E_STOPPED;
+        rc = st_link_read_request(&s->link, &s->req);
+        if (rc < 0) {
+            *cut_in_request = rc == ST_E_TRUNCATED;
+            if (rc != ST_E_EOF && rc != ST_E_TRUNCATED && rc != ST_E_IO &&
+                rc != ST_E_TIMEOUT && rc != ST_E_STOPPED) {
+                ST_EMIT(s, on_violation, st_error_name(rc), s->req.raw, s->req.raw_len);
+                st_session_stop(s, ST_STATUS_VIOLATION, "protocol violation: %s",
+                                st_error_name(rc));
+            }
+            return rc;
+        }
+        report_jail_events(s);
+        ST_EMIT(s, on_request, s->req.text, s->req.text_len, s->req.args, s->req.nargs);
+        rc = dispatch(s);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static void timeout_reached(struct st_session *s)
+{
+    ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
+    st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+}
+
+/* Ends the guest after the loop: killed when the run was stopped, else
+ * waited for (until the deadline); its last stderr is read. */
+static void end_guest(struct st_session *s, int loop_rc, int cut_in_request)
+{
+    if (loop_rc == ST_E_TIMEOUT && !s->stopping) {
+        timeout_reached(s);
+    } else if (!s->stopping && loop_rc != ST_E_EOF && loop_rc != ST_E_TRUNCATED &&
+               loop_rc != ST_E_IO && loop_rc != ST_E_STOPPED) {
+        /* A handler found the guest's reply malformed. */
+        ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
+        st_session_stop(s, ST_STATUS_VIOLATION, "protocol violation: %s", st_error_name(loop_rc));
+    }
+    if (s->stopping) {
+        st_link_kill(&s->link);
+    } else if (!st_link_wait_end(&s->link)) {
+        /* Its stdout is closed but it runs on: the deadline (or an
+         * interruption, which already said so) ends it. */
+        if (!s->stopping)
+            timeout_reached(s);
+        st_link_kill(&s->link);
+    }
+    st_link_finish_stderr(&s->link, 0.1);
+    /* A stream cut inside a message by a guest that then exited is a
+     * violation (classify says so): observers hear it like the others,
+     * with the bytes of a cut request. A guest killed by a signal midway
+     * crashed instead, and is reported by its signal. */
+    if (!s->stopping && loop_rc == ST_E_TRUNCATED && s->link.child.reaped &&
+        WIFEXITED(s->link.child.status)) {
+        if (cut_in_request)
+            ST_EMIT(s, on_violation, st_error_name(loop_rc), s->req.raw, s->req.raw_len);
+        else
+            ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
+    }
+}
+
+static double seconds_of(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* The outcome's counters, times and denied calls. */
+static void fill_counters(struct st_session *s, struct st_outcome *o, const struct rusage *self_start)
+{
+    o->calls = s->calls;
+    o->refused = s->refused;
+    o->unknown = s->unknown;
+    o->bytes_in = s->link.rd.bytes_in;
+    o->bytes_out = s->link.out.bytes_out;
+    o->output_bytes = s->output_total;
+    o->stderr_bytes = s->stderr_total;
+    o->input_bytes = s->input_total;
+    o->wall_seconds = st_session_now() - s->t_start;
+    o->guest_user_seconds = seconds_of(s->link.child.usage.ru_utime);
+    o->guest_sys_seconds = seconds_of(s->link.child.usage.ru_stime);
+    struct rusage self_end;
+    getrusage(RUSAGE_SELF, &self_end);
+    o->controller_user_seconds = seconds_of(self_end.ru_utime) - seconds_of(self_start->ru_utime);
+    o->controller_sys_seconds = seconds_of(self_end.ru_stime) - seconds_of(self_start->ru_stime);
+    const char *names[16];
+    uint64_t counts[16];
+    size_t nd = st_jail_denied_summary(s->link.child.jail, names, counts, 16);
+    o->denied = 0;
+    for (size_t i = 0; i < nd && i < 16; i++) {
+        snprintf(o->denied_names[i].name, sizeof o->denied_names[i].name, "%s", names[i]);
+        o->denied_names[i].count = counts[i];
+        o->denied += counts[i];
+    }
+    o->ndenied_names = nd < 16 ? nd : 16;
 }
 
 int st_session_run(struct st_session *s, struct st_outcome *o)
@@ -545,133 +578,15 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         return ST_E_INVALID;
     }
     s->ran = 1;
-    /* A guest that dies while we write must not kill the controller. */
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, &old_pipe);
-
-    struct st_spawn_config sc;
-    st_spawn_config_init(&sc);
-    char **argv = build_argv(&s->cfg);
-    if (!argv) {
-        o->status = ST_STATUS_ERROR;
-        snprintf(o->reason, sizeof o->reason, "out of memory");
-        sigaction(SIGPIPE, &old_pipe, NULL);
-        return ST_E_NOMEM;
-    }
-    char **envp = NULL;
-    if (s->cfg.nreal_env) {
-        envp = calloc(s->cfg.nreal_env + 1, sizeof *envp);
-        if (!envp) {
-            free(argv);
-            o->status = ST_STATUS_ERROR;
-            snprintf(o->reason, sizeof o->reason, "out of memory");
-            sigaction(SIGPIPE, &old_pipe, NULL);
-            return ST_E_NOMEM;
-        }
-        for (size_t i = 0; i < s->cfg.nreal_env; i++)
-            envp[i] = (char *)s->cfg.real_env[i];
-    }
-    sc.path = s->cfg.exe;
-    sc.argv = argv;
-    sc.envp = envp;
-    sc.stderr_pipe = 1;
-    sc.seccomp = s->cfg.seccomp;
-    sc.loose_jail = s->cfg.loose_jail;
-    sc.no_aslr = s->cfg.no_aslr;
-    sc.cpu_seconds = s->cfg.cpu_seconds;
-    sc.memory_bytes = s->cfg.memory_bytes;
     struct rusage self_start;
     getrusage(RUSAGE_SELF, &self_start);
     s->t_start = st_session_now();
-    if (s->cfg.timeout_seconds > 0)
-        s->deadline = s->t_start + s->cfg.timeout_seconds;
-    int rc = st_spawn(&sc, &s->child);
-    free(argv);
-    free(envp);
-    if (rc < 0) {
-        o->status = ST_STATUS_ERROR;
-        if (rc == ST_E_SPAWN && s->child.exec_errno)
-            snprintf(o->reason, sizeof o->reason, "cannot execute '%s': %s", s->cfg.exe,
-                     strerror(s->child.exec_errno));
-        else
-            snprintf(o->reason, sizeof o->reason, "cannot start '%s': %s", s->cfg.exe,
-                     st_error_name(rc));
-        ST_EMIT(s, on_exit, o);
-        sigaction(SIGPIPE, &old_pipe, NULL);
+    int rc = start_guest(s, o);
+    if (rc < 0)
         return rc;
-    }
-    /* Ctrl-C and friends end the guest and still give an outcome. */
-    struct sigaction on_int = { .sa_handler = note_interrupt }, old_int, old_term, old_hup;
-    sigemptyset(&on_int.sa_mask);
-    interrupted_by = 0;
-    sigaction(SIGINT, &on_int, &old_int);
-    sigaction(SIGTERM, &on_int, &old_term);
-    sigaction(SIGHUP, &on_int, &old_hup);
-    st_wire_reader_init(&s->rd, s->child.from_guest, wait_guest_out, s);
-    st_wire_out_init(&s->out, s->child.to_guest, wait_guest_in, s);
-
-    int loop_rc;
-    int cut_in_request = 0; /* the stream ended inside a request (not a reply) */
-    for (;;) {
-        if (interrupted_by && (loop_rc = check_interrupt(s)) < 0)
-            break;
-        loop_rc = st_wire_read_request(&s->rd, &s->req);
-        if (loop_rc < 0) {
-            cut_in_request = loop_rc == ST_E_TRUNCATED;
-            if (loop_rc != ST_E_EOF && loop_rc != ST_E_TRUNCATED && loop_rc != ST_E_IO &&
-                loop_rc != ST_E_TIMEOUT && loop_rc != ST_E_STOPPED) {
-                ST_EMIT(s, on_violation, st_error_name(loop_rc), s->req.raw, s->req.raw_len);
-                st_session_stop(s, ST_STATUS_VIOLATION, "protocol violation: %s",
-                                st_error_name(loop_rc));
-            }
-            break;
-        }
-        if (s->calls == 0)
-            st_jail_mark_running(s->child.jail);
-        report_jail_events(s);
-        ST_EMIT(s, on_request, s->req.text, s->req.text_len, s->req.args, s->req.nargs);
-        loop_rc = dispatch(s);
-        if (loop_rc < 0)
-            break;
-    }
-    if (loop_rc == ST_E_TIMEOUT && !s->stopping) {
-        ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
-        st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
-    } else if (!s->stopping && loop_rc != ST_E_EOF && loop_rc != ST_E_TRUNCATED &&
-               loop_rc != ST_E_IO && loop_rc != ST_E_STOPPED) {
-        /* A handler found the guest's reply malformed. */
-        ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
-        st_session_stop(s, ST_STATUS_VIOLATION, "protocol violation: %s", st_error_name(loop_rc));
-    }
-    if (s->stopping) {
-        kill_and_reap(s);
-    } else if (!wait_for_end(s)) {
-        /* Its stdout is closed but it runs on: the deadline (or an
-         * interruption, which already said so) ends it. */
-        if (!s->stopping) {
-            ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
-            st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
-        }
-        kill_and_reap(s);
-    }
-    /* What the guest left on its stderr. */
-    while (s->child.err_fd >= 0 && st_session_drain_stderr(s) == 1) {
-        struct pollfd p = { s->child.err_fd, POLLIN, 0 };
-        if (poll(&p, 1, 100) <= 0)
-            break;
-    }
-    /* A stream cut inside a message by a guest that then exited is a
-     * violation (classify says so): observers hear it like the others,
-     * with the bytes of a cut request. A guest killed by a signal midway
-     * crashed instead, and is reported by its signal. */
-    if (!s->stopping && loop_rc == ST_E_TRUNCATED && s->child.reaped &&
-        WIFEXITED(s->child.status)) {
-        if (cut_in_request)
-            ST_EMIT(s, on_violation, st_error_name(loop_rc), s->req.raw, s->req.raw_len);
-        else
-            ST_EMIT(s, on_violation, st_error_name(loop_rc), NULL, 0);
-    }
+    int cut_in_request;
+    int loop_rc = request_loop(s, &cut_in_request);
+    end_guest(s, loop_rc, cut_in_request);
     report_jail_events(s);
     classify(s, o, loop_rc);
     /* The kernel enforced these limits (the guest died of them): observers
@@ -687,38 +602,8 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
         (void)w;
         s->err_line_open = 0;
     }
-    o->calls = s->calls;
-    o->refused = s->refused;
-    o->unknown = s->unknown;
-    o->bytes_in = s->rd.bytes_in;
-    o->bytes_out = s->out.bytes_out;
-    o->output_bytes = s->output_total;
-    o->stderr_bytes = s->stderr_total;
-    o->input_bytes = s->input_total;
-    o->wall_seconds = st_session_now() - s->t_start;
-    o->guest_user_seconds = (double)s->child.usage.ru_utime.tv_sec + s->child.usage.ru_utime.tv_usec / 1e6;
-    o->guest_sys_seconds = (double)s->child.usage.ru_stime.tv_sec + s->child.usage.ru_stime.tv_usec / 1e6;
-    struct rusage self_end;
-    getrusage(RUSAGE_SELF, &self_end);
-    o->controller_user_seconds = (double)(self_end.ru_utime.tv_sec - self_start.ru_utime.tv_sec) +
-                                 (double)(self_end.ru_utime.tv_usec - self_start.ru_utime.tv_usec) / 1e6;
-    o->controller_sys_seconds = (double)(self_end.ru_stime.tv_sec - self_start.ru_stime.tv_sec) +
-                                (double)(self_end.ru_stime.tv_usec - self_start.ru_stime.tv_usec) / 1e6;
-    o->denied = 0;
-    const char *names[16];
-    uint64_t counts[16];
-    size_t nd = st_jail_denied_summary(s->child.jail, names, counts, 16);
-    for (size_t i = 0; i < nd && i < 16; i++) {
-        snprintf(o->denied_names[i].name, sizeof o->denied_names[i].name, "%s", names[i]);
-        o->denied_names[i].count = counts[i];
-        o->denied += counts[i];
-    }
-    o->ndenied_names = nd < 16 ? nd : 16;
-    st_child_close(&s->child);
+    fill_counters(s, o, &self_start);
+    st_link_close(&s->link);
     ST_EMIT(s, on_exit, o);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    sigaction(SIGPIPE, &old_pipe, NULL);
     return 0;
 }

@@ -18,6 +18,7 @@
 #define SANDTRACE_CONTROLLER_SESSION_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "controller/error.h"
@@ -144,6 +145,11 @@ struct st_session_config {
     int no_aslr;                    /* 0 */
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */
+    /* The caller's interruption flag (a signal handler of the caller's sets
+     * it to the signal's number): when nonzero, the run ends the guest and
+     * reports "interrupted by signal N" (status error). NULL: none. The
+     * library installs no signal handler. */
+    const volatile sig_atomic_t *interrupt;
     /* The virtual file system: the session owns it after st_session_new()
      * (freed by st_session_free, even when st_session_new fails). NULL: a
      * default one (/, /dev/null, /dev/urandom, an empty read-only /tmp). */
@@ -161,9 +167,9 @@ int st_session_new(const struct st_session_config *cfg, struct st_session **out)
 int st_session_add_observer(struct st_session *s, const struct st_observer *obs);
 
 /* Starts the guest, answers its requests until it ends, and fills `out`.
- * While it runs, SIGPIPE is ignored and SIGINT/SIGTERM/SIGHUP only mark the
- * run as interrupted (the guest is then killed, status ST_STATUS_ERROR);
- * the previous dispositions are restored before it returns.
+ * It changes no signal disposition: the caller ignores SIGPIPE (a guest that
+ * dies mid-answer must not kill the controller) and turns SIGINT and the
+ * like into cfg.interrupt.
  * Returns 0 when the outcome is meaningful (whatever the guest did), or a
  * negative ST_E_* when the guest could not be started (the outcome says why,
  * with status ST_STATUS_ERROR). Runs once per session. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "controller/call.h"
+#include "controller/guest_link.h"
 #include "controller/observer.h"
 #include "controller/session.h"
 #include "controller/spawn.h"
@@ -21,7 +22,7 @@ struct st_session {
     struct st_vfs *vfs;
     struct st_observer obs[ST_MAX_OBSERVERS];
     unsigned nobs;
-    struct st_child child;
+    struct st_link link;            /* the guest: its process, jail and wire */
     int ran;
     /* When the loop must end without answering: the status and reason. */
     int stopping;
@@ -33,17 +34,13 @@ struct st_session {
     uint64_t output_total, stderr_total, input_total;
     int err_line_open;              /* the last byte passed to cfg.err_fd was not '\n' */
     int input_eof;
-    double t_start, deadline;       /* monotonic seconds; deadline 0: none */
+    double t_start;                 /* monotonic seconds */
     /* Virtual world state kept by the handlers. */
     uint32_t umask;
     uint64_t home_ptr;              /* the block _pypy_init_home handed out */
     uint64_t ctermid_ptr;
     uint64_t env_ptr[ST_MAX_ENV];   /* getenv's allocated values, by entry */
-    /* Wire buffers (no allocation per request). */
-    struct st_wire_reader rd;
-    struct st_wire_out out;
     struct st_wire_request req;
-    char stderr_buf[4096];
 };
 
 /* Observer fan-out: EMIT(s, on_result, kind, value). */

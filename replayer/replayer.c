@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "controller/registry.h"
+#include "controller/guest_link.h"
 #include "controller/jail.h"
 #include "controller/spawn.h"
 #include "controller/wire.h"
@@ -75,13 +76,9 @@ struct rp_replay {
     char *exe;
     int ran;
     /* The live guest. */
-    struct st_child child;
+    struct st_link link;        /* its process, jail and wire; its deadline */
     int spawned;
-    struct st_wire_reader wr;
-    struct st_wire_out out;
     struct st_wire_request live;
-    double deadline;            /* 0: none */
-    int timed_out;
     /* The recorded side. */
     struct trace_event ev;      /* the current event (reader arena) */
     struct rp_map map;
@@ -97,18 +94,10 @@ struct rp_replay {
     int pending_fd_last;        /* the fd of the last write shown */
     uint64_t output_total;      /* guest output shown so far (write(1|2) and real stderr) */
     uint64_t limit_value;       /* the value of the first LIMIT event */
-    char errbuf[4096];
     struct rp_result *res;
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int grow(uint8_t **p, size_t *cap, size_t need)
 {
@@ -144,65 +133,12 @@ static uint64_t policy_u64(const struct trace_header *h, const char *key)
     return errno || *end ? 0 : (uint64_t)x;
 }
 
-/* Drains the live guest's stderr pipe to on_stderr. */
-static void drain_stderr(struct rp_replay *r)
+/* The link's hook: the live guest's real stderr, to on_stderr. */
+static void on_live_stderr(void *ctx, const void *data, size_t n)
 {
-    int fd = r->child.err_fd;
-    if (fd < 0)
-        return;
-    for (;;) {
-        ssize_t got = read(fd, r->errbuf, sizeof r->errbuf);
-        if (got > 0) {
-            if (r->cfg.on_stderr)
-                r->cfg.on_stderr(r->cfg.ctx, r->errbuf, (size_t)got);
-            continue;
-        }
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        close(fd);
-        r->child.err_fd = -1;
-        return;
-    }
-}
-
-/* Waits for `fd` (POLLIN or POLLOUT), draining stderr meanwhile, until the
- * deadline. */
-static int wait_fd(struct rp_replay *r, int fd, short events)
-{
-    for (;;) {
-        int timeout = -1;
-        if (r->deadline > 0) {
-            double left = r->deadline - now_s();
-            if (left <= 0) {
-                r->timed_out = 1;
-                return ST_E_TIMEOUT;
-            }
-            timeout = (int)(left * 1000.0) + 1;
-        }
-        struct pollfd p[2] = { { fd, events, 0 }, { r->child.err_fd, POLLIN, 0 } };
-        int n = poll(p, r->child.err_fd >= 0 ? 2 : 1, timeout);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return ST_E_IO;
-        }
-        if (n > 0 && r->child.err_fd >= 0 && p[1].revents)
-            drain_stderr(r);
-        if (n > 0 && p[0].revents)
-            return 0;
-    }
-}
-
-static int wait_in(void *ctx, int fd)
-{
-    return wait_fd(ctx, fd, POLLIN);
-}
-
-static int wait_out(void *ctx, int fd)
-{
-    return wait_fd(ctx, fd, POLLOUT);
+    struct rp_replay *r = ctx;
+    if (r->cfg.on_stderr)
+        r->cfg.on_stderr(r->cfg.ctx, data, n);
 }
 
 /* ------------------------------------------------------- open and free */
@@ -233,8 +169,8 @@ int rp_replay_new(const struct rp_config *cfg, struct rp_replay **out, char *err
     r->cfg = *cfg;
     if (!r->cfg.max_divergences)
         r->cfg.max_divergences = RP_DEFAULT_MAX_DIVERGENCES;
-    r->child.pid = 0;
-    r->child.to_guest = r->child.from_guest = r->child.err_fd = -1;
+    r->link.child.pid = 0;
+    r->link.child.to_guest = r->link.child.from_guest = r->link.child.err_fd = -1;
     rp_map_init(&r->map);
     const char *name = cfg->trace_path ? cfg->trace_path : "(stream)";
     struct trace_io *io = cfg->io;
@@ -310,13 +246,13 @@ int rp_replay_exe_matches(const struct rp_replay *r)
 
 static void end_guest(struct rp_replay *r, int kill_it)
 {
-    if (!r->spawned || r->child.pid <= 0)
+    if (!r->spawned || r->link.child.pid <= 0)
         return;
     if (kill_it)
-        st_child_kill(&r->child, SIGKILL);
-    st_child_wait(&r->child, 0);
-    drain_stderr(r);
-    st_child_close(&r->child);
+        st_child_kill(&r->link.child, SIGKILL);
+    st_child_wait(&r->link.child, 0);
+    st_link_drain_stderr(&r->link);
+    st_link_close(&r->link);
     r->spawned = 0;
 }
 
@@ -401,10 +337,10 @@ static void maybe_pause(struct rp_replay *r, uint64_t seq)
     r->paused = 1;
     if (r->cfg.on_stop) {
         /* Deadlines do not run while the user looks at the guest. */
-        double t0 = now_s();
-        r->cfg.on_stop(r->cfg.ctx, r->child.pid, seq);
-        if (r->deadline > 0)
-            r->deadline += now_s() - t0;
+        double t0 = st_link_now();
+        r->cfg.on_stop(r->cfg.ctx, r->link.child.pid, seq);
+        if (r->link.deadline > 0)
+            r->link.deadline += st_link_now() - t0;
     }
 }
 
@@ -542,12 +478,10 @@ static void learn_args(struct rp_replay *r, const struct trace_event *rec)
 /* Answers the live request with a refusal (ENOSYS), for an extra call. */
 static int refuse_live(struct rp_replay *r)
 {
-    int rc = st_wire_out_errno(&r->out, ENOSYS);
+    int rc = st_link_errno(&r->link, ENOSYS);
     if (rc == 0)
-        rc = st_wire_out_result(&r->out, r->live.res_kind,
-                                r->live.res_kind == 'p' ? 0 : (uint64_t)-1);
-    if (rc == 0)
-        rc = st_wire_out_flush(&r->out);
+        rc = st_link_result(&r->link, r->live.res_kind,
+                            r->live.res_kind == 'p' ? 0 : (uint64_t)-1);
     r->res->requests++;
     return rc;
 }
@@ -699,11 +633,7 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
             size_t n = ev->mem.len;
             if ((rc = grow(&r->buf, &r->buf_cap, n ? n : 1)) < 0)
                 return stop_with(r, RP_END_ERROR, "out of memory");
-            rc = st_wire_out_mem_read(&r->out, live_ptr, n);
-            if (rc == 0)
-                rc = st_wire_out_flush(&r->out);
-            if (rc == 0)
-                rc = st_wire_read_exact(&r->wr, r->buf, n);
+            rc = st_link_mem_read(&r->link, live_ptr, r->buf, n);
             if (rc < 0)
                 return live_failed(r, rc);
             if (is_output) {
@@ -726,11 +656,7 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
             if (grow(&r->buf, &r->buf_cap, cap) < 0)
                 return stop_with(r, RP_END_ERROR, "out of memory");
             size_t got = 0;
-            rc = st_wire_out_str_read(&r->out, live_ptr, maxlen);
-            if (rc == 0)
-                rc = st_wire_out_flush(&r->out);
-            if (rc == 0)
-                rc = st_wire_read_str_reply(&r->wr, maxlen, (char *)r->buf, cap, &got);
+            rc = st_link_mem_read_str(&r->link, live_ptr, maxlen, (char *)r->buf, cap, &got);
             if (rc == ST_E_TOO_BIG) {
                 struct rp_divergence d;
                 div_init(r, &d, RP_DIV_DATA, ev->seq, NULL);
@@ -763,16 +689,12 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
             rp_map_patch_words(&r->map, r->patch, n);
             if (ev->kind == TRACE_EV_MEM_WRITE) {
                 live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
-                rc = st_wire_out_mem_write(&r->out, live_ptr, r->patch, n);
+                rc = st_link_mem_write(&r->link, live_ptr, r->patch, n);
                 if (rc < 0)
                     return live_failed(r, rc);
                 break;
             }
-            rc = st_wire_out_alloc(&r->out, r->patch, n);
-            if (rc == 0)
-                rc = st_wire_out_flush(&r->out);
-            if (rc == 0)
-                rc = st_wire_read_u64(&r->wr, &live_ptr);
+            rc = st_link_alloc(&r->link, r->patch, n, &live_ptr);
             if (rc < 0)
                 return live_failed(r, rc);
             if (rp_map_learn(&r->map, ev->mem.ptr, live_ptr, n ? n : 1, RP_MAP_BLOCK) < 0)
@@ -781,13 +703,13 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
         }
         case TRACE_EV_MEM_FREE:
             live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
-            rc = st_wire_out_free(&r->out, live_ptr);
+            rc = st_link_free(&r->link, live_ptr);
             if (rc < 0)
                 return live_failed(r, rc);
             rp_map_forget_block(&r->map, ev->mem.ptr);
             break;
         case TRACE_EV_SET_ERRNO:
-            rc = st_wire_out_errno(&r->out, ev->set_errno.value);
+            rc = st_link_errno(&r->link, ev->set_errno.value);
             if (rc < 0)
                 return live_failed(r, rc);
             break;
@@ -807,9 +729,7 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
                 if (how == RP_MAP_EXACT)
                     value = t;
             }
-            rc = st_wire_out_result(&r->out, kind, value);
-            if (rc == 0)
-                rc = st_wire_out_flush(&r->out);
+            rc = st_link_result(&r->link, kind, value);
             if (rc < 0)
                 return live_failed(r, rc);
             report_event(r, ev);
@@ -889,10 +809,7 @@ static int replay_request(struct rp_replay *r)
 {
     struct trace_event rec = copy_request(&r->ev);
     for (;;) {
-        int rc = st_wire_read_request(&r->wr, &r->live);
-        /* The loader's work is over once the guest speaks (controller/jail.h). */
-        if (rc == 0)
-            st_jail_mark_running(r->child.jail);
+        int rc = st_link_read_request(&r->link, &r->live);
         if (rc < 0) {
             char msg[256];
             live_error_message(r, rc, msg, sizeof msg);
@@ -964,7 +881,7 @@ static int replay_end(struct rp_replay *r, int controller_ended)
     }
     if (recorded_violation(r->res)) {
         /* The guest broke the protocol here: the live one must too. */
-        int rc = st_wire_read_request(&r->wr, &r->live);
+        int rc = st_link_read_request(&r->link, &r->live);
         r->res->live_killed = 1;
         if (rc == ST_E_TIMEOUT) {
             char msg[256];
@@ -990,7 +907,7 @@ static int replay_end(struct rp_replay *r, int controller_ended)
     }
     /* The guest should end by itself now: its stream must close. */
     for (;;) {
-        int rc = st_wire_read_request(&r->wr, &r->live);
+        int rc = st_link_read_request(&r->link, &r->live);
         /* A clean end (half a request is a violation, reported below). */
         if (rc == ST_E_EOF || rc == ST_E_IO)
             return STEP_END;
@@ -1083,52 +1000,21 @@ static void reap_live(struct rp_replay *r, int kill_now)
     if (!r->spawned)
         return;
     if (kill_now)
-        st_child_kill(&r->child, SIGKILL);
-    int pidfd = -1;
-#ifdef SYS_pidfd_open
-    pidfd = (int)syscall(SYS_pidfd_open, r->child.pid, 0);
-#endif
-    for (;;) {
-        int rc = st_child_wait(&r->child, 1);
-        if (rc != 0)
-            break;
-        int ms = pidfd >= 0 ? -1 : 10;
-        if (r->deadline > 0) {
-            double left = r->deadline - now_s();
-            if (left <= 0) {
-                r->timed_out = 1;
-                st_child_kill(&r->child, SIGKILL);
-                st_child_wait(&r->child, 0);
-                break;
-            }
-            int dl = (int)(left * 1000) + 1;
-            if (ms < 0 || dl < ms)
-                ms = dl;
-        }
-        struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { r->child.err_fd, POLLIN, 0 } };
-        int n = poll(p, 2, ms);
-        if (n > 0 && p[1].revents)
-            drain_stderr(r);
-    }
-    if (pidfd >= 0)
-        close(pidfd);
+        st_link_kill(&r->link);
+    else if (!st_link_wait_end(&r->link))
+        st_link_kill(&r->link); /* the deadline: link.timed_out says so */
     /* What it left on its stderr. */
-    while (r->child.err_fd >= 0) {
-        struct pollfd p = { r->child.err_fd, POLLIN, 0 };
-        if (poll(&p, 1, 100) <= 0)
-            break;
-        drain_stderr(r);
-    }
-    int st = r->child.status;
-    if (r->child.reaped && WIFEXITED(st)) {
+    st_link_finish_stderr(&r->link, 0.1);
+    int st = r->link.child.status;
+    if (r->link.child.reaped && WIFEXITED(st)) {
         r->res->live_code = WEXITSTATUS(st);
         r->res->live_signal = 0;
-    } else if (r->child.reaped && WIFSIGNALED(st)) {
+    } else if (r->link.child.reaped && WIFSIGNALED(st)) {
         r->res->live_code = -1;
         r->res->live_signal = WTERMSIG(st);
     }
-    r->res->pid = r->child.pid;
-    st_child_close(&r->child);
+    r->res->pid = r->link.child.pid;
+    st_link_close(&r->link);
     r->spawned = 0;
 }
 
@@ -1214,22 +1100,21 @@ static int start_guest(struct rp_replay *r)
      * does so again. */
     sc.cpu_seconds = policy_u64(h, "limit.cpu_seconds");
     sc.memory_bytes = policy_u64(h, "limit.memory_bytes");
-    rc = st_spawn(&sc, &r->child);
+    struct st_link_hooks hooks = { .ctx = r, .on_stderr = on_live_stderr };
+    rc = st_link_start(&r->link, &sc, r->cfg.timeout_seconds, &hooks);
     free(argv);
     free(envp);
     if (rc < 0) {
-        if (rc == ST_E_SPAWN && r->child.exec_errno)
+        if (rc == ST_E_SPAWN && r->link.child.exec_errno)
             snprintf(r->res->message, sizeof r->res->message, "cannot execute '%s': %s", r->exe,
-                     strerror(r->child.exec_errno));
+                     strerror(r->link.child.exec_errno));
         else
             snprintf(r->res->message, sizeof r->res->message, "cannot start '%s': %s", r->exe,
                      st_error_name(rc));
         return RP_E_SPAWN;
     }
     r->spawned = 1;
-    r->res->pid = r->child.pid;
-    st_wire_reader_init(&r->wr, r->child.from_guest, wait_in, r);
-    st_wire_out_init(&r->out, r->child.to_guest, wait_out, r);
+    r->res->pid = r->link.child.pid;
     return 0;
 }
 
@@ -1245,15 +1130,9 @@ int rp_replay_run(struct rp_replay *r, struct rp_result *res)
         return RP_E_STATE;
     }
     r->ran = 1;
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, &old_pipe);
-    if (r->cfg.timeout_seconds > 0)
-        r->deadline = now_s() + r->cfg.timeout_seconds;
     int rc = start_guest(r);
     if (rc < 0) {
         res->end = RP_END_ERROR;
-        sigaction(SIGPIPE, &old_pipe, NULL);
         return rc;
     }
     int step = STEP_NEXT;
@@ -1293,7 +1172,7 @@ int rp_replay_run(struct rp_replay *r, struct rp_result *res)
         note_recorded_exit(r);
     int kill_now = step != STEP_END || res->live_killed;
     reap_live(r, kill_now);
-    if (r->timed_out && step == STEP_END) {
+    if (r->link.timed_out && step == STEP_END) {
         res->end = RP_END_ERROR;
         snprintf(res->message, sizeof res->message,
                  "timeout after %g s waiting for the guest to end", r->cfg.timeout_seconds);
@@ -1332,6 +1211,5 @@ int rp_replay_run(struct rp_replay *r, struct rp_result *res)
         }
     }
     res->recorded_exit = recorded_exit_code(res);
-    sigaction(SIGPIPE, &old_pipe, NULL);
     return 0;
 }

@@ -182,7 +182,9 @@ int rp_replay_exe_matches(const struct rp_replay *r);
 
 /* Runs the replay to its end and fills `res`. Returns 0 when res says how
  * it ended (whatever the guest did), or a negative RP_E_* when the guest
- * could not be started (res->message says why). Runs once. */
+ * could not be started (res->message says why). Runs once. It changes no
+ * signal disposition: the caller ignores SIGPIPE, so that a guest that dies
+ * mid-answer does not kill it. */
 int rp_replay_run(struct rp_replay *r, struct rp_result *res);
 
 /* Frees everything (kills a guest still running). NULL is fine. */

@@ -637,7 +637,12 @@ int cmd_replay(int argc, char **argv)
                 "differs)\n", (int)exe_text.len, exe_text.data);
     tp_buf_release(&exe_text);
     struct rp_result res;
+    /* A guest that dies mid-answer must not kill sandtrace. */
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     rc = rp_replay_run(r, &res);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     rp_replay_free(r);
     fflush(stdout);
     if (tool.printer) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,6 +783,37 @@ int st_run_tz_resolve(const char *tz, char *out, size_t cap)
     return ok;
 }
 
+/* SIGINT, SIGTERM or SIGHUP during a run: the session sees the flag, ends
+ * the guest and still gives an outcome ("interrupted by signal N"). */
+static volatile sig_atomic_t run_interrupted;
+
+static void note_interrupt(int sig)
+{
+    run_interrupted = sig;
+}
+
+/* Runs the session with the process-wide settings a run needs: SIGPIPE
+ * ignored (a guest that dies mid-answer must not kill sandtrace),
+ * interruptions turned into the session's flag; all restored after. */
+static int run_session_with_signals(struct st_session *s, struct st_outcome *out)
+{
+    struct sigaction ign = { .sa_handler = SIG_IGN }, on_int = { .sa_handler = note_interrupt };
+    struct sigaction old_pipe, old_int, old_term, old_hup;
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&on_int.sa_mask);
+    run_interrupted = 0;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    sigaction(SIGINT, &on_int, &old_int);
+    sigaction(SIGTERM, &on_int, &old_term);
+    sigaction(SIGHUP, &on_int, &old_hup);
+    int rc = st_session_run(s, out);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    return rc;
+}
+
 void st_run_real_env(const struct st_run_options *ro, char *lang, size_t lang_cap, char *tz,
                      size_t tz_cap)
 {
@@ -823,6 +855,7 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     st_run_real_env(ro, lang_env, sizeof lang_env, tz_env, sizeof tz_env);
     cfg.real_env = real_env;
     cfg.nreal_env = 2;
+    cfg.interrupt = &run_interrupted;
     cfg.color = ro->force_color || (!ro->nocolor && out_fd < 0 && err_fd < 0 && isatty(1) && isatty(2));
     rc = build_vfs(ro, &cfg.vfs);
     if (rc < 0)
@@ -840,7 +873,7 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     if (extra)
         st_session_add_observer(s, extra);
     fflush(stdout);
-    rc = st_session_run(s, out);
+    rc = run_session_with_signals(s, out);
     if (rc == 0 && ro->tmp_export) {
         int e = st_vfs_export_tmp(st_session_vfs(s), ro->tmp_export);
         if (e < 0)

@@ -1,0 +1,102 @@
+/* The guest link: the one piece that starts a guest in its jail, speaks the
+ * wire protocol to it, keeps its deadline, pumps its real stderr and
+ * reports its end. The controller's session and the replayer both stand on
+ * it, so that the jail, the waiting and the round trips exist once.
+ *
+ *   struct st_link l;
+ *   struct st_link_hooks h = { .ctx = me, .on_stderr = f, .should_stop = g };
+ *   st_link_start(&l, &spawn_cfg, timeout_seconds, &h);
+ *   while (st_link_read_request(&l, &req) == 0) {
+ *       st_link_mem_read(&l, ptr, buf, n);        // R, and the other commands
+ *       st_link_result(&l, 'i', value);           // ends the answer (flushed)
+ *   }
+ *   st_link_wait_end(&l) or st_link_kill(&l);
+ *   st_link_close(&l);
+ *
+ * It installs no signal handler and never prints: an interruption reaches
+ * it through the should_stop hook (a flag the caller's handler set), and
+ * everything the guest writes to its real stderr through on_stderr. */
+#ifndef SANDTRACE_CONTROLLER_GUEST_LINK_H
+#define SANDTRACE_CONTROLLER_GUEST_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller/spawn.h"
+#include "controller/wire.h"
+
+struct st_link_hooks {
+    void *ctx;
+    /* Bytes the guest wrote to its real stderr (valid during the call). */
+    void (*on_stderr)(void *ctx, const void *data, size_t n);
+    /* Asked at every wake-up of a wait: nonzero ends the wait with
+     * ST_E_STOPPED (the caller's own reason: a limit, an interruption). */
+    int (*should_stop)(void *ctx);
+};
+
+struct st_link {
+    struct st_child child;
+    struct st_wire_reader rd;
+    struct st_wire_out out;
+    double deadline;                /* monotonic seconds; 0: none */
+    int timed_out;                  /* a wait reached the deadline */
+    int started;                    /* the guest was spawned */
+    uint64_t requests;              /* requests read */
+    struct st_link_hooks hooks;
+    char errbuf[4096];
+};
+
+/* Monotonic seconds. */
+double st_link_now(void);
+
+/* Spawns the guest (`sc`: the executable, its argv and real environment,
+ * the jail, the limits) and prepares the wire; the deadline is
+ * `timeout_seconds` from now (0: none). `hooks` is copied (may be NULL).
+ * Returns 0, or a negative ST_E_* from st_spawn (l->child.exec_errno says
+ * why the executable could not be started). */
+int st_link_start(struct st_link *l, const struct st_spawn_config *sc, double timeout_seconds,
+                  const struct st_link_hooks *hooks);
+
+/* Reads the next request. The first one ends the loader's work for the
+ * jail (st_jail_mark_running). Errors as st_wire_read_request's, and
+ * ST_E_TIMEOUT at the deadline, ST_E_STOPPED when should_stop said so. */
+int st_link_read_request(struct st_link *l, struct st_wire_request *req);
+
+/* The memory commands, each a round trip where the guest answers (R, Z, M)
+ * and buffered where it does not (W, F, E). Sizes are the caller's to
+ * bound. Errors: the wire's ST_E_*, ST_E_TIMEOUT, ST_E_STOPPED. */
+int st_link_mem_read(struct st_link *l, uint64_t ptr, void *dst, size_t n);
+int st_link_mem_read_str(struct st_link *l, uint64_t ptr, uint64_t maxlen, char *dst, size_t cap,
+                         size_t *len);
+int st_link_mem_write(struct st_link *l, uint64_t ptr, const void *src, size_t n);
+int st_link_alloc(struct st_link *l, const void *data, size_t n, uint64_t *ptr);
+int st_link_free(struct st_link *l, uint64_t ptr);
+int st_link_errno(struct st_link *l, int32_t err);
+/* The result, which ends the answer: everything buffered is flushed. */
+int st_link_result(struct st_link *l, char kind, uint64_t value);
+
+/* Waits until `fd` is ready for `events` (POLLIN/POLLOUT), pumping the
+ * guest's stderr meanwhile: 0, ST_E_TIMEOUT, ST_E_STOPPED, ST_E_IO. */
+int st_link_wait_fd(struct st_link *l, int fd, short events);
+
+/* Reads what the guest's stderr pipe holds now (to on_stderr). Returns 1
+ * while it stays open, 0 once it is closed. */
+int st_link_drain_stderr(struct st_link *l);
+
+/* Waits for the guest to end by itself (on a pidfd), pumping its stderr,
+ * until the deadline. Returns 1 when it ended (reaped), 0 at the deadline
+ * or when should_stop said so. */
+int st_link_wait_end(struct st_link *l);
+
+/* Kills the guest's process group and reaps it. */
+void st_link_kill(struct st_link *l);
+
+/* What the guest left on its stderr, read until it closes (at most about
+ * `seconds` of waiting for more). */
+void st_link_finish_stderr(struct st_link *l, double seconds);
+
+/* Closes the pipes and stops the jail's warden (reap the guest first).
+ * Idempotent. */
+void st_link_close(struct st_link *l);
+
+#endif
