@@ -1761,6 +1761,37 @@ int st_vfs_fstat(struct st_vfs *vfs, int fd, struct st_vfs_stat *st)
     return 0;
 }
 
+/* chmod on a node: the guest owns what it made in the writable /tmp; the
+ * rest of its tree is read-only. */
+static int node_chmod(struct node *n, unsigned mode)
+{
+    if (n->origin != ORIG_TMP)
+        return ST_VFS_EROFS;
+    n->perm = mode & 07777;
+    return 0;
+}
+
+int st_vfs_chmod(struct st_vfs *vfs, int dirfd, const char *path, unsigned mode, int flags)
+{
+    if (flags & ~ST_VFS_AT_SYMLINK_NOFOLLOW)
+        return ST_VFS_EINVAL;
+    struct node *n;
+    int rc = resolve_node(vfs, dirfd, path, !(flags & ST_VFS_AT_SYMLINK_NOFOLLOW), &n);
+    if (rc < 0)
+        return rc;
+    return node_chmod(n, mode);
+}
+
+int st_vfs_fchmod(struct st_vfs *vfs, int fd, unsigned mode)
+{
+    struct ofd *o = fd_get(vfs, fd);
+    if (!o)
+        return ST_VFS_EBADF;
+    if (!o->node)
+        return ST_VFS_EPERM;
+    return node_chmod(o->node, mode);
+}
+
 int st_vfs_access(struct st_vfs *vfs, int dirfd, const char *path, int mode, int flags)
 {
     if (mode & ~(R_OK | W_OK | X_OK))

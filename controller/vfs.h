@@ -252,6 +252,10 @@ int st_vfs_fstat(struct st_vfs *vfs, int fd, struct st_vfs_stat *st);
  * permission bits as the owner would see them; W_OK only inside the
  * writable /tmp (EROFS otherwise), X_OK needs an exec bit (EACCES). */
 int st_vfs_access(struct st_vfs *vfs, int dirfd, const char *path, int mode, int flags);
+/* The permission bits of a node the guest made in the writable /tmp;
+ * EROFS anywhere else (flags: ST_VFS_AT_SYMLINK_NOFOLLOW). */
+int st_vfs_chmod(struct st_vfs *vfs, int dirfd, const char *path, unsigned mode, int flags);
+int st_vfs_fchmod(struct st_vfs *vfs, int fd, unsigned mode);
 /* readlink/readlinkat: the target of a mount's symlink when following is
  * enabled and the target stays in the mount (EACCES otherwise); EINVAL for
  * anything that is not a symlink. Copies at most `n` bytes (no NUL), returns

@@ -1096,9 +1096,10 @@ static int start_guest(struct rp_replay *r)
     const char *loose = policy_get(h, "jail.loose");
     sc.loose_jail = loose && !strcmp(loose, "1");
     sc.no_aslr = 1;
-    /* The recorded rlimits, so that a guest that ran out of memory or CPU
-     * does so again. */
-    sc.cpu_seconds = policy_u64(h, "limit.cpu_seconds");
+    /* The recorded memory limit, so that an allocation that failed fails
+     * again. Not the CPU limit: the CPU a guest uses varies from run to run,
+     * so the kernel would end it at another point; the trace's own end
+     * (its LIMIT cpu event) is where replay ends it. */
     sc.memory_bytes = policy_u64(h, "limit.memory_bytes");
     struct st_link_hooks hooks = { .ctx = r, .on_stderr = on_live_stderr };
     rc = st_link_start(&r->link, &sc, r->cfg.timeout_seconds, &hooks);

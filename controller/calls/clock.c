@@ -1,7 +1,8 @@
 /* Time handlers: time, gettimeofday, clock_gettime, clock_getres, clock,
- * times. Time is frozen at the configured instant by default (deterministic),
+ * times, and select() used as a sleep. Time is frozen at the configured instant by default (deterministic),
  * or the controller's clock, optionally shifted. */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
@@ -162,5 +163,63 @@ int call_times(struct st_session *s, struct st_call *c)
             return rc;
     }
     st_call_ok(c, (uint64_t)(ticks + MONOTONIC_BASE * 100));
+    return 0;
+}
+
+/* Waits `seconds` of real time for the guest, pumping its stderr and
+ * keeping the run's deadline: 0, or ST_E_STOPPED when the run ends
+ * meanwhile (the deadline: status timeout). */
+static int sleep_real(struct st_session *s, double seconds)
+{
+    double end = st_session_now() + seconds;
+    for (;;) {
+        double now = st_session_now();
+        if (now >= end)
+            return 0;
+        double left = end - now;
+        if (s->link.deadline > 0) {
+            if (s->link.deadline <= now) {
+                ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached during a sleep");
+                st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+                return ST_E_STOPPED;
+            }
+            if (s->link.deadline - now < left)
+                left = s->link.deadline - now;
+        }
+        struct pollfd p = { s->link.child.err_fd, POLLIN, 0 };
+        int n = poll(&p, p.fd >= 0 ? 1 : 0, (int)(left * 1000.0) + 1);
+        if (n > 0)
+            st_link_drain_stderr(&s->link);
+        if (s->stopping)
+            return ST_E_STOPPED;
+    }
+}
+
+/* select(nfds, r, w, e, timeout): only its use as a sleep (no descriptor
+ * sets, a timeout), which is how PyPy's time.sleep() asks. With a frozen
+ * clock it returns at once (the clock does not move); otherwise the
+ * controller waits. Anything else is refused (ENOSYS), as before. */
+int call_select(struct st_session *s, struct st_call *c)
+{
+    uint64_t timeout = st_arg_ptr(c, 4);
+    if (st_arg_int(c, 0) != 0 || st_arg_ptr(c, 1) || st_arg_ptr(c, 2) || st_arg_ptr(c, 3) ||
+        !timeout) {
+        st_call_fail(c, ENOSYS);
+        return 0;
+    }
+    int64_t tv[2];
+    int rc = st_guest_read(s, timeout, tv, sizeof tv);
+    if (rc < 0)
+        return rc;
+    if (tv[0] < 0 || tv[1] < 0 || tv[1] >= 1000000) {
+        st_call_fail(c, EINVAL);
+        return 0;
+    }
+    if (s->cfg.time_mode != ST_TIME_FROZEN) {
+        rc = sleep_real(s, (double)tv[0] + (double)tv[1] / 1e6);
+        if (rc < 0)
+            return rc;
+    }
+    st_call_ok(c, 0);
     return 0;
 }

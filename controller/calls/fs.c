@@ -202,6 +202,47 @@ int call_faccessat(struct st_session *s, struct st_call *c)
     return access_common(s, c, dirfd_arg(c, 0), 1, st_arg_int(c, 2), st_arg_int(c, 3));
 }
 
+static int chmod_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i,
+                        int64_t mode, int64_t flags)
+{
+    struct st_vfs *v = vfs_of(s, c);
+    if (!v)
+        return 0;
+    char path[ST_VFS_PATH_MAX + 1];
+    int g = get_path(s, c, path_i, path);
+    if (g <= 0)
+        return g;
+    if (mode < 0 || mode > 07777 || (flags & ~(int64_t)FS_AT_SYMLINK_NOFOLLOW)) {
+        st_call_fail(c, EINVAL);
+        return 0;
+    }
+    int vflags = flags & FS_AT_SYMLINK_NOFOLLOW ? ST_VFS_AT_SYMLINK_NOFOLLOW : 0;
+    return answer(c, st_vfs_chmod(v, dirfd, path, (unsigned)mode, vflags));
+}
+
+int call_chmod(struct st_session *s, struct st_call *c)
+{
+    return chmod_common(s, c, ST_VFS_AT_FDCWD, 0, st_arg_int(c, 1), 0);
+}
+
+int call_fchmodat(struct st_session *s, struct st_call *c)
+{
+    return chmod_common(s, c, dirfd_arg(c, 0), 1, st_arg_int(c, 2), st_arg_int(c, 3));
+}
+
+int call_fchmod(struct st_session *s, struct st_call *c)
+{
+    struct st_vfs *v = vfs_of(s, c);
+    if (!v)
+        return 0;
+    int64_t mode = st_arg_int(c, 1);
+    if (mode < 0 || mode > 07777) {
+        st_call_fail(c, EINVAL);
+        return 0;
+    }
+    return answer(c, st_vfs_fchmod(v, fd_arg(c, 0), (unsigned)mode));
+}
+
 static int readlink_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i)
 {
     struct st_vfs *v = vfs_of(s, c);
