@@ -1,6 +1,14 @@
 /* tracer/tracer.c: the observer that writes trace events, and the header
- * builder. One event per callback, written straight from the controller's
- * buffers (the writer copies once into its chunk); no allocation per event. */
+ * builder. One event per callback, no allocation per event.
+ *
+ * A request's events (the request, its memory commands, its errno) are held
+ * back, stamped with their time and their bytes copied, until its result has
+ * been sent to the guest: then they are encoded together, while the guest
+ * works on its answer, instead of between the request's arrival and its
+ * answer, where the guest waits for them (issue 15). The trace is the same:
+ * the same events, in the same order, with the times of their callbacks.
+ * A request that stays open (a handler blocked on input) is written by the
+ * background flusher, so that it reaches the disk within its bound too. */
 #include "tracer/tracer.h"
 
 #include <errno.h>
@@ -15,6 +23,12 @@
 
 #define MAX_LIMIT_NAMES 8
 #define LIMIT_NAME_MAX 16
+/* The most events and bytes held back for one request; beyond them, the
+ * held events are written at once (a request with that many memory
+ * commands is rare, and big data costs its copy more than its encoding). */
+#define HOLD_EVENTS 64
+#define HOLD_BYTES (256u * 1024)
+#define HOLD_ONE_MAX (64u * 1024)
 
 const char *st_tracer_strerror(int err)
 {
@@ -229,7 +243,14 @@ struct st_tracer {
     pthread_t thread;
     struct limit_value limits[MAX_LIMIT_NAMES];
     unsigned nlimits;
-    char sig[TRACE_MAX_SIG_LEN + 1]; /* NUL-terminated copy of the current signature */
+    /* The open request's events, held until its result was sent. Their
+     * byte fields (signature, data) are offsets into `bytes` until
+     * written, since `bytes` may move as it grows. */
+    struct trace_event *held;
+    size_t held_off[HOLD_EVENTS];
+    unsigned nheld;
+    uint8_t *bytes;
+    size_t nbytes, bytes_cap;
 };
 
 int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
@@ -250,6 +271,13 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
             trace_io_free(io);
         return ST_TRACER_E_NOMEM;
     }
+    t->held = calloc(HOLD_EVENTS, sizeof *t->held);
+    if (!t->held) {
+        free(t);
+        if (own_io)
+            trace_io_free(io);
+        return ST_TRACER_E_NOMEM;
+    }
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->wake, NULL);
     int rc = trace_writer_new(&t->w, io, own_io, header, opt);
@@ -257,6 +285,7 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
         /* trace_writer_new has freed io already when it owned it. */
         pthread_mutex_destroy(&t->lock);
         pthread_cond_destroy(&t->wake);
+        free(t->held);
         free(t);
         if (trace_err)
             *trace_err = rc;
@@ -264,6 +293,39 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
     }
     *out = t;
     return 0;
+}
+
+/* Points the byte field of a held event (a request's signature, a memory
+ * command's data; no other kind has one) at `b`. */
+static void set_held_bytes(struct trace_event *ev, const void *b)
+{
+    switch (ev->kind) {
+    case TRACE_EV_REQUEST:
+        ev->request.sig = b;
+        break;
+    case TRACE_EV_MEM_READ:
+    case TRACE_EV_MEM_READ_STR:
+    case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC:
+        ev->mem.data = ev->mem.len ? b : NULL;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Writes the held events, in order. Callers hold t->lock. */
+static void drain_locked(struct st_tracer *t)
+{
+    for (unsigned i = 0; i < t->nheld && !t->err; i++) {
+        struct trace_event *ev = &t->held[i];
+        set_held_bytes(ev, t->bytes + t->held_off[i]);
+        int rc = trace_writer_add_event(t->w, ev);
+        if (rc < 0)
+            t->err = rc;
+    }
+    t->nheld = 0;
+    t->nbytes = 0;
 }
 
 static void *flusher_main(void *arg)
@@ -279,27 +341,46 @@ static void *flusher_main(void *arg)
         int rc = pthread_cond_timedwait(&t->wake, &t->lock, &ts);
         if (t->stopping)
             break;
-        if (rc == ETIMEDOUT && !t->err && t->unflushed) {
-            int prc = trace_writer_poll(t->w);
-            if (prc < 0)
-                t->err = prc;
+        if (rc != ETIMEDOUT || t->err || !t->unflushed)
+            continue;
+        /* A request held for half an interval or more waits on its handler
+         * (input, a slow file): the guest is quiet, so write its events
+         * and the chunk now, not a chunk bound later. */
+        if (t->nheld && trace_writer_now_ns(t->w) - t->held[0].time_ns >=
+                            (uint64_t)t->flush_ms * 500000u) {
+            drain_locked(t);
+            int frc = t->err ? 0 : trace_writer_flush(t->w);
+            if (frc < 0)
+                t->err = frc;
+            continue;
         }
+        int prc = trace_writer_poll(t->w);
+        if (prc < 0)
+            t->err = prc;
     }
     pthread_mutex_unlock(&t->lock);
     return NULL;
 }
 
 /* Callers hold t->lock. */
-static void add_locked(struct st_tracer *t, struct trace_event *ev)
+static void start_flusher_locked(struct st_tracer *t)
 {
-    if (t->err)
-        return;
     if (t->flush_ms && !t->thread_started) {
         if (pthread_create(&t->thread, NULL, flusher_main, t) == 0)
             t->thread_started = 1;
         else
             t->flush_ms = 0; /* no thread: chunks still close on their bounds */
     }
+}
+
+/* Writes an event that belongs to no request now, after the held ones.
+ * Callers hold t->lock. */
+static void add_locked(struct st_tracer *t, struct trace_event *ev)
+{
+    if (t->err)
+        return;
+    start_flusher_locked(t);
+    drain_locked(t);
     ev->time_ns = TRACE_TIME_NOW;
     int rc = trace_writer_add_event(t->w, ev);
     if (rc < 0)
@@ -312,6 +393,48 @@ static void add(struct st_tracer *t, struct trace_event *ev)
     pthread_mutex_lock(&t->lock);
     add_locked(t, ev);
     pthread_mutex_unlock(&t->lock);
+}
+
+/* Holds one event of the open request, stamped now, with a copy of its
+ * `len` bytes at `data` (its signature or memory data). When the request's
+ * held events are full, they are written first. Callers hold t->lock. */
+static void hold_locked(struct st_tracer *t, const struct trace_event *ev, const void *data,
+                        size_t len)
+{
+    if (t->err)
+        return;
+    start_flusher_locked(t);
+    t->unflushed = 1;
+    if (t->nheld == HOLD_EVENTS || t->nbytes + len > HOLD_BYTES || len > HOLD_ONE_MAX)
+        drain_locked(t);
+    if (len > HOLD_ONE_MAX) {
+        struct trace_event direct = *ev;
+        set_held_bytes(&direct, data);
+        direct.time_ns = trace_writer_now_ns(t->w);
+        int rc = trace_writer_add_event(t->w, &direct);
+        if (rc < 0)
+            t->err = rc;
+        return;
+    }
+    if (t->nbytes + len > t->bytes_cap) {
+        size_t cap = t->bytes_cap ? t->bytes_cap : 4096;
+        while (cap < t->nbytes + len)
+            cap *= 2;
+        uint8_t *nb = realloc(t->bytes, cap);
+        if (!nb) {
+            t->err = TRACE_E_NOMEM;
+            return;
+        }
+        t->bytes = nb;
+        t->bytes_cap = cap;
+    }
+    struct trace_event *h = &t->held[t->nheld];
+    *h = *ev;
+    h->time_ns = trace_writer_now_ns(t->w);
+    t->held_off[t->nheld++] = t->nbytes;
+    if (len)
+        memcpy(t->bytes + t->nbytes, data, len);
+    t->nbytes += len;
 }
 
 static void stop_flusher(struct st_tracer *t)
@@ -330,7 +453,8 @@ static void flush_now(struct st_tracer *t)
 {
     pthread_mutex_lock(&t->lock);
     if (!t->err) {
-        int rc = trace_writer_flush(t->w);
+        drain_locked(t);
+        int rc = t->err ? t->err : trace_writer_flush(t->w);
         if (rc < 0)
             t->err = rc;
         t->unflushed = 0;
@@ -345,15 +469,18 @@ static void on_request(void *ctx, const char *text, size_t text_len, const uint6
     struct trace_event ev = { .kind = TRACE_EV_REQUEST };
     if (text_len > TRACE_MAX_SIG_LEN)
         text_len = TRACE_MAX_SIG_LEN;
-    memcpy(t->sig, text, text_len);
-    t->sig[text_len] = '\0';
-    ev.request.sig = t->sig;
     if (nargs > TRACE_MAX_ARGS)
         nargs = TRACE_MAX_ARGS; /* the codec refuses more; never reached */
     ev.request.nargs = nargs;
     if (nargs)
         memcpy(ev.request.args, args, nargs * sizeof *args);
-    add(t, &ev);
+    /* The signature is held NUL-terminated: copy it with its end. */
+    char sig[TRACE_MAX_SIG_LEN + 1];
+    memcpy(sig, text, text_len);
+    sig[text_len] = '\0';
+    pthread_mutex_lock(&t->lock);
+    hold_locked(t, &ev, sig, text_len + 1);
+    pthread_mutex_unlock(&t->lock);
     /* A controller usually kills the guest at _exit (sandtrace does, and a
      * tapped guest's controller kills tap with it): keep what led there. */
     if (text_len >= 6 && !memcmp(text, "_exit(", 6))
@@ -366,9 +493,11 @@ static void mem_event(struct st_tracer *t, enum trace_event_kind kind, uint64_t 
     struct trace_event ev = { .kind = kind };
     ev.mem.ptr = ptr;
     ev.mem.size = size;
-    ev.mem.data = data;
+    ev.mem.data = NULL; /* set from the held copy when written */
     ev.mem.len = len;
-    add(t, &ev);
+    pthread_mutex_lock(&t->lock);
+    hold_locked(t, &ev, data, len);
+    pthread_mutex_unlock(&t->lock);
 }
 
 static void on_mem_read(void *ctx, uint64_t ptr, const void *data, size_t len)
@@ -398,17 +527,26 @@ static void on_mem_free(void *ctx, uint64_t ptr)
 
 static void on_errno(void *ctx, int32_t err)
 {
+    struct st_tracer *t = ctx;
     struct trace_event ev = { .kind = TRACE_EV_SET_ERRNO };
     ev.set_errno.value = err;
-    add(ctx, &ev);
+    pthread_mutex_lock(&t->lock);
+    hold_locked(t, &ev, NULL, 0);
+    pthread_mutex_unlock(&t->lock);
 }
 
+/* The controller reports the result after sending it: the guest has its
+ * answer, and the request's events can be encoded now. */
 static void on_result(void *ctx, char kind, uint64_t value)
 {
+    struct st_tracer *t = ctx;
     struct trace_event ev = { .kind = TRACE_EV_RESULT };
     ev.result.kind = kind;
     ev.result.value = kind == 'v' ? 0 : value;
-    add(ctx, &ev);
+    pthread_mutex_lock(&t->lock);
+    hold_locked(t, &ev, NULL, 0);
+    drain_locked(t);
+    pthread_mutex_unlock(&t->lock);
 }
 
 static void on_guest_stderr(void *ctx, const void *data, size_t len)
@@ -547,6 +685,7 @@ int st_tracer_close(struct st_tracer *t)
     if (!t)
         return ST_TRACER_E_INVALID;
     stop_flusher(t);
+    drain_locked(t); /* the flusher is gone: no lock needed */
     if (t->err)
         return ST_TRACER_E_TRACE;
     int rc = trace_writer_close(t->w);
@@ -583,6 +722,8 @@ void st_tracer_free(struct st_tracer *t)
         return;
     stop_flusher(t);
     trace_writer_free(t->w);
+    free(t->held);
+    free(t->bytes);
     pthread_mutex_destroy(&t->lock);
     pthread_cond_destroy(&t->wake);
     free(t);

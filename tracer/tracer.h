@@ -12,9 +12,11 @@
  *   st_tracer_close(t);                    // footer and index; 0 or first error
  *   st_tracer_free(t);
  *
- * Every observer callback appends one event with trace_writer_add_event,
- * which copies the data once into its chunk buffer: the tracer itself makes
- * no copy and no allocation per event. A callback cannot fail: the first
+ * Every observer callback makes one event. A request's events (request,
+ * memory commands, errno, result) are held, their bytes copied, until the
+ * result has been sent, and then encoded together (off the guest's wait);
+ * the others are written at once, after any held ones. No allocation per
+ * event. A callback cannot fail: the first
  * writer error is kept (st_tracer_trace_error) and the tracer then stops
  * writing; st_tracer_close reports it.
  *
