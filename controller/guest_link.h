@@ -34,6 +34,12 @@ struct st_link_hooks {
     int (*should_stop)(void *ctx);
 };
 
+/* How the guest's memory is read and written. */
+enum st_link_memory {
+    ST_LINK_MEM_AUTO,       /* directly where the kernel allows it, else the protocol's commands */
+    ST_LINK_MEM_PROTOCOL,   /* always R, Z and W over the pipes */
+};
+
 struct st_link {
     struct st_child child;
     struct st_wire_reader rd;
@@ -42,9 +48,21 @@ struct st_link {
     int timed_out;                  /* a wait reached the deadline */
     int started;                    /* the guest was spawned */
     uint64_t requests;              /* requests read */
+    /* Direct access (process_vm_readv/writev, the controller being the
+     * guest's parent): 1 in use, 0 not (the protocol's commands), -1 not
+     * tried yet. Decided once per run, at the first memory operation. */
+    int direct;
+    uint64_t direct_ops, protocol_ops;  /* memory operations done each way */
     struct st_link_hooks hooks;
     char errbuf[4096];
 };
+
+/* Whether the run reads and writes the guest's memory directly (1) or
+ * with the protocol's commands (0), once decided (-1 before). */
+static inline int st_link_direct_memory(const struct st_link *l)
+{
+    return l->direct;
+}
 
 /* Monotonic seconds. */
 double st_link_now(void);
@@ -57,6 +75,10 @@ double st_link_now(void);
 int st_link_start(struct st_link *l, const struct st_spawn_config *sc, double timeout_seconds,
                   const struct st_link_hooks *hooks);
 
+/* Chooses how memory is accessed (before the first request; AUTO by
+ * default). */
+void st_link_set_memory(struct st_link *l, enum st_link_memory how);
+
 /* Reads the next request. The first one ends the loader's work for the
  * jail (st_jail_mark_running). Errors as st_wire_read_request's, and
  * ST_E_TIMEOUT at the deadline, ST_E_STOPPED when should_stop said so. */
@@ -64,7 +86,16 @@ int st_link_read_request(struct st_link *l, struct st_wire_request *req);
 
 /* The memory commands, each a round trip where the guest answers (R, Z, M)
  * and buffered where it does not (W, F, E). Sizes are the caller's to
- * bound. Errors: the wire's ST_E_*, ST_E_TIMEOUT, ST_E_STOPPED. */
+ * bound. Errors: the wire's ST_E_*, ST_E_TIMEOUT, ST_E_STOPPED.
+ *
+ * R, Z and W go straight to the guest's memory when direct access is on:
+ * the guest, blocked waiting for its answer, cannot tell, and the bytes are
+ * the same. Only a jailed guest is accessed directly (it cannot fork: the
+ * process that speaks the protocol is the one the pointers belong to; an
+ * unjailed child may be a proxy). Where the direct access fails (a bad pointer: part of the range
+ * is not mapped, or not writable), the operation is sent as the protocol's
+ * command instead, so that the guest meets its own bad pointer exactly as
+ * without the fast path (it faults). */
 int st_link_mem_read(struct st_link *l, uint64_t ptr, void *dst, size_t n);
 int st_link_mem_read_str(struct st_link *l, uint64_t ptr, uint64_t maxlen, char *dst, size_t cap,
                          size_t *len);

@@ -102,6 +102,8 @@ int st_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap)
          o->wall_seconds, o->guest_user_seconds, o->guest_sys_seconds);
     jput(&b, ",\"controller_user_seconds\":%.6f,\"controller_sys_seconds\":%.6f",
          o->controller_user_seconds, o->controller_sys_seconds);
+    jput(&b, ",\"memory_access\":");
+    jstr(&b, o->memory_access ? o->memory_access : "none");
     jput(&b, ",\"denied_syscalls\":%llu,\"denied_syscall_names\":{", (unsigned long long)o->denied);
     for (size_t i = 0; i < o->ndenied_names; i++) {
         if (i)

@@ -445,6 +445,8 @@ static int start_guest(struct st_session *s, struct st_outcome *o)
         struct st_link_hooks hooks = { .ctx = s, .on_stderr = on_guest_stderr,
                                        .should_stop = session_should_stop };
         rc = st_link_start(&s->link, &sc, s->cfg.timeout_seconds, &hooks);
+        if (rc == 0 && s->cfg.protocol_memory)
+            st_link_set_memory(&s->link, ST_LINK_MEM_PROTOCOL);
     }
     free(argv);
     free(envp);
@@ -549,6 +551,7 @@ static void fill_counters(struct st_session *s, struct st_outcome *o, const stru
     o->output_bytes = s->output_total;
     o->stderr_bytes = s->stderr_total;
     o->input_bytes = s->input_total;
+    o->memory_access = s->link.direct_ops ? "direct" : s->link.protocol_ops ? "protocol" : "none";
     o->wall_seconds = st_session_now() - s->t_start;
     o->guest_user_seconds = seconds_of(s->link.child.usage.ru_utime);
     o->guest_sys_seconds = seconds_of(s->link.child.usage.ru_stime);

@@ -81,6 +81,9 @@ struct st_outcome {
     double guest_sys_seconds;
     double controller_user_seconds; /* the controller's own CPU time during the run */
     double controller_sys_seconds;
+    /* How the guest's memory was accessed: "direct" (process_vm_readv and
+     * writev), "protocol" (R/Z/W commands), or "none" (no memory operation). */
+    const char *memory_access;
     /* Direct system calls the jail denied (or killed the guest for), by
      * name, in the order first seen (docs/security.md). */
     uint64_t denied;                /* all of them */
@@ -143,6 +146,8 @@ struct st_session_config {
     int loose_jail;                 /* 1: forbidden direct calls are answered with EPERM
                                        (and reported) instead of ending the guest */
     int no_aslr;                    /* 0 */
+    int protocol_memory;            /* 1: read and write the guest's memory only with the
+                                       protocol's R/Z/W commands, never directly */
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */
     /* The caller's interruption flag (a signal handler of the caller's sets

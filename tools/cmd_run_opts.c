@@ -23,7 +23,7 @@ enum opt_id {
     O_MOUNT = 256, O_FILE, O_TMP, O_TMP_WRITE, O_TMP_EXPORT, O_LIB_PATH, O_SEED, O_CWD,
     O_ENV, O_TIME, O_ARGV0, O_HOME, O_STDIN, O_STDOUT, O_STDERR, O_RAW_STDOUT, O_NOCOLOR,
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
-    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_ASLR, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_TZ, O_LOCALE, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
+    O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_ASLR, O_PROTOCOL_MEMORY, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_TZ, O_LOCALE, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +67,7 @@ static const struct option long_opts[] = {
     { "config", required_argument, NULL, O_CONFIG },
     { "no-aslr", no_argument, NULL, O_NO_ASLR },
     { "aslr", no_argument, NULL, O_ASLR },
+    { "protocol-memory", no_argument, NULL, O_PROTOCOL_MEMORY },
     { "quiet", no_argument, NULL, O_QUIET },
     { "uid", required_argument, NULL, O_UID },
     { "gid", required_argument, NULL, O_GID },
@@ -121,6 +122,8 @@ const char *st_run_options_help(void)
         "  --loose-jail         a direct system call the jail forbids is refused with EPERM\n"
         "                       (and reported) instead of ending the guest (default: ended,\n"
         "                       status seccomp; --strict-jail says so explicitly)\n"
+        "  --protocol-memory    read and write the guest's memory only with the protocol's\n"
+        "                       R/Z/W commands (default: directly, where the kernel allows)\n"
         "  --aslr               randomise the guest's addresses (default: not, so that a\n"
         "                       guest whose behaviour depends on them, as pypy3's does,\n"
         "                       replays identically; --no-aslr says so explicitly)\n"
@@ -411,6 +414,7 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_CONFIG: return read_config(ro, arg);
     case O_NO_ASLR: c->no_aslr = 1; return 0;
     case O_ASLR: c->no_aslr = 0; return 0;
+    case O_PROTOCOL_MEMORY: c->protocol_memory = 1; return 0;
     case O_QUIET: ro->quiet = 1; return 0;
     case O_UID:
         if (parse_u64(arg, &u, 0) < 0 || u > 0xfffffffeu)

@@ -47,6 +47,10 @@ struct hcase {
 #define JAIL_KILLS(what) 78, "seccomp", "killed by the seccomp jail for a forbidden direct system call: " what, \
     .end = TRACE_EV_NOTE, .end_text = "jail: forbidden " what
 #define REFUSED 0, "exited", NULL
+/* Attacks on the replies to R and Z, which only exist where the controller
+ * sends them: with direct memory access it reads the guest's memory itself
+ * and these lies are never asked for. */
+#define PROTO "--protocol-memory"
 
 static const struct hcase cases[] = {
     /* ---- malformed requests */
@@ -70,11 +74,11 @@ static const struct hcase cases[] = {
     { "unknown-function-allowed", { "unknown-function" }, { "--allow-unknown" }, REFUSED,
       { "escape_sandbox: -1 ENOSYS" }, .mem_frees = -1 },
     /* ---- replies to the controller's R, Z, M */
-    { "z-reply-too-long", { 0 }, { 0 }, VIOLATION("reply does not match its command"), .mem_frees = -1 },
-    { "z-reply-huge", { 0 }, { 0 }, VIOLATION("reply does not match its command"), .mem_frees = -1 },
-    { "r-reply-short", { 0 }, { 0 }, VIOLATION("stream ended inside a message"), .mem_frees = -1 },
-    { "m-reply-null", { 0 }, { 0 }, REFUSED, { "opendir with M answered NULL: -1 ENOMEM" }, .mem_frees = -1 },
-    { "m-reply-forged", { 0 }, { 0 }, SEGV, { "opendir returned 0x10" }, .out_not = "readdir survived",
+    { "z-reply-too-long", { 0 }, { PROTO }, VIOLATION("reply does not match its command"), .mem_frees = -1 },
+    { "z-reply-huge", { 0 }, { PROTO }, VIOLATION("reply does not match its command"), .mem_frees = -1 },
+    { "r-reply-short", { 0 }, { PROTO }, VIOLATION("stream ended inside a message"), .mem_frees = -1 },
+    { "m-reply-null", { 0 }, { PROTO }, REFUSED, { "opendir with M answered NULL: -1 ENOMEM" }, .mem_frees = -1 },
+    { "m-reply-forged", { 0 }, { PROTO }, SEGV, { "opendir returned 0x10" }, .out_not = "readdir survived",
       .mem_frees = -1 },
     { "m-reply-eof", { 0 }, { 0 }, VIOLATION("stream ended inside a message"), .mem_frees = -1 },
     /* ---- lying counts, strings without NUL, pointers never owned */
@@ -322,12 +326,22 @@ static int diagnostic_lines(const char *err, const char **first, size_t *first_l
     return n;
 }
 
+/* Each case runs twice: with the guest's memory read and written directly
+ * (the default fast path) and with the protocol's commands only. */
+struct hrun {
+    const struct hcase *c;
+    int protocol_memory;
+    char name[96];
+};
+
 static void run_case(void **state)
 {
-    const struct hcase *c = *state;
+    const struct hrun *h = *state;
+    const struct hcase *c = h->c;
     char trace[4200], outcome[4200];
-    snprintf(trace, sizeof trace, "%s/%s.sbt", fixture_dir, c->name);
-    snprintf(outcome, sizeof outcome, "%s/%s.json", fixture_dir, c->name);
+    snprintf(trace, sizeof trace, "%s/%s%s.sbt", fixture_dir, c->name, h->protocol_memory ? "-p" : "");
+    snprintf(outcome, sizeof outcome, "%s/%s%s.json", fixture_dir, c->name,
+             h->protocol_memory ? "-p" : "");
     char subst[MAX_OPTS][4200];
     const char *argv[64];
     size_t n = 0;
@@ -339,6 +353,8 @@ static void run_case(void **state)
     argv[n++] = outcome;
     argv[n++] = "--timeout"; /* a safety net; cases that test the timeout set their own */
     argv[n++] = "20";
+    if (h->protocol_memory)
+        argv[n++] = "--protocol-memory";
     for (size_t i = 0; i < MAX_OPTS && c->opts[i]; i++)
         argv[n++] = substitute(c->opts[i], subst[i], sizeof subst[i]);
     argv[n++] = "--";
@@ -417,11 +433,17 @@ static void test_every_attack_has_a_case(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[NCASES + 1];
-    for (size_t i = 0; i < NCASES; i++) {
-        tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(run_case, (void *)&cases[i]);
-        tests[i].name = cases[i].name;
+    static struct hrun runs[2 * NCASES];
+    struct CMUnitTest tests[2 * NCASES + 1];
+    for (size_t i = 0; i < 2 * NCASES; i++) {
+        struct hrun *h = &runs[i];
+        h->c = &cases[i % NCASES];
+        h->protocol_memory = i >= NCASES;
+        snprintf(h->name, sizeof h->name, "%s%s", h->c->name,
+                 h->protocol_memory ? "(protocol-memory)" : "");
+        tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(run_case, h);
+        tests[i].name = h->name;
     }
-    tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(test_every_attack_has_a_case);
-    return _cmocka_run_group_tests("hostile", tests, NCASES + 1, make_fixture, remove_fixture);
+    tests[2 * NCASES] = (struct CMUnitTest)cmocka_unit_test(test_every_attack_has_a_case);
+    return _cmocka_run_group_tests("hostile", tests, 2 * NCASES + 1, make_fixture, remove_fixture);
 }
