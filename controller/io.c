@@ -65,10 +65,9 @@ static size_t utf8_printable_len(const unsigned char *p, size_t n)
     return len;
 }
 
-/* Control characters (but newlines and tabs) and bytes that are not valid
- * UTF-8 become '?': no terminal escape gets through; UTF-8 text does. */
-static int write_sanitized(int fd, const unsigned char *p, size_t n)
+int st_write_sanitized(int fd, const void *data, size_t n)
 {
+    const unsigned char *p = data;
     char chunk[4096];
     size_t k = 0;
     while (n > 0) {
@@ -103,11 +102,11 @@ int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_
     if (s->cfg.color) {
         rc = write_full(fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
         if (rc == 0)
-            rc = raw ? write_full(fd, data, n) : write_sanitized(fd, data, n);
+            rc = raw ? write_full(fd, data, n) : st_write_sanitized(fd, data, n);
         if (rc == 0)
             rc = write_full(fd, "\033[0m", 4);
     } else {
-        rc = raw ? write_full(fd, data, n) : write_sanitized(fd, data, n);
+        rc = raw ? write_full(fd, data, n) : st_write_sanitized(fd, data, n);
     }
     return rc;
 }

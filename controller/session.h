@@ -161,6 +161,12 @@ struct st_session_config {
     struct st_vfs *vfs;
 };
 
+/* Writes guest output to `fd` the way a run shows it by default: control
+ * characters (but newline and tab), C1 controls and bytes that are not
+ * valid UTF-8 become '?', so that no terminal escape gets through; UTF-8
+ * text passes. Returns 0 or a negative errno. */
+int st_write_sanitized(int fd, const void *data, size_t n);
+
 /* Fills `cfg` with the defaults named above. */
 void st_session_config_init(struct st_session_config *cfg);
 

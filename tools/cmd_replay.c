@@ -14,6 +14,7 @@
 
 #include "controller/registry.h"
 #include "format/trace.h"
+#include "controller/session.h"
 #include "replayer/replayer.h"
 #include "tools/cmd_run_opts.h"
 #include "tools/commands.h"
@@ -296,26 +297,17 @@ static void on_output(void *ctx, int fd, const void *data, size_t len)
         write_all_fd(1, data, len);
         return;
     }
-    /* As `run` shows it by default: non-printable bytes as '?'. */
-    const unsigned char *p = data;
-    char chunk[4096];
-    while (len > 0) {
-        size_t k = len < sizeof chunk ? len : sizeof chunk;
-        for (size_t i = 0; i < k; i++) {
-            unsigned char ch = p[i];
-            chunk[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' || ch == '\t' ? (char)ch : '?';
-        }
-        write_all_fd(fd == 2 ? 2 : 1, chunk, k);
-        p += k;
-        len -= k;
-    }
+    /* As `run` shows it by default: no control characters, UTF-8 passes. */
+    st_write_sanitized(fd == 2 ? 2 : 1, data, len);
 }
 
+/* The live guest's real stderr: sanitized like `run` does, so that a
+ * hostile guest cannot drive the terminal during a replay either. */
 static void on_stderr(void *ctx, const void *data, size_t len)
 {
     struct replay_tool *t = ctx;
     if (!t->quiet)
-        write_all_fd(2, data, len);
+        st_write_sanitized(2, data, len);
 }
 
 static void print_args_line(const char *label, const char *sig, unsigned nargs,

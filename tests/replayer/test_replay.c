@@ -741,6 +741,32 @@ static void test_replay_never_takes_the_jail_from_the_trace(void **state)
     tu_run_release(&rec);
 }
 
+/* Replay shows the guest's output as run does: UTF-8 text passes, and
+ * neither its fd 1 writes nor its real stderr can drive the terminal. */
+static void test_replay_output_is_sanitized_like_run(void **state)
+{
+    struct fixture *f = *state;
+    const char in[] = "caf\xc3\xa9 \x1b[31m\n";
+    char path[4200];
+    snprintf(path, sizeof path, "%s/in.txt", f->dir);
+    tu_write_file(f->dir, "in.txt", in, strlen(in));
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--stdin", path, "--",
+                               tu_guest("echo-stdin"), NULL);
+    assert_int_equal(rec.status, 0);
+    assert_string_equal(rec.out, "caf\xc3\xa9 ?[31m\n");
+    tu_run_release(&rec);
+    struct tu_run r = st_run(NULL, "replay", f->trace, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "caf\xc3\xa9 ?[31m\n");
+    tu_run_release(&r);
+    rec = st_run(NULL, "record", "-o", f->trace, "--", tguest(), "stderr-esc", NULL);
+    r = st_run(NULL, "replay", f->trace, NULL);
+    assert_null(strchr(r.err, '\x1b'));
+    assert_null(strchr(rec.err, '\x1b'));
+    tu_run_release(&r);
+    tu_run_release(&rec);
+}
+
 /* A trace names its executable: replay runs it only when its hash is the
  * recorded one (a crafted or stale header could name a shell), and another
  * one only when the user says so with --exe. */
@@ -860,6 +886,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_refuses_an_executable_whose_hash_differs,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_output_is_sanitized_like_run, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replay_of_a_tap_trace, setup, teardown),
         { "test_replay_of_a_real_pypy(pypy2)", test_replay_of_a_real_pypy, setup, teardown,
           &tu_pypy2 },
