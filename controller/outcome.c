@@ -19,6 +19,7 @@ const char *st_status_name(enum st_status status)
     case ST_STATUS_UNKNOWN_CALL: return "unknown-call";
     case ST_STATUS_SECCOMP: return "seccomp";
     case ST_STATUS_ERROR: return "error";
+    case ST_STATUS_HANDLER: return "handler";
     }
     return "?";
 }
@@ -37,6 +38,7 @@ int st_outcome_exit_code(const struct st_outcome *o)
     case ST_STATUS_UNKNOWN_CALL: return ST_RUN_EXIT_UNKNOWN_CALL;
     case ST_STATUS_SECCOMP: return ST_RUN_EXIT_SECCOMP;
     case ST_STATUS_ERROR: return ST_RUN_EXIT_ERROR;
+    case ST_STATUS_HANDLER: return ST_RUN_EXIT_HANDLER;
     }
     return ST_RUN_EXIT_ERROR;
 }

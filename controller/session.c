@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "controller/calls/calls.h"
+#include "controller/handler_int.h"
 #include "controller/jail.h"
 #include "controller/vfs.h"
 
@@ -100,6 +101,7 @@ void st_session_free(struct st_session *s)
     if (s->link.child.pid > 0 && !s->link.child.reaped)
         st_link_kill(&s->link);
     st_link_close(&s->link);
+    st_handlers_free(s->handlers);
     st_vfs_free(s->vfs);
     free(s);
 }
@@ -265,6 +267,37 @@ static const char *errno_name(int e)
     }
 }
 
+int st_session_answer_builtin(struct st_session *s, struct st_call *c)
+{
+    struct st_wire_request *req = &s->req;
+    const struct st_sig *sig = c->sig;
+    if (!sig || sig->action == ST_ACT_FATAL) {
+        s->unknown++;
+        if (!s->cfg.allow_unknown) {
+            st_session_note(s, "unknown function '%s'", req->text);
+            /* A long name is shortened, so that the reason (256 bytes)
+             * still says why. */
+            int shown = req->text_len > 96 ? 93 : (int)req->text_len;
+            st_session_stop(s, ST_STATUS_UNKNOWN_CALL, "called '%.*s%s', which has %s", shown,
+                            req->text, shown < (int)req->text_len ? "..." : "",
+                            sig ? "no allowed handler" : "no entry in the registry");
+            return ST_E_STOPPED;
+        }
+        st_session_note(s, "refused unknown function '%s' with ENOSYS", req->text);
+        c->err = ENOSYS;
+        c->result = req->res_kind == 'p' ? 0 : (uint64_t)-1;
+        return 0;
+    }
+    if (sig->action == ST_ACT_REFUSED) {
+        s->refused++;
+        if (s->cfg.log_refused)
+            st_session_note(s, "refused '%s' with %s", sig->text, errno_name(sig->refuse_errno));
+        st_call_fail(c, sig->refuse_errno);
+        return 0;
+    }
+    return handlers[sig->id](s, c);
+}
+
 /* Answers one request. Returns 0 to go on, or a negative ST_E_* when the
  * guest must end (s->stopping says why when it is not a stream error). */
 static int dispatch(struct st_session *s)
@@ -285,34 +318,14 @@ static int dispatch(struct st_session *s)
     c.result = 0;
     c.err = 0;
     char res_kind = req->res_kind;
-    if (!sig || sig->action == ST_ACT_FATAL) {
-        s->unknown++;
-        if (!s->cfg.allow_unknown) {
-            st_session_note(s, "unknown function '%s'", req->text);
-            /* A long name is shortened, so that the reason (256 bytes)
-             * still says why. */
-            int shown = req->text_len > 96 ? 93 : (int)req->text_len;
-            st_session_stop(s, ST_STATUS_UNKNOWN_CALL, "called '%.*s%s', which has %s", shown,
-                            req->text, shown < (int)req->text_len ? "..." : "",
-                            sig ? "no allowed handler" : "no entry in the registry");
-            return ST_E_STOPPED;
-        }
-        st_session_note(s, "refused unknown function '%s' with ENOSYS", req->text);
-        c.err = ENOSYS;
-        c.result = res_kind == 'p' ? 0 : (uint64_t)-1;
-    } else if (sig->action == ST_ACT_REFUSED) {
-        s->refused++;
-        if (s->cfg.log_refused)
-            st_session_note(s, "refused '%s' with %s", sig->text, errno_name(sig->refuse_errno));
-        st_call_fail(&c, sig->refuse_errno);
-    } else {
-        int rc = handlers[sig->id](s, &c);
-        if (rc < 0)
-            return rc;
-        if (s->stopping)
-            return ST_E_STOPPED;
-    }
-    int rc = 0;
+    /* The user's handlers (controller/handler.h) come first when one
+     * matches; they fall back on the built-in answer themselves. */
+    int rc = st_handlers_want(s->handlers, sig) ? st_handlers_answer(s, &c)
+                                                : st_session_answer_builtin(s, &c);
+    if (rc < 0)
+        return rc;
+    if (s->stopping)
+        return ST_E_STOPPED;
     if (c.err) {
         rc = st_link_errno(&s->link, c.err);
         if (rc == 0)

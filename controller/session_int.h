@@ -20,6 +20,7 @@
 struct st_session {
     struct st_session_config cfg;
     struct st_vfs *vfs;
+    struct st_handlers *handlers;   /* the user's (controller/handler.h); NULL: none */
     struct st_observer obs[ST_MAX_OBSERVERS];
     unsigned nobs;
     struct st_link link;            /* the guest: its process, jail and wire */
