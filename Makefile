@@ -58,7 +58,7 @@ GEN_SRCS :=            # generated .c files (built into their component)
 INSTALL_HEADERS :=
 
 include format/module.mk controller/module.mk tracer/module.mk replayer/module.mk \
-        guest/module.mk tools/module.mk tests/module.mk bench/module.mk
+        guest/module.mk tools/module.mk tests/module.mk bench/module.mk examples/module.mk
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 # Static libraries are linked dependents first, whatever order the fragments

@@ -157,6 +157,22 @@ int st_handler_fail(struct st_session *s, const char *fmt, ...) __attribute__((f
 /* A note to the session's observers (the trace keeps it). */
 void st_handler_note(struct st_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---------------------------------------------------- handler processes
+ *
+ * Starts `command` (with /bin/sh -c, outside the guest's jail: the user's
+ * own program, its stderr and terminal its own) and registers a REPLACE
+ * handler for `pattern` that sends each matching call to its stdin as one
+ * JSON line and reads one JSON line back from its stdout (the schema is in
+ * docs/handlers.md), waiting at most `timeout_seconds` for each answer. A
+ * process that dies, misses the deadline or answers garbage fails the
+ * handler (status ST_STATUS_HANDLER). The session owns the process: when it
+ * is freed, the process's stdin is closed and it has one second to exit
+ * before it is killed. On failure a lowercase message is put in err (cap
+ * bytes) and it returns ST_E_INVALID, ST_E_UNKNOWN_CALL (the pattern
+ * matches nothing), ST_E_SPAWN or ST_E_NOMEM. */
+int st_session_add_handler_process(struct st_session *s, const char *pattern, const char *command,
+                                   double timeout_seconds, char *err, size_t cap);
+
 /* ------------------------------------------------------------- plugins
  *
  * A plugin is a shared library with, in C:

@@ -4,7 +4,7 @@ controller_SRCS := controller/registry.c $(sort $(wildcard controller/vfs*.c)) $
 # The engine: codec, dispatcher, session, spawning (one line, kept apart from the vfs one).
 controller_SRCS += controller/error.c controller/wire.c controller/spawn.c controller/jail.c controller/guest_link.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
 # User handlers: the C API, plugins (dlopen), handler processes (JSON lines).
-controller_SRCS += controller/handler.c
+controller_SRCS += controller/handler.c controller/handler_proc.c
 COMPONENTS += controller
 INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/guest_link.h controller/session.h controller/registry.h controller/sigtable.def controller/observer.h controller/call.h controller/handler.h
 # Plugins call the handler API in the program that loads them: its symbols

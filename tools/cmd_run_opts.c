@@ -14,6 +14,7 @@
 
 #include "controller/registry.h"
 #include "controller/call.h"
+#include "controller/handler.h"
 #include "controller/vfs.h"
 
 #define DEFAULT_TMP_QUOTA (64ull << 20)
@@ -24,6 +25,7 @@ enum opt_id {
     O_ENV, O_TIME, O_ARGV0, O_HOME, O_STDIN, O_STDOUT, O_STDERR, O_RAW_STDOUT, O_NOCOLOR,
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
     O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_ASLR, O_PROTOCOL_MEMORY, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_TZ, O_LOCALE, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
+    O_PLUGIN, O_HANDLER, O_HANDLER_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +74,9 @@ static const struct option long_opts[] = {
     { "uid", required_argument, NULL, O_UID },
     { "gid", required_argument, NULL, O_GID },
     { "pid", required_argument, NULL, O_PID },
+    { "plugin", required_argument, NULL, O_PLUGIN },
+    { "handler", required_argument, NULL, O_HANDLER },
+    { "handler-timeout", required_argument, NULL, O_HANDLER_TIMEOUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -117,6 +122,12 @@ const char *st_run_options_help(void)
         "  --memory BYTES       address space (RLIMIT_AS); K, M, G suffixes (--heapsize too)\n"
         "  --max-output BYTES   guest output on fds 1 and 2 together, then truncated\n"
         "  --max-calls N        requests\n"
+        "your own handlers (docs/handlers.md; recorded like any answer, replayed without them):\n"
+        "  --plugin FILE.so[:ARGS]  load a plugin that answers calls in C (repeatable)\n"
+        "  --handler PATTERN=COMMAND  start COMMAND (sh -c) once and ask it, one JSON line\n"
+        "                       each way, to answer the calls PATTERN matches: a signature,\n"
+        "                       a name, a glob (open*) or a class (%file) (repeatable)\n"
+        "  --handler-timeout SEC  how long a handler process may take to answer (default 5)\n"
         "policy and reports:\n"
         "  --no-seccomp         no seccomp jail (docs/security.md lists what it allows)\n"
         "  --loose-jail         a direct system call the jail forbids is refused with EPERM\n"
@@ -143,6 +154,7 @@ void st_run_options_init(struct st_run_options *ro)
      * them (the number of its requests differs from one layout to the
      * next), and replay always runs without randomisation. */
     ro->cfg.no_aslr = 1;
+    ro->handler_timeout = 5;
 }
 
 static void free_kv(struct st_run_kv *kv, size_t n)
@@ -177,6 +189,12 @@ void st_run_options_release(struct st_run_options *ro)
     for (size_t i = 0; i < ro->nexclude; i++)
         free(ro->exclude[i]);
     free(ro->exclude);
+    for (size_t i = 0; i < ro->nplugins; i++)
+        free(ro->plugins[i]);
+    free(ro->plugins);
+    for (size_t i = 0; i < ro->nhandlers; i++)
+        free(ro->handlers[i]);
+    free(ro->handlers);
     for (size_t i = 0; i < ro->nowned; i++)
         free(ro->owned[i]);
     free(ro->owned);
@@ -430,6 +448,24 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
         if (parse_u64(arg, &u, 0) < 0 || u == 0 || u > 4194304)
             return bad_value(prog, name, arg);
         c->pid = (int64_t)u;
+        return 0;
+    case O_PLUGIN:
+        if (!*arg || *arg == ':' || ro->nplugins >= 16)
+            return bad_value(prog, name, arg);
+        ro->plugins = xrealloc(ro->plugins, (ro->nplugins + 1) * sizeof *ro->plugins);
+        ro->plugins[ro->nplugins++] = xstrdup(arg);
+        return 0;
+    case O_HANDLER: {
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg || !eq[1] || ro->nhandlers >= 64)
+            return bad_value(prog, name, arg);
+        ro->handlers = xrealloc(ro->handlers, (ro->nhandlers + 1) * sizeof *ro->handlers);
+        ro->handlers[ro->nhandlers++] = xstrdup(arg);
+        return 0;
+    }
+    case O_HANDLER_TIMEOUT:
+        if (parse_seconds(arg, &ro->handler_timeout) < 0)
+            return bad_value(prog, name, arg);
         return 0;
     }
     return ST_RUN_OPT_USAGE;
@@ -828,6 +864,49 @@ void st_run_real_env(const struct st_run_options *ro, char *lang, size_t lang_ca
     snprintf(tz, tz_cap, "TZ=%s", rule);
 }
 
+/* FILE.so:ARGS -> FILE.so and ARGS: split after ".so" when it is there
+ * (a path may hold ':'), else at the first ':'. */
+static void split_plugin(char *spec, const char **args)
+{
+    char *so = strstr(spec, ".so:");
+    char *colon = so ? so + 3 : strchr(spec, ':');
+    *args = NULL;
+    if (colon) {
+        *colon = '\0';
+        *args = colon + 1;
+    }
+}
+
+/* --plugin and --handler, in that order, on a new session. */
+static int add_user_handlers(const struct st_run_options *ro, struct st_session *s)
+{
+    char err[512];
+    for (size_t i = 0; i < ro->nplugins; i++) {
+        char spec[4096];
+        const char *args;
+        snprintf(spec, sizeof spec, "%s", ro->plugins[i]);
+        split_plugin(spec, &args);
+        int rc = st_session_load_plugin(s, spec, args, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "sandtrace %s: %s\n", ro->prog, err);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < ro->nhandlers; i++) {
+        char spec[4096];
+        snprintf(spec, sizeof spec, "%s", ro->handlers[i]);
+        char *eq = strchr(spec, '=');
+        *eq = '\0';
+        int rc = st_session_add_handler_process(s, spec, eq + 1, ro->handler_timeout, err,
+                                                sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "sandtrace %s: --handler '%s': %s\n", ro->prog, ro->handlers[i], err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
                    struct st_outcome *out)
 {
@@ -876,6 +955,10 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     }
     if (extra)
         st_session_add_observer(s, extra);
+    if ((rc = add_user_handlers(ro, s)) < 0) {
+        st_session_free(s);
+        goto setup_failed;
+    }
     fflush(stdout);
     rc = run_session_with_signals(s, out);
     if (rc == 0 && ro->tmp_export) {

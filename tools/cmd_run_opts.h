@@ -59,6 +59,12 @@ struct st_run_options {
     int quiet;                      /* no end-of-run line on stderr */
     char *tz;                       /* --tz ZONE (NULL: UTC) */
     char *locale;                   /* --locale NAME (NULL: C.UTF-8) */
+    /* User handlers (docs/handlers.md), in the order given (owned). */
+    char **plugins;                 /* --plugin FILE.so[:ARGS] */
+    size_t nplugins;
+    char **handlers;                /* --handler PATTERN=COMMAND */
+    size_t nhandlers;
+    double handler_timeout;         /* --handler-timeout SEC (default 5) */
     /* Owned strings from --config FILE. */
     char **owned;
     size_t nowned;
