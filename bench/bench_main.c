@@ -28,6 +28,7 @@
 
 #include "bench/bench_floor.h"
 #include "bench/bench_proc.h"
+#include "bench/bench_handlers.h"
 #include "bench/bench_pypy.h"
 
 #define MAX_REPS 25
@@ -983,6 +984,9 @@ int main(int argc, char **argv)
     /* 11. The real PyPys (bench_pypy.h), when a build is there. */
     struct bench_pypy py;
     bench_pypy_measure(b.sandtrace, b.build, b.tmp, b.log, b.quick, &py);
+    /* 12. Calls answered by the user's handlers (bench_handlers.h). */
+    struct bench_handlers hb;
+    bench_handlers_measure(b.sandtrace, b.build, b.tmp, b.log, b.quick, &hb);
 
     /* ------------------------------------------------------- the table */
     struct figure *f;
@@ -1119,6 +1123,20 @@ int main(int argc, char **argv)
     add_why(f, "%ld CPUs online", sysconf(_SC_NPROCESSORS_ONLN));
 
     add_pypy_figures(&py);
+    f = add_fig("handler_plugin_wall", "12. getpid()i answered by a C plugin (--plugin): wall per call",
+                hb.plugin_ns, "ns", hb.builtin_ns, "built-in answer", hb.plugin_ratio);
+    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
+    snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted%s%s", hb.plugin_n,
+             f->met == 0 ? "; " : "", f->met == 0 ? "see the ratio" : "");
+    f = add_fig("handler_process_wall",
+                "12. getpid()i answered by a handler process (--handler, python3, a JSON line "
+                "each way): wall per call",
+                hb.proc_ns, "ns", hb.builtin_small_ns, "built-in answer", hb.proc_ratio);
+    if (hb.skipped[0])
+        snprintf(f->note, sizeof f->note, "skipped: %s", hb.skipped);
+    else
+        snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted; measured, no goal",
+                 hb.proc_n);
 
     machine_info(&m);
     read_loadavg(m.load_end, sizeof m.load_end);

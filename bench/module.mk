@@ -6,7 +6,7 @@
 # prerequisite, which keeps `make -j2 bench` from linking before it exists.
 # (This fragment is read before the Makefile defines `objs`, hence the
 # patsubst.)
-BENCH_SRCS := bench/bench_main.c bench/bench_proc.c bench/bench_pypy.c
+BENCH_SRCS := bench/bench_main.c bench/bench_proc.c bench/bench_pypy.c bench/bench_handlers.c
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRCS))
 BENCH_LIB := $(BUILD)/lib/libsandtrace_controller.a
 BENCH_PROGS += $(BUILD)/bench/sandtrace-bench

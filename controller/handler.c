@@ -307,6 +307,16 @@ static int run_one(struct st_session *s, struct st_handlers *hs, unsigned k)
     return rc;
 }
 
+/* The per-call notes cost a format each: made only when someone listens
+ * (a trace, --debug), so that a plain run pays nothing for them. */
+static int notes_wanted(const struct st_session *s)
+{
+    for (unsigned i = 0; i < s->nobs; i++)
+        if (s->obs[i].on_note)
+            return 1;
+    return 0;
+}
+
 int st_handlers_answer(struct st_session *s, struct st_call *c)
 {
     struct st_handlers *hs = s->handlers;
@@ -349,13 +359,11 @@ int st_handlers_answer(struct st_session *s, struct st_call *c)
             return rc;
         if (s->stopping)
             return 0;
-        if (c->result != result || c->err != err) {
-            by = hs->h[k].name;
-            st_session_note(s, "handler '%s' changed the result of %s", by, c->sig->text);
-            by = NULL; /* noted already */
-        }
+        if ((c->result != result || c->err != err) && notes_wanted(s))
+            st_session_note(s, "handler '%s' changed the result of %s", hs->h[k].name,
+                            c->sig->text);
     }
-    if (by)
+    if (by && notes_wanted(s))
         st_session_note(s, "handler '%s' answered %s", by, c->sig->text);
     /* Rewritten strings go back to the guest's heap before the result. */
     for (unsigned k = 0; k < hs->nrewrites; k++) {
