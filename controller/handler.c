@@ -234,11 +234,21 @@ int st_handler_set_str_arg(struct st_session *s, struct st_handler_call *hc, uns
         return rc;
     hs->rewrites[hs->nrewrites++] = p;
     hc->call->args[i] = p;
-    /* The decoded copy follows: one of the string slots keeps it. */
-    char *slot = hs->str[(i + hs->nrewrites) % ST_HANDLER_MAX_STRS];
-    for (unsigned k = 0; k < ST_HANDLER_MAX_STRS; k++)
+    /* The decoded copy follows: in the argument's own slot, else in one no
+     * other argument uses (there are more slots than string arguments). */
+    char *slot = NULL;
+    for (unsigned k = 0; k < ST_HANDLER_MAX_STRS && !slot; k++)
         if (hc->arg[i].str == hs->str[k])
             slot = hs->str[k];
+    for (unsigned k = 0; k < ST_HANDLER_MAX_STRS && !slot; k++) {
+        int used = 0;
+        for (unsigned a = 0; a < hc->nargs; a++)
+            used |= hc->arg[a].str == hs->str[k];
+        if (!used)
+            slot = hs->str[k];
+    }
+    if (!slot)
+        return ST_E_TOO_BIG;
     memcpy(slot, str, len + 1);
     hc->arg[i].str = slot;
     hc->arg[i].str_len = len;

@@ -574,11 +574,12 @@ static int hproc_handle(void *ctx, struct st_session *s, struct st_handler_call 
     if (a.has_result && sig->res_kind != 'f' && !a.result_is_int)
         return st_handler_fail(s, "%s answered %s with garbage: the result is not an integer",
                                h->name, sig->text);
+    /* The call's first buffer to fill, if it has one. */
+    unsigned i = 0;
+    while (i < hc->nargs && hc->arg[i].meaning != ST_ARG_BUF_OUT)
+        i++;
+    long given = 0;
     if (a.has_data) {
-        /* The call's first buffer to fill, and no more than it holds. */
-        unsigned i = 0;
-        while (i < hc->nargs && hc->arg[i].meaning != ST_ARG_BUF_OUT)
-            i++;
         if (i == hc->nargs)
             return st_handler_fail(s, "%s answered %s with garbage: data for a call with no buffer to fill",
                                    h->name, sig->text);
@@ -600,7 +601,13 @@ static int hproc_handle(void *ctx, struct st_session *s, struct st_handler_call 
             if ((rc = st_guest_write(s, hc->call->args[i], dst, (size_t)n)) < 0)
                 return rc;
         }
+        given = n;
     }
+    /* A byte count for a buffer says how much of it was filled: never more
+     * than the data given, or the guest would read what nobody wrote. */
+    if (i < hc->nargs && sig->res == ST_RES_COUNT && (a.result < 0 ? a.result != -1 : a.result > given))
+        return st_handler_fail(s, "%s answered %s with garbage: a count of %lld for %ld bytes of data",
+                               h->name, sig->text, (long long)a.result, given);
     if (sig->res_kind == 'f') {
         uint64_t bits;
         memcpy(&bits, &a.fresult, 8);

@@ -246,11 +246,17 @@ static void test_handler_process_failures_end_the_run_with_status_handler(void *
         { "data without buffer", "while read l; do echo '{\"data\":\"aGk=\",\"result\":3}'; done",
           "data for a call with no buffer to fill" },
         { "pointer", "while read l; do echo '{\"result\":5}'; done", "pointer result can only be 0" },
+        /* A read that claims 5 bytes with 2 given. */
+        { "count beyond data",
+          "while read l; do case \"$l\" in *'\"read\"'*) echo '{\"data\":\"aGk=\",\"result\":5}';; "
+          "*) echo '{\"default\":true}';; esac; done",
+          "a count of 5 for 2 bytes of data" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct failing *c = &cases[i];
         char spec[1024], *outcome = tmp_path("outcome.json");
-        const char *pattern = !strcmp(c->name, "too much data") ? "open,read"
+        const char *pattern = !strcmp(c->name, "too much data") || !strcmp(c->name, "count beyond data")
+                                  ? "open,read"
                               : !strcmp(c->name, "pointer") ? "getcwd" : "open";
         snprintf(spec, sizeof spec, "%s=%s", pattern, c->script);
         /* Only the hang waits for the deadline: the others get time to
