@@ -161,7 +161,8 @@ void st_handler_note(struct st_session *s, const char *fmt, ...) __attribute__((
  *
  * Starts `command` (with /bin/sh -c, outside the guest's jail: the user's
  * own program, its stderr and terminal its own) and registers a REPLACE
- * handler for `pattern` that sends each matching call to its stdin as one
+ * handler for `pattern` (or for each of several patterns separated by
+ * commas: "open,mkdir,unlink") that sends each matching call to its stdin as one
  * JSON line and reads one JSON line back from its stdout (the schema is in
  * docs/handlers.md), waiting at most `timeout_seconds` for each answer. A
  * process that dies, misses the deadline or answers garbage fails the
