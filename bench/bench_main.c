@@ -1123,14 +1123,13 @@ int main(int argc, char **argv)
     add_why(f, "%ld CPUs online", sysconf(_SC_NPROCESSORS_ONLN));
 
     add_pypy_figures(&py);
-    f = add_fig("handler_plugin_wall", "12. getpid()i answered by a C plugin (--plugin): wall per call",
+    f = add_fig("handler_plugin_wall", "12. getpid()i by a C plugin (--plugin): wall per call",
                 hb.plugin_ns, "ns", hb.builtin_ns, "built-in answer", hb.plugin_ratio);
     set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
     snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted%s%s", hb.plugin_n,
              f->met == 0 ? "; " : "", f->met == 0 ? "see the ratio" : "");
     f = add_fig("handler_process_wall",
-                "12. getpid()i answered by a handler process (--handler, python3, a JSON line "
-                "each way): wall per call",
+                "12. getpid()i by a handler process (--handler, python3): wall per call",
                 hb.proc_ns, "ns", hb.builtin_small_ns, "built-in answer", hb.proc_ratio);
     if (hb.skipped[0])
         snprintf(f->note, sizeof f->note, "skipped: %s", hb.skipped);
