@@ -6,7 +6,7 @@ controller_SRCS += controller/error.c controller/wire.c controller/spawn.c contr
 # User handlers: the C API, plugins (dlopen), handler processes (JSON lines).
 controller_SRCS += controller/handler.c controller/handler_proc.c
 COMPONENTS += controller
-INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/guest_link.h controller/session.h controller/registry.h controller/sigtable.def controller/observer.h controller/call.h controller/handler.h
+INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/guest_link.h controller/session.h controller/registry.h controller/sigtable.def controller/argtable.def controller/observer.h controller/call.h controller/handler.h
 # Plugins call the handler API in the program that loads them: its symbols
 # are exported (-rdynamic); dlopen is in libc since glibc 2.34, -ldl is for
 # older ones.

@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controller/registry.h"
+
 #define ST_VFS_PATH_MAX 4096       /* bytes including the NUL, as Linux PATH_MAX */
 #define ST_VFS_NAME_MAX 255        /* one path component */
 #define ST_VFS_DEFAULT_MAX_FDS 256 /* open guest fds, including 0, 1, 2 */
@@ -189,7 +191,7 @@ struct st_vfs_stat {
     int64_t size, blksize, blocks;
     int64_t atime_sec, atime_nsec, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
 };
-#define ST_VFS_STAT_SIZE 144
+#define ST_VFS_STAT_SIZE ST_GUEST_STAT_SIZE
 void st_vfs_stat_encode(const struct st_vfs_stat *st, unsigned char out[ST_VFS_STAT_SIZE]);
 
 /* One directory entry, as readdir hands it out. */

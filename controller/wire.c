@@ -80,41 +80,16 @@ static inline void consume(struct st_wire_reader *r, void *dst, size_t n)
     r->bytes_in += n;
 }
 
-static int is_name_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
 int st_wire_parse_text(const char *text, size_t len, struct st_wire_request *req)
 {
-    if (len == 0)
-        return ST_E_ZERO_LENGTH;
-    if (len > ST_WIRE_MAX_TEXT)
-        return ST_E_BAD_TEXT;
-    size_t i = 0;
-    while (i < len && is_name_char((unsigned char)text[i]))
-        i++;
-    if (i == 0 || i == len || text[i] != '(')
-        return ST_E_BAD_TEXT;
-    req->name_len = i++;
-    unsigned n = 0;
-    for (; i < len && text[i] != ')'; i++) {
-        char k = text[i];
-        if (n >= ST_MAX_ARGS)
-            return ST_E_TOO_MANY_ARGS;
-        if (k != 'i' && k != 'f' && k != 'p')
-            return ST_E_BAD_KIND;
-        req->arg_kinds[n++] = k;
-    }
-    req->arg_kinds[n] = '\0';
-    req->nargs = n;
-    /* ")R" must be exactly the last two characters. */
-    if (i + 2 != len)
-        return ST_E_BAD_TEXT;
-    char rk = text[i + 1];
-    if (rk != 'i' && rk != 'f' && rk != 'p' && rk != 'v')
-        return ST_E_BAD_KIND;
-    req->res_kind = rk;
+    struct st_sig_shape shape;
+    int rc = st_sig_parse(text, len, &shape);
+    if (rc < 0)
+        return rc;
+    req->name_len = shape.name_len;
+    memcpy(req->arg_kinds, shape.arg_kinds, sizeof req->arg_kinds);
+    req->nargs = shape.nargs;
+    req->res_kind = shape.res_kind;
     return 0;
 }
 

@@ -21,7 +21,7 @@
 #include "controller/error.h"
 #include "controller/registry.h"
 
-#define ST_WIRE_MAX_TEXT 255u                           /* text length byte: 1..255 */
+#define ST_WIRE_MAX_TEXT ST_SIG_MAX_TEXT                         /* text length byte: 1..255 */
 #define ST_WIRE_MAX_REQUEST (1u + ST_WIRE_MAX_TEXT + 8u * ST_MAX_ARGS) /* 512 bytes */
 #define ST_WIRE_READER_SIZE 16384u
 /* Commands up to this size are buffered; a larger W/M payload is written

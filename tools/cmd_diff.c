@@ -249,17 +249,11 @@ static void data_diff(char *out, size_t cap, const char *what, const uint8_t *a,
         snprintf(out, cap, "%s differs at byte %zu (%zu vs %zu bytes)", what, i, la, lb);
 }
 
+/* What argtable.def calls a difference in an argument of meaning `m`. */
 static const char *meaning_name(char m)
 {
-    switch (m) {
-    case ST_ARG_STR: return "string";
-    case ST_ARG_FD: case ST_ARG_DIRFD: return "fd";
-    case ST_ARG_BUF_IN: case ST_ARG_BUF_OUT: return "buffer";
-    case ST_ARG_LEN: return "length";
-    case ST_ARG_OPEN_FLAGS: case ST_ARG_AT_FLAGS: return "flags";
-    case ST_ARG_MODE: return "mode";
-    default: return NULL;
-    }
+    const struct st_arg_info *a = st_arg_info(m);
+    return a ? a->noun : NULL;
 }
 
 /* 1 if the calls are equivalent; otherwise 0 and why. With learn = 0 the

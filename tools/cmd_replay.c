@@ -154,27 +154,15 @@ static void append_bytes(char *dst, size_t cap, size_t *len, const uint8_t *p, s
     append(dst, cap, len, "\"%s", n > max ? "..." : "");
 }
 
-/* A call: name(arg, ...) with the wire kinds of `sig`. */
+/* A call: name(arg, ...) by the wire kinds of `sig`, as the printer shows it. */
 static void append_call(char *dst, size_t cap, size_t *len, const char *sig,
                         const uint64_t *args, size_t nargs)
 {
-    const char *paren = strchr(sig, '(');
-    size_t nl = paren ? (size_t)(paren - sig) : strlen(sig);
-    append(dst, cap, len, "%.*s(", (int)nl, sig);
-    for (size_t i = 0; i < nargs; i++) {
-        char k = paren && paren[1 + i] && paren[1 + i] != ')' ? paren[1 + i] : 'i';
-        if (i)
-            append(dst, cap, len, ", ");
-        if (k == 'p')
-            append(dst, cap, len, "0x%" PRIx64, args[i]);
-        else if (k == 'f') {
-            double d;
-            memcpy(&d, &args[i], sizeof d);
-            append(dst, cap, len, "%g", d);
-        } else
-            append(dst, cap, len, "%" PRId64, (int64_t)args[i]);
-    }
-    append(dst, cap, len, ")");
+    struct tp_buf b;
+    tp_buf_init(&b, cap);
+    tp_format_raw_call(&b, sig, args, nargs);
+    append(dst, cap, len, "%s", b.data);
+    tp_buf_release(&b);
 }
 
 /* One line for the ring of recent events: a request as a call with its raw

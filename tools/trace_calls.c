@@ -44,31 +44,21 @@ void tc_item_release(struct tc_item *it)
 int tc_parse_sig(const char *sig, char *name, size_t name_cap, char *kinds, size_t kinds_cap,
                  char *res_kind)
 {
-    const char *open = strchr(sig, '(');
-    const char *close = open ? strchr(open, ')') : NULL;
+    struct st_sig_shape shape;
     name[0] = '\0';
     kinds[0] = '\0';
     *res_kind = '?';
-    if (!open || !close || close[1] == '\0' || close[2] != '\0' || open == sig)
-        goto bad;
-    size_t nlen = (size_t)(open - sig), klen = (size_t)(close - open - 1);
-    if (nlen >= name_cap || klen >= kinds_cap)
-        goto bad;
-    for (const char *k = open + 1; k < close; k++)
-        if (!strchr("ifp", *k))
-            goto bad;
-    if (!strchr("ifpv", close[1]))
-        goto bad;
-    memcpy(name, sig, nlen);
-    name[nlen] = '\0';
-    memcpy(kinds, open + 1, klen);
-    kinds[klen] = '\0';
-    *res_kind = close[1];
+    if (st_sig_parse(sig, strlen(sig), &shape) < 0 || shape.name_len >= name_cap ||
+        shape.nargs >= kinds_cap) {
+        /* Show a malformed text whole as the name. */
+        snprintf(name, name_cap, "%s", sig);
+        return -1;
+    }
+    memcpy(name, sig, shape.name_len);
+    name[shape.name_len] = '\0';
+    memcpy(kinds, shape.arg_kinds, shape.nargs + 1);
+    *res_kind = shape.res_kind;
     return 0;
-bad:
-    /* Show a malformed text whole as the name. */
-    snprintf(name, name_cap, "%s", sig);
-    return -1;
 }
 
 const struct tc_mem *tc_call_find(const struct tc_call *c, enum trace_event_kind kind, uint64_t ptr,
@@ -82,22 +72,7 @@ const struct tc_mem *tc_call_find(const struct tc_call *c, enum trace_event_kind
 
 int tc_call_failed(const struct tc_call *c)
 {
-    if (!c->finished)
-        return 0;
-    int64_t v = (int64_t)c->result;
-    char res = c->reg ? c->reg->res : 0;
-    switch (res) {
-    case ST_RES_ERR: case ST_RES_FD: case ST_RES_COUNT: case ST_RES_OFFSET:
-        return v < 0;
-    case ST_RES_PTR: case ST_RES_DIR: case ST_RES_STR: case ST_RES_DIRENT:
-        return c->result == 0 && c->has_errno;
-    case ST_RES_VOID:
-        return 0;
-    default: /* ST_RES_NUM, unknown signatures */
-        if (!c->has_errno)
-            return 0;
-        return c->result_kind == 'p' ? c->result == 0 : v == -1;
-    }
+    return c->finished && st_sig_failed(c->reg, c->result_kind, c->result, c->has_errno);
 }
 
 static int push_ready(struct tc_collector *c, struct tc_item *it)

@@ -283,11 +283,23 @@ static const struct name_val clocks[] = {
     { 11, "CLOCK_TAI" },
 };
 
+/* The fcntl commands the fcntl decoder tells apart. */
+enum {
+    GUEST_F_GETFD = 1,
+    GUEST_F_GETFL = 3,
+    GUEST_F_SETFL = 4,
+    GUEST_F_GETOWN = 9,
+    GUEST_F_GETSIG = 11,
+    GUEST_F_GETPIPE_SZ = 1032,
+    GUEST_FD_CLOEXEC = 1,
+    GUEST_AT_FDCWD = -100,
+};
+
 static const struct name_val fcntl_cmds[] = {
-    { 0, "F_DUPFD" },   { 1, "F_GETFD" },   { 2, "F_SETFD" },  { 3, "F_GETFL" },
-    { 4, "F_SETFL" },   { 5, "F_GETLK" },   { 6, "F_SETLK" },  { 7, "F_SETLKW" },
-    { 8, "F_SETOWN" },  { 9, "F_GETOWN" },  { 10, "F_SETSIG" }, { 11, "F_GETSIG" },
-    { 1030, "F_DUPFD_CLOEXEC" }, { 1031, "F_SETPIPE_SZ" }, { 1032, "F_GETPIPE_SZ" },
+    { 0, "F_DUPFD" },   { GUEST_F_GETFD, "F_GETFD" },   { 2, "F_SETFD" },  { GUEST_F_GETFL, "F_GETFL" },
+    { GUEST_F_SETFL, "F_SETFL" },   { 5, "F_GETLK" },   { 6, "F_SETLK" },  { 7, "F_SETLKW" },
+    { 8, "F_SETOWN" },  { GUEST_F_GETOWN, "F_GETOWN" },  { 10, "F_SETSIG" }, { GUEST_F_GETSIG, "F_GETSIG" },
+    { 1030, "F_DUPFD_CLOEXEC" }, { 1031, "F_SETPIPE_SZ" }, { GUEST_F_GETPIPE_SZ, "F_GETPIPE_SZ" },
 };
 
 static const struct name_val ioctls[] = {
@@ -707,205 +719,375 @@ static unsigned nth_same(const struct tc_call *c, size_t i)
     return n;
 }
 
-static void fmt_arg(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+/* ------------------------------------------------------------------------
+ * Arguments by meaning: one formatter per line of argtable.def, named
+ * there (fmt_arg_<formatter>); the table below is built from it. */
+
+typedef void arg_formatter(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o);
+
+/* The struct that argument `i` points to, written by the call, when all of
+ * its bytes (argtable.def's size for the meaning) were kept. */
+static const struct tc_mem *written_struct(const struct tc_call *c, size_t i)
+{
+    const struct st_arg_info *a = st_arg_info(c->reg->args[i]);
+    return written(c, c->args[i], a ? a->size : 0);
+}
+
+static int call_ok(const struct tc_call *c)
+{
+    return c->finished && !tc_call_failed(c);
+}
+
+static void fmt_arg_ptr(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_int(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    tp_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
+}
+
+static void fmt_arg_len(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    tp_buf_addf(b, "%" PRIu64, c->args[i]);
+}
+
+static void fmt_arg_fd(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    fmt_fd(b, (int64_t)c->args[i], o);
+}
+
+static void fmt_arg_dirfd(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     uint64_t v = c->args[i];
-    int64_t sv = (int64_t)v;
-    char m = c->reg->args[i];
-    int ok = c->finished && !tc_call_failed(c);
-    const struct tc_mem *mem;
-    const char *name;
-    switch (m) {
-    case ST_ARG_FD:
-        fmt_fd(b, sv, o);
-        return;
-    case ST_ARG_INT: case ST_ARG_PID:
-        tp_buf_addf(b, "%" PRId64, sv);
-        return;
-    case ST_ARG_LEN:
-        tp_buf_addf(b, "%" PRIu64, v);
-        return;
-    case ST_ARG_DIRFD:
-        if ((int32_t)v == -100 && (sv == -100 || v == 0xffffff9cu))
-            tp_buf_puts(b, "AT_FDCWD");
-        else
-            fmt_fd(b, sv, o);
-        return;
-    case ST_ARG_STR:
-        /* A second argument at the same address may not have been read again. */
-        mem = v ? tc_call_find(c, TRACE_EV_MEM_READ_STR, v, nth_same(c, i)) : NULL;
-        if (!mem && v)
-            mem = tc_call_find(c, TRACE_EV_MEM_READ_STR, v, 0);
-        if (mem) {
-            /* Paths are shown whole, as strace does (up to PATH_MAX). */
-            struct tp_options po = *o;
-            if (po.strsize < 4096)
-                po.strsize = 4096;
-            quoted(b, mem->data, mem->kept, mem->len, mem->size != UINT64_MAX && mem->len >= mem->size, &po);
-        } else {
-            fmt_ptr(b, v);
-        }
-        return;
-    case ST_ARG_BUF_IN:
-        mem = v ? tc_call_find(c, TRACE_EV_MEM_READ, v, nth_same(c, i)) : NULL;
-        if (mem)
-            quoted(b, mem->data, mem->kept, mem->len, 0, o);
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_BUF_OUT:
-        mem = v ? tc_call_find(c, TRACE_EV_MEM_WRITE, v, 0) : NULL;
-        if (mem && c->reg->res == ST_RES_STR)
-            fmt_cstr(b, mem->data, mem->kept, mem->len, o);
-        else if (mem)
-            quoted(b, mem->data, mem->kept, mem->len, 0, o);
-        else if (ok && c->reg->res == ST_RES_COUNT && c->result == 0)
-            tp_buf_puts(b, "\"\"");
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_OPEN_FLAGS:
-        fmt_open_flags(b, v);
-        return;
-    case ST_ARG_MODE:
-        tp_buf_addf(b, "%#" PRIo64, v);
-        return;
-    case ST_ARG_WHENCE:
-        if (v < sizeof whences / sizeof whences[0])
-            tp_buf_puts(b, whences[v]);
-        else
-            tp_buf_addf(b, "%" PRId64, sv);
-        return;
-    case ST_ARG_ACCESS: {
-        static const struct name_val acc[] = { { 4, "R_OK" }, { 2, "W_OK" }, { 1, "X_OK" } };
-        if (!v)
-            tp_buf_puts(b, "F_OK");
-        else
-            fmt_flags(b, v, acc, 3, 0);
-        return;
-    }
-    case ST_ARG_AT_FLAGS: {
-        /* 0x200 is AT_EACCESS for faccessat, AT_REMOVEDIR elsewhere. */
-        int eacc = !strcmp(c->name, "faccessat");
-        const struct name_val at[] = { { 0x100, "AT_SYMLINK_NOFOLLOW" },
-                                       { 0x200, eacc ? "AT_EACCESS" : "AT_REMOVEDIR" },
-                                       { 0x400, "AT_SYMLINK_FOLLOW" },
-                                       { 0x800, "AT_NO_AUTOMOUNT" },
-                                       { 0x1000, "AT_EMPTY_PATH" } };
-        if (!v)
-            tp_buf_puts(b, "0");
-        else
-            fmt_flags(b, v, at, 5, 0);
-        return;
-    }
-    case ST_ARG_STAT_OUT:
-        if (ok && (mem = written(c, v, 144)))
-            fmt_stat(b, mem->data, o);
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_TIMEVAL_OUT: case ST_ARG_TIMESPEC_OUT:
-        if ((mem = written(c, v, 16)))
-            fmt_timeval(b, mem->data, m == ST_ARG_TIMEVAL_OUT ? "tv_usec" : "tv_nsec");
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_CLOCK:
-        if ((name = LOOKUP(clocks, v)))
-            tp_buf_puts(b, name);
-        else
-            tp_buf_addf(b, "%" PRId64, sv);
-        return;
-    case ST_ARG_TIME_OUT:
-        if ((mem = written(c, v, 8)))
-            tp_buf_addf(b, "[%" PRId64 "]", (int64_t)le64(mem->data));
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_ID_OUT:
-        if ((mem = written(c, v, 4)))
-            tp_buf_addf(b, "[%" PRIu32 "]", le32(mem->data));
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_GIDS_OUT:
-        if (ok && (mem = written(c, v, 0))) {
-            size_t n = mem->kept / 4;
-            tp_buf_puts(b, "[");
-            for (size_t k = 0; k < n && k < 64; k++)
-                tp_buf_addf(b, "%s%" PRIu32, k ? ", " : "", le32(mem->data + 4 * k));
-            tp_buf_puts(b, n > 64 ? ", ...]" : "]");
-        } else {
-            fmt_ptr(b, v);
-        }
-        return;
-    case ST_ARG_UTSNAME_OUT:
-        if (ok && (mem = written(c, v, 6 * 65))) {
-            static const char *const f[] = { "sysname", "nodename", "release", "version", "machine",
-                                             "domainname" };
-            int n = o->verbose ? 6 : 2;
-            tp_buf_puts(b, "{");
-            for (int k = 0; k < n; k++) {
-                tp_buf_addf(b, "%s%s=", k ? ", " : "", f[k]);
-                fmt_cstr(b, mem->data + 65 * k, 65, 65, o);
-            }
-            tp_buf_puts(b, o->verbose ? "}" : ", ...}");
-        } else {
-            fmt_ptr(b, v);
-        }
-        return;
-    case ST_ARG_TMS_OUT:
-        if ((mem = written(c, v, 32)))
-            tp_buf_addf(b, "{tms_utime=%" PRId64 ", tms_stime=%" PRId64 ", tms_cutime=%" PRId64
-                           ", tms_cstime=%" PRId64 "}",
-                        (int64_t)le64(mem->data), (int64_t)le64(mem->data + 8),
-                        (int64_t)le64(mem->data + 16), (int64_t)le64(mem->data + 24));
-        else
-            fmt_ptr(b, v);
-        return;
-    case ST_ARG_RUSAGE_OUT:
-        if (ok && (mem = written(c, v, 144))) {
-            tp_buf_puts(b, "{ru_utime=");
-            fmt_timeval(b, mem->data, "tv_usec");
-            tp_buf_puts(b, ", ru_stime=");
-            fmt_timeval(b, mem->data + 16, "tv_usec");
-            if (o->verbose) {
-                static const char *const f[] = { "ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss",
-                                                 "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock",
-                                                 "ru_oublock", "ru_msgsnd", "ru_msgrcv", "ru_nsignals",
-                                                 "ru_nvcsw", "ru_nivcsw" };
-                for (int k = 0; k < 14; k++)
-                    tp_buf_addf(b, ", %s=%" PRId64, f[k], (int64_t)le64(mem->data + 32 + 8 * k));
-                tp_buf_puts(b, "}");
-            } else {
-                tp_buf_puts(b, ", ...}");
-            }
-        } else {
-            fmt_ptr(b, v);
-        }
-        return;
-    case ST_ARG_FCNTL_CMD:
-        if ((name = LOOKUP(fcntl_cmds, v)))
-            tp_buf_puts(b, name);
-        else
-            tp_buf_addf(b, "%" PRId64, sv);
-        return;
-    case ST_ARG_SIGNAL:
-        if ((name = tp_signal_name((int)sv)) && sv >= 0 && sv < 64)
-            tp_buf_puts(b, name);
-        else
-            tp_buf_addf(b, "%" PRId64, sv);
-        return;
-    case ST_ARG_IOCTL_REQ:
-        if ((name = LOOKUP(ioctls, v)))
-            tp_buf_puts(b, name);
-        else
-            tp_buf_addf(b, "%#" PRIx64, v);
-        return;
-    case ST_ARG_TZ: case ST_ARG_PTR: default:
+    if ((int32_t)v == GUEST_AT_FDCWD && ((int64_t)v == GUEST_AT_FDCWD || v == (uint32_t)GUEST_AT_FDCWD))
+        tp_buf_puts(b, "AT_FDCWD");
+    else
+        fmt_fd(b, (int64_t)v, o);
+}
+
+static void fmt_arg_str(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    uint64_t v = c->args[i];
+    /* A second argument at the same address may not have been read again. */
+    const struct tc_mem *mem = v ? tc_call_find(c, TRACE_EV_MEM_READ_STR, v, nth_same(c, i)) : NULL;
+    if (!mem && v)
+        mem = tc_call_find(c, TRACE_EV_MEM_READ_STR, v, 0);
+    if (mem) {
+        /* Paths are shown whole, as strace does (up to PATH_MAX). */
+        struct tp_options po = *o;
+        if (po.strsize < 4096)
+            po.strsize = 4096;
+        quoted(b, mem->data, mem->kept, mem->len, mem->size != UINT64_MAX && mem->len >= mem->size, &po);
+    } else {
         fmt_ptr(b, v);
+    }
+}
+
+static void fmt_arg_buf_in(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    uint64_t v = c->args[i];
+    const struct tc_mem *mem = v ? tc_call_find(c, TRACE_EV_MEM_READ, v, nth_same(c, i)) : NULL;
+    if (mem)
+        quoted(b, mem->data, mem->kept, mem->len, 0, o);
+    else
+        fmt_ptr(b, v);
+}
+
+static void fmt_arg_buf_out(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    uint64_t v = c->args[i];
+    const struct tc_mem *mem = v ? tc_call_find(c, TRACE_EV_MEM_WRITE, v, 0) : NULL;
+    if (mem && c->reg->res == ST_RES_STR)
+        fmt_cstr(b, mem->data, mem->kept, mem->len, o);
+    else if (mem)
+        quoted(b, mem->data, mem->kept, mem->len, 0, o);
+    else if (call_ok(c) && c->reg->res == ST_RES_COUNT && c->result == 0)
+        tp_buf_puts(b, "\"\"");
+    else
+        fmt_ptr(b, v);
+}
+
+static void fmt_arg_open_flags(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    fmt_open_flags(b, c->args[i]);
+}
+
+static void fmt_arg_mode(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    tp_buf_addf(b, "%#" PRIo64, c->args[i]);
+}
+
+static void fmt_arg_whence(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    uint64_t v = c->args[i];
+    if (v < sizeof whences / sizeof whences[0])
+        tp_buf_puts(b, whences[v]);
+    else
+        tp_buf_addf(b, "%" PRId64, (int64_t)v);
+}
+
+static void fmt_arg_access(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    static const struct name_val acc[] = { { 4, "R_OK" }, { 2, "W_OK" }, { 1, "X_OK" } };
+    if (!c->args[i])
+        tp_buf_puts(b, "F_OK");
+    else
+        fmt_flags(b, c->args[i], acc, 3, 0);
+}
+
+/* The AT_* flags; 0x200 is AT_EACCESS for faccessat, AT_REMOVEDIR elsewhere. */
+static void fmt_at_flags(struct tp_buf *b, uint64_t v, int eaccess)
+{
+    const struct name_val at[] = { { 0x100, "AT_SYMLINK_NOFOLLOW" },
+                                   { 0x200, eaccess ? "AT_EACCESS" : "AT_REMOVEDIR" },
+                                   { 0x400, "AT_SYMLINK_FOLLOW" },
+                                   { 0x800, "AT_NO_AUTOMOUNT" },
+                                   { 0x1000, "AT_EMPTY_PATH" } };
+    if (!v)
+        tp_buf_puts(b, "0");
+    else
+        fmt_flags(b, v, at, 5, 0);
+}
+
+static void fmt_arg_at_flags(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    fmt_at_flags(b, c->args[i], 0);
+}
+
+static void fmt_arg_eaccess_flags(struct tp_buf *b, const struct tc_call *c, size_t i,
+                                  const struct tp_options *o)
+{
+    fmt_at_flags(b, c->args[i], 1);
+}
+
+static void fmt_arg_stat(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem;
+    if (call_ok(c) && (mem = written_struct(c, i)))
+        fmt_stat(b, mem->data, o);
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_timeval(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem = written_struct(c, i);
+    if (mem)
+        fmt_timeval(b, mem->data, "tv_usec");
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_timespec(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem = written_struct(c, i);
+    if (mem)
+        fmt_timeval(b, mem->data, "tv_nsec");
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_clock(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const char *name = LOOKUP(clocks, c->args[i]);
+    if (name)
+        tp_buf_puts(b, name);
+    else
+        tp_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
+}
+
+static void fmt_arg_time(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem = written_struct(c, i);
+    if (mem)
+        tp_buf_addf(b, "[%" PRId64 "]", (int64_t)le64(mem->data));
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_id(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem = written_struct(c, i);
+    if (mem)
+        tp_buf_addf(b, "[%" PRIu32 "]", le32(mem->data));
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_gids(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem;
+    if (!call_ok(c) || !(mem = written(c, c->args[i], 0))) {
+        fmt_ptr(b, c->args[i]);
         return;
     }
+    size_t n = mem->kept / ST_GUEST_ID_SIZE;
+    tp_buf_puts(b, "[");
+    for (size_t k = 0; k < n && k < 64; k++)
+        tp_buf_addf(b, "%s%" PRIu32, k ? ", " : "", le32(mem->data + ST_GUEST_ID_SIZE * k));
+    tp_buf_puts(b, n > 64 ? ", ...]" : "]");
+}
+
+static void fmt_arg_utsname(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    static const char *const f[] = { "sysname", "nodename", "release", "version", "machine",
+                                     "domainname" };
+    const struct tc_mem *mem;
+    if (!call_ok(c) || !(mem = written_struct(c, i))) {
+        fmt_ptr(b, c->args[i]);
+        return;
+    }
+    int n = o->verbose ? 6 : 2;
+    tp_buf_puts(b, "{");
+    for (int k = 0; k < n; k++) {
+        tp_buf_addf(b, "%s%s=", k ? ", " : "", f[k]);
+        fmt_cstr(b, mem->data + ST_GUEST_UTSNAME_FIELD * k, ST_GUEST_UTSNAME_FIELD,
+                 ST_GUEST_UTSNAME_FIELD, o);
+    }
+    tp_buf_puts(b, o->verbose ? "}" : ", ...}");
+}
+
+static void fmt_arg_tms(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const struct tc_mem *mem = written_struct(c, i);
+    if (mem)
+        tp_buf_addf(b, "{tms_utime=%" PRId64 ", tms_stime=%" PRId64 ", tms_cutime=%" PRId64
+                       ", tms_cstime=%" PRId64 "}",
+                    (int64_t)le64(mem->data), (int64_t)le64(mem->data + 8),
+                    (int64_t)le64(mem->data + 16), (int64_t)le64(mem->data + 24));
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+static void fmt_arg_rusage(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    static const char *const f[] = { "ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss",
+                                     "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock",
+                                     "ru_oublock", "ru_msgsnd", "ru_msgrcv", "ru_nsignals",
+                                     "ru_nvcsw", "ru_nivcsw" };
+    const struct tc_mem *mem;
+    if (!call_ok(c) || !(mem = written_struct(c, i))) {
+        fmt_ptr(b, c->args[i]);
+        return;
+    }
+    tp_buf_puts(b, "{ru_utime=");
+    fmt_timeval(b, mem->data, "tv_usec");
+    tp_buf_puts(b, ", ru_stime=");
+    fmt_timeval(b, mem->data + 16, "tv_usec");
+    if (o->verbose) {
+        for (int k = 0; k < 14; k++)
+            tp_buf_addf(b, ", %s=%" PRId64, f[k], (int64_t)le64(mem->data + 32 + 8 * k));
+        tp_buf_puts(b, "}");
+    } else {
+        tp_buf_puts(b, ", ...}");
+    }
+}
+
+static void fmt_arg_fcntl_cmd(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const char *name = LOOKUP(fcntl_cmds, c->args[i]);
+    if (name)
+        tp_buf_puts(b, name);
+    else
+        tp_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
+}
+
+static void fmt_arg_signal(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    int64_t sv = (int64_t)c->args[i];
+    const char *name = tp_signal_name((int)sv);
+    if (name && sv >= 0 && sv < 64)
+        tp_buf_puts(b, name);
+    else
+        tp_buf_addf(b, "%" PRId64, sv);
+}
+
+static void fmt_arg_ioctl_req(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    const char *name = LOOKUP(ioctls, c->args[i]);
+    if (name)
+        tp_buf_puts(b, name);
+    else
+        tp_buf_addf(b, "%#" PRIx64, c->args[i]);
+}
+
+static arg_formatter *const arg_formatters[128] = {
+#define ARG(ident, ch, size, fmt, noun) [ch] = fmt_arg_##fmt,
+#include "controller/argtable.def"
+#undef ARG
+};
+
+static void fmt_arg(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+{
+    unsigned char m = (unsigned char)c->reg->args[i];
+    arg_formatter *f = m < 128 ? arg_formatters[m] : NULL;
+    if (f)
+        f(b, c, i, o);
+    else
+        fmt_ptr(b, c->args[i]);
+}
+
+/* ------------------------------------------------------------------------
+ * Calls that sigtable.def gives a decoder (its last column). */
+
+/* fcntl: the commands that take no third argument do not show it (as
+ * strace), F_SETFL's is open flags, F_GETFL's and F_GETFD's results are
+ * decoded. */
+static uint64_t fcntl_cmd(const struct tc_call *c)
+{
+    return c->nargs >= 2 ? c->args[1] : UINT64_MAX;
+}
+
+static size_t fcntl_shown(const struct tc_call *c)
+{
+    uint64_t cmd = fcntl_cmd(c);
+    if (c->nargs == 3 && (cmd == GUEST_F_GETFD || cmd == GUEST_F_GETFL || cmd == GUEST_F_GETOWN ||
+                          cmd == GUEST_F_GETSIG || cmd == GUEST_F_GETPIPE_SZ))
+        return 2;
+    return c->nargs;
+}
+
+static int fcntl_arg(struct tp_buf *b, const struct tc_call *c, size_t i)
+{
+    if (i != 2 || fcntl_cmd(c) != GUEST_F_SETFL)
+        return 0;
+    fmt_open_flags(b, c->args[i]);
+    return 1;
+}
+
+static int fcntl_result(struct tp_buf *b, const struct tc_call *c)
+{
+    uint64_t v = c->result;
+    if (fcntl_cmd(c) == GUEST_F_GETFL) {
+        tp_buf_addf(b, "%#" PRIx64 " (flags ", v);
+        fmt_open_flags(b, v);
+        tp_buf_puts(b, ")");
+        return 1;
+    }
+    if (fcntl_cmd(c) == GUEST_F_GETFD) {
+        tp_buf_addf(b, "%#" PRIx64 " (flags %s)", v, v == GUEST_FD_CLOEXEC ? "FD_CLOEXEC" : "0");
+        return 1;
+    }
+    return 0;
+}
+
+static const struct call_decoder {
+    size_t (*shown)(const struct tc_call *c);                      /* arguments shown */
+    int (*arg)(struct tp_buf *b, const struct tc_call *c, size_t i); /* 1: it showed argument i */
+    int (*result)(struct tp_buf *b, const struct tc_call *c);       /* 1: it showed the (successful) result */
+} decoders[] = {
+    [ST_DEC_FCNTL] = { fcntl_shown, fcntl_arg, fcntl_result },
+};
+
+/* The decoder sigtable.def names for the call, or NULL. */
+static const struct call_decoder *decoder_of(const struct tc_call *c)
+{
+    if (!c->reg || c->reg->decoder == ST_DEC_NONE ||
+        (size_t)c->reg->decoder >= sizeof decoders / sizeof decoders[0])
+        return NULL;
+    return &decoders[c->reg->decoder];
 }
 
 /* An argument by its wire kind only (unknown signatures). */
@@ -969,13 +1151,10 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
     }
     default: {
         int64_t sv = (int64_t)v;
-        if (!failed && c->reg && c->reg->id == ST_SIG_fcntl && c->nargs >= 2 && c->args[1] == 3) {
-            tp_buf_addf(b, "%#" PRIx64 " (flags ", v);
-            fmt_open_flags(b, v);
-            tp_buf_puts(b, ")");
-        } else if (!failed && c->reg && c->reg->id == ST_SIG_fcntl && c->nargs >= 2 && c->args[1] == 1) {
-            tp_buf_addf(b, "%#" PRIx64 " (flags %s)", v, v == 1 ? "FD_CLOEXEC" : "0");
-        } else if (meaning == ST_RES_NUM && c->reg && c->reg->id == ST_SIG_umask) {
+        const struct call_decoder *dec = decoder_of(c);
+        if (!failed && dec && dec->result && dec->result(b, c)) {
+            /* shown by the call's decoder */
+        } else if (meaning == ST_RES_MODE) {
             tp_buf_addf(b, "%#04" PRIo64, v);
         } else if (meaning == ST_RES_FD && !failed && o->fd_paths) {
             /* The new descriptor, named by this very call (open) or by the one it copies (dup). */
@@ -1023,21 +1202,33 @@ static void fmt_secs(struct tp_buf *b, uint64_t ns)
 
 void tp_format_call_args(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
 {
-    size_t shown = c->nargs;
-    /* fcntl(fd, F_GETFL) like strace: the unused third argument is not shown. */
-    if (c->reg && c->reg->id == ST_SIG_fcntl && c->nargs == 3 &&
-        (c->args[1] == 1 || c->args[1] == 3 || c->args[1] == 9 || c->args[1] == 11 || c->args[1] == 1032))
-        shown = 2;
+    const struct call_decoder *dec = decoder_of(c);
+    size_t shown = dec && dec->shown ? dec->shown(c) : c->nargs;
     for (size_t i = 0; i < shown; i++) {
         if (i)
             tp_buf_puts(out, ", ");
-        if (c->reg && c->reg->id == ST_SIG_fcntl && i == 2 && c->args[1] == 4)
-            fmt_open_flags(out, c->args[i]);
-        else if (c->reg)
+        if (dec && dec->arg && dec->arg(out, c, i))
+            continue;
+        if (c->reg)
             fmt_arg(out, c, i, o);
         else
             fmt_wire(out, i < strlen(c->arg_kinds) ? c->arg_kinds[i] : 'i', c->args[i]);
     }
+}
+
+void tp_format_raw_call(struct tp_buf *out, const char *sig, const uint64_t *args, size_t nargs)
+{
+    char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
+    tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
+    size_t nk = strlen(kinds);
+    tp_format_text(out, name);
+    tp_buf_puts(out, "(");
+    for (size_t i = 0; i < nargs; i++) {
+        if (i)
+            tp_buf_puts(out, ", ");
+        fmt_wire(out, i < nk ? kinds[i] : 'i', args[i]);
+    }
+    tp_buf_puts(out, ")");
 }
 
 void tp_format_call_result(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)

@@ -86,6 +86,10 @@ void tp_fdtab_update(struct tp_fdtab *t, const struct tc_call *c);
 /* Frees the paths; the table is empty again. */
 void tp_fdtab_release(struct tp_fdtab *t);
 
+/* A call by its signature's wire kinds only, "name(1, 0x7f.., 2.5)": for a
+ * request without its memory commands (replay's diagnostics). */
+void tp_format_raw_call(struct tp_buf *out, const char *sig, const uint64_t *args, size_t nargs);
+
 /* The call's text without prefix or newline: `open("/x", O_RDONLY) = 3`. */
 void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
 /* The same in two parts, for `sandtrace index`: the arguments alone

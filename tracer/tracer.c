@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "controller/registry.h"
 #include "controller/session.h"
 
 #define MAX_LIMIT_NAMES 8
@@ -483,7 +484,8 @@ static void on_request(void *ctx, const char *text, size_t text_len, const uint6
     pthread_mutex_unlock(&t->lock);
     /* A controller usually kills the guest at _exit (sandtrace does, and a
      * tapped guest's controller kills tap with it): keep what led there. */
-    if (text_len >= 6 && !memcmp(text, "_exit(", 6))
+    const struct st_sig *known = st_registry_lookup(text, text_len);
+    if (known && known->id == ST_SIG__exit)
         flush_now(t);
 }
 

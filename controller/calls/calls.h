@@ -9,7 +9,7 @@
 #define ST_DECLARE_HANDLED(ident) st_handler call_##ident;
 #define ST_DECLARE_REFUSED(ident)
 #define ST_DECLARE_FATAL(ident)
-#define SIG(ident, text, cls, args, res, act, err) ST_DECLARE_##act(ident)
+#define SIG(ident, text, cls, args, res, act, err, dec) ST_DECLARE_##act(ident)
 #include "controller/sigtable.def"
 #undef SIG
 #undef ST_DECLARE_HANDLED

@@ -146,8 +146,8 @@ int call_getrusage(struct st_session *s, struct st_call *c)
         st_call_fail(c, EFAULT);
         return 0;
     }
-    /* struct rusage is 144 bytes on x86-64; the guest's is all zeros. */
-    static const unsigned char zero[144];
+    /* The guest's struct rusage is all zeros. */
+    static const unsigned char zero[ST_GUEST_RUSAGE_SIZE];
     int rc = st_guest_write(s, st_arg_ptr(c, 1), zero, sizeof zero);
     if (rc < 0)
         return rc;
@@ -169,8 +169,8 @@ int call_uname(struct st_session *s, struct st_call *c)
         st_call_fail(c, EFAULT);
         return 0;
     }
-    /* struct utsname: six 65-byte fields. */
-    char u[6][65];
+    /* struct utsname: six fields. */
+    char u[6][ST_GUEST_UTSNAME_FIELD];
     memset(u, 0, sizeof u);
     snprintf(u[0], sizeof u[0], "Linux");
     snprintf(u[1], sizeof u[1], "%s", s->cfg.hostname ? s->cfg.hostname : "sandbox");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "controller/error.h"
 #include "controller/registry.h"
 
 static void test_registry_every_entry_is_consistent(void **state)
@@ -24,9 +25,13 @@ static void test_registry_every_entry_is_consistent(void **state)
         assert_non_null(strchr("ipfv", s->res_kind));
         for (unsigned a = 0; a < s->nargs; a++)
             assert_non_null(strchr("ipf", s->arg_kinds[a]));
+        /* Every meaning is one of argtable.def's. */
+        for (unsigned a = 0; a < s->nargs; a++)
+            if (!st_arg_info(s->args[a]))
+                fail_msg("'%s': argument %u means '%c', which argtable.def lacks", s->text, a, s->args[a]);
         /* Meanings that read or write guest memory sit on pointer arguments. */
         for (unsigned a = 0; a < s->nargs; a++)
-            if (strchr("siotSTqugUMrx", s->args[a]) && s->arg_kinds[a] != 'p')
+            if ((strchr("siogx", s->args[a]) || st_arg_info(s->args[a])->size) && s->arg_kinds[a] != 'p')
                 fail_msg("'%s': argument %u means '%c' but is not a pointer", s->text, a, s->args[a]);
         /* A buffer is followed by its length. */
         for (unsigned a = 0; a < s->nargs; a++)
@@ -93,6 +98,67 @@ static void test_registry_lookup_after_a_hit_rejects_same_length_misses(void **s
     assert_ptr_equal(st_registry_lookup("read(ipi)i", 10), r);
 }
 
+/* The one parser of signature texts takes them apart and refuses what the
+ * wire refuses. */
+static void test_sig_parse_takes_texts_apart_and_refuses_malformed_ones(void **state)
+{
+    (void)state;
+    struct st_sig_shape sh;
+    assert_int_equal(st_sig_parse("fstatat64(ippi)i", 16, &sh), 0);
+    assert_int_equal(sh.name_len, 9);
+    assert_string_equal(sh.arg_kinds, "ippi");
+    assert_int_equal(sh.nargs, 4);
+    assert_int_equal(sh.res_kind, 'i');
+    assert_int_equal(st_sig_parse("f()v", 4, &sh), 0);
+    assert_int_equal(sh.nargs, 0);
+    assert_int_equal(st_sig_parse("", 0, &sh), ST_E_ZERO_LENGTH);
+    assert_int_equal(st_sig_parse("a-b(i)i", 7, &sh), ST_E_BAD_TEXT);
+    assert_int_equal(st_sig_parse("(i)i", 4, &sh), ST_E_BAD_TEXT);
+    assert_int_equal(st_sig_parse("f(i)ii", 6, &sh), ST_E_BAD_TEXT);
+    assert_int_equal(st_sig_parse("f(x)i", 5, &sh), ST_E_BAD_KIND);
+    assert_int_equal(st_sig_parse("f(i)x", 5, &sh), ST_E_BAD_KIND);
+    char many[64] = "f(";
+    memset(many + 2, 'i', ST_MAX_ARGS + 1);
+    strcpy(many + 2 + ST_MAX_ARGS + 1, ")i");
+    assert_int_equal(st_sig_parse(many, strlen(many), &sh), ST_E_TOO_MANY_ARGS);
+}
+
+/* The failure rule follows the result's meaning. */
+static void test_sig_failed_follows_the_result_meaning(void **state)
+{
+    (void)state;
+    const struct st_sig *rd = st_registry_lookup("read(ipi)i", 10);
+    const struct st_sig *um = st_registry_lookup("umask(i)i", 9);
+    const struct st_sig *gp = st_registry_lookup("getpid()i", 9);
+    const struct st_sig *od = st_registry_lookup("opendir(p)p", 11);
+    assert_true(st_sig_failed(rd, 'i', (uint64_t)-1, 1));
+    assert_false(st_sig_failed(rd, 'i', 5, 0));
+    assert_false(st_sig_failed(um, 'i', (uint64_t)-1, 1));
+    assert_false(st_sig_failed(gp, 'i', (uint64_t)-1, 0));
+    assert_true(st_sig_failed(gp, 'i', (uint64_t)-1, 1));
+    assert_true(st_sig_failed(od, 'p', 0, 1));
+    assert_false(st_sig_failed(od, 'p', 0x1000, 0));
+    assert_true(st_sig_failed(NULL, 'p', 0, 1));
+    assert_false(st_sig_failed(NULL, 'i', 0, 1));
+}
+
+/* Sizes and decoders come from the tables. */
+static void test_registry_knows_sizes_and_decoders(void **state)
+{
+    (void)state;
+    const struct st_sig *st = st_registry_lookup("stat64(pp)i", 11);
+    uint64_t args[3] = { 0x1000, 0x2000, 7 };
+    assert_int_equal(st_sig_arg_extent(st, args, 2, 1), ST_GUEST_STAT_SIZE);
+    assert_int_equal(st_sig_arg_extent(st, args, 2, 0), 0);
+    const struct st_sig *rd = st_registry_lookup("read(ipi)i", 10);
+    assert_int_equal(st_sig_arg_extent(rd, args, 3, 1), 7);
+    assert_int_equal(st_arg_info(ST_ARG_UTSNAME_OUT)->size, 390);
+    assert_string_equal(st_arg_info(ST_ARG_DIRFD)->noun, "fd");
+    assert_null(st_arg_info('#'));
+    assert_int_equal(st_registry_get(ST_SIG_fcntl)->decoder, ST_DEC_FCNTL);
+    assert_int_equal(st_registry_get(ST_SIG_read)->decoder, ST_DEC_NONE);
+}
+
 /* When the reference lists are beside the checkout (as in CI), every line of
  * them must be in the registry. */
 static void test_registry_knows_every_real_signature(void **state)
@@ -131,6 +197,9 @@ int main(void)
         cmocka_unit_test(test_registry_lookup_rejects_near_misses),
         cmocka_unit_test(test_registry_lookup_after_a_hit_rejects_same_length_misses),
         cmocka_unit_test(test_registry_knows_every_real_signature),
+        cmocka_unit_test(test_sig_parse_takes_texts_apart_and_refuses_malformed_ones),
+        cmocka_unit_test(test_sig_failed_follows_the_result_meaning),
+        cmocka_unit_test(test_registry_knows_sizes_and_decoders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ST_HANDLER_REFUSED(ident) NULL
 #define ST_HANDLER_FATAL(ident) NULL
 static st_handler *const handlers[ST_SIG_COUNT] = {
-#define SIG(ident, text, cls, args, res, act, err) [ST_SIG_##ident] = ST_HANDLER_##act(ident),
+#define SIG(ident, text, cls, args, res, act, err, dec) [ST_SIG_##ident] = ST_HANDLER_##act(ident),
 #include "controller/sigtable.def"
 #undef SIG
 };

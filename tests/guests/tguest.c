@@ -39,7 +39,7 @@
 
 /* Every signature the controller's registry knows. */
 static const char *const all_sigs[] = {
-#define SIG(ident, text, cls, args, res, act, err) text,
+#define SIG(ident, text, cls, args, res, act, err, dec) text,
 #include "controller/sigtable.def"
 #undef SIG
 };
