@@ -1,6 +1,8 @@
 /* Names of the controller's error codes. */
 #include "controller/error.h"
 
+#include <string.h>
+
 const char *st_error_name(int err)
 {
     switch ((enum st_error)err) {
@@ -25,5 +27,7 @@ const char *st_error_name(int err)
     case ST_E_STOPPED: return "guest stopped by the controller";
     case ST_E_INVALID: return "invalid argument";
     }
+    if (st_error_is_errno(err))
+        return strerror(-err);
     return "unknown error";
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -421,9 +422,17 @@ static void test_wire_encode_request_round_trips_and_refuses_bad_text(void **sta
 static void test_wire_every_error_has_a_name(void **state)
 {
     (void)state;
-    for (int e = ST_E_INVALID; e <= 0; e++)
+    for (int e = ST_E_INVALID; e <= ST_E_EOF; e++)
         assert_string_not_equal(st_error_name(e), "unknown error");
-    assert_string_equal(st_error_name(-999), "unknown error");
+    assert_string_equal(st_error_name(ST_OK), "success");
+    assert_string_equal(st_error_name(ST_E_INVALID - 1), "unknown error");
+    /* No code collides with an errno: handlers mix them. */
+    for (int e = ST_E_INVALID; e <= ST_E_EOF; e++)
+        assert_false(st_error_is_errno(e));
+    assert_true(st_error_is_errno(-ENOENT));
+    assert_true(st_error_is_errno(-ST_ERRNO_MAX));
+    assert_int_not_equal(ST_E_TRUNCATED, -ENOENT);
+    assert_string_equal(st_error_name(-ENOENT), strerror(ENOENT));
 }
 
 int main(void)
