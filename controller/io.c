@@ -142,7 +142,7 @@ long st_session_write_output(struct st_session *s, int fd, const void *data, siz
     s->output_total += accept;
     if (hit) {
         st_session_write_limit_marker(s, fd == 1 ? s->cfg.out_fd : s->cfg.err_fd);
-        ST_EMIT(s, on_limit, "output", "output limit reached");
+        ST_EMIT(s, on_limit, ST_LIMIT_OUTPUT, "output limit reached");
         st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
                         (unsigned long long)s->cfg.max_output);
     }
@@ -157,7 +157,7 @@ long st_session_read_input(struct st_session *s, void *buf, size_t n)
         /* Wait first: the deadline holds even while the guest waits for input. */
         int rc = st_session_wait_fd(s, s->cfg.in_fd, POLLIN);
         if (rc == ST_E_TIMEOUT) {
-            ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached waiting for input");
+            ST_EMIT(s, on_limit, ST_LIMIT_TIMEOUT, "wall-clock limit reached waiting for input");
             st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
             return -EINTR;
         }

@@ -2,7 +2,7 @@
 # families (controller/calls/), virtual world, guest spawning and jail.
 controller_SRCS := controller/registry.c $(sort $(wildcard controller/vfs*.c)) $(sort $(wildcard controller/calls/*.c))
 # The engine: codec, dispatcher, session, spawning (one line, kept apart from the vfs one).
-controller_SRCS += controller/error.c controller/wire.c controller/spawn.c controller/jail.c controller/guest_link.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
+controller_SRCS += controller/error.c controller/limit.c controller/wire.c controller/spawn.c controller/jail.c controller/guest_link.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
 # User handlers: the C API, plugins (dlopen), handler processes (JSON lines).
 controller_SRCS += controller/handler.c controller/handler_proc.c
 COMPONENTS += controller

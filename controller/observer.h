@@ -11,6 +11,23 @@
 
 struct st_outcome;
 
+/* The limits a session enforces. */
+enum st_limit {
+    ST_LIMIT_TIMEOUT, /* wall clock */
+    ST_LIMIT_CPU,     /* RLIMIT_CPU */
+    ST_LIMIT_MEMORY,  /* RLIMIT_AS */
+    ST_LIMIT_OUTPUT,  /* bytes written to stdout and stderr */
+    ST_LIMIT_CALLS,   /* requests */
+    ST_LIMIT_COUNT
+};
+
+/* The limit's name, as a trace's LIMIT event records it: "timeout", "cpu",
+ * "memory", "output", "calls" ("?" out of range). */
+const char *st_limit_name(enum st_limit limit);
+
+/* The limit `name` names (st_limit_name's inverse), or -1. */
+int st_limit_by_name(const char *name);
+
 struct st_observer {
     void *ctx;
     /* A request as it arrived: its signature text (`text_len` bytes, not
@@ -27,8 +44,8 @@ struct st_observer {
     void (*on_result)(void *ctx, char kind, uint64_t value);      /* ends the request */
     /* Bytes the guest wrote to its real stderr (fd 2), as they came. */
     void (*on_guest_stderr)(void *ctx, const void *data, size_t len);
-    /* A limit was hit (`which`: "timeout", "cpu", "memory", "output", "calls"). */
-    void (*on_limit)(void *ctx, const char *which, const char *detail);
+    /* A limit was hit. */
+    void (*on_limit)(void *ctx, enum st_limit which, const char *detail);
     /* The guest broke the protocol; `raw` holds the offending bytes if any. */
     void (*on_violation)(void *ctx, const char *what, const void *raw, size_t len);
     /* A controller decision worth keeping (a refused call, a policy note). */

@@ -161,7 +161,7 @@ static void on_guest_stderr(void *ctx, const void *data, size_t n)
         /* The same marker as for write(2) requests beyond the limit,
          * reported once. */
         st_session_write_limit_marker(s, s->cfg.err_fd);
-        ST_EMIT(s, on_limit, "output", "guest stderr beyond the output limit");
+        ST_EMIT(s, on_limit, ST_LIMIT_OUTPUT, "guest stderr beyond the output limit");
         st_session_stop(s, ST_STATUS_OUTPUT, "output limit of %llu bytes reached",
                         (unsigned long long)s->cfg.max_output);
     }
@@ -306,7 +306,7 @@ static int dispatch(struct st_session *s)
     struct st_call c;
     s->calls++;
     if (s->cfg.max_calls && s->calls > s->cfg.max_calls) {
-        ST_EMIT(s, on_limit, "calls", req->text);
+        ST_EMIT(s, on_limit, ST_LIMIT_CALLS, req->text);
         st_session_stop(s, ST_STATUS_MAX_CALLS, "more than %llu calls",
                         (unsigned long long)s->cfg.max_calls);
         return ST_E_STOPPED;
@@ -509,7 +509,7 @@ static int request_loop(struct st_session *s, int *cut_in_request)
 
 static void timeout_reached(struct st_session *s)
 {
-    ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached");
+    ST_EMIT(s, on_limit, ST_LIMIT_TIMEOUT, "wall-clock limit reached");
     st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
 }
 
@@ -608,9 +608,9 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     /* The kernel enforced these limits (the guest died of them): observers
      * hear of them as of the limits the controller enforces itself. */
     if (o->status == ST_STATUS_CPU)
-        ST_EMIT(s, on_limit, "cpu", "cpu-time limit reached (RLIMIT_CPU)");
+        ST_EMIT(s, on_limit, ST_LIMIT_CPU, "cpu-time limit reached (RLIMIT_CPU)");
     else if (o->status == ST_STATUS_MEMORY)
-        ST_EMIT(s, on_limit, "memory", "died of a failed allocation under the memory limit (RLIMIT_AS)");
+        ST_EMIT(s, on_limit, ST_LIMIT_MEMORY, "died of a failed allocation under the memory limit (RLIMIT_AS)");
     /* The guest's last stderr line, left open, is ended: a tool's closing
      * line about an end other than a plain exit then stands on its own. */
     if (s->err_line_open && o->status != ST_STATUS_EXITED && s->cfg.err_fd >= 0) {

@@ -148,6 +148,45 @@ struct trace_header {
     const struct trace_kv *policy;
 };
 
+/* The keys of the header's policy entries, as the recorder writes them and
+ * the replayer and the tools read them back (values are text). */
+#define TRACE_POLICY_CONTROLLER "controller"   /* "sandtrace", or "foreign (sandtrace tap)" */
+#define TRACE_POLICY_TAP_REAL_ENV_COUNT "tap.real_env_count"
+#define TRACE_POLICY_UID "uid"
+#define TRACE_POLICY_GID "gid"
+#define TRACE_POLICY_PID "pid"
+#define TRACE_POLICY_PPID "ppid"
+#define TRACE_POLICY_HOSTNAME "hostname"
+#define TRACE_POLICY_PYPY_HOME "pypy_home"
+#define TRACE_POLICY_TIME_MODE "time.mode"
+#define TRACE_POLICY_TIME_BASE "time.base"
+#define TRACE_POLICY_TIME_OFFSET "time.offset"
+#define TRACE_POLICY_LIMIT_TIMEOUT_SECONDS "limit.timeout_seconds"
+#define TRACE_POLICY_LIMIT_CPU_SECONDS "limit.cpu_seconds"
+#define TRACE_POLICY_LIMIT_MEMORY_BYTES "limit.memory_bytes"
+#define TRACE_POLICY_LIMIT_MAX_CALLS "limit.max_calls"
+#define TRACE_POLICY_LIMIT_MAX_OUTPUT "limit.max_output"
+#define TRACE_POLICY_SECCOMP "seccomp"
+#define TRACE_POLICY_JAIL_LOOSE "jail.loose"
+#define TRACE_POLICY_NO_ASLR "no_aslr"
+#define TRACE_POLICY_ALLOW_UNKNOWN "allow_unknown"
+#define TRACE_POLICY_LOG_REFUSED "log_refused"
+#define TRACE_POLICY_MOUNT "mount"             /* one per mount: "GUEST=HOST" */
+#define TRACE_POLICY_FILE "file"               /* one per virtual file: "GUEST=HOST" */
+#define TRACE_POLICY_LIB_PATH "lib_path"
+#define TRACE_POLICY_TMP "tmp"
+#define TRACE_POLICY_TMP_WRITE_QUOTA "tmp_write_quota"
+#define TRACE_POLICY_CWD "cwd"
+#define TRACE_POLICY_SEED "seed"
+#define TRACE_POLICY_STDIN "stdin"
+#define TRACE_POLICY_EXE "exe"
+#define TRACE_POLICY_TZ "tz"
+#define TRACE_POLICY_LOCALE "locale"
+#define TRACE_POLICY_RUN_OPTION "run.option"   /* one per word of the run's options */
+
+/* The value of the first policy entry `key` of `h`, or NULL. */
+const char *trace_header_policy(const struct trace_header *h, const char *key);
+
 /* Hashes the file at `path` with BLAKE2b-256 into `out` and stores its size
  * in *size (may be NULL). TRACE_E_IO when it cannot be read. */
 int trace_hash_file(const char *path, uint8_t out[TRACE_HASH_BYTES], uint64_t *size);

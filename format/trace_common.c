@@ -68,6 +68,14 @@ const char *trace_event_kind_name(enum trace_event_kind kind)
     return names[kind];
 }
 
+const char *trace_header_policy(const struct trace_header *h, const char *key)
+{
+    for (size_t i = 0; h && key && i < h->policy_count; i++)
+        if (h->policy[i].key && !strcmp(h->policy[i].key, key))
+            return h->policy[i].value;
+    return NULL;
+}
+
 uint64_t tf_xxh3(const void *data, size_t len)
 {
     return XXH3_64bits(data, len);

@@ -142,25 +142,25 @@ static void add_world_policy(struct st_tracer_meta *m, const struct st_run_optio
                              char **rest, int nrest)
 {
     for (size_t i = 0; i < ro->nmounts; i++)
-        st_tracer_meta_add(m, "mount", "%s=%s", ro->mounts[i].key, ro->mounts[i].value);
+        st_tracer_meta_add(m, TRACE_POLICY_MOUNT, "%s=%s", ro->mounts[i].key, ro->mounts[i].value);
     for (size_t i = 0; i < ro->nfiles; i++)
-        st_tracer_meta_add(m, "file", "%s=%s", ro->files[i].key, ro->files[i].value);
+        st_tracer_meta_add(m, TRACE_POLICY_FILE, "%s=%s", ro->files[i].key, ro->files[i].value);
     if (ro->lib_path)
-        st_tracer_meta_add(m, "lib_path", "%s", ro->lib_path);
+        st_tracer_meta_add(m, TRACE_POLICY_LIB_PATH, "%s", ro->lib_path);
     if (ro->tmp_dir)
-        st_tracer_meta_add(m, "tmp", "%s", ro->tmp_dir);
+        st_tracer_meta_add(m, TRACE_POLICY_TMP, "%s", ro->tmp_dir);
     if (ro->tmp_write)
-        st_tracer_meta_add(m, "tmp_write_quota", "%llu", (unsigned long long)ro->tmp_quota);
+        st_tracer_meta_add(m, TRACE_POLICY_TMP_WRITE_QUOTA, "%llu", (unsigned long long)ro->tmp_quota);
     if (ro->cwd)
-        st_tracer_meta_add(m, "cwd", "%s", ro->cwd);
-    st_tracer_meta_add(m, "seed", "%llu", (unsigned long long)ro->seed);
+        st_tracer_meta_add(m, TRACE_POLICY_CWD, "%s", ro->cwd);
+    st_tracer_meta_add(m, TRACE_POLICY_SEED, "%llu", (unsigned long long)ro->seed);
     if (ro->stdin_file)
-        st_tracer_meta_add(m, "stdin", "%s", ro->stdin_file);
-    st_tracer_meta_add(m, "exe", "%s", ro->exe);
+        st_tracer_meta_add(m, TRACE_POLICY_STDIN, "%s", ro->stdin_file);
+    st_tracer_meta_add(m, TRACE_POLICY_EXE, "%s", ro->exe);
     if (ro->tz)
-        st_tracer_meta_add(m, "tz", "%s", ro->tz);
+        st_tracer_meta_add(m, TRACE_POLICY_TZ, "%s", ro->tz);
     if (ro->locale)
-        st_tracer_meta_add(m, "locale", "%s", ro->locale);
+        st_tracer_meta_add(m, TRACE_POLICY_LOCALE, "%s", ro->locale);
     /* The run options verbatim (before the executable), so that a later
      * run can be started with exactly the same command line. */
     for (int i = 1; i < nrest; i++) {
@@ -168,7 +168,7 @@ static void add_world_policy(struct st_tracer_meta *m, const struct st_run_optio
             break;
         if (!strcmp(rest[i], "--"))
             continue;
-        st_tracer_meta_add(m, "run.option", "%s", rest[i]);
+        st_tracer_meta_add(m, TRACE_POLICY_RUN_OPTION, "%s", rest[i]);
     }
 }
 

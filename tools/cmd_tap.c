@@ -150,9 +150,9 @@ int cmd_tap(int argc, char **argv)
     /* The guest's environment is the real one tap was given (not recorded:
      * it is the foreign controller's business and may hold secrets); the
      * virtual one is whatever the controller answers to get_environ. */
-    st_tracer_meta_add(&meta, "controller", "foreign (sandtrace tap)");
-    st_tracer_meta_add(&meta, "exe", "%s", exe);
-    st_tracer_meta_add(&meta, "tap.real_env_count", "%zu", nenv);
+    st_tracer_meta_add(&meta, TRACE_POLICY_CONTROLLER, "foreign (sandtrace tap)");
+    st_tracer_meta_add(&meta, TRACE_POLICY_EXE, "%s", exe);
+    st_tracer_meta_add(&meta, TRACE_POLICY_TAP_REAL_ENV_COUNT, "%zu", nenv);
     if (meta.error) {
         fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
         st_tracer_meta_release(&meta);

@@ -22,8 +22,6 @@
 #include "controller/registry.h"
 #include "controller/session.h"
 
-#define MAX_LIMIT_NAMES 8
-#define LIMIT_NAME_MAX 16
 /* The most events and bytes held back for one request; beyond them, the
  * held events are written at once (a request with that many memory
  * commands is rare, and big data costs its copy more than its encoding). */
@@ -181,30 +179,30 @@ int st_tracer_meta_add_session(struct st_tracer_meta *m, const struct st_session
 {
     if (!m || !c)
         return ST_TRACER_E_INVALID;
-    st_tracer_meta_add(m, "controller", "sandtrace");
-    st_tracer_meta_add(m, "uid", "%u", (unsigned)c->uid);
-    st_tracer_meta_add(m, "gid", "%u", (unsigned)c->gid);
-    st_tracer_meta_add(m, "pid", "%lld", (long long)c->pid);
-    st_tracer_meta_add(m, "ppid", "%lld", (long long)c->ppid);
+    st_tracer_meta_add(m, TRACE_POLICY_CONTROLLER, "sandtrace");
+    st_tracer_meta_add(m, TRACE_POLICY_UID, "%u", (unsigned)c->uid);
+    st_tracer_meta_add(m, TRACE_POLICY_GID, "%u", (unsigned)c->gid);
+    st_tracer_meta_add(m, TRACE_POLICY_PID, "%lld", (long long)c->pid);
+    st_tracer_meta_add(m, TRACE_POLICY_PPID, "%lld", (long long)c->ppid);
     if (c->hostname)
-        st_tracer_meta_add(m, "hostname", "%s", c->hostname);
+        st_tracer_meta_add(m, TRACE_POLICY_HOSTNAME, "%s", c->hostname);
     if (c->pypy_home)
-        st_tracer_meta_add(m, "pypy_home", "%s", c->pypy_home);
-    st_tracer_meta_add(m, "time.mode", "%s", time_mode_name(c->time_mode));
-    st_tracer_meta_add(m, "time.base", "%lld", (long long)c->time_base);
-    st_tracer_meta_add(m, "time.offset", "%lld", (long long)c->time_offset);
-    st_tracer_meta_add(m, "limit.timeout_seconds", "%g", c->timeout_seconds);
-    st_tracer_meta_add(m, "limit.cpu_seconds", "%llu", (unsigned long long)c->cpu_seconds);
-    st_tracer_meta_add(m, "limit.memory_bytes", "%llu", (unsigned long long)c->memory_bytes);
-    st_tracer_meta_add(m, "limit.max_calls", "%llu", (unsigned long long)c->max_calls);
-    st_tracer_meta_add(m, "limit.max_output", "%llu", (unsigned long long)c->max_output);
-    st_tracer_meta_add(m, "seccomp", "%d", c->seccomp);
+        st_tracer_meta_add(m, TRACE_POLICY_PYPY_HOME, "%s", c->pypy_home);
+    st_tracer_meta_add(m, TRACE_POLICY_TIME_MODE, "%s", time_mode_name(c->time_mode));
+    st_tracer_meta_add(m, TRACE_POLICY_TIME_BASE, "%lld", (long long)c->time_base);
+    st_tracer_meta_add(m, TRACE_POLICY_TIME_OFFSET, "%lld", (long long)c->time_offset);
+    st_tracer_meta_add(m, TRACE_POLICY_LIMIT_TIMEOUT_SECONDS, "%g", c->timeout_seconds);
+    st_tracer_meta_add(m, TRACE_POLICY_LIMIT_CPU_SECONDS, "%llu", (unsigned long long)c->cpu_seconds);
+    st_tracer_meta_add(m, TRACE_POLICY_LIMIT_MEMORY_BYTES, "%llu", (unsigned long long)c->memory_bytes);
+    st_tracer_meta_add(m, TRACE_POLICY_LIMIT_MAX_CALLS, "%llu", (unsigned long long)c->max_calls);
+    st_tracer_meta_add(m, TRACE_POLICY_LIMIT_MAX_OUTPUT, "%llu", (unsigned long long)c->max_output);
+    st_tracer_meta_add(m, TRACE_POLICY_SECCOMP, "%d", c->seccomp);
     /* The jail of controller/jail.h: one filter and its warden. */
     if (c->seccomp)
-        st_tracer_meta_add(m, "jail.loose", "%d", c->loose_jail);
-    st_tracer_meta_add(m, "no_aslr", "%d", c->no_aslr);
-    st_tracer_meta_add(m, "allow_unknown", "%d", c->allow_unknown);
-    st_tracer_meta_add(m, "log_refused", "%d", c->log_refused);
+        st_tracer_meta_add(m, TRACE_POLICY_JAIL_LOOSE, "%d", c->loose_jail);
+    st_tracer_meta_add(m, TRACE_POLICY_NO_ASLR, "%d", c->no_aslr);
+    st_tracer_meta_add(m, TRACE_POLICY_ALLOW_UNKNOWN, "%d", c->allow_unknown);
+    st_tracer_meta_add(m, TRACE_POLICY_LOG_REFUSED, "%d", c->log_refused);
     return m->error;
 }
 
@@ -227,11 +225,6 @@ void st_tracer_meta_release(struct st_tracer_meta *m)
 /* ------------------------------------------------------------------------- */
 /* The tracer. */
 
-struct limit_value {
-    char name[LIMIT_NAME_MAX];
-    uint64_t value;
-};
-
 struct st_tracer {
     struct trace_writer *w;
     int err; /* first TRACE_E_* error */
@@ -242,8 +235,7 @@ struct st_tracer {
     unsigned flush_ms;
     int thread_started, stopping;
     pthread_t thread;
-    struct limit_value limits[MAX_LIMIT_NAMES];
-    unsigned nlimits;
+    uint64_t limit_values[ST_LIMIT_COUNT]; /* recorded with a LIMIT event */
     /* The open request's events, held until its result was sent. Their
      * byte fields (signature, data) are offsets into `bytes` until
      * written, since `bytes` may move as it grows. */
@@ -567,20 +559,12 @@ static void on_guest_stderr(void *ctx, const void *data, size_t len)
     }
 }
 
-static uint64_t limit_value(const struct st_tracer *t, const char *which)
-{
-    for (unsigned i = 0; i < t->nlimits; i++)
-        if (!strcmp(t->limits[i].name, which))
-            return t->limits[i].value;
-    return 0;
-}
-
-static void on_limit(void *ctx, const char *which, const char *detail)
+static void on_limit(void *ctx, enum st_limit which, const char *detail)
 {
     struct st_tracer *t = ctx;
     struct trace_event ev = { .kind = TRACE_EV_LIMIT };
-    ev.limit.name = which ? which : "?";
-    ev.limit.value = which ? limit_value(t, which) : 0;
+    ev.limit.name = st_limit_name(which);
+    ev.limit.value = (unsigned)which < ST_LIMIT_COUNT ? t->limit_values[which] : 0;
     ev.limit.detail = detail;
     add(t, &ev);
 }
@@ -634,20 +618,11 @@ struct st_observer st_tracer_observer(struct st_tracer *t)
     return o;
 }
 
-int st_tracer_set_limit_value(struct st_tracer *t, const char *which, uint64_t value)
+int st_tracer_set_limit_value(struct st_tracer *t, enum st_limit which, uint64_t value)
 {
-    if (!t || !which || strlen(which) >= LIMIT_NAME_MAX)
+    if (!t || (unsigned)which >= ST_LIMIT_COUNT)
         return ST_TRACER_E_INVALID;
-    for (unsigned i = 0; i < t->nlimits; i++)
-        if (!strcmp(t->limits[i].name, which)) {
-            t->limits[i].value = value;
-            return 0;
-        }
-    if (t->nlimits == MAX_LIMIT_NAMES)
-        return ST_TRACER_E_LIMIT;
-    snprintf(t->limits[t->nlimits].name, LIMIT_NAME_MAX, "%s", which);
-    t->limits[t->nlimits].value = value;
-    t->nlimits++;
+    t->limit_values[which] = value;
     return 0;
 }
 
@@ -655,11 +630,11 @@ void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_c
 {
     if (!t || !c)
         return;
-    st_tracer_set_limit_value(t, "timeout", (uint64_t)(c->timeout_seconds * 1000.0));
-    st_tracer_set_limit_value(t, "cpu", c->cpu_seconds);
-    st_tracer_set_limit_value(t, "memory", c->memory_bytes);
-    st_tracer_set_limit_value(t, "output", c->max_output);
-    st_tracer_set_limit_value(t, "calls", c->max_calls);
+    st_tracer_set_limit_value(t, ST_LIMIT_TIMEOUT, (uint64_t)(c->timeout_seconds * 1000.0));
+    st_tracer_set_limit_value(t, ST_LIMIT_CPU, c->cpu_seconds);
+    st_tracer_set_limit_value(t, ST_LIMIT_MEMORY, c->memory_bytes);
+    st_tracer_set_limit_value(t, ST_LIMIT_OUTPUT, c->max_output);
+    st_tracer_set_limit_value(t, ST_LIMIT_CALLS, c->max_calls);
 }
 
 int st_tracer_set_background_flush(struct st_tracer *t, unsigned interval_ms)

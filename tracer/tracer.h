@@ -109,10 +109,10 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
 /* The observer that records into `t` (ctx is t; t must outlive its use). */
 struct st_observer st_tracer_observer(struct st_tracer *t);
 
-/* The value recorded with a LIMIT event named `which` ("timeout" in ms,
- * "cpu" in s, "memory"/"output" in bytes, "calls"). Unset limits record 0.
- * At most 8 names. Returns 0 or ST_TRACER_E_LIMIT. */
-int st_tracer_set_limit_value(struct st_tracer *t, const char *which, uint64_t value);
+/* The value recorded with a LIMIT event of `which` (ST_LIMIT_TIMEOUT in
+ * ms, CPU in s, MEMORY/OUTPUT in bytes, CALLS). Unset limits record 0.
+ * Returns 0 or ST_TRACER_E_INVALID (no such limit). */
+int st_tracer_set_limit_value(struct st_tracer *t, enum st_limit which, uint64_t value);
 /* Sets the limit values from a session configuration. */
 void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_config *cfg);
 

@@ -179,7 +179,7 @@ static int sleep_real(struct st_session *s, double seconds)
         double left = end - now;
         if (s->link.deadline > 0) {
             if (s->link.deadline <= now) {
-                ST_EMIT(s, on_limit, "timeout", "wall-clock limit reached during a sleep");
+                ST_EMIT(s, on_limit, ST_LIMIT_TIMEOUT, "wall-clock limit reached during a sleep");
                 st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
                 return ST_E_STOPPED;
             }

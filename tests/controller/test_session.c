@@ -83,9 +83,9 @@ static void on_note(void *ctx, const char *text)
 {
     rec_add(ctx, "note %s\n", text);
 }
-static void on_limit(void *ctx, const char *which, const char *detail)
+static void on_limit(void *ctx, enum st_limit which, const char *detail)
 {
-    rec_add(ctx, "limit %s\n", which);
+    rec_add(ctx, "limit %s\n", st_limit_name(which));
 }
 static void on_exit_cb(void *ctx, const struct st_outcome *o)
 {
@@ -288,6 +288,20 @@ static void test_session_refusals_are_noted_with_their_errno(void **state)
     free(r);
 }
 
+/* Limits travel as an enum; their names are what a trace records. */
+static void test_limit_names_are_the_recorded_ones(void **state)
+{
+    (void)state;
+    static const char *const want[ST_LIMIT_COUNT] = { "timeout", "cpu", "memory", "output", "calls" };
+    for (int l = 0; l < ST_LIMIT_COUNT; l++) {
+        assert_string_equal(st_limit_name((enum st_limit)l), want[l]);
+        assert_int_equal(st_limit_by_name(want[l]), l);
+    }
+    assert_string_equal(st_limit_name(ST_LIMIT_COUNT), "?");
+    assert_int_equal(st_limit_by_name("max-calls"), -1);
+    assert_int_equal(st_limit_by_name(NULL), -1);
+}
+
 static void test_session_limits_are_reported_to_observers(void **state)
 {
     (void)state;
@@ -431,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_session_environment_is_served_from_entries),
         cmocka_unit_test(test_session_pypy_home_is_allocated_and_freed),
         cmocka_unit_test(test_session_refusals_are_noted_with_their_errno),
+        cmocka_unit_test(test_limit_names_are_the_recorded_ones),
         cmocka_unit_test(test_session_limits_are_reported_to_observers),
         cmocka_unit_test(test_session_several_observers_see_the_same_stream),
         cmocka_unit_test(test_session_timeout_holds_while_the_guest_waits_for_input),

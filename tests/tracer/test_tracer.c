@@ -37,7 +37,7 @@ static void feed_all(struct st_observer *o)
     o->on_result(o->ctx, 'i', 5);
     o->on_guest_stderr(o->ctx, "oops\n", 5);
     o->on_note(o->ctx, "refused 'fork()i' with EPERM");
-    o->on_limit(o->ctx, "calls", "more than 7 calls");
+    o->on_limit(o->ctx, ST_LIMIT_CALLS, "more than 7 calls");
     o->on_violation(o->ctx, "bad kind", "\x05" "f(x)i", 6);
     struct st_outcome out;
     memset(&out, 0, sizeof out);

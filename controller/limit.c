@@ -1,0 +1,25 @@
+/* The limits' names: what a trace's LIMIT event records. */
+#include "controller/observer.h"
+
+#include <string.h>
+
+static const char *const names[ST_LIMIT_COUNT] = {
+    [ST_LIMIT_TIMEOUT] = "timeout",
+    [ST_LIMIT_CPU] = "cpu",
+    [ST_LIMIT_MEMORY] = "memory",
+    [ST_LIMIT_OUTPUT] = "output",
+    [ST_LIMIT_CALLS] = "calls",
+};
+
+const char *st_limit_name(enum st_limit limit)
+{
+    return (unsigned)limit < ST_LIMIT_COUNT ? names[limit] : "?";
+}
+
+int st_limit_by_name(const char *name)
+{
+    for (int i = 0; name && i < ST_LIMIT_COUNT; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
+}
