@@ -57,13 +57,13 @@ FUZZ_TARGETS :=
 GEN_SRCS :=            # generated .c files (built into their component)
 INSTALL_HEADERS :=
 
-include format/module.mk controller/module.mk tracer/module.mk replayer/module.mk \
+include common/module.mk format/module.mk controller/module.mk tracer/module.mk replayer/module.mk \
         guest/module.mk tools/module.mk tests/module.mk bench/module.mk examples/module.mk
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 # Static libraries are linked dependents first, whatever order the fragments
 # were included in.
-LINK_ORDER := replayer tracer controller format guest
+LINK_ORDER := replayer tracer controller format guest common
 COMPONENTS := $(filter $(COMPONENTS),$(LINK_ORDER))
 LIBS := $(foreach c,$(COMPONENTS),$(BUILD)/lib/libsandtrace_$(c).a)
 SANDTRACE := $(BUILD)/bin/sandtrace

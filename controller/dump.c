@@ -10,16 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
 #include "controller/spawn.h"
 
 #define ST_DUMP_MAX (1u << 20)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *exec_errno)
 {
@@ -57,10 +51,10 @@ int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *e
     child.to_guest = -1;
     char *buf = malloc(ST_DUMP_MAX + 1);
     size_t len = 0;
-    double deadline = now_s() + (timeout_seconds > 0 ? timeout_seconds : 10);
+    double deadline = st_clock_seconds() + (timeout_seconds > 0 ? timeout_seconds : 10);
     rc = buf ? 0 : ST_E_NOMEM;
     while (rc == 0) {
-        double left = deadline - now_s();
+        double left = deadline - st_clock_seconds();
         if (left <= 0) {
             rc = ST_E_TIMEOUT;
             break;

@@ -10,14 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
 #include "controller/error.h"
 #include "controller/jail.h"
 
 double st_link_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return st_clock_seconds();
 }
 
 static int stop_asked(struct st_link *l)

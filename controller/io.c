@@ -9,27 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Writes all of `p` to `fd`; 0 or a negative errno. */
-static int write_full(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                struct pollfd pf = { fd, POLLOUT, 0 };
-                poll(&pf, 1, 1000);
-                continue;
-            }
-            return -errno;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+#include "common/st_util.h"
 
 /* The length of the valid UTF-8 sequence at p (at most n bytes) encoding a
  * printable character (not a C1 control, U+0080..U+009F, which terminals
@@ -83,7 +63,7 @@ int st_write_sanitized(int fd, const void *data, size_t n)
         p += len;
         n -= len;
         if (k > sizeof chunk - 4 || n == 0) {
-            int rc = write_full(fd, chunk, k);
+            int rc = st_write_all(fd, chunk, k);
             if (rc < 0)
                 return rc;
             k = 0;
@@ -100,13 +80,13 @@ int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_
         return 0;
     int rc;
     if (s->cfg.color) {
-        rc = write_full(fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
+        rc = st_write_all(fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
         if (rc == 0)
-            rc = raw ? write_full(fd, data, n) : st_write_sanitized(fd, data, n);
+            rc = raw ? st_write_all(fd, data, n) : st_write_sanitized(fd, data, n);
         if (rc == 0)
-            rc = write_full(fd, "\033[0m", 4);
+            rc = st_write_all(fd, "\033[0m", 4);
     } else {
-        rc = raw ? write_full(fd, data, n) : st_write_sanitized(fd, data, n);
+        rc = raw ? st_write_all(fd, data, n) : st_write_sanitized(fd, data, n);
     }
     return rc;
 }
@@ -116,7 +96,7 @@ void st_session_write_limit_marker(struct st_session *s, int fd)
     char marker[128];
     int len = snprintf(marker, sizeof marker, "\n[sandtrace: output truncated at %llu bytes]\n",
                        (unsigned long long)s->cfg.max_output);
-    write_full(fd, marker, (size_t)len);
+    st_write_all(fd, marker, (size_t)len);
     if (fd == s->cfg.err_fd)
         s->err_line_open = 0;
 }

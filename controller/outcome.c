@@ -1,6 +1,8 @@
 /* Outcomes: status names, exit codes, JSON. */
 #include "controller/session.h"
 
+#include "common/st_buf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,16 +65,11 @@ static void jput(struct jbuf *b, const char *fmt, ...)
 
 static void jstr(struct jbuf *b, const char *s)
 {
-    jput(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            jput(b, "\\%c", *c);
-        else if (*c < 0x20 || *c >= 0x7f)
-            jput(b, "\\u%04x", *c);
-        else
-            jput(b, "%c", *c);
-    }
-    jput(b, "\"");
+    struct st_buf e;
+    st_buf_init(&e, 0);
+    st_buf_add_json_string(&e, s, strlen(s), ST_JSON_ASCII);
+    jput(b, "%s", e.data);
+    st_buf_release(&e);
 }
 
 int st_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap)

@@ -26,6 +26,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
+
 #define MAX_FDS_LIMIT 4096
 #define MAX_LISTING 100000   /* entries one readdir listing may hold */
 #define LISTING_BUDGET (32u << 20) /* bytes all open directory listings may hold */
@@ -1213,44 +1215,32 @@ int st_vfs_export_tmp(struct st_vfs *vfs, const char *real_dir)
 
 /* ------------------------------------------------------------ encode */
 
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 void st_vfs_stat_encode(const struct st_vfs_stat *st, unsigned char out[ST_VFS_STAT_SIZE])
 {
     memset(out, 0, ST_VFS_STAT_SIZE);
-    put64(out + 0, st->dev);
-    put64(out + 8, st->ino);
-    put64(out + 16, st->nlink);
-    put32(out + 24, st->mode);
-    put32(out + 28, st->uid);
-    put32(out + 32, st->gid);
-    put64(out + 40, st->rdev);
-    put64(out + 48, (uint64_t)st->size);
-    put64(out + 56, (uint64_t)st->blksize);
-    put64(out + 64, (uint64_t)st->blocks);
-    put64(out + 72, (uint64_t)st->atime_sec);
-    put64(out + 80, (uint64_t)st->atime_nsec);
-    put64(out + 88, (uint64_t)st->mtime_sec);
-    put64(out + 96, (uint64_t)st->mtime_nsec);
-    put64(out + 104, (uint64_t)st->ctime_sec);
-    put64(out + 112, (uint64_t)st->ctime_nsec);
+    st_le64_put(out + 0, st->dev);
+    st_le64_put(out + 8, st->ino);
+    st_le64_put(out + 16, st->nlink);
+    st_le32_put(out + 24, st->mode);
+    st_le32_put(out + 28, st->uid);
+    st_le32_put(out + 32, st->gid);
+    st_le64_put(out + 40, st->rdev);
+    st_le64_put(out + 48, (uint64_t)st->size);
+    st_le64_put(out + 56, (uint64_t)st->blksize);
+    st_le64_put(out + 64, (uint64_t)st->blocks);
+    st_le64_put(out + 72, (uint64_t)st->atime_sec);
+    st_le64_put(out + 80, (uint64_t)st->atime_nsec);
+    st_le64_put(out + 88, (uint64_t)st->mtime_sec);
+    st_le64_put(out + 96, (uint64_t)st->mtime_nsec);
+    st_le64_put(out + 104, (uint64_t)st->ctime_sec);
+    st_le64_put(out + 112, (uint64_t)st->ctime_nsec);
 }
 
 void st_vfs_dirent_encode(const struct st_vfs_dirent *d, unsigned char out[ST_VFS_DIRENT_SIZE])
 {
     memset(out, 0, ST_VFS_DIRENT_SIZE);
-    put64(out + 0, d->ino);
-    put64(out + 8, 0);
+    st_le64_put(out + 0, d->ino);
+    st_le64_put(out + 8, 0);
     out[16] = (unsigned char)(ST_VFS_DIRENT_SIZE & 0xff);
     out[17] = (unsigned char)(ST_VFS_DIRENT_SIZE >> 8);
     out[18] = d->type;

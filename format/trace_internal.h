@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "common/st_util.h"
 #include "format/trace.h"
 
 /* File header: magic(8) major(2) minor(2) flags(4) header_size(4)
@@ -51,39 +52,6 @@
 #define TRACE_CHAIN_DOMAIN "sandtrace-chain-v1"
 #define TRACE_KEY_CHECK_DOMAIN "sandtrace-key-check-v1"
 
-static inline void tf_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void tf_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void tf_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint16_t tf_get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t tf_get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static inline uint64_t tf_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* XXH3-64 of a buffer. */
 uint64_t tf_xxh3(const void *data, size_t len);

@@ -380,7 +380,7 @@ static int read_file_header(struct trace_reader *r)
     if (got < 12)
         return set_err(r, TRACE_E_TRUNCATED, got,
                        "trace ends at offset %zu, inside the file header", got);
-    unsigned major = tf_get16(fixed + 8), minor = tf_get16(fixed + 10);
+    unsigned major = st_le16_get(fixed + 8), minor = st_le16_get(fixed + 10);
     if (major != TRACE_FORMAT_MAJOR)
         return set_err(r, TRACE_E_VERSION, 8,
                        "trace format version %u.%u is not supported: this reader reads "
@@ -389,10 +389,10 @@ static int read_file_header(struct trace_reader *r)
     if (got < TF_FIXED_SIZE)
         return set_err(r, TRACE_E_TRUNCATED, got,
                        "trace ends at offset %zu, inside the file header", got);
-    if (TF_CHECK && tf_get64(fixed + 40) != tf_xxh3(fixed, 40))
+    if (TF_CHECK && st_le64_get(fixed + 40) != tf_xxh3(fixed, 40))
         return set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
-    uint32_t flags = tf_get32(fixed + 12);
-    uint32_t hsize = tf_get32(fixed + 16);
+    uint32_t flags = st_le32_get(fixed + 12);
+    uint32_t hsize = st_le32_get(fixed + 16);
     r->keyed = (flags & TF_FLAG_KEYED) != 0;
     if (hsize > TRACE_MAX_HEADER)
         return set_err(r, TRACE_E_CORRUPT, 16, "header record size %u exceeds the limit",
@@ -410,7 +410,7 @@ static int read_file_header(struct trace_reader *r)
         rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
                      "trace ends at offset %llu, inside the header record",
                      (unsigned long long)r->pos);
-    if (rc == 0 && TF_CHECK && tf_get64(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
+    if (rc == 0 && TF_CHECK && st_le64_get(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
         rc = set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
                      "header record checksum mismatch at offset %d", TF_FIXED_SIZE);
     Sandtrace__Header *hp = NULL;
@@ -462,24 +462,24 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
     *idx = NULL;
     *nidx = 0;
     if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || memcmp(f, TFO_MAGIC, 8) != 0 ||
-        tf_get64(f + 8) != size)
+        st_le64_get(f + 8) != size)
         return set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu is malformed",
                        (unsigned long long)off);
     const uint8_t *t = f + size - TFO_TRAILER_SIZE;
     if (memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
         return set_err(r, TRACE_E_CORRUPT, off + size - 8, "bad end magic at offset %llu",
                        (unsigned long long)(off + size - 8));
-    if (TF_CHECK && tf_get64(t + 40) != tf_xxh3(f, (size_t)(t + 40 - f)))
+    if (TF_CHECK && st_le64_get(t + 40) != tf_xxh3(f, (size_t)(t + 40 - f)))
         return set_err(r, TRACE_E_CHECKSUM, off, "footer checksum mismatch at offset %llu",
                        (unsigned long long)off);
-    if (tf_get64(t + 32) != off)
+    if (st_le64_get(t + 32) != off)
         return set_err(r, TRACE_E_CORRUPT, off + size - 24,
                        "footer at offset %llu records offset %llu", (unsigned long long)off,
-                       (unsigned long long)tf_get64(t + 32));
-    uint64_t nchunks = tf_get64(f + 16);
-    uint32_t nsigs = tf_get32(f + 40);
-    *events = tf_get64(f + 24);
-    *last_time = tf_get64(f + 32);
+                       (unsigned long long)st_le64_get(t + 32));
+    uint64_t nchunks = st_le64_get(f + 16);
+    uint32_t nsigs = st_le32_get(f + 40);
+    *events = st_le64_get(f + 24);
+    *last_time = st_le64_get(f + 32);
     uint64_t avail = size - TFO_HEAD_SIZE - TFO_TRAILER_SIZE;
     if (nchunks > avail / TFO_ENTRY_SIZE || nsigs > TRACE_MAX_SIGNATURES)
         return set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu has impossible counts",
@@ -489,9 +489,9 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
         return set_err(r, TRACE_E_NOMEM, off, "out of memory");
     const uint8_t *p = f + TFO_HEAD_SIZE;
     for (uint64_t i = 0; i < nchunks; i++, p += TFO_ENTRY_SIZE) {
-        e[i].offset = tf_get64(p);
-        e[i].first_event = tf_get64(p + 8);
-        e[i].first_time = tf_get64(p + 16);
+        e[i].offset = st_le64_get(p);
+        e[i].first_event = st_le64_get(p + 8);
+        e[i].first_time = st_le64_get(p + 16);
         if ((i == 0 && (e[i].offset != r->data_start || e[i].first_event != 0)) ||
             (i > 0 && (e[i].offset <= e[i - 1].offset ||
                        e[i].first_event <= e[i - 1].first_event)) ||
@@ -506,13 +506,13 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
         return set_err(r, TRACE_E_INDEX, off, "footer counts are inconsistent");
     }
     for (uint32_t i = 0; i < nsigs; i++) {
-        if ((uint64_t)(t - p) < 2 || (uint64_t)(t - p) < 2u + tf_get16(p)) {
+        if ((uint64_t)(t - p) < 2 || (uint64_t)(t - p) < 2u + st_le16_get(p)) {
             free(e);
             return set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
                            "footer signature table overruns at offset %llu",
                            (unsigned long long)(off + (uint64_t)(p - f)));
         }
-        uint16_t n = tf_get16(p);
+        uint16_t n = st_le16_get(p);
         if (define && sig_define(r, i, p + 2, n, off + (uint64_t)(p - f)) < 0) {
             free(e);
             return r->err_code;
@@ -541,7 +541,7 @@ static void load_index(struct trace_reader *r)
     if (rd_seek(r, r->file_size - TFO_TRAILER_SIZE) < 0 || rd(r, t, sizeof t, &got) < 0 ||
         got != sizeof t || memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
         goto out;
-    uint64_t off = tf_get64(t + 32);
+    uint64_t off = st_le64_get(t + 32);
     if (off < r->data_start || off > r->file_size - TFO_HEAD_SIZE - TFO_TRAILER_SIZE ||
         r->file_size - off > MAX_FOOTER_BYTES)
         goto out;
@@ -580,7 +580,7 @@ static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic
         return set_err(r, TRACE_E_TRUNCATED, r->pos,
                        "trace ends at offset %llu, inside the footer that starts at %llu",
                        (unsigned long long)r->pos, (unsigned long long)off);
-    uint64_t size = tf_get64(head + 8);
+    uint64_t size = st_le64_get(head + 8);
     if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || size > MAX_FOOTER_BYTES)
         return set_err(r, TRACE_E_CORRUPT, off + 8, "footer at offset %llu has a bad size",
                        (unsigned long long)off);
@@ -660,11 +660,11 @@ static int check_chunk_header(struct trace_reader *r, const uint8_t *h, uint64_t
     if (memcmp(h, TC_SYNC, 8) != 0)
         return set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
                        (unsigned long long)off);
-    if (TF_CHECK && tf_get64(h + TC_XXH_OFF) != tf_xxh3(h, TC_XXH_OFF))
+    if (TF_CHECK && st_le64_get(h + TC_XXH_OFF) != tf_xxh3(h, TC_XXH_OFF))
         return set_err(r, TRACE_E_CHECKSUM, off,
                        "chunk header checksum mismatch at offset %llu", (unsigned long long)off);
-    uint32_t hsize = tf_get32(h + 8), count = tf_get32(h + 40), raw = tf_get32(h + 44),
-             psize = tf_get32(h + 48);
+    uint32_t hsize = st_le32_get(h + 8), count = st_le32_get(h + 40), raw = st_le32_get(h + 44),
+             psize = st_le32_get(h + 48);
     if (hsize != TC_HEADER_SIZE || count == 0 || raw > TRACE_MAX_CHUNK_RAW ||
         (uint64_t)count * 3 > raw || psize == 0 || psize > ZSTD_compressBound(raw))
         return set_err(r, TRACE_E_CORRUPT, off,
@@ -708,8 +708,8 @@ static int load_chunk(struct trace_reader *r)
                        (unsigned long long)r->pos, (unsigned long long)off);
     if ((rc = check_chunk_header(r, h, off)) < 0)
         return rc;
-    uint64_t number = tf_get64(h + 16), first = tf_get64(h + 24), t0 = tf_get64(h + 32);
-    uint32_t count = tf_get32(h + 40), raw = tf_get32(h + 44), psize = tf_get32(h + 48);
+    uint64_t number = st_le64_get(h + 16), first = st_le64_get(h + 24), t0 = st_le64_get(h + 32);
+    uint32_t count = st_le32_get(h + 40), raw = st_le32_get(h + 44), psize = st_le32_get(h + 48);
     if (r->numbers_known && (number != r->next_chunk_number || first != r->next_event))
         return set_err(r, TRACE_E_CORRUPT, off,
                        "chunk at offset %llu is chunk %llu starting at event %llu, expected "
@@ -739,7 +739,7 @@ static int load_chunk(struct trace_reader *r)
                        "(%zu of %u bytes)",
                        (unsigned long long)r->pos, (unsigned long long)number,
                        (unsigned long long)off, got, psize);
-    if (TF_CHECK && tf_get64(h + 56) != tf_xxh3(r->cbuf, psize))
+    if (TF_CHECK && st_le64_get(h + 56) != tf_xxh3(r->cbuf, psize))
         return set_err(r, TRACE_E_CHECKSUM, off,
                        "payload checksum mismatch in chunk %llu at offset %llu",
                        (unsigned long long)number, (unsigned long long)off);
@@ -970,7 +970,7 @@ static int resync(struct trace_reader *r, uint64_t from)
                     break; /* read again from here */
                 if (i + TC_HEADER_SIZE <= got &&
                     (!TF_CHECK ||
-                     tf_get64(buf + i + TC_XXH_OFF) == tf_xxh3(buf + i, TC_XXH_OFF))) {
+                     st_le64_get(buf + i + TC_XXH_OFF) == tf_xxh3(buf + i, TC_XXH_OFF))) {
                     rc = 0;
                     break;
                 }
@@ -1111,22 +1111,22 @@ static int scan_for(struct trace_reader *r, uint64_t seq, struct index_entry *ou
                            (unsigned long long)seq);
         if ((rc = check_chunk_header(r, h, off)) < 0)
             return rc;
-        uint64_t first = tf_get64(h + 24);
-        uint32_t count = tf_get32(h + 40);
-        if (tf_get64(h + 16) != r->nscanned || first != next)
+        uint64_t first = st_le64_get(h + 24);
+        uint32_t count = st_le32_get(h + 40);
+        if (st_le64_get(h + 16) != r->nscanned || first != next)
             return set_err(r, TRACE_E_CORRUPT, off,
                            "chunk at offset %llu is out of sequence",
                            (unsigned long long)off);
         if (grow(&r->scanned, &r->scanned_cap, r->nscanned + 1, sizeof *r->scanned) < 0)
             return set_err(r, TRACE_E_NOMEM, off, "out of memory");
         r->scanned[r->nscanned++] =
-            (struct scan_entry){ off, first, tf_get64(h + 32), count, tf_get32(h + 48) };
+            (struct scan_entry){ off, first, st_le64_get(h + 32), count, st_le32_get(h + 48) };
         if (seq - first < count && seq >= first) {
-            *out = (struct index_entry){ off, first, tf_get64(h + 32) };
+            *out = (struct index_entry){ off, first, st_le64_get(h + 32) };
             *number = r->nscanned - 1;
             return 0;
         }
-        off += TC_HEADER_SIZE + tf_get32(h + 48);
+        off += TC_HEADER_SIZE + st_le32_get(h + 48);
         next = first + count;
     }
 }

@@ -12,6 +12,7 @@
 
 #include <zstd.h>
 
+#include "common/st_util.h"
 #include "format/trace.pb-c.h"
 #include "format/trace_internal.h"
 
@@ -70,23 +71,6 @@ struct trace_writer {
     size_t nindex, index_cap;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The age of a chunk is checked at every event: the coarse clock (a few ms
- * of resolution, a fraction of the cost) is plenty for a 100 ms bound. */
-static uint64_t coarse_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void trace_writer_options_init(struct trace_writer_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -97,7 +81,7 @@ void trace_writer_options_init(struct trace_writer_options *o)
 
 uint64_t trace_writer_now_ns(const struct trace_writer *w)
 {
-    return mono_ns() - w->start_mono;
+    return st_clock_ns() - w->start_mono;
 }
 
 uint64_t trace_writer_event_count(const struct trace_writer *w)
@@ -227,14 +211,14 @@ static int write_file_header(struct trace_writer *w, const struct trace_header *
     memset(buf, 0, TF_FIXED_SIZE);
     sandtrace__header__pack(&hp, buf + TF_FIXED_SIZE);
     memcpy(buf, TF_MAGIC, 8);
-    tf_put16(buf + 8, TRACE_FORMAT_MAJOR);
-    tf_put16(buf + 10, TRACE_FORMAT_MINOR);
-    tf_put32(buf + 12, w->keyed ? TF_FLAG_KEYED : 0);
-    tf_put32(buf + 16, (uint32_t)pb);
+    st_le16_put(buf + 8, TRACE_FORMAT_MAJOR);
+    st_le16_put(buf + 10, TRACE_FORMAT_MINOR);
+    st_le32_put(buf + 12, w->keyed ? TF_FLAG_KEYED : 0);
+    st_le32_put(buf + 16, (uint32_t)pb);
     if (w->keyed)
         tf_key_check(w->key, buf + 24);
-    tf_put64(buf + 32, tf_xxh3(buf + TF_FIXED_SIZE, pb));
-    tf_put64(buf + 40, tf_xxh3(buf, 40));
+    st_le64_put(buf + 32, tf_xxh3(buf + TF_FIXED_SIZE, pb));
+    st_le64_put(buf + 40, tf_xxh3(buf, 40));
 
     /* c0 = H_k(domain || the whole file header) */
     tf_hash hh;
@@ -309,7 +293,7 @@ int trace_writer_new(struct trace_writer **out, struct trace_io *io, int own_io,
         goto fail;
     }
     w->open_request = TRACE_SEQ_NONE;
-    w->start_mono = mono_ns();
+    w->start_mono = st_clock_ns();
     rc = write_file_header(w, header);
     if (rc < 0)
         goto fail;
@@ -336,14 +320,14 @@ static int flush_chunk(struct trace_writer *w)
     uint8_t *h = w->out;
     memset(h, 0, TC_HEADER_SIZE);
     memcpy(h, TC_SYNC, 8);
-    tf_put32(h + 8, TC_HEADER_SIZE);
-    tf_put64(h + 16, w->chunk_number);
-    tf_put64(h + 24, w->chunk_first_event);
-    tf_put64(h + 32, w->chunk_first_time);
-    tf_put32(h + 40, w->chunk_events);
-    tf_put32(h + 44, (uint32_t)w->raw_len);
-    tf_put32(h + 48, (uint32_t)csize);
-    tf_put64(h + 56, tf_xxh3(h + TC_HEADER_SIZE, csize));
+    st_le32_put(h + 8, TC_HEADER_SIZE);
+    st_le64_put(h + 16, w->chunk_number);
+    st_le64_put(h + 24, w->chunk_first_event);
+    st_le64_put(h + 32, w->chunk_first_time);
+    st_le32_put(h + 40, w->chunk_events);
+    st_le32_put(h + 44, (uint32_t)w->raw_len);
+    st_le32_put(h + 48, (uint32_t)csize);
+    st_le64_put(h + 56, tf_xxh3(h + TC_HEADER_SIZE, csize));
     /* c_i = H_k(c_{i-1} || header[0,64) || payload) */
     tf_hash hh;
     rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
@@ -354,7 +338,7 @@ static int flush_chunk(struct trace_writer *w)
     tf_hash_update(&hh, h + TC_HEADER_SIZE, csize);
     tf_hash_final(&hh, w->chain);
     memcpy(h + TC_CHAIN_OFF, w->chain, TRACE_HASH_BYTES);
-    tf_put64(h + TC_XXH_OFF, tf_xxh3(h, TC_XXH_OFF));
+    st_le64_put(h + TC_XXH_OFF, tf_xxh3(h, TC_XXH_OFF));
 
     rc = grow(&w->index, &w->index_cap, w->nindex + 1, sizeof *w->index, (size_t)1 << 40);
     if (rc < 0)
@@ -378,8 +362,10 @@ int trace_writer_poll(struct trace_writer *w)
         return TRACE_E_INVAL;
     if (w->state != 0)
         return TRACE_E_STATE;
+    /* The age of a chunk is checked at every event: the coarse clock (a
+     * few ms of resolution, a fraction of the cost) is plenty for a 100 ms bound. */
     if (w->chunk_events == 0 || w->opt.chunk_ns == UINT64_MAX ||
-        coarse_ns() - w->chunk_open_mono < w->opt.chunk_ns)
+        st_clock_coarse_ns() - w->chunk_open_mono < w->opt.chunk_ns)
         return 0;
     return trace_writer_flush(w);
 }
@@ -652,7 +638,7 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
         if ((rc = flush_chunk(w)) < 0)
             goto fail;
     }
-    uint64_t now_coarse = coarse_ns();
+    uint64_t now_coarse = st_clock_coarse_ns();
     if (w->chunk_events == 0)
         w->chunk_open_mono = now_coarse;
     if (is_request)
@@ -690,20 +676,20 @@ static int write_footer(struct trace_writer *w)
         return TRACE_E_NOMEM;
     uint64_t foff = w->offset;
     memcpy(f, TFO_MAGIC, 8);
-    tf_put64(f + 8, size);
-    tf_put64(f + 16, w->nindex);
-    tf_put64(f + 24, w->events);
-    tf_put64(f + 32, w->last_time);
-    tf_put32(f + 40, (uint32_t)w->nsigs);
+    st_le64_put(f + 8, size);
+    st_le64_put(f + 16, w->nindex);
+    st_le64_put(f + 24, w->events);
+    st_le64_put(f + 32, w->last_time);
+    st_le32_put(f + 40, (uint32_t)w->nsigs);
     uint8_t *p = f + TFO_HEAD_SIZE;
     for (size_t i = 0; i < w->nindex; i++, p += TFO_ENTRY_SIZE) {
-        tf_put64(p, w->index[i].offset);
-        tf_put64(p + 8, w->index[i].first_event);
-        tf_put64(p + 16, w->index[i].first_time);
+        st_le64_put(p, w->index[i].offset);
+        st_le64_put(p + 8, w->index[i].first_event);
+        st_le64_put(p + 16, w->index[i].first_time);
     }
     for (size_t i = 0; i < w->nsigs; i++) {
         size_t n = strlen(w->sigs[i]);
-        tf_put16(p, (uint16_t)n);
+        st_le16_put(p, (uint16_t)n);
         memcpy(p + 2, w->sigs[i], n);
         p += 2 + n;
     }
@@ -717,8 +703,8 @@ static int write_footer(struct trace_writer *w)
     tf_hash_update(&hh, w->chain, TRACE_HASH_BYTES);
     tf_hash_update(&hh, f, (size_t)(p - f));
     tf_hash_final(&hh, p);
-    tf_put64(p + 32, foff);
-    tf_put64(p + 40, tf_xxh3(f, (size_t)(p + 40 - f)));
+    st_le64_put(p + 32, foff);
+    st_le64_put(p + 40, tf_xxh3(f, (size_t)(p + 40 - f)));
     memcpy(p + 48, TFO_END_MAGIC, 8);
     rc = write_out(w, f, size);
     free(f);

@@ -262,14 +262,14 @@ static int calls_equal(const struct tc_call *a, const struct tc_call *b, struct 
                        struct verdict *v)
 {
     if (strcmp(a->sig, b->sig)) {
-        struct tp_buf t;
-        tp_buf_init(&t, 600);
-        tp_buf_puts(&t, "different functions: ");
+        struct st_buf t;
+        st_buf_init(&t, 600);
+        st_buf_puts(&t, "different functions: ");
         tp_format_text(&t, a->sig);
-        tp_buf_puts(&t, " vs ");
+        st_buf_puts(&t, " vs ");
         tp_format_text(&t, b->sig);
         snprintf(v->what, sizeof v->what, "%s", t.data);
-        tp_buf_release(&t);
+        st_buf_release(&t);
         return 0;
     }
     if (a->nargs != b->nargs) {
@@ -426,16 +426,16 @@ static int items_equal(const struct tc_item *a, const struct tc_item *b, struct 
 /* ------------------------------------------------------------------------
  * Output. */
 
-static void item_line(struct tp_buf *b, char mark, const struct tc_item *it, const struct tp_options *o)
+static void item_line(struct st_buf *b, char mark, const struct tc_item *it, const struct tp_options *o)
 {
     uint64_t ns = it->kind == TC_ITEM_CALL ? it->call.time_ns : it->ev.time_ns;
-    tp_buf_addf(b, "%c%" PRIu64 " +%" PRIu64 ".%06" PRIu64 " ", mark, item_seq(it), ns / 1000000000u,
+    st_buf_addf(b, "%c%" PRIu64 " +%" PRIu64 ".%06" PRIu64 " ", mark, item_seq(it), ns / 1000000000u,
                 ns / 1000u % 1000000u);
     if (it->kind == TC_ITEM_CALL)
         tp_format_call(b, &it->call, o);
     else
         tp_format_event(b, &it->ev, o);
-    tp_buf_puts(b, "\n");
+    st_buf_puts(b, "\n");
 }
 
 static void diff_usage(FILE *f)
@@ -518,8 +518,8 @@ int cmd_diff(int argc, char **argv)
     }
     struct reloc rl;
     memset(&rl, 0, sizeof rl);
-    struct tp_buf out;
-    tp_buf_init(&out, 0);
+    struct st_buf out;
+    st_buf_init(&out, 0);
     uint64_t divergences = 0, ncall = 0;
     int headed = 0;
     for (;;) {
@@ -536,12 +536,12 @@ int cmd_diff(int argc, char **argv)
         }
         divergences++;
         if (!headed) {
-            tp_buf_addf(&out, "--- %s\n+++ %s\n", s[0].path, s[1].path);
+            st_buf_addf(&out, "--- %s\n+++ %s\n", s[0].path, s[1].path);
             headed = 1;
         }
         if (!s[0].n || !s[1].n) {
             int longer = s[0].n ? 0 : 1;
-            tp_buf_addf(&out, "@@ after call %" PRIu64 ": %s ends here, %s goes on @@\n", ncall,
+            st_buf_addf(&out, "@@ after call %" PRIu64 ": %s ends here, %s goes on @@\n", ncall,
                         longer ? "A" : "B", longer ? "B" : "A");
             item_line(&out, longer ? '+' : '-', &s[longer].q[0], &o);
             /* --all: the rest of the longer side too. */
@@ -556,7 +556,7 @@ int cmd_diff(int argc, char **argv)
             }
             break;
         }
-        tp_buf_addf(&out, "@@ call %" PRIu64 " (A event %" PRIu64 ", B event %" PRIu64 "): %s @@\n", ncall + 1,
+        st_buf_addf(&out, "@@ call %" PRIu64 " (A event %" PRIu64 ", B event %" PRIu64 "): %s @@\n", ncall + 1,
                     item_seq(&s[0].q[0]), item_seq(&s[1].q[0]), v.what);
         if (!all) {
             item_line(&out, '-', &s[0].q[0], &o);
@@ -595,7 +595,7 @@ int cmd_diff(int argc, char **argv)
             tcli_flush(&out, stdout);
     }
     if (all && divergences)
-        tp_buf_addf(&out, "%" PRIu64 " divergence%s\n", divergences, divergences == 1 ? "" : "s");
+        st_buf_addf(&out, "%" PRIu64 " divergence%s\n", divergences, divergences == 1 ? "" : "s");
     int status = divergences ? TCLI_EXIT_DIFFERENT : ST_EXIT_OK;
     tcli_flush(&out, stdout);
     for (int i = 0; i < 2; i++)
@@ -603,7 +603,7 @@ int cmd_diff(int argc, char **argv)
             status = tcli_read_error("diff", s[i].path, s[i].r, s[i].err);
     if (fflush(stdout) != 0)
         status = TCLI_EXIT_OUTPUT;
-    tp_buf_release(&out);
+    st_buf_release(&out);
     map_release(&rl.ab);
     map_release(&rl.ba);
     side_release(&s[0]);

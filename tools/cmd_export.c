@@ -38,14 +38,14 @@ static void export_usage(FILE *f)
             "(the output covers what could be read, and is still valid JSON), 6 cannot write.\n");
 }
 
-static void json_hex(struct tp_buf *b, uint64_t v)
+static void json_hex(struct st_buf *b, uint64_t v)
 {
-    tp_buf_addf(b, "\"0x%" PRIx64 "\"", v);
+    st_buf_addf(b, "\"0x%" PRIx64 "\"", v);
 }
 
 /* A raw 8-byte value by wire kind: integers signed, pointers as hex strings,
  * floats as numbers (non-finite ones as strings). */
-static void json_wire(struct tp_buf *b, char kind, uint64_t v)
+static void json_wire(struct st_buf *b, char kind, uint64_t v)
 {
     if (kind == 'p') {
         json_hex(b, v);
@@ -53,32 +53,32 @@ static void json_wire(struct tp_buf *b, char kind, uint64_t v)
         double d;
         memcpy(&d, &v, sizeof d);
         if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
-            tp_buf_addf(b, "\"%g\"", d);
+            st_buf_addf(b, "\"%g\"", d);
         else
-            tp_buf_addf(b, "%.17g", d);
+            st_buf_addf(b, "%.17g", d);
     } else if (kind == 'v') {
-        tp_buf_puts(b, "null");
+        st_buf_puts(b, "null");
     } else {
-        tp_buf_addf(b, "%" PRId64, (int64_t)v);
+        st_buf_addf(b, "%" PRId64, (int64_t)v);
     }
 }
 
-static void json_key_str(struct tp_buf *b, const char *key, const char *s)
+static void json_key_str(struct st_buf *b, const char *key, const char *s)
 {
-    tp_buf_addf(b, ",\"%s\":", key);
+    st_buf_addf(b, ",\"%s\":", key);
     if (s)
         tcli_json_str(b, s, strlen(s));
     else
-        tp_buf_puts(b, "null");
+        st_buf_puts(b, "null");
 }
 
-static void json_event(struct tp_buf *b, const struct trace_event *ev, const struct tc_call *done,
+static void json_event(struct st_buf *b, const struct trace_event *ev, const struct tc_call *done,
                        const struct tp_options *po)
 {
-    tp_buf_addf(b, "{\"seq\":%" PRIu64 ",\"time_ns\":%" PRIu64 ",\"kind\":\"%s\"", ev->seq, ev->time_ns,
+    st_buf_addf(b, "{\"seq\":%" PRIu64 ",\"time_ns\":%" PRIu64 ",\"kind\":\"%s\"", ev->seq, ev->time_ns,
                 trace_event_kind_name(ev->kind));
     if (ev->kind >= TRACE_EV_MEM_READ && ev->kind <= TRACE_EV_RESULT && ev->req_seq != TRACE_SEQ_NONE)
-        tp_buf_addf(b, ",\"req_seq\":%" PRIu64, ev->req_seq);
+        st_buf_addf(b, ",\"req_seq\":%" PRIu64, ev->req_seq);
     switch (ev->kind) {
     case TRACE_EV_REQUEST: {
         char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
@@ -88,62 +88,62 @@ static void json_event(struct tp_buf *b, const struct trace_event *ev, const str
         json_key_str(b, "sig", sig);
         json_key_str(b, "name", name);
         json_key_str(b, "class", reg ? st_sig_class_name(reg->cls) : NULL);
-        tp_buf_puts(b, ",\"args\":[");
+        st_buf_puts(b, ",\"args\":[");
         for (size_t i = 0; i < ev->request.nargs && i < TRACE_MAX_ARGS; i++) {
             if (i)
-                tp_buf_puts(b, ",");
+                st_buf_puts(b, ",");
             json_wire(b, i < strlen(kinds) ? kinds[i] : 'i', ev->request.args[i]);
         }
-        tp_buf_puts(b, "]");
+        st_buf_puts(b, "]");
         break;
     }
     case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE: case TRACE_EV_MEM_ALLOC:
-        tp_buf_puts(b, ",\"ptr\":");
+        st_buf_puts(b, ",\"ptr\":");
         json_hex(b, ev->mem.ptr);
         if (ev->kind == TRACE_EV_MEM_READ_STR)
-            tp_buf_addf(b, ",\"maxlen\":%" PRId64, (int64_t)ev->mem.size);
-        tp_buf_addf(b, ",\"len\":%zu,\"data\":", ev->mem.len);
+            st_buf_addf(b, ",\"maxlen\":%" PRId64, (int64_t)ev->mem.size);
+        st_buf_addf(b, ",\"len\":%zu,\"data\":", ev->mem.len);
         tcli_json_str(b, ev->mem.data, ev->mem.len);
         break;
     case TRACE_EV_MEM_FREE:
-        tp_buf_puts(b, ",\"ptr\":");
+        st_buf_puts(b, ",\"ptr\":");
         json_hex(b, ev->mem.ptr);
         break;
     case TRACE_EV_SET_ERRNO:
-        tp_buf_addf(b, ",\"errno\":%" PRId32, ev->set_errno.value);
+        st_buf_addf(b, ",\"errno\":%" PRId32, ev->set_errno.value);
         json_key_str(b, "errno_name", tp_errno_name(ev->set_errno.value));
         break;
     case TRACE_EV_RESULT:
-        tp_buf_addf(b, ",\"result_kind\":\"%c\",\"value\":", ev->result.kind);
+        st_buf_addf(b, ",\"result_kind\":\"%c\",\"value\":", ev->result.kind);
         json_wire(b, ev->result.kind, ev->result.value);
         if (done) {
-            struct tp_buf line;
-            tp_buf_init(&line, 0);
+            struct st_buf line;
+            st_buf_init(&line, 0);
             tp_format_call(&line, done, po);
             json_key_str(b, "call", line.data);
-            tp_buf_release(&line);
-            tp_buf_addf(b, ",\"duration_ns\":%" PRIu64 ",\"failed\":%s",
+            st_buf_release(&line);
+            st_buf_addf(b, ",\"duration_ns\":%" PRIu64 ",\"failed\":%s",
                         done->end_time_ns >= done->time_ns ? done->end_time_ns - done->time_ns : 0,
                         tc_call_failed(done) ? "true" : "false");
         }
         break;
     case TRACE_EV_GUEST_STDERR:
-        tp_buf_addf(b, ",\"len\":%zu,\"data\":", ev->guest_stderr.len);
+        st_buf_addf(b, ",\"len\":%zu,\"data\":", ev->guest_stderr.len);
         tcli_json_str(b, ev->guest_stderr.data, ev->guest_stderr.len);
         break;
     case TRACE_EV_GUEST_EXIT:
-        tp_buf_addf(b, ",\"code\":%" PRId32 ",\"signal\":%" PRId32, ev->guest_exit.code, ev->guest_exit.signal);
+        st_buf_addf(b, ",\"code\":%" PRId32 ",\"signal\":%" PRId32, ev->guest_exit.code, ev->guest_exit.signal);
         json_key_str(b, "signal_name", tp_signal_name(ev->guest_exit.signal));
         json_key_str(b, "reason", ev->guest_exit.reason);
         break;
     case TRACE_EV_LIMIT:
         json_key_str(b, "name", ev->limit.name);
-        tp_buf_addf(b, ",\"value\":%" PRIu64, ev->limit.value);
+        st_buf_addf(b, ",\"value\":%" PRIu64, ev->limit.value);
         json_key_str(b, "detail", ev->limit.detail);
         break;
     case TRACE_EV_VIOLATION:
         json_key_str(b, "text", ev->violation.text);
-        tp_buf_addf(b, ",\"len\":%zu,\"data\":", ev->violation.len);
+        st_buf_addf(b, ",\"len\":%zu,\"data\":", ev->violation.len);
         tcli_json_str(b, ev->violation.data, ev->violation.len);
         break;
     case TRACE_EV_NOTE:
@@ -152,7 +152,7 @@ static void json_event(struct tp_buf *b, const struct trace_event *ev, const str
     default:
         break;
     }
-    tp_buf_puts(b, "}\n");
+    st_buf_puts(b, "}\n");
 }
 
 static int export_jsonl(struct trace_reader *r, FILE *out, uint64_t first, uint64_t last)
@@ -162,8 +162,8 @@ static int export_jsonl(struct trace_reader *r, FILE *out, uint64_t first, uint6
         return TRACE_E_NOMEM;
     struct tp_options po;
     tp_options_init(&po);
-    struct tp_buf b;
-    tp_buf_init(&b, 0);
+    struct st_buf b;
+    st_buf_init(&b, 0);
     int rc = 0;
     if (first > 0 && (rc = trace_reader_seek(r, first)) < 0 && rc != TRACE_E_UNSUPPORTED) {
         if (rc == TRACE_E_RANGE)
@@ -199,14 +199,14 @@ static int export_jsonl(struct trace_reader *r, FILE *out, uint64_t first, uint6
     }
 out:
     tcli_flush(&b, out);
-    tp_buf_release(&b);
+    st_buf_release(&b);
     tc_collector_free(col);
     return rc;
 }
 
-static void ts_us(struct tp_buf *b, uint64_t ns)
+static void ts_us(struct st_buf *b, uint64_t ns)
 {
-    tp_buf_addf(b, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
+    st_buf_addf(b, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
 }
 
 static int export_perfetto(struct trace_reader *r, FILE *out, uint64_t first, uint64_t last)
@@ -214,86 +214,86 @@ static int export_perfetto(struct trace_reader *r, FILE *out, uint64_t first, ui
     const struct trace_header *h = trace_reader_header(r);
     struct tp_options po;
     tp_options_init(&po);
-    struct tp_buf b;
-    tp_buf_init(&b, 0);
+    struct st_buf b;
+    st_buf_init(&b, 0);
     const char *exe = h && h->guest_exe_path ? h->guest_exe_path : "guest";
-    tp_buf_puts(&b, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"sandtrace " SANDTRACE_VERSION
+    st_buf_puts(&b, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"sandtrace " SANDTRACE_VERSION
                     "\",\"guest\":");
     tcli_json_str(&b, exe, strlen(exe));
-    tp_buf_puts(&b, "},\"traceEvents\":[\n");
-    tp_buf_puts(&b, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":");
+    st_buf_puts(&b, "},\"traceEvents\":[\n");
+    st_buf_puts(&b, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":");
     tcli_json_str(&b, exe, strlen(exe));
-    tp_buf_puts(&b, "}},\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"calls\"}},\n"
+    st_buf_puts(&b, "}},\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"calls\"}},\n"
                     "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":2,\"args\":{\"name\":\"output\"}}");
     struct tc_source src;
     int rc = tc_source_init(&src, r, first, last);
     struct tc_item it;
-    struct tp_buf line;
-    tp_buf_init(&line, 0);
+    struct st_buf line;
+    st_buf_init(&line, 0);
     while (rc >= 0 && (rc = tc_source_next(&src, &it)) > 0) {
         if (it.kind == TC_ITEM_CALL) {
             const struct tc_call *c = &it.call;
-            tp_buf_reset(&line);
+            st_buf_reset(&line);
             tp_format_call(&line, c, &po);
-            tp_buf_puts(&b, ",\n{\"name\":");
+            st_buf_puts(&b, ",\n{\"name\":");
             tcli_json_str(&b, c->name, strlen(c->name));
-            tp_buf_puts(&b, ",\"cat\":");
+            st_buf_puts(&b, ",\"cat\":");
             const char *cls = c->reg ? st_sig_class_name(c->reg->cls) : "unknown";
             tcli_json_str(&b, cls, strlen(cls));
-            tp_buf_puts(&b, ",\"ph\":\"X\",\"ts\":");
+            st_buf_puts(&b, ",\"ph\":\"X\",\"ts\":");
             ts_us(&b, c->time_ns);
-            tp_buf_puts(&b, ",\"dur\":");
+            st_buf_puts(&b, ",\"dur\":");
             ts_us(&b, c->end_time_ns >= c->time_ns ? c->end_time_ns - c->time_ns : 0);
-            tp_buf_addf(&b, ",\"pid\":1,\"tid\":1,\"args\":{\"seq\":%" PRIu64 ",\"call\":", c->seq);
+            st_buf_addf(&b, ",\"pid\":1,\"tid\":1,\"args\":{\"seq\":%" PRIu64 ",\"call\":", c->seq);
             tcli_json_str(&b, line.data, line.len);
-            tp_buf_addf(&b, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64, c->bytes_to_guest,
+            st_buf_addf(&b, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64, c->bytes_to_guest,
                         c->bytes_from_guest);
             if (!c->finished)
-                tp_buf_puts(&b, ",\"unfinished\":true");
+                st_buf_puts(&b, ",\"unfinished\":true");
             else if (tc_call_failed(c) && c->has_errno)
                 json_key_str(&b, "errno", tp_errno_name(c->err));
-            tp_buf_puts(&b, "}}");
+            st_buf_puts(&b, "}}");
             /* What the guest wrote on its fds 1 and 2: an instant on the output track. */
             if (c->reg && (c->reg->id == ST_SIG_write || c->reg->id == ST_SIG_pwrite) && c->nargs >= 2 &&
                 (c->args[0] == 1 || c->args[0] == 2)) {
                 const struct tc_mem *m = tc_call_find(c, TRACE_EV_MEM_READ, c->args[1], 0);
                 if (m) {
                     size_t n = m->kept < EXPORT_TEXT_MAX ? m->kept : EXPORT_TEXT_MAX;
-                    tp_buf_addf(&b, ",\n{\"name\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
+                    st_buf_addf(&b, ",\n{\"name\":\"%s\",\"ph\":\"i\",\"s\":\"t\",\"ts\":",
                                 c->args[0] == 1 ? "stdout" : "stderr");
                     ts_us(&b, c->time_ns);
-                    tp_buf_puts(&b, ",\"pid\":1,\"tid\":2,\"args\":{\"text\":");
+                    st_buf_puts(&b, ",\"pid\":1,\"tid\":2,\"args\":{\"text\":");
                     tcli_json_str(&b, m->data, n);
-                    tp_buf_addf(&b, ",\"len\":%zu}}", m->len);
+                    st_buf_addf(&b, ",\"len\":%zu}}", m->len);
                 }
             }
         } else {
             const struct trace_event *ev = &it.ev;
-            tp_buf_reset(&line);
+            st_buf_reset(&line);
             tp_format_event(&line, ev, &po);
             const char *name = trace_event_kind_name(ev->kind);
             int tid = ev->kind == TRACE_EV_GUEST_STDERR ? 2 : 1;
             const char *scope = ev->kind == TRACE_EV_GUEST_EXIT ? "p" : "t";
-            tp_buf_addf(&b, ",\n{\"name\":\"%s\",\"ph\":\"i\",\"s\":\"%s\",\"ts\":",
+            st_buf_addf(&b, ",\n{\"name\":\"%s\",\"ph\":\"i\",\"s\":\"%s\",\"ts\":",
                         ev->kind == TRACE_EV_GUEST_STDERR ? "real stderr" : name, scope);
             ts_us(&b, ev->time_ns);
-            tp_buf_addf(&b, ",\"pid\":1,\"tid\":%d,\"args\":{\"seq\":%" PRIu64 ",\"text\":", tid, ev->seq);
+            st_buf_addf(&b, ",\"pid\":1,\"tid\":%d,\"args\":{\"seq\":%" PRIu64 ",\"text\":", tid, ev->seq);
             if (ev->kind == TRACE_EV_GUEST_STDERR) {
                 size_t n = ev->guest_stderr.len < EXPORT_TEXT_MAX ? ev->guest_stderr.len : EXPORT_TEXT_MAX;
                 tcli_json_str(&b, ev->guest_stderr.data, n);
             } else {
                 tcli_json_str(&b, line.data, line.len);
             }
-            tp_buf_puts(&b, "}}");
+            st_buf_puts(&b, "}}");
         }
         tc_item_release(&it);
         if (b.len > 1 << 20 && tcli_flush(&b, out) < 0)
             break;
     }
-    tp_buf_puts(&b, "\n]}\n");
+    st_buf_puts(&b, "\n]}\n");
     tcli_flush(&b, out);
-    tp_buf_release(&b);
-    tp_buf_release(&line);
+    st_buf_release(&b);
+    st_buf_release(&line);
     tc_source_release(&src);
     return rc;
 }

@@ -180,14 +180,14 @@ static int queue_drained(struct ix_shared *s)
  * UTF-8 become \xNN, and with `raw` (text that is not already the printer's
  * escaped output) a backslash becomes \\, so that a stored value is always
  * valid UTF-8 without control characters, and unambiguous. */
-static void safe_text_esc(struct tp_buf *out, const uint8_t *s, size_t n, int raw)
+static void safe_text_esc(struct st_buf *out, const uint8_t *s, size_t n, int raw)
 {
     size_t i = 0;
     while (i < n) {
         uint8_t c = s[i];
         size_t len = 0;
         if (c >= 0x20 && c < 0x7f && (c != '\\' || !raw)) {
-            tp_buf_add(out, &s[i], 1);
+            st_buf_add(out, &s[i], 1);
             i++;
             continue;
         }
@@ -210,24 +210,24 @@ static void safe_text_esc(struct tp_buf *out, const uint8_t *s, size_t n, int ra
         if (ok && len == 4 && c == 0xf4 && s[i + 1] >= 0x90)
             ok = 0;
         if (ok) {
-            tp_buf_add(out, &s[i], len);
+            st_buf_add(out, &s[i], len);
             i += len;
         } else if (c == '\\') {
-            tp_buf_puts(out, "\\\\");
+            st_buf_puts(out, "\\\\");
             i++;
         } else {
-            tp_buf_addf(out, "\\x%02x", c);
+            st_buf_addf(out, "\\x%02x", c);
             i++;
         }
     }
 }
 
-static void safe_text(struct tp_buf *out, const uint8_t *s, size_t n)
+static void safe_text(struct st_buf *out, const uint8_t *s, size_t n)
 {
     safe_text_esc(out, s, n, 1);
 }
 
-static void safe_str(struct tp_buf *out, const char *s)
+static void safe_str(struct st_buf *out, const char *s)
 {
     if (s)
         safe_text(out, (const uint8_t *)s, strlen(s));
@@ -235,20 +235,20 @@ static void safe_str(struct tp_buf *out, const char *s)
 
 /* The scratch buffer's text into the arena (marked "..." when it hit its
  * maximum), then the scratch is reset. NULL when the arena is full. */
-static const char *take(struct ix_batch *b, struct tp_buf *scratch)
+static const char *take(struct ix_batch *b, struct st_buf *scratch)
 {
     if (scratch->overflow) {
-        /* Room for the mark: tp_buf drops what is over its maximum. */
+        /* Room for the mark: st_buf drops what is over its maximum. */
         size_t keep = scratch->len > 3 ? scratch->len - 3 : 0;
         while (keep > 0 && ((uint8_t)scratch->data[keep] & 0xc0) == 0x80)
             keep--; /* do not cut a UTF-8 sequence */
         scratch->len = keep;
         scratch->data[keep] = '\0';
         scratch->overflow = 0;
-        tp_buf_puts(scratch, "...");
+        st_buf_puts(scratch, "...");
     }
     const char *t = arena_add(b, scratch->data, scratch->len);
-    tp_buf_reset(scratch);
+    st_buf_reset(scratch);
     return t;
 }
 
@@ -266,8 +266,8 @@ static void hex(char *dst, const uint8_t *p, size_t n)
 
 struct ix_worker {
     struct ix_shared *sh;
-    struct tp_buf scratch;
-    struct tp_buf fmt;          /* the printer's text, before safe_text */
+    struct st_buf scratch;
+    struct st_buf fmt;          /* the printer's text, before safe_text */
     struct tp_options popt;
     struct tp_fdtab fdtab;
     struct ix_batch *cur;       /* the batch being filled */
@@ -370,11 +370,11 @@ static int add_paths(struct ix_worker *w, const struct tc_call *c, const char *c
         int64_t fd = dirfd >= 0 ? (int64_t)c->args[dirfd] : -100;
         if (len && m->data[0] != '/' && fd != -100 && fd >= 0 && fd < TP_FDTAB_MAX && w->fdtab.path[fd]) {
             safe_str(&w->scratch, w->fdtab.path[fd]);
-            tp_buf_puts(&w->scratch, "/");
+            st_buf_puts(&w->scratch, "/");
         }
         safe_text(&w->scratch, m->data, len);
         if (m->kept < m->len)
-            tp_buf_puts(&w->scratch, "...");
+            st_buf_puts(&w->scratch, "...");
         const char *p = take(w->cur, &w->scratch);
         if (!p)
             return 1;
@@ -419,17 +419,17 @@ static int add_call(struct ix_worker *w, const struct tc_call *c)
         goto full;
     /* The printer escapes what it shows; safe_text makes it valid UTF-8
      * whatever the bytes were. */
-    struct tp_buf *t = &w->fmt;
-    tp_buf_reset(t);
+    struct st_buf *t = &w->fmt;
+    st_buf_reset(t);
     tp_format_call_args(t, c, &w->popt);
     if (c->mem_dropped)
-        tp_buf_addf(t, " /* %" PRIu64 " more memory commands not kept */", c->mem_dropped);
+        st_buf_addf(t, " /* %" PRIu64 " more memory commands not kept */", c->mem_dropped);
     safe_text_esc(&w->scratch, (const uint8_t *)t->data, t->len, 0);
     w->scratch.overflow |= t->overflow;
     if (!(r->args = take(b, &w->scratch)))
         goto full;
     if (c->finished) {
-        tp_buf_reset(t);
+        st_buf_reset(t);
         tp_format_call_result(t, c, &w->popt);
         safe_text_esc(&w->scratch, (const uint8_t *)t->data, t->len, 0);
         w->scratch.overflow |= t->overflow;
@@ -441,7 +441,7 @@ static int add_call(struct ix_worker *w, const struct tc_call *c)
     b->ncalls++;
     return 0;
 full:
-    tp_buf_reset(&w->scratch);
+    st_buf_reset(&w->scratch);
     b->used = used;
     b->npaths = npaths;
     if (b->ncalls == 0 && npaths == 0)
@@ -530,7 +530,7 @@ static const char *run_status(const struct ix_acc *a)
 static int build_head(struct ix_worker *w, struct ix_batch *b, const char *path, const char *hash,
                       uint64_t size, const struct trace_header *h)
 {
-    struct tp_buf *s = &w->scratch;
+    struct st_buf *s = &w->scratch;
     struct ix_run_head *rh = &b->head;
     rh->trace_bytes = size;
     rh->exe_size = h->guest_exe_size;
@@ -546,27 +546,27 @@ static int build_head(struct ix_worker *w, struct ix_batch *b, const char *path,
         rh->exe_hash = arena_add(b, x, strlen(x));
     }
     /* argv and policy as JSON (tcli_json_str: bytes as ISO-8859-1, exact). */
-    struct tp_buf j;
-    tp_buf_init(&j, IX_TEXT_MAX);
-    tp_buf_puts(&j, "[");
+    struct st_buf j;
+    st_buf_init(&j, IX_TEXT_MAX);
+    st_buf_puts(&j, "[");
     for (size_t i = 0; i < h->guest_argc; i++) {
         if (i)
-            tp_buf_puts(&j, ",");
+            st_buf_puts(&j, ",");
         const char *a = h->guest_argv[i] ? h->guest_argv[i] : "";
         tcli_json_str(&j, a, strlen(a));
     }
-    tp_buf_puts(&j, "]");
+    st_buf_puts(&j, "]");
     rh->argv_json = j.overflow ? arena_add(b, "[\"...\"]", 7) : arena_add(b, j.data, j.len);
-    tp_buf_reset(&j);
-    tp_buf_puts(&j, "[");
+    st_buf_reset(&j);
+    st_buf_puts(&j, "[");
     for (size_t i = 0; i < h->policy_count; i++) {
         const char *k = h->policy[i].key ? h->policy[i].key : "";
         const char *v = h->policy[i].value ? h->policy[i].value : "";
-        tp_buf_puts(&j, i ? ",[" : "[");
+        st_buf_puts(&j, i ? ",[" : "[");
         tcli_json_str(&j, k, strlen(k));
-        tp_buf_puts(&j, ",");
+        st_buf_puts(&j, ",");
         tcli_json_str(&j, v, strlen(v));
-        tp_buf_puts(&j, "]");
+        st_buf_puts(&j, "]");
         if (b->npolicy < IX_POLICY_MAX) {
             safe_str(s, k);
             const char *sk = take(b, s);
@@ -579,9 +579,9 @@ static int build_head(struct ix_worker *w, struct ix_batch *b, const char *path,
             }
         }
     }
-    tp_buf_puts(&j, "]");
+    st_buf_puts(&j, "]");
     rh->policy_json = j.overflow ? arena_add(b, "[]", 2) : arena_add(b, j.data, j.len);
-    tp_buf_release(&j);
+    st_buf_release(&j);
     safe_str(s, h->writer_version);
     rh->writer_version = take(b, s);
     safe_str(s, h->host_arch);
@@ -624,8 +624,8 @@ static void count(struct ix_shared *sh, uint64_t *field)
 static void index_one(struct ix_worker *w, const char *path)
 {
     struct ix_shared *sh = w->sh;
-    struct tp_buf shown;
-    tp_buf_init(&shown, 1024);
+    struct st_buf shown;
+    st_buf_init(&shown, 1024);
     tp_format_text(&shown, path); /* a file name on a terminal: escaped */
     uint8_t digest[TRACE_HASH_BYTES];
     uint64_t size = 0;
@@ -649,7 +649,7 @@ static void index_one(struct ix_worker *w, const char *path)
     if (rc < 0) {
         say(sh, "sandtrace index: cannot read trace '%s': %s\n", shown.data, msg);
         count(sh, &sh->unreadable);
-        tp_buf_release(&shown);
+        st_buf_release(&shown);
         return;
     }
     hex(hash, digest, sizeof digest);
@@ -660,7 +660,7 @@ static void index_one(struct ix_worker *w, const char *path)
         batch_free(begin);
         trace_reader_free(r);
         count(sh, &sh->unreadable);
-        tp_buf_release(&shown);
+        st_buf_release(&shown);
         return;
     }
     queue_push(sh, begin);
@@ -676,7 +676,7 @@ static void index_one(struct ix_worker *w, const char *path)
         if (verdict == VERDICT_SKIP && sh->verbose)
             say(sh, "sandtrace index: '%s' is already indexed\n", shown.data);
         trace_reader_free(r);
-        tp_buf_release(&shown);
+        st_buf_release(&shown);
         return;
     }
 
@@ -727,7 +727,7 @@ static void index_one(struct ix_worker *w, const char *path)
                 shown.data);
         free(acc);
         trace_reader_free(r);
-        tp_buf_release(&shown);
+        st_buf_release(&shown);
         return;
     }
     struct trace_reader_stats st;
@@ -738,25 +738,25 @@ static void index_one(struct ix_worker *w, const char *path)
     if (!end) {
         free(acc);
         trace_reader_free(r);
-        tp_buf_release(&shown);
+        st_buf_release(&shown);
         return;
     }
     end->end = acc->end;
     end->end.events = st.events;
     end->end.duration_ns = st.last_time_ns;
     end->end.status = run_status(acc);
-    struct tp_buf *s = &w->scratch;
+    struct st_buf *s = &w->scratch;
     if (acc->end.has_exit) {
         safe_str(s, acc->reason);
         end->end.reason = take(end, s);
     }
     for (size_t i = 0; i < acc->nlimits; i++) {
         if (i)
-            tp_buf_puts(s, ",");
+            st_buf_puts(s, ",");
         safe_str(s, acc->limits[i]);
     }
     end->end.limits_hit = acc->nlimits ? take(end, s) : NULL;
-    tp_buf_reset(s);
+    st_buf_reset(s);
     if (acc->end.damaged) {
         safe_str(s, acc->damage);
         end->end.damage = take(end, s);
@@ -773,7 +773,7 @@ static void index_one(struct ix_worker *w, const char *path)
     queue_push(sh, end);
     free(acc);
     trace_reader_free(r);
-    tp_buf_release(&shown);
+    st_buf_release(&shown);
 }
 
 static void *worker_main(void *arg)
@@ -1080,8 +1080,8 @@ int cmd_index(int argc, char **argv)
     size_t started = 0;
     for (size_t i = 0; i < jobs; i++) {
         ws[i].sh = &sh;
-        tp_buf_init(&ws[i].scratch, IX_TEXT_MAX);
-        tp_buf_init(&ws[i].fmt, IX_TEXT_MAX);
+        st_buf_init(&ws[i].scratch, IX_TEXT_MAX);
+        st_buf_init(&ws[i].fmt, IX_TEXT_MAX);
         tp_options_init(&ws[i].popt);
         ws[i].popt.strsize = strsize;
         if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0)
@@ -1102,8 +1102,8 @@ int cmd_index(int argc, char **argv)
         snprintf(sh.db_error, sizeof sh.db_error, "%s", ix_db_error(db));
     }
     for (size_t i = 0; i < jobs; i++) {
-        tp_buf_release(&ws[i].scratch);
-        tp_buf_release(&ws[i].fmt);
+        st_buf_release(&ws[i].scratch);
+        st_buf_release(&ws[i].fmt);
         tp_fdtab_release(&ws[i].fdtab);
         batch_free(ws[i].cur);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/st_buf.h"
 #include "format/trace.h"
 #include "tools/commands.h"
 
@@ -46,16 +47,11 @@ static void put_text(FILE *out, const char *s)
 
 static void put_json_string(FILE *out, const char *s)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\\' || *p == '"')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f)
-            fprintf(out, "\\u%04x", *p); /* bytes >= 0x80 are shown as Latin-1 */
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+    struct st_buf b;
+    st_buf_init(&b, 0);
+    st_buf_add_json_string(&b, s, strlen(s), ST_JSON_ASCII); /* bytes >= 0x80 as Latin-1 */
+    fputs(b.data, out);
+    st_buf_release(&b);
 }
 
 static void format_time(int64_t ns, char *buf, size_t cap)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "controller/registry.h"
+#include "common/st_util.h"
 #include "format/trace.h"
 #include "controller/session.h"
 #include "replayer/replayer.h"
@@ -158,11 +159,11 @@ static void append_bytes(char *dst, size_t cap, size_t *len, const uint8_t *p, s
 static void append_call(char *dst, size_t cap, size_t *len, const char *sig,
                         const uint64_t *args, size_t nargs)
 {
-    struct tp_buf b;
-    tp_buf_init(&b, cap);
+    struct st_buf b;
+    st_buf_init(&b, cap);
     tp_format_raw_call(&b, sig, args, nargs);
     append(dst, cap, len, "%s", b.data);
-    tp_buf_release(&b);
+    st_buf_release(&b);
 }
 
 /* One line for the ring of recent events: a request as a call with its raw
@@ -180,28 +181,14 @@ static void event_text(struct replay_tool *t, const struct trace_event *ev, char
     struct tp_options o = t->popt;
     if (o.strsize > RING_DATA)
         o.strsize = RING_DATA;
-    struct tp_buf b;
-    tp_buf_init(&b, cap);
+    struct st_buf b;
+    st_buf_init(&b, cap);
     tp_format_event(&b, ev, &o);
     append(dst, cap, &len, "  %s", b.data);
-    tp_buf_release(&b);
+    st_buf_release(&b);
 }
 
 /* ---------------------------------------------------------- callbacks */
-
-static void write_all_fd(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        len -= (size_t)w;
-    }
-}
 
 static const char *ring_str(char *dst, size_t cap, const char *s)
 {
@@ -282,7 +269,7 @@ static void on_output(void *ctx, int fd, const void *data, size_t len)
     if (fd == 2)
         fflush(stdout);
     if (fd != 2 && t->raw_stdout) {
-        write_all_fd(1, data, len);
+        (void)st_write_all(1, data, len);
         return;
     }
     /* As `run` shows it by default: no control characters, UTF-8 passes. */
@@ -424,19 +411,6 @@ static void on_stop(void *ctx, pid_t pid, uint64_t seq)
 
 /* ---------------------------------------------------------- main */
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* ---------------------------------------------------------- many traces */
 
 /* Is this command line a corpus replay (replay_corpus.c)? */
@@ -516,7 +490,7 @@ int cmd_replay(int argc, char **argv)
         case 'q': tool.quiet = 1; break;
         case OPT_KEEP: cfg.keep_going = 1; break;
         case OPT_STOP:
-            if (parse_u64(optarg, &cfg.stop_at) < 0) {
+            if (st_parse_u64(optarg, &cfg.stop_at, 0) < 0) {
                 fprintf(stderr, "sandtrace replay: --stop-at needs an event number, not '%s'\n",
                         optarg);
                 return ST_EXIT_USAGE;
@@ -598,15 +572,15 @@ int cmd_replay(int argc, char **argv)
      * (a trace is untrusted input: its header could name /bin/sh); another
      * one runs only when the user names it with --exe. */
     int same = rp_replay_exe_matches(r);
-    struct tp_buf exe_text;
-    tp_buf_init(&exe_text, 8192);
+    struct st_buf exe_text;
+    st_buf_init(&exe_text, 8192);
     tp_format_text(&exe_text, rp_replay_exe(r));
     if (same != 1 && !cfg.exe) {
         fprintf(stderr,
                 "sandtrace replay: '%.*s' is not the recorded executable (%s); --exe PATH "
                 "replays with another one\n", (int)exe_text.len, exe_text.data,
                 same == 0 ? "its hash differs" : "the trace has no hash of it, or it cannot be read");
-        tp_buf_release(&exe_text);
+        st_buf_release(&exe_text);
         rp_replay_free(r);
         tp_printer_free(tool.printer);
         return RP_EXIT_ERROR;
@@ -615,7 +589,7 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr,
                 "sandtrace replay: warning: '%.*s' is not the recorded executable (its hash "
                 "differs)\n", (int)exe_text.len, exe_text.data);
-    tp_buf_release(&exe_text);
+    st_buf_release(&exe_text);
     struct rp_result res;
     /* A guest that dies mid-answer must not kill sandtrace. */
     struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
 #include "controller/registry.h"
 #include "controller/call.h"
 #include "controller/handler.h"
@@ -228,57 +229,6 @@ static void set_str(char **dst, const char *v)
     *dst = xstrdup(v);
 }
 
-static int parse_u64(const char *s, uint64_t *out, int allow_suffix)
-{
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    unsigned shift = 0;
-    if (allow_suffix && *end) {
-        switch (toupper((unsigned char)*end)) {
-        case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        default: return -1;
-        }
-        end++;
-        if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I')
-            end++;
-    }
-    if (*end)
-        return -1;
-    if (shift && v > (UINT64_MAX >> shift))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0) || v > 1e9)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int add_kv(struct st_run_kv **arr, size_t *n, const char *opt, const char *arg,
                   const char *prog)
 {
@@ -317,13 +267,13 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_TMP: set_str(&ro->tmp_dir, arg); return 0;
     case O_TMP_WRITE:
         ro->tmp_write = 1;
-        if (arg && *arg && parse_u64(arg, &ro->tmp_quota, 1) < 0)
+        if (arg && *arg && st_parse_u64(arg, &ro->tmp_quota, 1) < 0)
             return bad_value(prog, name, arg);
         return 0;
     case O_TMP_EXPORT: set_str(&ro->tmp_export, arg); return 0;
     case O_LIB_PATH: set_str(&ro->lib_path, arg); return 0;
     case O_SEED:
-        if (parse_u64(arg, &ro->seed, 0) < 0)
+        if (st_parse_u64(arg, &ro->seed, 0) < 0)
             return bad_value(prog, name, arg);
         return 0;
     case O_CWD: set_str(&ro->cwd, arg); return 0;
@@ -360,12 +310,12 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_TIME:
         if (!strcmp(arg, "frozen")) {
             c->time_mode = ST_TIME_FROZEN;
-        } else if (!strncmp(arg, "frozen:", 7) && parse_i64(arg + 7, &i) == 0) {
+        } else if (!strncmp(arg, "frozen:", 7) && st_parse_i64(arg + 7, &i) == 0) {
             c->time_mode = ST_TIME_FROZEN;
             c->time_base = i;
         } else if (!strcmp(arg, "real")) {
             c->time_mode = ST_TIME_REAL;
-        } else if (!strncmp(arg, "offset:", 7) && parse_i64(arg + 7, &i) == 0) {
+        } else if (!strncmp(arg, "offset:", 7) && st_parse_i64(arg + 7, &i) == 0) {
             c->time_mode = ST_TIME_OFFSET;
             c->time_offset = i;
         } else {
@@ -381,23 +331,23 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_NOCOLOR: ro->nocolor = 1; ro->force_color = 0; return 0;
     case O_COLOR: ro->force_color = 1; ro->nocolor = 0; return 0;
     case O_MAX_OUTPUT:
-        if (parse_u64(arg, &c->max_output, 1) < 0 || c->max_output == 0)
+        if (st_parse_u64(arg, &c->max_output, 1) < 0 || c->max_output == 0)
             return bad_value(prog, name, arg);
         return 0;
     case O_TIMEOUT:
-        if (parse_seconds(arg, &c->timeout_seconds) < 0)
+        if (st_parse_seconds(arg, &c->timeout_seconds) < 0)
             return bad_value(prog, name, arg);
         return 0;
     case O_CPU:
-        if (parse_u64(arg, &c->cpu_seconds, 0) < 0 || c->cpu_seconds == 0)
+        if (st_parse_u64(arg, &c->cpu_seconds, 0) < 0 || c->cpu_seconds == 0)
             return bad_value(prog, name, arg);
         return 0;
     case O_MEMORY:
-        if (parse_u64(arg, &c->memory_bytes, 1) < 0 || c->memory_bytes < 4096)
+        if (st_parse_u64(arg, &c->memory_bytes, 1) < 0 || c->memory_bytes < 4096)
             return bad_value(prog, name, arg);
         return 0;
     case O_MAX_CALLS:
-        if (parse_u64(arg, &c->max_calls, 0) < 0 || c->max_calls == 0)
+        if (st_parse_u64(arg, &c->max_calls, 0) < 0 || c->max_calls == 0)
             return bad_value(prog, name, arg);
         return 0;
     case O_OUTCOME: set_str(&ro->outcome_file, arg); return 0;
@@ -435,17 +385,17 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_PROTOCOL_MEMORY: c->protocol_memory = 1; return 0;
     case O_QUIET: ro->quiet = 1; return 0;
     case O_UID:
-        if (parse_u64(arg, &u, 0) < 0 || u > 0xfffffffeu)
+        if (st_parse_u64(arg, &u, 0) < 0 || u > 0xfffffffeu)
             return bad_value(prog, name, arg);
         c->uid = (uint32_t)u;
         return 0;
     case O_GID:
-        if (parse_u64(arg, &u, 0) < 0 || u > 0xfffffffeu)
+        if (st_parse_u64(arg, &u, 0) < 0 || u > 0xfffffffeu)
             return bad_value(prog, name, arg);
         c->gid = (uint32_t)u;
         return 0;
     case O_PID:
-        if (parse_u64(arg, &u, 0) < 0 || u == 0 || u > 4194304)
+        if (st_parse_u64(arg, &u, 0) < 0 || u == 0 || u > 4194304)
             return bad_value(prog, name, arg);
         c->pid = (int64_t)u;
         return 0;
@@ -464,7 +414,7 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
         return 0;
     }
     case O_HANDLER_TIMEOUT:
-        if (parse_seconds(arg, &ro->handler_timeout) < 0)
+        if (st_parse_seconds(arg, &ro->handler_timeout) < 0)
             return bad_value(prog, name, arg);
         return 0;
     }

@@ -70,16 +70,16 @@ static void stats_usage(FILE *f)
 
 enum { OPT_EVENTS = 256, OPT_JSON, OPT_RECOVER };
 
-static void fmt_secs(struct tp_buf *b, uint64_t ns)
+static void fmt_secs(struct st_buf *b, uint64_t ns)
 {
-    tp_buf_addf(b, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u, ns / 1000u % 1000000u);
+    st_buf_addf(b, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u, ns / 1000u % 1000000u);
 }
 
-static void fmt_pct(struct tp_buf *b, uint64_t part, uint64_t total)
+static void fmt_pct(struct st_buf *b, uint64_t part, uint64_t total)
 {
     /* Hundredths of a percent, rounded, in integers (no float rounding surprises). */
     uint64_t h = total ? (uint64_t)(((unsigned __int128)part * 20000 + total) / (2 * total)) : 0;
-    tp_buf_addf(b, "%" PRIu64 ".%02" PRIu64, h / 100, h % 100);
+    st_buf_addf(b, "%" PRIu64 ".%02" PRIu64, h / 100, h % 100);
 }
 
 int cmd_stats(int argc, char **argv)
@@ -219,87 +219,87 @@ int cmd_stats(int argc, char **argv)
     }
     struct trace_reader_stats rs;
     trace_reader_stats(r, &rs);
-    struct tp_buf b;
-    tp_buf_init(&b, 0);
+    struct st_buf b;
+    st_buf_init(&b, 0);
     if (json) {
-        tp_buf_puts(&b, "{\"functions\":[");
+        st_buf_puts(&b, "{\"functions\":[");
         for (size_t k = 0; k <= nfn; k++) {
             const struct fn_stat *f = k < nfn ? &fns[k] : &tot;
             if (k == nfn)
-                tp_buf_puts(&b, "],\"total\":{");
+                st_buf_puts(&b, "],\"total\":{");
             else
-                tp_buf_puts(&b, k ? ",{" : "{");
+                st_buf_puts(&b, k ? ",{" : "{");
             if (k < nfn) {
-                tp_buf_puts(&b, "\"name\":");
+                st_buf_puts(&b, "\"name\":");
                 tcli_json_str(&b, f->name, strlen(f->name));
-                tp_buf_puts(&b, ",\"sig\":");
+                st_buf_puts(&b, ",\"sig\":");
                 tcli_json_str(&b, f->sig, strlen(f->sig));
-                tp_buf_puts(&b, ",\"class\":");
+                st_buf_puts(&b, ",\"class\":");
                 if (f->cls)
                     tcli_json_str(&b, f->cls, strlen(f->cls));
                 else
-                    tp_buf_puts(&b, "null");
-                tp_buf_puts(&b, ",");
+                    st_buf_puts(&b, "null");
+                st_buf_puts(&b, ",");
             }
-            tp_buf_puts(&b, "\"percent_time\":");
+            st_buf_puts(&b, "\"percent_time\":");
             fmt_pct(&b, f->ns, tot.ns);
-            tp_buf_puts(&b, ",\"seconds\":");
+            st_buf_puts(&b, ",\"seconds\":");
             fmt_secs(&b, f->ns);
-            tp_buf_addf(&b, ",\"usecs_per_call\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"errors\":%" PRIu64
+            st_buf_addf(&b, ",\"usecs_per_call\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"errors\":%" PRIu64
                             ",\"unfinished\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}",
                         f->calls ? f->ns / 1000 / f->calls : 0, f->calls, f->errors, f->unfinished,
                         f->bytes_in, f->bytes_out);
         }
-        tp_buf_addf(&b, ",\"events\":%" PRIu64 ",\"exit\":", rs.events);
+        st_buf_addf(&b, ",\"events\":%" PRIu64 ",\"exit\":", rs.events);
         if (have_exit) {
-            tp_buf_addf(&b, "{\"code\":%" PRId32 ",\"signal\":%" PRId32 ",\"reason\":", exit_ev.guest_exit.code,
+            st_buf_addf(&b, "{\"code\":%" PRId32 ",\"signal\":%" PRId32 ",\"reason\":", exit_ev.guest_exit.code,
                         exit_ev.guest_exit.signal);
             tcli_json_str(&b, exit_reason, strlen(exit_reason));
-            tp_buf_puts(&b, "}");
+            st_buf_puts(&b, "}");
         } else {
-            tp_buf_puts(&b, "null");
+            st_buf_puts(&b, "null");
         }
-        tp_buf_puts(&b, "}\n");
+        st_buf_puts(&b, "}\n");
     } else {
         static const char *const rule = "------ ----------- ----------- --------- --------- ----------- ----------- "
                                         "----------------\n";
-        tp_buf_addf(&b, "%6s %11s %11s %9s %9s %11s %11s %s\n", "% time", "seconds", "usecs/call", "calls",
+        st_buf_addf(&b, "%6s %11s %11s %9s %9s %11s %11s %s\n", "% time", "seconds", "usecs/call", "calls",
                     "errors", "bytes in", "bytes out", "function");
-        tp_buf_puts(&b, rule);
+        st_buf_puts(&b, rule);
         for (size_t k = 0; k <= nfn; k++) {
             const struct fn_stat *f = k < nfn ? &fns[k] : &tot;
             if (k == nfn)
-                tp_buf_puts(&b, rule);
-            struct tp_buf cell;
-            tp_buf_init(&cell, 0);
+                st_buf_puts(&b, rule);
+            struct st_buf cell;
+            st_buf_init(&cell, 0);
             fmt_pct(&cell, f->ns, tot.ns);
-            tp_buf_addf(&b, "%6s ", cell.data);
-            tp_buf_reset(&cell);
+            st_buf_addf(&b, "%6s ", cell.data);
+            st_buf_reset(&cell);
             fmt_secs(&cell, f->ns);
-            tp_buf_addf(&b, "%11s ", cell.data);
-            tp_buf_release(&cell);
+            st_buf_addf(&b, "%11s ", cell.data);
+            st_buf_release(&cell);
             if (k < nfn)
-                tp_buf_addf(&b, "%11" PRIu64 " ", f->calls ? f->ns / 1000 / f->calls : 0);
+                st_buf_addf(&b, "%11" PRIu64 " ", f->calls ? f->ns / 1000 / f->calls : 0);
             else
-                tp_buf_addf(&b, "%11s ", "");
-            tp_buf_addf(&b, "%9" PRIu64 " ", f->calls);
+                st_buf_addf(&b, "%11s ", "");
+            st_buf_addf(&b, "%9" PRIu64 " ", f->calls);
             if (f->errors)
-                tp_buf_addf(&b, "%9" PRIu64 " ", f->errors);
+                st_buf_addf(&b, "%9" PRIu64 " ", f->errors);
             else
-                tp_buf_addf(&b, "%9s ", "");
-            tp_buf_addf(&b, "%11" PRIu64 " %11" PRIu64 " ", f->bytes_in, f->bytes_out);
+                st_buf_addf(&b, "%9s ", "");
+            st_buf_addf(&b, "%11" PRIu64 " %11" PRIu64 " ", f->bytes_in, f->bytes_out);
             tp_format_text(&b, k < nfn ? f->name : "total");
-            tp_buf_puts(&b, "\n");
+            st_buf_puts(&b, "\n");
         }
         if (tot.unfinished)
-            tp_buf_addf(&b, "(%" PRIu64 " unfinished call%s: not in the times)\n", tot.unfinished,
+            st_buf_addf(&b, "(%" PRIu64 " unfinished call%s: not in the times)\n", tot.unfinished,
                         tot.unfinished == 1 ? "" : "s");
     }
     if (tcli_flush(&b, stdout) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, "sandtrace stats: cannot write the output\n");
         status = TCLI_EXIT_OUTPUT;
     }
-    tp_buf_release(&b);
+    st_buf_release(&b);
     free(fns);
     tc_source_release(&src);
     trace_reader_free(r);

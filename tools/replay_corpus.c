@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
 #include "tools/commands.h"
 #include "tools/corpus_list.h"
 
@@ -36,13 +37,6 @@ struct rc_slot {
     double start;
     char report_path[4200];
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Text for a terminal or an XML attribute's summary: printable ASCII kept,
  * every other byte as \xNN (a report quotes guest bytes). */
@@ -313,7 +307,7 @@ int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int ar
         corpus_list_release(&list);
         return RC_ERROR;
     }
-    double t0 = now_seconds();
+    double t0 = st_clock_seconds();
     size_t next = 0, running = 0, counts[4] = { 0, 0, 0, 0 };
     while (next < list.n || running > 0) {
         /* Fill every free slot, then wait for one replay to end. */
@@ -323,7 +317,7 @@ int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int ar
             struct rc_slot *sl = &slots[s];
             sl->index = next++;
             report_name(sl->report_path, sizeof sl->report_path, dir, &list, sl->index);
-            sl->start = now_seconds();
+            sl->start = st_clock_seconds();
             sl->pid = start_one(o, list.paths[sl->index], sl->report_path);
             if (sl->pid < 0) {
                 struct rc_result *r = &res[sl->index];
@@ -355,7 +349,7 @@ int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int ar
         struct rc_result *r = &res[sl->index];
         sl->pid = 0;
         running--;
-        r->seconds = now_seconds() - sl->start;
+        r->seconds = st_clock_seconds() - sl->start;
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         r->verdict = code == RC_IDENTICAL ? V_PASS : code == RC_DIVERGED ? V_DIVERGED
                    : code == RC_TRUNCATED ? V_TRUNCATED : V_ERROR;
@@ -373,7 +367,7 @@ int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int ar
             printf("%-9s %s (%.3f s): %s\n", words[r->verdict], shown, r->seconds, r->summary);
         fflush(stdout);
     }
-    double total = now_seconds() - t0;
+    double total = st_clock_seconds() - t0;
     printf("sandtrace replay: %zu trace%s in %.2f s (-j %zu): %zu identical, %zu diverged, %zu truncated, "
            "%zu could not run\n", list.n, list.n == 1 ? "" : "s", total, jobs, counts[V_PASS],
            counts[V_DIVERGED], counts[V_TRUNCATED], counts[V_ERROR]);

@@ -36,9 +36,9 @@ int tcli_read_error(const char *cmd, const char *path, struct trace_reader *r, i
 /* A JSON string literal of `len` bytes: bytes 0x80-0xff are taken as
  * ISO-8859-1 (U+0080-U+00FF), so the bytes are recovered exactly by
  * encoding the string back to Latin-1. */
-void tcli_json_str(struct tp_buf *b, const void *data, size_t len);
+void tcli_json_str(struct st_buf *b, const void *data, size_t len);
 
 /* Writes the buffer to f and resets it; -1 on a write error. */
-int tcli_flush(struct tp_buf *b, FILE *f);
+int tcli_flush(struct st_buf *b, FILE *f);
 
 #endif

@@ -8,92 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------------
- * tp_buf */
-
-static char tp_empty[1];
-
-void tp_buf_init(struct tp_buf *b, size_t max)
-{
-    b->data = tp_empty;
-    b->len = b->cap = 0;
-    b->max = max ? max : TP_BUF_DEFAULT_MAX;
-    b->overflow = 0;
-}
-
-void tp_buf_release(struct tp_buf *b)
-{
-    if (b->cap)
-        free(b->data);
-    tp_buf_init(b, b->max);
-}
-
-void tp_buf_reset(struct tp_buf *b)
-{
-    b->len = 0;
-    b->data[0] = '\0';
-    b->overflow = 0;
-}
-
-/* Makes room for `extra` more bytes (and the NUL); 0 or -1 (over max/OOM). */
-static int buf_grow(struct tp_buf *b, size_t extra)
-{
-    if (extra > b->max || b->len + extra > b->max) {
-        b->overflow = 1;
-        return -1;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < need)
-        ncap *= 2;
-    char *n = b->cap ? realloc(b->data, ncap) : malloc(ncap);
-    if (!n) {
-        b->overflow = 1;
-        return -1;
-    }
-    if (!b->cap)
-        n[0] = '\0';
-    b->data = n;
-    b->cap = ncap;
-    return 0;
-}
-
-void tp_buf_add(struct tp_buf *b, const void *data, size_t len)
-{
-    if (!len || buf_grow(b, len) < 0)
-        return;
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-void tp_buf_puts(struct tp_buf *b, const char *s)
-{
-    tp_buf_add(b, s, strlen(s));
-}
-
-void tp_buf_addf(struct tp_buf *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        tp_buf_add(b, small, (size_t)n);
-        return;
-    }
-    if (buf_grow(b, (size_t)n) < 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
+#include "common/st_util.h"
 
 /* ------------------------------------------------------------------------
  * Constants of the guest's ABI. */
@@ -320,19 +235,6 @@ static const char *lookup(const struct name_val *t, size_t n, uint64_t v)
 }
 #define LOOKUP(t, v) lookup(t, sizeof t / sizeof t[0], v)
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* ------------------------------------------------------------------------
  * Options and filter. */
 
@@ -411,14 +313,14 @@ int tp_filter_match(const struct tp_filter *f, const struct tc_call *c)
 /* ------------------------------------------------------------------------
  * Pieces. */
 
-static void esc_bytes(struct tp_buf *out, const uint8_t *d, size_t n, const struct tp_options *o)
+static void esc_bytes(struct st_buf *out, const uint8_t *d, size_t n, const struct tp_options *o)
 {
     char tmp[8];
     for (size_t i = 0; i < n; i++) {
         uint8_t c = d[i];
         if (o->hex >= 2) {
             snprintf(tmp, sizeof tmp, "\\x%02x", c);
-            tp_buf_puts(out, tmp);
+            st_buf_puts(out, tmp);
             continue;
         }
         const char *e = NULL;
@@ -433,88 +335,88 @@ static void esc_bytes(struct tp_buf *out, const uint8_t *d, size_t n, const stru
         default: break;
         }
         if (e) {
-            tp_buf_puts(out, e);
+            st_buf_puts(out, e);
         } else if (c >= 0x20 && c < 0x7f) {
-            tp_buf_add(out, &c, 1);
+            st_buf_add(out, &c, 1);
         } else if (o->hex) {
             snprintf(tmp, sizeof tmp, "\\x%02x", c);
-            tp_buf_puts(out, tmp);
+            st_buf_puts(out, tmp);
         } else {
             /* strace's octal: the short form unless a digit follows. */
             int next_digit = i + 1 < n && d[i + 1] >= '0' && d[i + 1] <= '7';
             snprintf(tmp, sizeof tmp, next_digit ? "\\%03o" : "\\%o", c);
-            tp_buf_puts(out, tmp);
+            st_buf_puts(out, tmp);
         }
     }
 }
 
 /* `len` is the full length; `kept` <= len bytes are available. */
-static void quoted(struct tp_buf *out, const uint8_t *d, size_t kept, size_t len, int more,
+static void quoted(struct st_buf *out, const uint8_t *d, size_t kept, size_t len, int more,
                    const struct tp_options *o)
 {
     size_t n = kept < o->strsize ? kept : o->strsize;
-    tp_buf_puts(out, "\"");
+    st_buf_puts(out, "\"");
     esc_bytes(out, d, n, o);
-    tp_buf_puts(out, "\"");
+    st_buf_puts(out, "\"");
     if (n < len || more)
-        tp_buf_puts(out, "...");
+        st_buf_puts(out, "...");
 }
 
-void tp_format_bytes(struct tp_buf *out, const uint8_t *data, size_t len, const struct tp_options *o)
+void tp_format_bytes(struct st_buf *out, const uint8_t *data, size_t len, const struct tp_options *o)
 {
     quoted(out, data, len, len, 0, o);
 }
 
-static void fmt_ptr(struct tp_buf *b, uint64_t v)
+static void fmt_ptr(struct st_buf *b, uint64_t v)
 {
     if (!v)
-        tp_buf_puts(b, "NULL");
+        st_buf_puts(b, "NULL");
     else
-        tp_buf_addf(b, "0x%" PRIx64, v);
+        st_buf_addf(b, "0x%" PRIx64, v);
 }
 
 /* Text from the trace (a signature, a note, a reason) with control and
  * non-ASCII bytes escaped in octal, as strace shows strings: a hostile
  * trace cannot drive the terminal. */
-void tp_format_text(struct tp_buf *b, const char *s)
+void tp_format_text(struct st_buf *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p < 0x20 || *p >= 0x7f)
-            tp_buf_addf(b, "\\%o", *p);
+            st_buf_addf(b, "\\%o", *p);
         else
-            tp_buf_add(b, p, 1);
+            st_buf_add(b, p, 1);
     }
 }
 
-static void fmt_flags(struct tp_buf *b, uint64_t v, const struct name_val *t, size_t n, int octal)
+static void fmt_flags(struct st_buf *b, uint64_t v, const struct name_val *t, size_t n, int octal)
 {
     int first = 1;
     for (size_t i = 0; i < n; i++) {
         if (t[i].val && (v & t[i].val) == t[i].val) {
-            tp_buf_addf(b, "%s%s", first ? "" : "|", t[i].name);
+            st_buf_addf(b, "%s%s", first ? "" : "|", t[i].name);
             v &= ~t[i].val;
             first = 0;
         }
     }
     if (v || first)
-        tp_buf_addf(b, octal ? "%s%#" PRIo64 : "%s%#" PRIx64, first ? "" : "|", v);
+        st_buf_addf(b, octal ? "%s%#" PRIo64 : "%s%#" PRIx64, first ? "" : "|", v);
 }
 
-static void fmt_open_flags(struct tp_buf *b, uint64_t v)
+static void fmt_open_flags(struct st_buf *b, uint64_t v)
 {
     static const char *const acc[] = { "O_RDONLY", "O_WRONLY", "O_RDWR", NULL };
     uint64_t mode = v & 3;
     if (acc[mode]) {
-        tp_buf_puts(b, acc[mode]);
+        st_buf_puts(b, acc[mode]);
         v &= ~(uint64_t)3;
         if (!v)
             return;
-        tp_buf_puts(b, "|");
+        st_buf_puts(b, "|");
     }
     fmt_flags(b, v, open_flags, sizeof open_flags / sizeof open_flags[0], 1);
 }
 
-static void fmt_mode_bits(struct tp_buf *b, uint32_t mode)
+static void fmt_mode_bits(struct st_buf *b, uint32_t mode)
 {
     static const struct name_val types[] = {
         { 0140000, "S_IFSOCK" }, { 0120000, "S_IFLNK" }, { 0100000, "S_IFREG" }, { 0060000, "S_IFBLK" },
@@ -522,55 +424,55 @@ static void fmt_mode_bits(struct tp_buf *b, uint32_t mode)
     };
     const char *t = LOOKUP(types, mode & 0170000);
     if (t)
-        tp_buf_addf(b, "%s|%#o", t, mode & 07777);
+        st_buf_addf(b, "%s|%#o", t, mode & 07777);
     else
-        tp_buf_addf(b, "%#o", mode);
+        st_buf_addf(b, "%#o", mode);
 }
 
-static void fmt_dev(struct tp_buf *b, uint64_t dev)
+static void fmt_dev(struct st_buf *b, uint64_t dev)
 {
     uint64_t major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~(uint64_t)0xfff);
     uint64_t minor = (dev & 0xff) | ((dev >> 12) & ~(uint64_t)0xff);
-    tp_buf_addf(b, "makedev(%#" PRIx64 ", %#" PRIx64 ")", major, minor);
+    st_buf_addf(b, "makedev(%#" PRIx64 ", %#" PRIx64 ")", major, minor);
 }
 
-static void fmt_stat(struct tp_buf *b, const uint8_t *p, const struct tp_options *o)
+static void fmt_stat(struct st_buf *b, const uint8_t *p, const struct tp_options *o)
 {
-    uint32_t mode = le32(p + 24);
+    uint32_t mode = st_le32_get(p + 24);
     uint32_t type = mode & 0170000;
     int dev = type == 0020000 || type == 0060000;
-    tp_buf_puts(b, "{");
+    st_buf_puts(b, "{");
     if (o->verbose) {
-        tp_buf_puts(b, "st_dev=");
-        fmt_dev(b, le64(p));
-        tp_buf_addf(b, ", st_ino=%" PRIu64 ", st_mode=", le64(p + 8));
+        st_buf_puts(b, "st_dev=");
+        fmt_dev(b, st_le64_get(p));
+        st_buf_addf(b, ", st_ino=%" PRIu64 ", st_mode=", st_le64_get(p + 8));
         fmt_mode_bits(b, mode);
-        tp_buf_addf(b, ", st_nlink=%" PRIu64 ", st_uid=%" PRIu32 ", st_gid=%" PRIu32
+        st_buf_addf(b, ", st_nlink=%" PRIu64 ", st_uid=%" PRIu32 ", st_gid=%" PRIu32
                        ", st_blksize=%" PRId64 ", st_blocks=%" PRId64 ", ",
-                    le64(p + 16), le32(p + 28), le32(p + 32), (int64_t)le64(p + 56),
-                    (int64_t)le64(p + 64));
+                    st_le64_get(p + 16), st_le32_get(p + 28), st_le32_get(p + 32), (int64_t)st_le64_get(p + 56),
+                    (int64_t)st_le64_get(p + 64));
     } else {
-        tp_buf_puts(b, "st_mode=");
+        st_buf_puts(b, "st_mode=");
         fmt_mode_bits(b, mode);
-        tp_buf_puts(b, ", ");
+        st_buf_puts(b, ", ");
     }
     if (dev) {
-        tp_buf_puts(b, "st_rdev=");
-        fmt_dev(b, le64(p + 40));
+        st_buf_puts(b, "st_rdev=");
+        fmt_dev(b, st_le64_get(p + 40));
     } else {
-        tp_buf_addf(b, "st_size=%" PRId64, (int64_t)le64(p + 48));
+        st_buf_addf(b, "st_size=%" PRId64, (int64_t)st_le64_get(p + 48));
     }
     if (o->verbose) {
         static const char *const tn[] = { "st_atime", "st_mtime", "st_ctime" };
         for (int i = 0; i < 3; i++) {
             const uint8_t *t = p + 72 + 16 * i;
-            tp_buf_addf(b, ", %s=%" PRId64, tn[i], (int64_t)le64(t));
-            if (le64(t + 8))
-                tp_buf_addf(b, ", %s_nsec=%" PRId64, tn[i], (int64_t)le64(t + 8));
+            st_buf_addf(b, ", %s=%" PRId64, tn[i], (int64_t)st_le64_get(t));
+            if (st_le64_get(t + 8))
+                st_buf_addf(b, ", %s_nsec=%" PRId64, tn[i], (int64_t)st_le64_get(t + 8));
         }
-        tp_buf_puts(b, "}");
+        st_buf_puts(b, "}");
     } else {
-        tp_buf_puts(b, ", ...}");
+        st_buf_puts(b, ", ...}");
     }
 }
 
@@ -583,27 +485,27 @@ static const char *dirent_type(uint8_t t)
 }
 
 /* struct dirent: d_ino 0:8, d_off 8:8, d_reclen 16:2, d_type 18:1, d_name 19:256. */
-static void fmt_dirent(struct tp_buf *b, const uint8_t *p, size_t len, const struct tp_options *o)
+static void fmt_dirent(struct st_buf *b, const uint8_t *p, size_t len, const struct tp_options *o)
 {
     size_t namecap = len - 19;
     const uint8_t *name = p + 19;
     const uint8_t *nul = memchr(name, 0, namecap);
     size_t nlen = nul ? (size_t)(nul - name) : namecap;
-    tp_buf_addf(b, "{d_ino=%" PRIu64, le64(p));
+    st_buf_addf(b, "{d_ino=%" PRIu64, st_le64_get(p));
     if (o->verbose)
-        tp_buf_addf(b, ", d_off=%" PRId64 ", d_reclen=%u", (int64_t)le64(p + 8),
+        st_buf_addf(b, ", d_off=%" PRId64 ", d_reclen=%u", (int64_t)st_le64_get(p + 8),
                     (unsigned)(p[16] | p[17] << 8));
     const char *t = dirent_type(p[18]);
     if (t)
-        tp_buf_addf(b, ", d_type=%s, d_name=", t);
+        st_buf_addf(b, ", d_type=%s, d_name=", t);
     else
-        tp_buf_addf(b, ", d_type=%u, d_name=", p[18]);
+        st_buf_addf(b, ", d_type=%u, d_name=", p[18]);
     quoted(b, name, nlen, nlen, !nul, o);
-    tp_buf_puts(b, "}");
+    st_buf_puts(b, "}");
 }
 
 /* A NUL-terminated string in `d` (or all of it if there is no NUL). */
-static void fmt_cstr(struct tp_buf *b, const uint8_t *d, size_t kept, size_t len, const struct tp_options *o)
+static void fmt_cstr(struct st_buf *b, const uint8_t *d, size_t kept, size_t len, const struct tp_options *o)
 {
     const uint8_t *nul = memchr(d, 0, kept);
     if (nul)
@@ -612,19 +514,19 @@ static void fmt_cstr(struct tp_buf *b, const uint8_t *d, size_t kept, size_t len
         quoted(b, d, kept, len, 0, o);
 }
 
-static void fmt_timeval(struct tp_buf *b, const uint8_t *p, const char *sub)
+static void fmt_timeval(struct st_buf *b, const uint8_t *p, const char *sub)
 {
-    tp_buf_addf(b, "{tv_sec=%" PRId64 ", %s=%" PRId64 "}", (int64_t)le64(p), sub, (int64_t)le64(p + 8));
+    st_buf_addf(b, "{tv_sec=%" PRId64 ", %s=%" PRId64 "}", (int64_t)st_le64_get(p), sub, (int64_t)st_le64_get(p + 8));
 }
 
 /* A file descriptor, with its path under -y. */
-static void fmt_fd(struct tp_buf *b, int64_t fd, const struct tp_options *o)
+static void fmt_fd(struct st_buf *b, int64_t fd, const struct tp_options *o)
 {
-    tp_buf_addf(b, "%" PRId64, fd);
+    st_buf_addf(b, "%" PRId64, fd);
     if (o->fd_paths && o->fdtab && fd >= 0 && fd < TP_FDTAB_MAX && o->fdtab->path[fd]) {
-        tp_buf_puts(b, "<");
+        st_buf_puts(b, "<");
         tp_format_text(b, o->fdtab->path[fd]);
-        tp_buf_puts(b, ">");
+        st_buf_puts(b, ">");
     }
 }
 
@@ -723,7 +625,7 @@ static unsigned nth_same(const struct tc_call *c, size_t i)
  * Arguments by meaning: one formatter per line of argtable.def, named
  * there (fmt_arg_<formatter>); the table below is built from it. */
 
-typedef void arg_formatter(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o);
+typedef void arg_formatter(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o);
 
 /* The struct that argument `i` points to, written by the call, when all of
  * its bytes (argtable.def's size for the meaning) were kept. */
@@ -738,36 +640,36 @@ static int call_ok(const struct tc_call *c)
     return c->finished && !tc_call_failed(c);
 }
 
-static void fmt_arg_ptr(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_ptr(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_int(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_int(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
-    tp_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
+    st_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
 }
 
-static void fmt_arg_len(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_len(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
-    tp_buf_addf(b, "%" PRIu64, c->args[i]);
+    st_buf_addf(b, "%" PRIu64, c->args[i]);
 }
 
-static void fmt_arg_fd(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_fd(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     fmt_fd(b, (int64_t)c->args[i], o);
 }
 
-static void fmt_arg_dirfd(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_dirfd(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     uint64_t v = c->args[i];
     if ((int32_t)v == GUEST_AT_FDCWD && ((int64_t)v == GUEST_AT_FDCWD || v == (uint32_t)GUEST_AT_FDCWD))
-        tp_buf_puts(b, "AT_FDCWD");
+        st_buf_puts(b, "AT_FDCWD");
     else
         fmt_fd(b, (int64_t)v, o);
 }
 
-static void fmt_arg_str(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_str(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     uint64_t v = c->args[i];
     /* A second argument at the same address may not have been read again. */
@@ -785,7 +687,7 @@ static void fmt_arg_str(struct tp_buf *b, const struct tc_call *c, size_t i, con
     }
 }
 
-static void fmt_arg_buf_in(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_buf_in(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     uint64_t v = c->args[i];
     const struct tc_mem *mem = v ? tc_call_find(c, TRACE_EV_MEM_READ, v, nth_same(c, i)) : NULL;
@@ -795,7 +697,7 @@ static void fmt_arg_buf_in(struct tp_buf *b, const struct tc_call *c, size_t i, 
         fmt_ptr(b, v);
 }
 
-static void fmt_arg_buf_out(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_buf_out(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     uint64_t v = c->args[i];
     const struct tc_mem *mem = v ? tc_call_find(c, TRACE_EV_MEM_WRITE, v, 0) : NULL;
@@ -804,41 +706,41 @@ static void fmt_arg_buf_out(struct tp_buf *b, const struct tc_call *c, size_t i,
     else if (mem)
         quoted(b, mem->data, mem->kept, mem->len, 0, o);
     else if (call_ok(c) && c->reg->res == ST_RES_COUNT && c->result == 0)
-        tp_buf_puts(b, "\"\"");
+        st_buf_puts(b, "\"\"");
     else
         fmt_ptr(b, v);
 }
 
-static void fmt_arg_open_flags(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_open_flags(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     fmt_open_flags(b, c->args[i]);
 }
 
-static void fmt_arg_mode(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_mode(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
-    tp_buf_addf(b, "%#" PRIo64, c->args[i]);
+    st_buf_addf(b, "%#" PRIo64, c->args[i]);
 }
 
-static void fmt_arg_whence(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_whence(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     uint64_t v = c->args[i];
     if (v < sizeof whences / sizeof whences[0])
-        tp_buf_puts(b, whences[v]);
+        st_buf_puts(b, whences[v]);
     else
-        tp_buf_addf(b, "%" PRId64, (int64_t)v);
+        st_buf_addf(b, "%" PRId64, (int64_t)v);
 }
 
-static void fmt_arg_access(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_access(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     static const struct name_val acc[] = { { 4, "R_OK" }, { 2, "W_OK" }, { 1, "X_OK" } };
     if (!c->args[i])
-        tp_buf_puts(b, "F_OK");
+        st_buf_puts(b, "F_OK");
     else
         fmt_flags(b, c->args[i], acc, 3, 0);
 }
 
 /* The AT_* flags; 0x200 is AT_EACCESS for faccessat, AT_REMOVEDIR elsewhere. */
-static void fmt_at_flags(struct tp_buf *b, uint64_t v, int eaccess)
+static void fmt_at_flags(struct st_buf *b, uint64_t v, int eaccess)
 {
     const struct name_val at[] = { { 0x100, "AT_SYMLINK_NOFOLLOW" },
                                    { 0x200, eaccess ? "AT_EACCESS" : "AT_REMOVEDIR" },
@@ -846,23 +748,23 @@ static void fmt_at_flags(struct tp_buf *b, uint64_t v, int eaccess)
                                    { 0x800, "AT_NO_AUTOMOUNT" },
                                    { 0x1000, "AT_EMPTY_PATH" } };
     if (!v)
-        tp_buf_puts(b, "0");
+        st_buf_puts(b, "0");
     else
         fmt_flags(b, v, at, 5, 0);
 }
 
-static void fmt_arg_at_flags(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_at_flags(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     fmt_at_flags(b, c->args[i], 0);
 }
 
-static void fmt_arg_eaccess_flags(struct tp_buf *b, const struct tc_call *c, size_t i,
+static void fmt_arg_eaccess_flags(struct st_buf *b, const struct tc_call *c, size_t i,
                                   const struct tp_options *o)
 {
     fmt_at_flags(b, c->args[i], 1);
 }
 
-static void fmt_arg_stat(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_stat(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem;
     if (call_ok(c) && (mem = written_struct(c, i)))
@@ -871,7 +773,7 @@ static void fmt_arg_stat(struct tp_buf *b, const struct tc_call *c, size_t i, co
         fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_timeval(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_timeval(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem = written_struct(c, i);
     if (mem)
@@ -880,7 +782,7 @@ static void fmt_arg_timeval(struct tp_buf *b, const struct tc_call *c, size_t i,
         fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_timespec(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_timespec(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem = written_struct(c, i);
     if (mem)
@@ -889,34 +791,34 @@ static void fmt_arg_timespec(struct tp_buf *b, const struct tc_call *c, size_t i
         fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_clock(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_clock(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const char *name = LOOKUP(clocks, c->args[i]);
     if (name)
-        tp_buf_puts(b, name);
+        st_buf_puts(b, name);
     else
-        tp_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
+        st_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
 }
 
-static void fmt_arg_time(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_time(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem = written_struct(c, i);
     if (mem)
-        tp_buf_addf(b, "[%" PRId64 "]", (int64_t)le64(mem->data));
+        st_buf_addf(b, "[%" PRId64 "]", (int64_t)st_le64_get(mem->data));
     else
         fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_id(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_id(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem = written_struct(c, i);
     if (mem)
-        tp_buf_addf(b, "[%" PRIu32 "]", le32(mem->data));
+        st_buf_addf(b, "[%" PRIu32 "]", st_le32_get(mem->data));
     else
         fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_gids(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_gids(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem;
     if (!call_ok(c) || !(mem = written(c, c->args[i], 0))) {
@@ -924,13 +826,13 @@ static void fmt_arg_gids(struct tp_buf *b, const struct tc_call *c, size_t i, co
         return;
     }
     size_t n = mem->kept / ST_GUEST_ID_SIZE;
-    tp_buf_puts(b, "[");
+    st_buf_puts(b, "[");
     for (size_t k = 0; k < n && k < 64; k++)
-        tp_buf_addf(b, "%s%" PRIu32, k ? ", " : "", le32(mem->data + ST_GUEST_ID_SIZE * k));
-    tp_buf_puts(b, n > 64 ? ", ...]" : "]");
+        st_buf_addf(b, "%s%" PRIu32, k ? ", " : "", st_le32_get(mem->data + ST_GUEST_ID_SIZE * k));
+    st_buf_puts(b, n > 64 ? ", ...]" : "]");
 }
 
-static void fmt_arg_utsname(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_utsname(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     static const char *const f[] = { "sysname", "nodename", "release", "version", "machine",
                                      "domainname" };
@@ -940,28 +842,28 @@ static void fmt_arg_utsname(struct tp_buf *b, const struct tc_call *c, size_t i,
         return;
     }
     int n = o->verbose ? 6 : 2;
-    tp_buf_puts(b, "{");
+    st_buf_puts(b, "{");
     for (int k = 0; k < n; k++) {
-        tp_buf_addf(b, "%s%s=", k ? ", " : "", f[k]);
+        st_buf_addf(b, "%s%s=", k ? ", " : "", f[k]);
         fmt_cstr(b, mem->data + ST_GUEST_UTSNAME_FIELD * k, ST_GUEST_UTSNAME_FIELD,
                  ST_GUEST_UTSNAME_FIELD, o);
     }
-    tp_buf_puts(b, o->verbose ? "}" : ", ...}");
+    st_buf_puts(b, o->verbose ? "}" : ", ...}");
 }
 
-static void fmt_arg_tms(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_tms(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const struct tc_mem *mem = written_struct(c, i);
     if (mem)
-        tp_buf_addf(b, "{tms_utime=%" PRId64 ", tms_stime=%" PRId64 ", tms_cutime=%" PRId64
+        st_buf_addf(b, "{tms_utime=%" PRId64 ", tms_stime=%" PRId64 ", tms_cutime=%" PRId64
                        ", tms_cstime=%" PRId64 "}",
-                    (int64_t)le64(mem->data), (int64_t)le64(mem->data + 8),
-                    (int64_t)le64(mem->data + 16), (int64_t)le64(mem->data + 24));
+                    (int64_t)st_le64_get(mem->data), (int64_t)st_le64_get(mem->data + 8),
+                    (int64_t)st_le64_get(mem->data + 16), (int64_t)st_le64_get(mem->data + 24));
     else
         fmt_ptr(b, c->args[i]);
 }
 
-static void fmt_arg_rusage(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_rusage(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     static const char *const f[] = { "ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss",
                                      "ru_minflt", "ru_majflt", "ru_nswap", "ru_inblock",
@@ -972,45 +874,45 @@ static void fmt_arg_rusage(struct tp_buf *b, const struct tc_call *c, size_t i, 
         fmt_ptr(b, c->args[i]);
         return;
     }
-    tp_buf_puts(b, "{ru_utime=");
+    st_buf_puts(b, "{ru_utime=");
     fmt_timeval(b, mem->data, "tv_usec");
-    tp_buf_puts(b, ", ru_stime=");
+    st_buf_puts(b, ", ru_stime=");
     fmt_timeval(b, mem->data + 16, "tv_usec");
     if (o->verbose) {
         for (int k = 0; k < 14; k++)
-            tp_buf_addf(b, ", %s=%" PRId64, f[k], (int64_t)le64(mem->data + 32 + 8 * k));
-        tp_buf_puts(b, "}");
+            st_buf_addf(b, ", %s=%" PRId64, f[k], (int64_t)st_le64_get(mem->data + 32 + 8 * k));
+        st_buf_puts(b, "}");
     } else {
-        tp_buf_puts(b, ", ...}");
+        st_buf_puts(b, ", ...}");
     }
 }
 
-static void fmt_arg_fcntl_cmd(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_fcntl_cmd(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const char *name = LOOKUP(fcntl_cmds, c->args[i]);
     if (name)
-        tp_buf_puts(b, name);
+        st_buf_puts(b, name);
     else
-        tp_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
+        st_buf_addf(b, "%" PRId64, (int64_t)c->args[i]);
 }
 
-static void fmt_arg_signal(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_signal(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     int64_t sv = (int64_t)c->args[i];
     const char *name = tp_signal_name((int)sv);
     if (name && sv >= 0 && sv < 64)
-        tp_buf_puts(b, name);
+        st_buf_puts(b, name);
     else
-        tp_buf_addf(b, "%" PRId64, sv);
+        st_buf_addf(b, "%" PRId64, sv);
 }
 
-static void fmt_arg_ioctl_req(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg_ioctl_req(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     const char *name = LOOKUP(ioctls, c->args[i]);
     if (name)
-        tp_buf_puts(b, name);
+        st_buf_puts(b, name);
     else
-        tp_buf_addf(b, "%#" PRIx64, c->args[i]);
+        st_buf_addf(b, "%#" PRIx64, c->args[i]);
 }
 
 static arg_formatter *const arg_formatters[128] = {
@@ -1019,7 +921,7 @@ static arg_formatter *const arg_formatters[128] = {
 #undef ARG
 };
 
-static void fmt_arg(struct tp_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
+static void fmt_arg(struct st_buf *b, const struct tc_call *c, size_t i, const struct tp_options *o)
 {
     unsigned char m = (unsigned char)c->reg->args[i];
     arg_formatter *f = m < 128 ? arg_formatters[m] : NULL;
@@ -1049,7 +951,7 @@ static size_t fcntl_shown(const struct tc_call *c)
     return c->nargs;
 }
 
-static int fcntl_arg(struct tp_buf *b, const struct tc_call *c, size_t i)
+static int fcntl_arg(struct st_buf *b, const struct tc_call *c, size_t i)
 {
     if (i != 2 || fcntl_cmd(c) != GUEST_F_SETFL)
         return 0;
@@ -1057,17 +959,17 @@ static int fcntl_arg(struct tp_buf *b, const struct tc_call *c, size_t i)
     return 1;
 }
 
-static int fcntl_result(struct tp_buf *b, const struct tc_call *c)
+static int fcntl_result(struct st_buf *b, const struct tc_call *c)
 {
     uint64_t v = c->result;
     if (fcntl_cmd(c) == GUEST_F_GETFL) {
-        tp_buf_addf(b, "%#" PRIx64 " (flags ", v);
+        st_buf_addf(b, "%#" PRIx64 " (flags ", v);
         fmt_open_flags(b, v);
-        tp_buf_puts(b, ")");
+        st_buf_puts(b, ")");
         return 1;
     }
     if (fcntl_cmd(c) == GUEST_F_GETFD) {
-        tp_buf_addf(b, "%#" PRIx64 " (flags %s)", v, v == GUEST_FD_CLOEXEC ? "FD_CLOEXEC" : "0");
+        st_buf_addf(b, "%#" PRIx64 " (flags %s)", v, v == GUEST_FD_CLOEXEC ? "FD_CLOEXEC" : "0");
         return 1;
     }
     return 0;
@@ -1075,8 +977,8 @@ static int fcntl_result(struct tp_buf *b, const struct tc_call *c)
 
 static const struct call_decoder {
     size_t (*shown)(const struct tc_call *c);                      /* arguments shown */
-    int (*arg)(struct tp_buf *b, const struct tc_call *c, size_t i); /* 1: it showed argument i */
-    int (*result)(struct tp_buf *b, const struct tc_call *c);       /* 1: it showed the (successful) result */
+    int (*arg)(struct st_buf *b, const struct tc_call *c, size_t i); /* 1: it showed argument i */
+    int (*result)(struct st_buf *b, const struct tc_call *c);       /* 1: it showed the (successful) result */
 } decoders[] = {
     [ST_DEC_FCNTL] = { fcntl_shown, fcntl_arg, fcntl_result },
 };
@@ -1091,26 +993,26 @@ static const struct call_decoder *decoder_of(const struct tc_call *c)
 }
 
 /* An argument by its wire kind only (unknown signatures). */
-static void fmt_wire(struct tp_buf *b, char kind, uint64_t v)
+static void fmt_wire(struct st_buf *b, char kind, uint64_t v)
 {
     if (kind == 'p') {
         fmt_ptr(b, v);
     } else if (kind == 'f') {
         double d;
         memcpy(&d, &v, sizeof d);
-        tp_buf_addf(b, "%.17g", d);
+        st_buf_addf(b, "%.17g", d);
     } else {
-        tp_buf_addf(b, "%" PRId64, (int64_t)v);
+        st_buf_addf(b, "%" PRId64, (int64_t)v);
     }
 }
 
-static void fmt_errno(struct tp_buf *b, int32_t err)
+static void fmt_errno(struct st_buf *b, int32_t err)
 {
     const char *n = tp_errno_name(err);
     if (n)
-        tp_buf_addf(b, " %s (%s)", n, tp_errno_text(err));
+        st_buf_addf(b, " %s (%s)", n, tp_errno_text(err));
     else
-        tp_buf_addf(b, " errno %" PRId32 " (Unknown error %" PRId32 ")", err, err);
+        st_buf_addf(b, " errno %" PRId32 " (Unknown error %" PRId32 ")", err, err);
 }
 
 /* The data a pointer result points to: an M (allocated) or W (written)
@@ -1125,14 +1027,14 @@ static const struct tc_mem *pointed(const struct tc_call *c, uint64_t ptr)
     return m;
 }
 
-static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct tp_options *o)
+static void fmt_result(struct st_buf *b, const struct tc_call *c, const struct tp_options *o)
 {
     char meaning = c->reg ? c->reg->res : 0;
     int failed = tc_call_failed(c);
     uint64_t v = c->result;
     switch (c->result_kind) {
     case 'v':
-        tp_buf_puts(b, "void");
+        st_buf_puts(b, "void");
         break;
     case 'f':
         fmt_wire(b, 'f', v);
@@ -1141,10 +1043,10 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
         fmt_ptr(b, v);
         const struct tc_mem *m = v && !failed ? pointed(c, v) : NULL;
         if (m && meaning == ST_RES_STR) {
-            tp_buf_puts(b, " ");
+            st_buf_puts(b, " ");
             fmt_cstr(b, m->data, m->kept, m->len, o);
         } else if (m && meaning == ST_RES_DIRENT && m->kept >= 19 + 1) {
-            tp_buf_puts(b, " ");
+            st_buf_puts(b, " ");
             fmt_dirent(b, m->data, m->kept, o);
         }
         break;
@@ -1155,16 +1057,16 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
         if (!failed && dec && dec->result && dec->result(b, c)) {
             /* shown by the call's decoder */
         } else if (meaning == ST_RES_MODE) {
-            tp_buf_addf(b, "%#04" PRIo64, v);
+            st_buf_addf(b, "%#04" PRIo64, v);
         } else if (meaning == ST_RES_FD && !failed && o->fd_paths) {
             /* The new descriptor, named by this very call (open) or by the one it copies (dup). */
-            tp_buf_addf(b, "%" PRId64, sv);
+            st_buf_addf(b, "%" PRId64, sv);
             int dirfd;
             const struct tc_mem *m = first_path(c, &dirfd);
             int64_t a0 = c->nargs > 0 ? (int64_t)c->args[0] : -1;
             const char *copied = o->fdtab && a0 >= 0 && a0 < TP_FDTAB_MAX && !m ? o->fdtab->path[a0] : NULL;
             if (m || copied) {
-                tp_buf_puts(b, "<");
+                st_buf_puts(b, "<");
                 if (m) {
                     char tmp[4097];
                     size_t n = m->kept < 4096 ? m->kept : 4096;
@@ -1174,10 +1076,10 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
                 } else {
                     tp_format_text(b, copied);
                 }
-                tp_buf_puts(b, ">");
+                st_buf_puts(b, ">");
             }
         } else {
-            tp_buf_addf(b, "%" PRId64, sv);
+            st_buf_addf(b, "%" PRId64, sv);
         }
         break;
     }
@@ -1188,25 +1090,25 @@ static void fmt_result(struct tp_buf *b, const struct tc_call *c, const struct t
         } else if (c->err) {
             const char *n = tp_errno_name(c->err);
             if (n)
-                tp_buf_addf(b, " (errno %s)", n);
+                st_buf_addf(b, " (errno %s)", n);
             else
-                tp_buf_addf(b, " (errno %" PRId32 ")", c->err);
+                st_buf_addf(b, " (errno %" PRId32 ")", c->err);
         }
     }
 }
 
-static void fmt_secs(struct tp_buf *b, uint64_t ns)
+static void fmt_secs(struct st_buf *b, uint64_t ns)
 {
-    tp_buf_addf(b, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u, ns / 1000u % 1000000u);
+    st_buf_addf(b, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u, ns / 1000u % 1000000u);
 }
 
-void tp_format_call_args(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+void tp_format_call_args(struct st_buf *out, const struct tc_call *c, const struct tp_options *o)
 {
     const struct call_decoder *dec = decoder_of(c);
     size_t shown = dec && dec->shown ? dec->shown(c) : c->nargs;
     for (size_t i = 0; i < shown; i++) {
         if (i)
-            tp_buf_puts(out, ", ");
+            st_buf_puts(out, ", ");
         if (dec && dec->arg && dec->arg(out, c, i))
             continue;
         if (c->reg)
@@ -1216,51 +1118,51 @@ void tp_format_call_args(struct tp_buf *out, const struct tc_call *c, const stru
     }
 }
 
-void tp_format_raw_call(struct tp_buf *out, const char *sig, const uint64_t *args, size_t nargs)
+void tp_format_raw_call(struct st_buf *out, const char *sig, const uint64_t *args, size_t nargs)
 {
     char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
     tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
     size_t nk = strlen(kinds);
     tp_format_text(out, name);
-    tp_buf_puts(out, "(");
+    st_buf_puts(out, "(");
     for (size_t i = 0; i < nargs; i++) {
         if (i)
-            tp_buf_puts(out, ", ");
+            st_buf_puts(out, ", ");
         fmt_wire(out, i < nk ? kinds[i] : 'i', args[i]);
     }
-    tp_buf_puts(out, ")");
+    st_buf_puts(out, ")");
 }
 
-void tp_format_call_result(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+void tp_format_call_result(struct st_buf *out, const struct tc_call *c, const struct tp_options *o)
 {
     if (c->finished)
         fmt_result(out, c, o);
 }
 
-void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o)
+void tp_format_call(struct st_buf *out, const struct tc_call *c, const struct tp_options *o)
 {
     tp_format_text(out, c->name);
-    tp_buf_puts(out, "(");
+    st_buf_puts(out, "(");
     tp_format_call_args(out, c, o);
     if (!c->finished) {
         if (c->reg && c->reg->id == ST_SIG__exit)
-            tp_buf_puts(out, ") = ?");
+            st_buf_puts(out, ") = ?");
         else
-            tp_buf_puts(out, " <unfinished ...>");
+            st_buf_puts(out, " <unfinished ...>");
     } else {
-        tp_buf_puts(out, ") = ");
+        st_buf_puts(out, ") = ");
         fmt_result(out, c, o);
         if (o->durations) {
-            tp_buf_puts(out, " <");
+            st_buf_puts(out, " <");
             fmt_secs(out, c->end_time_ns >= c->time_ns ? c->end_time_ns - c->time_ns : 0);
-            tp_buf_puts(out, ">");
+            st_buf_puts(out, ">");
         }
     }
     if (c->mem_dropped)
-        tp_buf_addf(out, " /* %" PRIu64 " more memory commands not kept */", c->mem_dropped);
+        st_buf_addf(out, " /* %" PRIu64 " more memory commands not kept */", c->mem_dropped);
 }
 
-void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const struct tp_options *o)
+void tp_format_event(struct st_buf *out, const struct trace_event *ev, const struct tp_options *o)
 {
     const char *s;
     switch (ev->kind) {
@@ -1270,99 +1172,99 @@ void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const str
         tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
         tp_format_text(out, sig);
         for (size_t i = 0; i < ev->request.nargs && i < TRACE_MAX_ARGS; i++) {
-            tp_buf_puts(out, " ");
+            st_buf_puts(out, " ");
             char k = i < strlen(kinds) ? kinds[i] : 'i';
             if (k == 'p')
-                tp_buf_addf(out, "%#" PRIx64, ev->request.args[i]);
+                st_buf_addf(out, "%#" PRIx64, ev->request.args[i]);
             else
                 fmt_wire(out, k, ev->request.args[i]);
         }
         break;
     }
     case TRACE_EV_MEM_READ:
-        tp_buf_addf(out, "R %#" PRIx64 " %zu -> ", ev->mem.ptr, ev->mem.len);
+        st_buf_addf(out, "R %#" PRIx64 " %zu -> ", ev->mem.ptr, ev->mem.len);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
         break;
     case TRACE_EV_MEM_READ_STR:
-        tp_buf_addf(out, "Z %#" PRIx64 " %" PRId64 " -> ", ev->mem.ptr, (int64_t)ev->mem.size);
+        st_buf_addf(out, "Z %#" PRIx64 " %" PRId64 " -> ", ev->mem.ptr, (int64_t)ev->mem.size);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
         break;
     case TRACE_EV_MEM_WRITE:
-        tp_buf_addf(out, "W %#" PRIx64 " %zu <- ", ev->mem.ptr, ev->mem.len);
+        st_buf_addf(out, "W %#" PRIx64 " %zu <- ", ev->mem.ptr, ev->mem.len);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
         break;
     case TRACE_EV_MEM_ALLOC:
-        tp_buf_addf(out, "M %zu ", ev->mem.len);
+        st_buf_addf(out, "M %zu ", ev->mem.len);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
-        tp_buf_addf(out, " -> %#" PRIx64, ev->mem.ptr);
+        st_buf_addf(out, " -> %#" PRIx64, ev->mem.ptr);
         break;
     case TRACE_EV_MEM_FREE:
-        tp_buf_addf(out, "F %#" PRIx64, ev->mem.ptr);
+        st_buf_addf(out, "F %#" PRIx64, ev->mem.ptr);
         break;
     case TRACE_EV_SET_ERRNO:
-        tp_buf_addf(out, "E %" PRId32, ev->set_errno.value);
+        st_buf_addf(out, "E %" PRId32, ev->set_errno.value);
         if ((s = tp_errno_name(ev->set_errno.value)))
-            tp_buf_addf(out, " %s", s);
+            st_buf_addf(out, " %s", s);
         break;
     case TRACE_EV_RESULT:
-        tp_buf_puts(out, "= ");
+        st_buf_puts(out, "= ");
         if (ev->result.kind == 'v')
-            tp_buf_puts(out, "void");
+            st_buf_puts(out, "void");
         else if (ev->result.kind == 'p')
-            tp_buf_addf(out, "%#" PRIx64, ev->result.value);
+            st_buf_addf(out, "%#" PRIx64, ev->result.value);
         else
             fmt_wire(out, ev->result.kind, ev->result.value);
         break;
     case TRACE_EV_GUEST_STDERR:
-        tp_buf_puts(out, "--- stderr ");
+        st_buf_puts(out, "--- stderr ");
         tp_format_bytes(out, ev->guest_stderr.data, ev->guest_stderr.len, o);
-        tp_buf_puts(out, " ---");
+        st_buf_puts(out, " ---");
         break;
     case TRACE_EV_GUEST_EXIT:
         if (ev->guest_exit.signal) {
             if ((s = tp_signal_name(ev->guest_exit.signal)))
-                tp_buf_addf(out, "+++ killed by %s", s);
+                st_buf_addf(out, "+++ killed by %s", s);
             else
-                tp_buf_addf(out, "+++ killed by signal %" PRId32, ev->guest_exit.signal);
+                st_buf_addf(out, "+++ killed by signal %" PRId32, ev->guest_exit.signal);
         } else {
-            tp_buf_addf(out, "+++ exited with %" PRId32, ev->guest_exit.code);
+            st_buf_addf(out, "+++ exited with %" PRId32, ev->guest_exit.code);
         }
         /* The reason, unless it only says what the line already says. */
         if (ev->guest_exit.reason && *ev->guest_exit.reason &&
             (ev->guest_exit.signal || strncmp(ev->guest_exit.reason, "exited", 6)))
         {
-            tp_buf_puts(out, " (");
+            st_buf_puts(out, " (");
             tp_format_text(out, ev->guest_exit.reason);
-            tp_buf_puts(out, ")");
+            st_buf_puts(out, ")");
         }
-        tp_buf_puts(out, " +++");
+        st_buf_puts(out, " +++");
         break;
     case TRACE_EV_LIMIT:
-        tp_buf_puts(out, "!!! limit ");
+        st_buf_puts(out, "!!! limit ");
         tp_format_text(out, ev->limit.name ? ev->limit.name : "?");
-        tp_buf_addf(out, "=%" PRIu64, ev->limit.value);
+        st_buf_addf(out, "=%" PRIu64, ev->limit.value);
         if (ev->limit.detail && *ev->limit.detail) {
-            tp_buf_puts(out, ": ");
+            st_buf_puts(out, ": ");
             tp_format_text(out, ev->limit.detail);
         }
-        tp_buf_puts(out, " !!!");
+        st_buf_puts(out, " !!!");
         break;
     case TRACE_EV_VIOLATION:
-        tp_buf_puts(out, "!!! violation: ");
+        st_buf_puts(out, "!!! violation: ");
         tp_format_text(out, ev->violation.text ? ev->violation.text : "");
         if (ev->violation.len) {
-            tp_buf_puts(out, " ");
+            st_buf_puts(out, " ");
             tp_format_bytes(out, ev->violation.data, ev->violation.len, o);
         }
-        tp_buf_puts(out, " !!!");
+        st_buf_puts(out, " !!!");
         break;
     case TRACE_EV_NOTE:
-        tp_buf_puts(out, "--- note: ");
+        st_buf_puts(out, "--- note: ");
         tp_format_text(out, ev->note.text ? ev->note.text : "");
-        tp_buf_puts(out, " ---");
+        st_buf_puts(out, " ---");
         break;
     default:
-        tp_buf_addf(out, "??? event of kind %d", (int)ev->kind);
+        st_buf_addf(out, "??? event of kind %d", (int)ev->kind);
         break;
     }
 }
@@ -1373,15 +1275,15 @@ void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const str
 struct tp_printer {
     struct tp_options o;
     FILE *f;
-    struct tp_buf *out;
-    struct tp_buf line;
+    struct st_buf *out;
+    struct st_buf line;
     struct tc_collector *col;
     uint64_t last_ns;
     int have_last;
     struct tp_fdtab fdtab; /* -y */
 };
 
-struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct tp_buf *buf)
+struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct st_buf *buf)
 {
     struct tp_printer *p = calloc(1, sizeof *p);
     if (!p)
@@ -1392,7 +1294,7 @@ struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct tp
         tp_options_init(&p->o);
     p->f = f;
     p->out = buf;
-    tp_buf_init(&p->line, 0);
+    st_buf_init(&p->line, 0);
     p->col = tc_collector_new();
     if (!p->col) {
         free(p);
@@ -1405,28 +1307,28 @@ static void prefix(struct tp_printer *p, uint64_t seq, uint64_t ns)
 {
     if (p->o.no_prefix)
         return;
-    tp_buf_addf(&p->line, "%" PRIu64 " ", seq);
+    st_buf_addf(&p->line, "%" PRIu64 " ", seq);
     if (p->o.relative) {
         uint64_t d = p->have_last && ns >= p->last_ns ? ns - p->last_ns : 0;
-        tp_buf_puts(&p->line, " ");
+        st_buf_puts(&p->line, " ");
         fmt_secs(&p->line, d);
     } else {
-        tp_buf_puts(&p->line, "+");
+        st_buf_puts(&p->line, "+");
         fmt_secs(&p->line, ns);
     }
-    tp_buf_puts(&p->line, " ");
+    st_buf_puts(&p->line, " ");
     p->last_ns = ns;
     p->have_last = 1;
 }
 
 static void emit(struct tp_printer *p)
 {
-    tp_buf_puts(&p->line, "\n");
+    st_buf_puts(&p->line, "\n");
     if (p->f)
         fwrite(p->line.data, 1, p->line.len, p->f);
     else if (p->out)
-        tp_buf_add(p->out, p->line.data, p->line.len);
-    tp_buf_reset(&p->line);
+        st_buf_add(p->out, p->line.data, p->line.len);
+    st_buf_reset(&p->line);
 }
 
 /* A memory command of a call, back as an event, for the raw lines. */
@@ -1469,7 +1371,7 @@ void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it)
             struct trace_event ev;
             mem_event(&c->mem[i], c->seq, &ev);
             prefix(p, ev.seq, ev.time_ns);
-            tp_buf_puts(&p->line, "  ");
+            st_buf_puts(&p->line, "  ");
             tp_format_event(&p->line, &ev, &p->o);
             emit(p);
         }
@@ -1480,7 +1382,7 @@ void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it)
             ev.result.kind = c->result_kind;
             ev.result.value = c->result;
             prefix(p, c->end_seq, c->end_time_ns);
-            tp_buf_puts(&p->line, "  ");
+            st_buf_puts(&p->line, "  ");
             tp_format_event(&p->line, &ev, &p->o);
             emit(p);
         }
@@ -1489,7 +1391,7 @@ void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it)
         switch (it->ev.kind) {
         case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE:
         case TRACE_EV_MEM_ALLOC: case TRACE_EV_MEM_FREE: case TRACE_EV_SET_ERRNO: case TRACE_EV_RESULT:
-            tp_buf_puts(&p->line, "??? outside any request: ");
+            st_buf_puts(&p->line, "??? outside any request: ");
             break;
         default:
             break;
@@ -1526,7 +1428,7 @@ void tp_printer_free(struct tp_printer *p)
     if (!p)
         return;
     tc_collector_free(p->col);
-    tp_buf_release(&p->line);
+    st_buf_release(&p->line);
     tp_fdtab_release(&p->fdtab);
     free(p);
 }

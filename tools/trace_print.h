@@ -17,7 +17,7 @@
  *   41 +0.001200 +++ exited with 0 +++
  *
  * Used by `sandtrace dump` and `sandtrace replay --print-events`. The output
- * goes to a tp_buf (a growable string with a maximum size) or a FILE. */
+ * goes to a st_buf (a growable string with a maximum size) or a FILE. */
 #ifndef SANDTRACE_TOOLS_TRACE_PRINT_H
 #define SANDTRACE_TOOLS_TRACE_PRINT_H
 
@@ -25,26 +25,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/st_buf.h"
 #include "format/trace.h"
 #include "tools/trace_calls.h"
 
-/* A growable string. Invariants: `data` is never NULL and always
- * NUL-terminated; len < cap (or cap == 0 with data pointing at ""); it
- * never grows past `max` bytes: what would go over is dropped and
- * `overflow` is set. */
-struct tp_buf {
-    char *data;
-    size_t len, cap, max;
-    int overflow;
-};
-#define TP_BUF_DEFAULT_MAX (256u * 1024 * 1024)
-/* max 0: TP_BUF_DEFAULT_MAX. */
-void tp_buf_init(struct tp_buf *b, size_t max);
-void tp_buf_release(struct tp_buf *b);
-void tp_buf_reset(struct tp_buf *b);
-void tp_buf_add(struct tp_buf *b, const void *data, size_t len);
-void tp_buf_puts(struct tp_buf *b, const char *s);
-void tp_buf_addf(struct tp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The printer writes into common/st_buf. The names below are its older
+ * ones, kept for code written before common/ existed: new code uses st_buf. */
+#define tp_buf st_buf
+#define TP_BUF_DEFAULT_MAX ST_BUF_DEFAULT_MAX
+#define tp_buf_init st_buf_init
+#define tp_buf_release st_buf_release
+#define tp_buf_reset st_buf_reset
+#define tp_buf_add st_buf_add
+#define tp_buf_puts st_buf_puts
+#define tp_buf_addf st_buf_addf
 
 /* Which functions to show: strace's -e trace=SET. */
 #define TP_FILTER_MAX_NAMES 256
@@ -88,23 +82,23 @@ void tp_fdtab_release(struct tp_fdtab *t);
 
 /* A call by its signature's wire kinds only, "name(1, 0x7f.., 2.5)": for a
  * request without its memory commands (replay's diagnostics). */
-void tp_format_raw_call(struct tp_buf *out, const char *sig, const uint64_t *args, size_t nargs);
+void tp_format_raw_call(struct st_buf *out, const char *sig, const uint64_t *args, size_t nargs);
 
 /* The call's text without prefix or newline: `open("/x", O_RDONLY) = 3`. */
-void tp_format_call(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
+void tp_format_call(struct st_buf *out, const struct tc_call *c, const struct tp_options *o);
 /* The same in two parts, for `sandtrace index`: the arguments alone
  * (`"/x", O_RDONLY`), and the result alone (`3`, `-1 ENOENT (No such file or
  * directory)`; nothing for an unfinished call). */
-void tp_format_call_args(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
-void tp_format_call_result(struct tp_buf *out, const struct tc_call *c, const struct tp_options *o);
+void tp_format_call_args(struct st_buf *out, const struct tc_call *c, const struct tp_options *o);
+void tp_format_call_result(struct st_buf *out, const struct tc_call *c, const struct tp_options *o);
 /* The text of a non-call event (or of a memory command in raw form), without
  * prefix or newline: `+++ exited with 0 +++`, `R 0x1000 3 -> "abc"`. */
-void tp_format_event(struct tp_buf *out, const struct trace_event *ev, const struct tp_options *o);
+void tp_format_event(struct st_buf *out, const struct trace_event *ev, const struct tp_options *o);
 /* A quoted, escaped buffer cut at o->strsize ("abc"...). */
-void tp_format_bytes(struct tp_buf *out, const uint8_t *data, size_t len, const struct tp_options *o);
+void tp_format_bytes(struct st_buf *out, const uint8_t *data, size_t len, const struct tp_options *o);
 /* Text from a trace (signature, note, reason) with control and non-ASCII
  * bytes escaped as \ooo, so that a hostile trace cannot drive a terminal. */
-void tp_format_text(struct tp_buf *out, const char *s);
+void tp_format_text(struct st_buf *out, const char *s);
 /* "ENOENT"; NULL when unknown. And "No such file or directory"; NULL when unknown. */
 const char *tp_errno_name(int err);
 const char *tp_errno_text(int err);
@@ -114,7 +108,7 @@ const char *tp_signal_name(int sig);
 /* A stateful printer: feed it events, it prints whole lines as calls
  * complete (to `f`, or appended to `buf` when f is NULL). */
 struct tp_printer;
-struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct tp_buf *buf);
+struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct st_buf *buf);
 /* 0, or -1 when out of memory. */
 int tp_printer_add_event(struct tp_printer *p, const struct trace_event *ev);
 /* Prints an item (a call or an event) now, with its prefix, if the filter lets it through. */

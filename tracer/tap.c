@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
 #include "controller/session.h"
 #include "controller/spawn.h"
 #include "tracer/tracer.h"
@@ -97,25 +98,6 @@ static void end_direction(int fd, int how)
         close(null);
     } else {
         close(fd);
-    }
-}
-
-static void write_all_blocking(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pf = { fd, POLLOUT, 0 };
-            poll(&pf, 1, -1);
-            continue;
-        }
-        if (w <= 0)
-            return; /* the reader is gone: like the guest's own stderr */
-        p += w;
-        len -= (size_t)w;
     }
 }
 
@@ -318,7 +300,7 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
             ssize_t k = read(child.err_fd, ebuf, RELAY_BUF);
             if (k > 0) {
                 res->stderr_bytes += (uint64_t)k;
-                write_all_blocking(cfg->err_fd, ebuf, (size_t)k);
+                (void)st_write_all(cfg->err_fd, ebuf, (size_t)k); /* a reader gone: as the guest's own stderr */
                 if (obs->on_guest_stderr)
                     obs->on_guest_stderr(obs->ctx, ebuf, (size_t)k);
             } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {

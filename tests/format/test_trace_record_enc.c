@@ -301,10 +301,10 @@ static void test_record_enc_writer_records_repack_to_themselves(void **state)
 
     size_t len;
     const uint8_t *f = trace_io_mem_data(io, &len);
-    size_t off = TF_FIXED_SIZE + tf_get32(f + 16);
+    size_t off = TF_FIXED_SIZE + st_le32_get(f + 16);
     unsigned chunks = 0, records = 0;
     while (off + 8 <= len && !memcmp(f + off, TC_SYNC, 8)) {
-        uint32_t raw = tf_get32(f + off + 44), psize = tf_get32(f + off + 48);
+        uint32_t raw = st_le32_get(f + off + 44), psize = st_le32_get(f + off + 48);
         uint8_t *p = malloc(raw);
         assert_non_null(p);
         assert_int_equal(ZSTD_decompress(p, raw, f + off + TC_HEADER_SIZE, psize), raw);

@@ -9,7 +9,7 @@
  * Input: u8 ncalls; then per call u16 signature id (modulo the registry)
  * and 8 bytes per argument of that signature (missing bytes are zero);
  * the rest is the guest's reply stream, read through a memfd.
- * fuzz-libs: controller format */
+ * fuzz-libs: controller format common */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>

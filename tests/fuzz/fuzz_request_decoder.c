@@ -5,7 +5,7 @@
  * re-encode (st_wire_encode_request) to exactly the bytes it consumed.
  * The same bytes are also parsed as a controller -> guest command stream
  * (st_wire_read_command, what tap reads) and as one signature text.
- * fuzz-libs: controller format */
+ * fuzz-libs: controller format common */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * Every callback's data is touched (ASan checks the pointers), events must
  * come in wire order (a result or memory event only while a request is
  * open), and on_exit is never called by the parser.
- * fuzz-libs: tracer controller format */
+ * fuzz-libs: tracer controller format common */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

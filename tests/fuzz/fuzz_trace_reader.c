@@ -1,7 +1,7 @@
 /* libFuzzer target: the trace reader, on any bytes, must not crash, hang,
  * leak or allocate without bound, in normal and recover mode, with seeks,
  * and through trace_verify.
- * fuzz-libs: format */
+ * fuzz-libs: format common */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target: any sequence of events (decoded from the input) written
  * with the trace writer reads back identically, with the right owning
  * requests, and the trace verifies; truncating it keeps a prefix.
- * fuzz-libs: format */
+ * fuzz-libs: format common */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

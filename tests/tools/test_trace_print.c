@@ -70,8 +70,8 @@ static void res(struct evs *e, char kind, uint64_t v)
 /* Feeds the events to a printer and returns what it printed (caller frees). */
 static char *print_events(const struct evs *e, const struct tp_options *o)
 {
-    struct tp_buf out;
-    tp_buf_init(&out, 0);
+    struct st_buf out;
+    st_buf_init(&out, 0);
     struct tp_printer *p = tp_printer_new(o, NULL, &out);
     assert_non_null(p);
     for (size_t i = 0; i < e->n; i++)
@@ -79,7 +79,7 @@ static char *print_events(const struct evs *e, const struct tp_options *o)
     tp_printer_finish(p);
     tp_printer_free(p);
     char *s = strdup(out.data);
-    tp_buf_release(&out);
+    st_buf_release(&out);
     return s;
 }
 
@@ -108,19 +108,19 @@ static void assert_prints(const struct evs *e, const struct tp_options *o, const
 static void test_buf_never_grows_past_its_maximum(void **state)
 {
     (void)state;
-    struct tp_buf b;
-    tp_buf_init(&b, 10);
+    struct st_buf b;
+    st_buf_init(&b, 10);
     assert_non_null(b.data);
     assert_string_equal(b.data, "");
-    tp_buf_puts(&b, "12345");
-    tp_buf_addf(&b, "%d", 6789);
+    st_buf_puts(&b, "12345");
+    st_buf_addf(&b, "%d", 6789);
     assert_string_equal(b.data, "123456789");
     assert_int_equal(b.overflow, 0);
-    tp_buf_puts(&b, "abc");
+    st_buf_puts(&b, "abc");
     assert_int_equal(b.overflow, 1);
     assert_true(b.len <= 10);
     assert_string_equal(b.data, "123456789");
-    tp_buf_release(&b);
+    st_buf_release(&b);
     assert_string_equal(b.data, "");
 }
 
@@ -386,11 +386,11 @@ static void test_collector_caps_memory_commands_of_one_call(void **state)
     assert_true(it.call.finished);
     struct tp_options o;
     tp_options_init(&o);
-    struct tp_buf b;
-    tp_buf_init(&b, 0);
+    struct st_buf b;
+    st_buf_init(&b, 0);
     tp_format_call(&b, &it.call, &o);
     assert_string_equal(b.data, "closedir(0x10) = 0 /* 5 more memory commands not kept */");
-    tp_buf_release(&b);
+    st_buf_release(&b);
     tc_item_release(&it);
     tc_collector_free(c);
 }
@@ -398,11 +398,11 @@ static void test_collector_caps_memory_commands_of_one_call(void **state)
 static void test_json_strings_escape_controls_and_keep_bytes_as_latin1(void **state)
 {
     (void)state;
-    struct tp_buf b;
-    tp_buf_init(&b, 0);
+    struct st_buf b;
+    st_buf_init(&b, 0);
     tcli_json_str(&b, "a\"\\\n\x01\xe9\x7f", 7);
     assert_string_equal(b.data, "\"a\\\"\\\\\\n\\u0001\xc3\xa9\\u007f\"");
-    tp_buf_release(&b);
+    st_buf_release(&b);
     uint64_t f, l;
     assert_int_equal(tcli_parse_range("5..10", &f, &l), 0);
     assert_true(f == 5 && l == 10);

@@ -1,0 +1,61 @@
+/* common/st_util: the monotonic clock, write-all, number parsing and
+ * little-endian access, written once for every component. */
+#ifndef SANDTRACE_COMMON_ST_UTIL_H
+#define SANDTRACE_COMMON_ST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in nanoseconds, and in seconds. */
+uint64_t st_clock_ns(void);
+double st_clock_seconds(void);
+/* CLOCK_MONOTONIC_COARSE (a few ms of resolution, a fraction of the cost),
+ * or CLOCK_MONOTONIC where there is no coarse clock. */
+uint64_t st_clock_coarse_ns(void);
+
+/* Writes all `len` bytes to `fd`, retrying after EINTR and waiting (poll)
+ * when a non-blocking fd is full. 0, or -errno (-EIO if write() wrote
+ * nothing). */
+int st_write_all(int fd, const void *data, size_t len);
+
+/* `n` decimal digits and nothing else, at most UINT64_MAX. 0 or -1. */
+int st_parse_u64_n(const char *s, size_t n, uint64_t *out);
+/* A whole string of decimal digits; with `allow_suffix`, followed by K, M
+ * or G (2^10, 2^20, 2^30; case-insensitive, then an optional B or i), the
+ * product at most UINT64_MAX. 0 or -1. */
+int st_parse_u64(const char *s, uint64_t *out, int allow_suffix);
+/* A whole string that is a signed decimal number (strtoll's syntax). 0 or -1. */
+int st_parse_i64(const char *s, int64_t *out);
+/* A duration in seconds (strtod's syntax), above 0 and at most 1e9. 0 or -1. */
+int st_parse_seconds(const char *s, double *out);
+
+/* Little-endian fields of the guest's structs and of the trace file. */
+static inline uint16_t st_le16_get(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t st_le32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t st_le64_get(const uint8_t *p)
+{
+    return (uint64_t)st_le32_get(p) | (uint64_t)st_le32_get(p + 4) << 32;
+}
+static inline void st_le16_put(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void st_le32_put(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void st_le64_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+#endif
