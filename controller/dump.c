@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_buf.h"
 #include "common/st_util.h"
 #include "controller/spawn.h"
 
@@ -118,18 +119,16 @@ int st_dump_parse(char *text, struct st_dump *d)
     char *save = NULL;
     for (char *tok = strtok_r(funcs, " \r\t", &save); tok; tok = strtok_r(NULL, " \r\t", &save)) {
         if (d->nfuncs == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            if (ncap > 65536) {
+            if (d->nfuncs >= 65536) {
                 st_dump_release(d);
                 return ST_E_TOO_BIG;
             }
-            const char **nf = realloc(d->funcs, ncap * sizeof *nf);
+            const char **nf = st_grow(d->funcs, &cap, d->nfuncs + 1, sizeof *nf, 64, 65536);
             if (!nf) {
                 st_dump_release(d);
                 return ST_E_NOMEM;
             }
             d->funcs = nf;
-            cap = ncap;
         }
         d->funcs[d->nfuncs++] = tok;
     }

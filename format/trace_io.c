@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/st_buf.h"
 #include "format/trace_internal.h"
 
 /* --- fd backend (also used for files) --- */
@@ -172,16 +173,12 @@ static int mem_write(struct trace_io *io, const void *buf, size_t len)
     }
     size_t end = c->pos + len;
     if (end > c->cap) {
-        size_t ncap = c->cap ? c->cap : 4096;
-        while (ncap < end)
-            ncap = ncap > c->max / 2 ? c->max : ncap * 2;
-        uint8_t *n = realloc(c->wdata, ncap);
+        uint8_t *n = st_grow(c->wdata, &c->cap, end, 1, 4096, c->max);
         if (!n) {
             io->last_errno = ENOMEM;
             return TRACE_E_NOMEM;
         }
         c->wdata = n;
-        c->cap = ncap;
     }
     if (c->pos > c->len)
         memset(c->wdata + c->len, 0, c->pos - c->len);

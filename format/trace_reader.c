@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include "format/trace.pb-c.h"
+#include "common/st_buf.h"
 #include "format/trace_internal.h"
 
 #define ARENA_BLOCK (64u * 1024)
@@ -193,16 +194,10 @@ static int set_err(struct trace_reader *r, int code, uint64_t off, const char *f
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *n = realloc(*(void **)pp, ncap * elem);
+    void *n = st_grow(*(void **)pp, cap, need, elem, 16, SIZE_MAX);
     if (!n)
         return TRACE_E_NOMEM;
     *(void **)pp = n;
-    *cap = ncap;
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include "common/st_util.h"
+#include "common/st_buf.h"
 #include "format/trace.pb-c.h"
 #include "format/trace_internal.h"
 
@@ -95,14 +96,10 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem, size_t max)
         return 0;
     if (need > max)
         return TRACE_E_LIMIT;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap = ncap > max / 2 ? max : ncap * 2;
-    void *n = realloc(*(void **)pp, ncap * elem);
+    void *n = st_grow(*(void **)pp, cap, need, elem, 16, max);
     if (!n)
         return TRACE_E_NOMEM;
     *(void **)pp = n;
-    *cap = ncap;
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_buf.h"
+
 void rp_map_init(struct rp_map *m)
 {
     memset(m, 0, sizeof *m);
@@ -50,16 +52,10 @@ int rp_map_learn(struct rp_map *m, uint64_t rec, uint64_t live, uint64_t size,
     }
     if (m->n >= RP_MAP_MAX && !drop_oldest_arg(m))
         return -1;
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 64;
-        if (nc > RP_MAP_MAX)
-            nc = RP_MAP_MAX;
-        struct rp_map_entry *ne = realloc(m->e, nc * sizeof *ne);
-        if (!ne)
-            return -1;
-        m->e = ne;
-        m->cap = nc;
-    }
+    struct rp_map_entry *ne = st_grow(m->e, &m->cap, m->n + 1, sizeof *ne, 64, RP_MAP_MAX);
+    if (!ne)
+        return -1;
+    m->e = ne;
     m->e[m->n++] = (struct rp_map_entry){ rec, live, size, source, m->clock };
     return 0;
 }

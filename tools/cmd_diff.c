@@ -169,18 +169,14 @@ static void side_fill(struct side *s, size_t k)
                 tc_item_release(&nx);
             }
         }
-        if (s->n == s->cap) {
-            size_t ncap = s->cap ? s->cap * 2 : 16;
-            struct tc_item *nq = realloc(s->q, ncap * sizeof *nq);
-            if (!nq) {
-                tc_item_release(&it);
-                s->err = TRACE_E_NOMEM;
-                s->eof = 1;
-                break;
-            }
-            s->q = nq;
-            s->cap = ncap;
+        struct tc_item *nq = st_grow(s->q, &s->cap, s->n + 1, sizeof *nq, 16, SIZE_MAX);
+        if (!nq) {
+            tc_item_release(&it);
+            s->err = TRACE_E_NOMEM;
+            s->eof = 1;
+            break;
         }
+        s->q = nq;
         s->q[s->n++] = it;
     }
 }

@@ -169,16 +169,13 @@ int cmd_stats(int argc, char **argv)
                 if (!strcmp(fns[k].sig, call->sig))
                     break;
             if (k == nfn) {
-                if (nfn == cap) {
-                    cap = cap ? cap * 2 : 32;
-                    struct fn_stat *n = realloc(fns, cap * sizeof *n);
-                    if (!n) {
-                        tc_item_release(&it);
-                        rc = TRACE_E_NOMEM;
-                        break;
-                    }
-                    fns = n;
+                struct fn_stat *n = st_grow(fns, &cap, nfn + 1, sizeof *n, 32, SIZE_MAX);
+                if (!n) {
+                    tc_item_release(&it);
+                    rc = TRACE_E_NOMEM;
+                    break;
                 }
+                fns = n;
                 memset(&fns[k], 0, sizeof fns[k]);
                 snprintf(fns[k].sig, sizeof fns[k].sig, "%s", call->sig);
                 snprintf(fns[k].name, sizeof fns[k].name, "%s", call->reg ? call->name : call->sig);

@@ -3,23 +3,22 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/st_buf.h"
+
 static int push(struct corpus_list *l, char *p)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        char **np = realloc(l->paths, ncap * sizeof *np);
-        if (!np) {
-            free(p);
-            errno = ENOMEM;
-            return -1;
-        }
-        l->paths = np;
-        l->cap = ncap;
+    char **np = st_grow(l->paths, &l->cap, l->n + 1, sizeof *np, 64, SIZE_MAX);
+    if (!np) {
+        free(p);
+        errno = ENOMEM;
+        return -1;
     }
+    l->paths = np;
     l->paths[l->n++] = p;
     return 0;
 }

@@ -1,4 +1,5 @@
 /* Events to calls: see trace_calls.h. */
+#include "common/st_buf.h"
 #include "tools/trace_calls.h"
 
 #include <stdio.h>
@@ -301,17 +302,14 @@ int tc_collector_add(struct tc_collector *c, const struct trace_event *ev)
     if (c->open.kind && ev->kind == TRACE_EV_GUEST_EXIT)
         close_open(c); /* the guest died inside the call: it stays unfinished */
     if (c->open.kind && c->ndeferred < TC_DEFER_MAX) {
-        if (c->ndeferred == c->cap_deferred) {
-            size_t ncap = c->cap_deferred ? c->cap_deferred * 2 : 8;
-            struct tc_item *n = realloc(c->deferred, ncap * sizeof *n);
-            if (!n) {
-                tc_item_release(&it);
-                c->failed = 1;
-                return -1;
-            }
-            c->deferred = n;
-            c->cap_deferred = ncap;
+        struct tc_item *n = st_grow(c->deferred, &c->cap_deferred, c->ndeferred + 1, sizeof *n, 8,
+                                    TC_DEFER_MAX);
+        if (!n) {
+            tc_item_release(&it);
+            c->failed = 1;
+            return -1;
         }
+        c->deferred = n;
         it.deferred = 1;
         c->deferred[c->ndeferred++] = it;
         return 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_buf.h"
 #include "controller/error.h"
 #include "controller/wire.h"
 #include "tracer/tracer.h"
@@ -109,16 +110,10 @@ static int q_push(struct queue *q, const void *data, size_t n)
     if (q->cap - q->end < n) {
         if (n > QUEUE_MAX - q->end)
             return -1;
-        size_t cap = q->cap ? q->cap : 4096;
-        while (cap - q->end < n)
-            cap *= 2;
-        if (cap > QUEUE_MAX)
-            cap = QUEUE_MAX;
-        uint8_t *nb = realloc(q->buf, cap);
+        uint8_t *nb = st_grow(q->buf, &q->cap, q->end + n, 1, 4096, QUEUE_MAX);
         if (!nb)
             return -1;
         q->buf = nb;
-        q->cap = cap;
     }
     memcpy(q->buf + q->end, data, n);
     q->end += n;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/st_buf.h"
 #include "controller/registry.h"
 #include "controller/session.h"
 
@@ -137,14 +138,10 @@ int st_tracer_meta_add(struct st_tracer_meta *m, const char *key, const char *fm
 {
     if (!m || !key || !fmt)
         return ST_TRACER_E_INVALID;
-    if (m->nkv == m->kv_cap) {
-        size_t cap = m->kv_cap ? m->kv_cap * 2 : 32;
-        struct trace_kv *nk = realloc(m->kv, cap * sizeof *nk);
-        if (!nk)
-            return m->error = ST_TRACER_E_NOMEM;
-        m->kv = nk;
-        m->kv_cap = cap;
-    }
+    struct trace_kv *nk = st_grow(m->kv, &m->kv_cap, m->nkv + 1, sizeof *nk, 32, SIZE_MAX);
+    if (!nk)
+        return m->error = ST_TRACER_E_NOMEM;
+    m->kv = nk;
     va_list ap;
     va_start(ap, fmt);
     char *value = NULL;
