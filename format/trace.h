@@ -282,6 +282,17 @@ struct trace_event {
     };
 };
 
+/* Copies `src` to `dst` with every byte field of it (signature, data,
+ * texts) packed into `buf` (`cap` bytes), so that `dst` lives as long as
+ * `buf`: the signature whole, texts cut to `max_text` - 1 bytes, data to
+ * `max_data` bytes (the lengths stay `src`'s: a reader of a cut copy shows
+ * no more than `max_data`). A NULL signature, limit name, violation text or
+ * note becomes "", NULL data an empty block. Returns the bytes the copy
+ * needs; when that is above `cap`, nothing was copied (call with
+ * buf = NULL, cap = 0 to size a buffer). */
+size_t trace_event_pack(struct trace_event *dst, const struct trace_event *src, void *buf, size_t cap,
+                        size_t max_text, size_t max_data);
+
 /* ---------------------------------------------------------------------------
  * Writer. */
 

@@ -76,6 +76,91 @@ const char *trace_header_policy(const struct trace_header *h, const char *key)
     return NULL;
 }
 
+/* trace_event_pack's cursor: sizes (out == NULL) or copies. */
+struct packer {
+    uint8_t *out;
+    size_t used, max_text, max_data;
+};
+
+static const char *pack_text(struct packer *k, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    if (k->out) {
+        memcpy(k->out + k->used, s, n);
+        k->out[k->used + n] = '\0';
+        s = (const char *)k->out + k->used;
+    }
+    k->used += n + 1;
+    return s;
+}
+
+static const uint8_t *pack_data(struct packer *k, const uint8_t *d, size_t len)
+{
+    static const uint8_t none[1];
+    size_t n = len < k->max_data ? len : k->max_data;
+    if (!k->out)
+        d = d ? d : none;
+    else if (!d || !n)
+        d = none;
+    else {
+        memcpy(k->out + k->used, d, n);
+        d = k->out + k->used;
+    }
+    k->used += n;
+    return d;
+}
+
+static void pack_fields(struct packer *k, struct trace_event *e)
+{
+    size_t mt = k->max_text ? k->max_text - 1 : 0;
+    switch (e->kind) {
+    case TRACE_EV_REQUEST:
+        e->request.sig = pack_text(k, e->request.sig ? e->request.sig : "", SIZE_MAX);
+        break;
+    case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC: case TRACE_EV_MEM_FREE:
+        e->mem.data = pack_data(k, e->mem.data, e->mem.len);
+        break;
+    case TRACE_EV_GUEST_STDERR:
+        e->guest_stderr.data = pack_data(k, e->guest_stderr.data, e->guest_stderr.len);
+        break;
+    case TRACE_EV_GUEST_EXIT:
+        if (e->guest_exit.reason)
+            e->guest_exit.reason = pack_text(k, e->guest_exit.reason, mt);
+        break;
+    case TRACE_EV_LIMIT:
+        e->limit.name = pack_text(k, e->limit.name ? e->limit.name : "", mt);
+        if (e->limit.detail)
+            e->limit.detail = pack_text(k, e->limit.detail, mt);
+        break;
+    case TRACE_EV_VIOLATION:
+        e->violation.text = pack_text(k, e->violation.text ? e->violation.text : "", mt);
+        e->violation.data = pack_data(k, e->violation.data, e->violation.len);
+        break;
+    case TRACE_EV_NOTE:
+        e->note.text = pack_text(k, e->note.text ? e->note.text : "", mt);
+        break;
+    default:
+        break;
+    }
+}
+
+size_t trace_event_pack(struct trace_event *dst, const struct trace_event *src, void *buf, size_t cap,
+                        size_t max_text, size_t max_data)
+{
+    struct trace_event e = *src;
+    struct packer k = { NULL, 0, max_text, max_data };
+    pack_fields(&k, &e);
+    if (k.used > cap || !buf)
+        return k.used;
+    e = *src;
+    k.out = buf;
+    k.used = 0;
+    pack_fields(&k, &e);
+    *dst = e;
+    return k.used;
+}
+
 uint64_t tf_xxh3(const void *data, size_t len)
 {
     return XXH3_64bits(data, len);

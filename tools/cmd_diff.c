@@ -162,7 +162,8 @@ static void side_fill(struct side *s, size_t k)
                 if (d) {
                     memcpy(d, it.ev.guest_stderr.data, l1);
                     memcpy(d + l1, nx.ev.guest_stderr.data, l2);
-                    free((void *)it.ev.guest_stderr.data);
+                    free(it.bytes); /* held the stderr data alone */
+                    it.bytes = d;
                     it.ev.guest_stderr.data = d;
                     it.ev.guest_stderr.len = l1 + l2;
                 }

@@ -40,9 +40,7 @@ enum {
  * of the replay. */
 struct ring_slot {
     struct trace_event ev;
-    char sig[TRACE_MAX_SIG_LEN + 1];
-    uint8_t data[RING_DATA];
-    char text[2][RING_TEXT];
+    uint8_t bytes[TRACE_MAX_SIG_LEN + 1 + 2 * RING_TEXT + RING_DATA]; /* trace_event_pack */
 };
 
 struct replay_tool {
@@ -190,60 +188,17 @@ static void event_text(struct replay_tool *t, const struct trace_event *ev, char
 
 /* ---------------------------------------------------------- callbacks */
 
-static const char *ring_str(char *dst, size_t cap, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strnlen(s, cap - 1);
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    return dst;
-}
-
-static const uint8_t *ring_bytes(struct ring_slot *r, const uint8_t *data, size_t len)
-{
-    if (!data)
-        return NULL;
-    memcpy(r->data, data, len < RING_DATA ? len : RING_DATA);
-    return r->data;
-}
-
-/* Copies `ev` into `r` with its pointers redirected into `r`; lengths are
- * kept, so that the text still says how many bytes there were. */
+/* Copies `ev` into `r` with its bytes in `r` (texts and data cut); lengths
+ * are kept, so that the text still says how many bytes there were. */
 static void ring_keep(struct ring_slot *r, const struct trace_event *ev)
 {
-    r->ev = *ev;
-    switch (ev->kind) {
-    case TRACE_EV_REQUEST:
-        r->ev.request.sig = ring_str(r->sig, sizeof r->sig, ev->request.sig);
-        break;
-    case TRACE_EV_MEM_READ:
-    case TRACE_EV_MEM_READ_STR:
-    case TRACE_EV_MEM_WRITE:
-    case TRACE_EV_MEM_ALLOC:
-    case TRACE_EV_MEM_FREE:
-        r->ev.mem.data = ring_bytes(r, ev->mem.data, ev->mem.len);
-        break;
-    case TRACE_EV_GUEST_STDERR:
-        r->ev.guest_stderr.data = ring_bytes(r, ev->guest_stderr.data, ev->guest_stderr.len);
-        break;
-    case TRACE_EV_GUEST_EXIT:
-        r->ev.guest_exit.reason = ring_str(r->text[0], RING_TEXT, ev->guest_exit.reason);
-        break;
-    case TRACE_EV_LIMIT:
-        r->ev.limit.name = ring_str(r->text[0], RING_TEXT, ev->limit.name);
-        r->ev.limit.detail = ring_str(r->text[1], RING_TEXT, ev->limit.detail);
-        break;
-    case TRACE_EV_VIOLATION:
-        r->ev.violation.text = ring_str(r->text[0], RING_TEXT, ev->violation.text);
-        r->ev.violation.data = ring_bytes(r, ev->violation.data, ev->violation.len);
-        break;
-    case TRACE_EV_NOTE:
-        r->ev.note.text = ring_str(r->text[0], RING_TEXT, ev->note.text);
-        break;
-    case TRACE_EV_SET_ERRNO:
-    case TRACE_EV_RESULT:
-        break;
+    if (trace_event_pack(&r->ev, ev, r->bytes, sizeof r->bytes, RING_TEXT, RING_DATA) > sizeof r->bytes) {
+        /* A signature longer than a trace may hold: the event without its bytes. */
+        memset(&r->ev, 0, sizeof r->ev);
+        r->ev.kind = ev->kind;
+        r->ev.seq = ev->seq;
+        if (ev->kind == TRACE_EV_REQUEST)
+            r->ev.request.sig = "?";
     }
 }
 

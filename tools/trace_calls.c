@@ -26,18 +26,7 @@ void tc_item_release(struct tc_item *it)
             free((void *)it->call.mem[i].data);
         free(it->call.mem);
     } else if (it->kind == TC_ITEM_EVENT) {
-        struct trace_event *ev = &it->ev;
-        switch (ev->kind) {
-        case TRACE_EV_REQUEST: free((void *)ev->request.sig); break;
-        case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE:
-        case TRACE_EV_MEM_ALLOC: free((void *)ev->mem.data); break;
-        case TRACE_EV_GUEST_STDERR: free((void *)ev->guest_stderr.data); break;
-        case TRACE_EV_GUEST_EXIT: free((void *)ev->guest_exit.reason); break;
-        case TRACE_EV_LIMIT: free((void *)ev->limit.name); free((void *)ev->limit.detail); break;
-        case TRACE_EV_VIOLATION: free((void *)ev->violation.text); free((void *)ev->violation.data); break;
-        case TRACE_EV_NOTE: free((void *)ev->note.text); break;
-        default: break;
-        }
+        free(it->bytes);
     }
     memset(it, 0, sizeof *it);
 }
@@ -122,52 +111,15 @@ static char *dup_bytes(const void *p, size_t n, int nul)
     return d;
 }
 
-static char *dup_str(const char *s)
-{
-    return s ? dup_bytes(s, strlen(s), 1) : NULL;
-}
-
 /* A deep copy of a non-call event. */
 static int copy_event(struct tc_item *it, const struct trace_event *ev)
 {
     memset(it, 0, sizeof *it);
     it->kind = TC_ITEM_EVENT;
-    it->ev = *ev;
-    struct trace_event *e = &it->ev;
-    int bad = 0;
-    switch (ev->kind) {
-    case TRACE_EV_REQUEST:
-        bad = !(e->request.sig = dup_str(ev->request.sig ? ev->request.sig : ""));
-        break;
-    case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE: case TRACE_EV_MEM_ALLOC:
-        bad = !(e->mem.data = (const uint8_t *)dup_bytes(ev->mem.data, ev->mem.len, 0));
-        break;
-    case TRACE_EV_GUEST_STDERR:
-        bad = !(e->guest_stderr.data = (const uint8_t *)dup_bytes(ev->guest_stderr.data, ev->guest_stderr.len, 0));
-        break;
-    case TRACE_EV_GUEST_EXIT:
-        bad = ev->guest_exit.reason && !(e->guest_exit.reason = dup_str(ev->guest_exit.reason));
-        break;
-    case TRACE_EV_LIMIT:
-        e->limit.detail = NULL;
-        bad = !(e->limit.name = dup_str(ev->limit.name ? ev->limit.name : "")) ||
-              (ev->limit.detail && !(e->limit.detail = dup_str(ev->limit.detail)));
-        break;
-    case TRACE_EV_VIOLATION:
-        e->violation.data = NULL;
-        bad = !(e->violation.text = dup_str(ev->violation.text ? ev->violation.text : "")) ||
-              !(e->violation.data = (const uint8_t *)dup_bytes(ev->violation.data, ev->violation.len, 0));
-        break;
-    case TRACE_EV_NOTE:
-        bad = !(e->note.text = dup_str(ev->note.text ? ev->note.text : ""));
-        break;
-    default:
-        break;
-    }
-    if (bad) {
-        tc_item_release(it);
+    size_t need = trace_event_pack(&it->ev, ev, NULL, 0, SIZE_MAX, SIZE_MAX);
+    if (!(it->bytes = malloc(need ? need : 1)))
         return -1;
-    }
+    trace_event_pack(&it->ev, ev, it->bytes, need, SIZE_MAX, SIZE_MAX);
     return 0;
 }
 

@@ -67,7 +67,8 @@ enum tc_item_kind { TC_ITEM_CALL = 1, TC_ITEM_EVENT = 2 };
 struct tc_item {
     enum tc_item_kind kind;
     struct tc_call call;        /* TC_ITEM_CALL */
-    struct trace_event ev;      /* TC_ITEM_EVENT: a deep copy */
+    struct trace_event ev;      /* TC_ITEM_EVENT: a deep copy, its bytes in `bytes` */
+    void *bytes;                /* TC_ITEM_EVENT: owned (trace_event_pack) */
     int deferred;               /* arrived while a call was open (printed after it) */
 };
 
