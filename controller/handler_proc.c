@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
+
 #define ST_HPROC_SCHEMA 1
 #define ST_HPROC_LINE_MAX (1u << 20)          /* an answer line, newline included */
 #define ST_HPROC_REQ_MAX (2u << 20)           /* a request line */
@@ -472,18 +474,11 @@ static int parse_answer(const char *line, size_t len, struct answer *a, char *wh
 
 /* ----------------------------------------------------------- the process */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Waits for `events` on fd until `deadline`: 1 ready, 0 at the deadline. */
 static int wait_until(int fd, short events, double deadline)
 {
     for (;;) {
-        double left = deadline - now_seconds();
+        double left = deadline - st_clock_seconds();
         if (left <= 0)
             return 0;
         struct pollfd p = { fd, events, 0 };
@@ -499,7 +494,7 @@ static int wait_until(int fd, short events, double deadline)
  * st_handler_fail's value with the reason. */
 static int exchange(struct hproc *h, struct st_session *s, const struct st_sig *sig)
 {
-    double deadline = now_seconds() + h->timeout;
+    double deadline = st_clock_seconds() + h->timeout;
     for (size_t off = 0; off < h->out_len;) {
         if (!wait_until(h->to_fd, POLLOUT, deadline))
             return st_handler_fail(s, "%s did not take %s within %g s", h->name, sig->text, h->timeout);
@@ -629,10 +624,10 @@ static void hproc_free(void *ctx)
         close(h->from_fd);
     if (h->pid > 0) {
         /* A second to go by itself, then it is killed. */
-        double deadline = now_seconds() + 1.0;
+        double deadline = st_clock_seconds() + 1.0;
         int st;
         while (waitpid(h->pid, &st, WNOHANG) == 0) {
-            if (now_seconds() >= deadline) {
+            if (st_clock_seconds() >= deadline) {
                 kill(h->pid, SIGKILL);
                 waitpid(h->pid, &st, 0);
                 break;
