@@ -406,18 +406,12 @@ static void hold_locked(struct st_tracer *t, const struct trace_event *ev, const
             t->err = rc;
         return;
     }
-    if (t->nbytes + len > t->bytes_cap) {
-        size_t cap = t->bytes_cap ? t->bytes_cap : 4096;
-        while (cap < t->nbytes + len)
-            cap *= 2;
-        uint8_t *nb = realloc(t->bytes, cap);
-        if (!nb) {
-            t->err = TRACE_E_NOMEM;
-            return;
-        }
-        t->bytes = nb;
-        t->bytes_cap = cap;
+    uint8_t *nb = st_grow(t->bytes, &t->bytes_cap, t->nbytes + len, 1, 4096, SIZE_MAX);
+    if (!nb) {
+        t->err = TRACE_E_NOMEM;
+        return;
     }
+    t->bytes = nb;
     struct trace_event *h = &t->held[t->nheld];
     *h = *ev;
     h->time_ns = trace_writer_now_ns(t->w);
