@@ -26,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/st_buf.h"
 #include "common/st_util.h"
 
 #define MAX_FDS_LIMIT 4096
@@ -233,14 +234,10 @@ static int kid_add(struct node *dir, struct node *k)
     size_t i = kid_index(dir, k->name, &found);
     if (found)
         return ST_VFS_EEXIST;
-    if (dir->nkids == dir->capkids) {
-        size_t cap = dir->capkids ? dir->capkids * 2 : 8;
-        struct node **nk = realloc(dir->kids, cap * sizeof *nk);
-        if (!nk)
-            return ST_VFS_ENOMEM;
-        dir->kids = nk;
-        dir->capkids = cap;
-    }
+    struct node **nk = st_grow(dir->kids, &dir->capkids, dir->nkids + 1, sizeof *nk, 8, SIZE_MAX);
+    if (!nk)
+        return ST_VFS_ENOMEM;
+    dir->kids = nk;
     memmove(dir->kids + i + 1, dir->kids + i, (dir->nkids - i) * sizeof *dir->kids);
     dir->kids[i] = k;
     dir->nkids++;
@@ -2103,16 +2100,12 @@ static int list_dir(struct st_vfs *vfs, struct ofd *o)
             continue;
         if (nn >= MAX_LISTING)
             break;
-        if (nn == capn) {
-            size_t nc = capn ? capn * 2 : 16;
-            char **nnames = realloc(names, nc * sizeof *nnames);
-            if (!nnames) {
-                rc = ST_VFS_ENOMEM;
-                break;
-            }
-            names = nnames;
-            capn = nc;
+        char **nnames = st_grow(names, &capn, nn + 1, sizeof *nnames, 16, MAX_LISTING);
+        if (!nnames) {
+            rc = ST_VFS_ENOMEM;
+            break;
         }
+        names = nnames;
         if (!(names[nn] = dup_str(de->d_name))) {
             rc = ST_VFS_ENOMEM;
             break;
