@@ -594,6 +594,150 @@ static int ended_in_request(struct rp_replay *r)
 
 /* Performs the recorded memory commands, errno and result of the request
  * just matched. */
+/* A recorded command inside a request was carried out: go on reading the
+ * request's events (the other results are enum step's). */
+#define STEP_MORE (-1)
+
+/* R: read the live bytes and compare them with the recorded ones; a write
+ * to fd 1 or 2 keeps them to show at its result. */
+static int replay_mem_read(struct rp_replay *r, const struct trace_event *ev, int is_output)
+{
+    uint64_t live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+    size_t n = ev->mem.len;
+    if (grow(&r->buf, &r->buf_cap, n ? n : 1) < 0)
+        return stop_with(r, RP_END_ERROR, "out of memory");
+    int rc = st_link_mem_read(&r->link, live_ptr, r->buf, n);
+    if (rc < 0)
+        return live_failed(r, rc);
+    if (is_output) {
+        if (grow(&r->pending_out, &r->pending_cap, n ? n : 1) < 0)
+            return stop_with(r, RP_END_ERROR, "out of memory");
+        memcpy(r->pending_out, r->buf, n);
+        r->pending_len = n;
+        r->pending_fd = (int)r->live.args[0];
+    }
+    if (!data_diverge(r, 'R', live_ptr, ev->mem.data, ev->mem.len, r->buf, n))
+        return stop_with(r, RP_END_DIVERGED, NULL);
+    return STEP_MORE;
+}
+
+/* Z: read the live string and compare it with the recorded one. */
+static int replay_mem_read_str(struct rp_replay *r, const struct trace_event *ev)
+{
+    uint64_t live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+    uint64_t maxlen = ev->mem.size;
+    size_t cap = maxlen < RP_STR_CAP ? (size_t)maxlen + 1 : RP_STR_CAP + 1;
+    if (ev->mem.len + 1 > cap)
+        cap = ev->mem.len + 1;
+    if (grow(&r->buf, &r->buf_cap, cap) < 0)
+        return stop_with(r, RP_END_ERROR, "out of memory");
+    size_t got = 0;
+    int rc = st_link_mem_read_str(&r->link, live_ptr, maxlen, (char *)r->buf, cap, &got);
+    if (rc == ST_E_TOO_BIG) {
+        struct rp_divergence d;
+        div_init(r, &d, RP_DIV_DATA, ev->seq, NULL);
+        div_set_live(r, &d);
+        snprintf(d.expected_sig, sizeof d.expected_sig, "%s", r->live.text);
+        d.op = 'Z';
+        d.ptr = live_ptr;
+        d.offset = ev->mem.len;
+        d.expected_data = ev->mem.data;
+        d.expected_len = ev->mem.len;
+        snprintf(d.message, sizeof d.message,
+                 "%s: the string read is longer than %zu bytes, recorded %zu",
+                 r->live.text, cap - 1, ev->mem.len);
+        diverge(r, &d);
+        return stop_with(r, RP_END_DIVERGED, d.message);
+    }
+    if (rc < 0)
+        return live_failed(r, rc);
+    if (!data_diverge(r, 'Z', live_ptr, ev->mem.data, ev->mem.len, r->buf, got))
+        return stop_with(r, RP_END_DIVERGED, NULL);
+    return STEP_MORE;
+}
+
+/* W and M: the recorded bytes, with the pointers in them relocated, written
+ * to (or allocated in) the live guest; M's live pointer is learnt. */
+static int replay_mem_write(struct rp_replay *r, const struct trace_event *ev)
+{
+    size_t n = ev->mem.len;
+    if (grow(&r->patch, &r->patch_cap, n ? n : 1) < 0)
+        return stop_with(r, RP_END_ERROR, "out of memory");
+    if (n)
+        memcpy(r->patch, ev->mem.data, n);
+    rp_map_patch_words(&r->map, r->patch, n);
+    uint64_t live_ptr;
+    int rc;
+    if (ev->kind == TRACE_EV_MEM_WRITE) {
+        live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
+        rc = st_link_mem_write(&r->link, live_ptr, r->patch, n);
+        return rc < 0 ? live_failed(r, rc) : STEP_MORE;
+    }
+    rc = st_link_alloc(&r->link, r->patch, n, &live_ptr);
+    if (rc < 0)
+        return live_failed(r, rc);
+    if (rp_map_learn(&r->map, ev->mem.ptr, live_ptr, n ? n : 1, RP_MAP_BLOCK) < 0)
+        return stop_with(r, RP_END_ERROR, "out of memory");
+    return STEP_MORE;
+}
+
+/* The recorded result, sent (a pointer result relocated when it is known
+ * exactly); it ends the request. */
+static int replay_result(struct rp_replay *r, const struct trace_event *ev)
+{
+    char kind = ev->result.kind;
+    uint64_t value = ev->result.value;
+    if (kind != r->live.res_kind) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "malformed trace: event %llu is a result of kind '%c' for %s",
+                 (unsigned long long)ev->seq, kind, r->live.text);
+        return stop_with(r, RP_END_ERROR, msg);
+    }
+    if (kind == 'p' && value) {
+        enum rp_map_how how;
+        uint64_t t = rp_map_translate(&r->map, value, &how);
+        if (how == RP_MAP_EXACT)
+            value = t;
+    }
+    int rc = st_link_result(&r->link, kind, value);
+    if (rc < 0)
+        return live_failed(r, rc);
+    report_event(r, ev);
+    r->res->requests++;
+    show_pending_output(r, value);
+    return STEP_NEXT;
+}
+
+/* One recorded event inside the request: its command carried out. */
+static int replay_command(struct rp_replay *r, const struct trace_event *ev, int is_output)
+{
+    int rc;
+    switch (ev->kind) {
+    case TRACE_EV_MEM_READ:
+        return replay_mem_read(r, ev, is_output);
+    case TRACE_EV_MEM_READ_STR:
+        return replay_mem_read_str(r, ev);
+    case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC:
+        return replay_mem_write(r, ev);
+    case TRACE_EV_MEM_FREE:
+        rc = st_link_free(&r->link, rp_map_translate(&r->map, ev->mem.ptr, NULL));
+        if (rc < 0)
+            return live_failed(r, rc);
+        rp_map_forget_block(&r->map, ev->mem.ptr);
+        return STEP_MORE;
+    case TRACE_EV_SET_ERRNO:
+        rc = st_link_errno(&r->link, ev->set_errno.value);
+        return rc < 0 ? live_failed(r, rc) : STEP_MORE;
+    case TRACE_EV_RESULT:
+        return replay_result(r, ev);
+    default:
+        return STEP_MORE;
+    }
+}
+
+/* Answers the live request (r->live) from the recorded events that follow
+ * the request event req_seq, up to its result. */
 static int answer_request(struct rp_replay *r, uint64_t req_seq)
 {
     const struct st_sig *sig = st_registry_lookup(r->live.text, r->live.text_len);
@@ -625,121 +769,9 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
             return stop_with(r, RP_END_ERROR, msg);
         }
         maybe_pause(r, ev->seq);
-        int rc = 0;
-        uint64_t live_ptr;
-        switch (ev->kind) {
-        case TRACE_EV_MEM_READ: {
-            live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
-            size_t n = ev->mem.len;
-            if ((rc = grow(&r->buf, &r->buf_cap, n ? n : 1)) < 0)
-                return stop_with(r, RP_END_ERROR, "out of memory");
-            rc = st_link_mem_read(&r->link, live_ptr, r->buf, n);
-            if (rc < 0)
-                return live_failed(r, rc);
-            if (is_output) {
-                if (grow(&r->pending_out, &r->pending_cap, n ? n : 1) < 0)
-                    return stop_with(r, RP_END_ERROR, "out of memory");
-                memcpy(r->pending_out, r->buf, n);
-                r->pending_len = n;
-                r->pending_fd = (int)r->live.args[0];
-            }
-            if (!data_diverge(r, 'R', live_ptr, ev->mem.data, ev->mem.len, r->buf, n))
-                return stop_with(r, RP_END_DIVERGED, NULL);
-            break;
-        }
-        case TRACE_EV_MEM_READ_STR: {
-            live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
-            uint64_t maxlen = ev->mem.size;
-            size_t cap = maxlen < RP_STR_CAP ? (size_t)maxlen + 1 : RP_STR_CAP + 1;
-            if (ev->mem.len + 1 > cap)
-                cap = ev->mem.len + 1;
-            if (grow(&r->buf, &r->buf_cap, cap) < 0)
-                return stop_with(r, RP_END_ERROR, "out of memory");
-            size_t got = 0;
-            rc = st_link_mem_read_str(&r->link, live_ptr, maxlen, (char *)r->buf, cap, &got);
-            if (rc == ST_E_TOO_BIG) {
-                struct rp_divergence d;
-                div_init(r, &d, RP_DIV_DATA, ev->seq, NULL);
-                div_set_live(r, &d);
-                snprintf(d.expected_sig, sizeof d.expected_sig, "%s", r->live.text);
-                d.op = 'Z';
-                d.ptr = live_ptr;
-                d.offset = ev->mem.len;
-                d.expected_data = ev->mem.data;
-                d.expected_len = ev->mem.len;
-                snprintf(d.message, sizeof d.message,
-                         "%s: the string read is longer than %zu bytes, recorded %zu",
-                         r->live.text, cap - 1, ev->mem.len);
-                diverge(r, &d);
-                return stop_with(r, RP_END_DIVERGED, d.message);
-            }
-            if (rc < 0)
-                return live_failed(r, rc);
-            if (!data_diverge(r, 'Z', live_ptr, ev->mem.data, ev->mem.len, r->buf, got))
-                return stop_with(r, RP_END_DIVERGED, NULL);
-            break;
-        }
-        case TRACE_EV_MEM_WRITE:
-        case TRACE_EV_MEM_ALLOC: {
-            size_t n = ev->mem.len;
-            if (grow(&r->patch, &r->patch_cap, n ? n : 1) < 0)
-                return stop_with(r, RP_END_ERROR, "out of memory");
-            if (n)
-                memcpy(r->patch, ev->mem.data, n);
-            rp_map_patch_words(&r->map, r->patch, n);
-            if (ev->kind == TRACE_EV_MEM_WRITE) {
-                live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
-                rc = st_link_mem_write(&r->link, live_ptr, r->patch, n);
-                if (rc < 0)
-                    return live_failed(r, rc);
-                break;
-            }
-            rc = st_link_alloc(&r->link, r->patch, n, &live_ptr);
-            if (rc < 0)
-                return live_failed(r, rc);
-            if (rp_map_learn(&r->map, ev->mem.ptr, live_ptr, n ? n : 1, RP_MAP_BLOCK) < 0)
-                return stop_with(r, RP_END_ERROR, "out of memory");
-            break;
-        }
-        case TRACE_EV_MEM_FREE:
-            live_ptr = rp_map_translate(&r->map, ev->mem.ptr, NULL);
-            rc = st_link_free(&r->link, live_ptr);
-            if (rc < 0)
-                return live_failed(r, rc);
-            rp_map_forget_block(&r->map, ev->mem.ptr);
-            break;
-        case TRACE_EV_SET_ERRNO:
-            rc = st_link_errno(&r->link, ev->set_errno.value);
-            if (rc < 0)
-                return live_failed(r, rc);
-            break;
-        case TRACE_EV_RESULT: {
-            char kind = ev->result.kind;
-            uint64_t value = ev->result.value;
-            if (kind != r->live.res_kind) {
-                char msg[256];
-                snprintf(msg, sizeof msg,
-                         "malformed trace: event %llu is a result of kind '%c' for %s",
-                         (unsigned long long)ev->seq, kind, r->live.text);
-                return stop_with(r, RP_END_ERROR, msg);
-            }
-            if (kind == 'p' && value) {
-                enum rp_map_how how;
-                uint64_t t = rp_map_translate(&r->map, value, &how);
-                if (how == RP_MAP_EXACT)
-                    value = t;
-            }
-            rc = st_link_result(&r->link, kind, value);
-            if (rc < 0)
-                return live_failed(r, rc);
-            report_event(r, ev);
-            r->res->requests++;
-            show_pending_output(r, value);
-            return STEP_NEXT;
-        }
-        default:
-            break;
-        }
+        int step = replay_command(r, ev, is_output);
+        if (step != STEP_MORE)
+            return step;
         report_event(r, ev);
     }
 }
@@ -1119,6 +1151,84 @@ static int start_guest(struct rp_replay *r)
     return 0;
 }
 
+/* Drives the guest through the trace, request by request, to its end.
+ * Returns the last step (STEP_END at the recorded end, STEP_STOP else). */
+static int drive(struct rp_replay *r)
+{
+    struct rp_result *res = r->res;
+    for (;;) {
+        int k = next_driving_event(r);
+        if (k < 0) {
+            res->end = RP_END_TRUNCATED;
+            return STEP_STOP;
+        }
+        if (k == 0) {
+            res->end = RP_END_TRUNCATED;
+            snprintf(res->message, sizeof res->message,
+                     "the trace ends after %llu events without the guest's exit",
+                     (unsigned long long)res->events);
+            return STEP_STOP;
+        }
+        int step = STEP_NEXT;
+        switch (r->ev.kind) {
+        case TRACE_EV_REQUEST:
+            step = replay_request(r);
+            break;
+        case TRACE_EV_GUEST_EXIT:
+            maybe_pause(r, r->ev.seq);
+            note_recorded_exit(r);
+            /* A limit or a violation means the controller ended the guest. */
+            step = replay_end(r, res->recorded_limit[0] || res->recorded_violation);
+            break;
+        default:
+            /* A memory command outside any request (a tap recording of a
+             * controller that misbehaved): nothing to drive, pass it. */
+            report_event(r, &r->ev);
+            break;
+        }
+        if (step != STEP_NEXT)
+            return step;
+    }
+}
+
+/* At the recorded end: the live guest must end the way the recording did
+ * (unless the controller ended both), and the result says how it went. */
+static void judge_end(struct rp_replay *r)
+{
+    struct rp_result *res = r->res;
+    res->end = res->divergences ? RP_END_DIVERGED : RP_END_COMPLETE;
+    if (!res->live_killed &&
+        (res->live_code != res->recorded_code || res->live_signal != res->recorded_signal)) {
+        struct rp_divergence d;
+        div_init(r, &d, RP_DIV_EXIT, r->ev.seq, NULL);
+        d.expected_code = res->recorded_code;
+        d.expected_signal = res->recorded_signal;
+        d.got_code = res->live_code;
+        d.got_signal = res->live_signal;
+        char want[64], got[64];
+        if (res->recorded_signal)
+            snprintf(want, sizeof want, "killed by signal %d", res->recorded_signal);
+        else
+            snprintf(want, sizeof want, "exited with code %d", res->recorded_code);
+        if (res->live_signal)
+            snprintf(got, sizeof got, "killed by signal %d", res->live_signal);
+        else
+            snprintf(got, sizeof got, "exited with code %d", res->live_code);
+        snprintf(d.message, sizeof d.message, "the guest %s, recorded: %s", got, want);
+        diverge(r, &d);
+        res->end = RP_END_DIVERGED;
+    }
+    if (res->end == RP_END_COMPLETE && !res->message[0]) {
+        if (res->live_killed && res->recorded_limit[0])
+            snprintf(res->message, sizeof res->message, "trace ends with limit %s",
+                     res->recorded_limit);
+        else if (res->live_killed)
+            snprintf(res->message, sizeof res->message,
+                     "trace ends with the controller ending the guest (%s)",
+                     res->recorded_reason);
+    }
+}
+
 int rp_replay_run(struct rp_replay *r, struct rp_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -1136,80 +1246,16 @@ int rp_replay_run(struct rp_replay *r, struct rp_result *res)
         res->end = RP_END_ERROR;
         return rc;
     }
-    int step = STEP_NEXT;
-    while (step == STEP_NEXT) {
-        int k = next_driving_event(r);
-        if (k < 0) {
-            res->end = RP_END_TRUNCATED;
-            step = STEP_STOP;
-            break;
-        }
-        if (k == 0) {
-            res->end = RP_END_TRUNCATED;
-            snprintf(res->message, sizeof res->message,
-                     "the trace ends after %llu events without the guest's exit",
-                     (unsigned long long)res->events);
-            step = STEP_STOP;
-            break;
-        }
-        switch (r->ev.kind) {
-        case TRACE_EV_REQUEST:
-            step = replay_request(r);
-            break;
-        case TRACE_EV_GUEST_EXIT:
-            maybe_pause(r, r->ev.seq);
-            note_recorded_exit(r);
-            /* A limit or a violation means the controller ended the guest. */
-            step = replay_end(r, res->recorded_limit[0] || res->recorded_violation);
-            break;
-        default:
-            /* A memory command outside any request (a tap recording of a
-             * controller that misbehaved): nothing to drive, pass it. */
-            report_event(r, &r->ev);
-            break;
-        }
-    }
+    int step = drive(r);
     if (step == STEP_END && r->ev.kind == TRACE_EV_GUEST_EXIT && !res->recorded_end_seen)
         note_recorded_exit(r);
-    int kill_now = step != STEP_END || res->live_killed;
-    reap_live(r, kill_now);
+    reap_live(r, step != STEP_END || res->live_killed);
     if (r->link.timed_out && step == STEP_END) {
         res->end = RP_END_ERROR;
         snprintf(res->message, sizeof res->message,
                  "timeout after %g s waiting for the guest to end", r->cfg.timeout_seconds);
     } else if (step == STEP_END) {
-        res->end = res->divergences ? RP_END_DIVERGED : RP_END_COMPLETE;
-        if (!res->live_killed &&
-            (res->live_code != res->recorded_code || res->live_signal != res->recorded_signal)) {
-            struct rp_divergence d;
-            div_init(r, &d, RP_DIV_EXIT, r->ev.seq, NULL);
-            d.expected_code = res->recorded_code;
-            d.expected_signal = res->recorded_signal;
-            d.got_code = res->live_code;
-            d.got_signal = res->live_signal;
-            char want[64], got[64];
-            if (res->recorded_signal)
-                snprintf(want, sizeof want, "killed by signal %d", res->recorded_signal);
-            else
-                snprintf(want, sizeof want, "exited with code %d", res->recorded_code);
-            if (res->live_signal)
-                snprintf(got, sizeof got, "killed by signal %d", res->live_signal);
-            else
-                snprintf(got, sizeof got, "exited with code %d", res->live_code);
-            snprintf(d.message, sizeof d.message, "the guest %s, recorded: %s",
-                     got, want);
-            diverge(r, &d);
-            res->end = RP_END_DIVERGED;
-        }
-        if (res->end == RP_END_COMPLETE && !res->message[0]) {
-            if (res->live_killed && res->recorded_limit[0])
-                snprintf(res->message, sizeof res->message, "trace ends with limit %s",
-                         res->recorded_limit);
-            else if (res->live_killed)
-                snprintf(res->message, sizeof res->message,
-                         "trace ends with the controller ending the guest (%s)",
-                         res->recorded_reason);
-        }
+        judge_end(r);
     }
     res->recorded_exit = recorded_exit_code(res);
     return 0;
