@@ -1,5 +1,6 @@
 /* sandtrace replay: re-drive a guest from a trace and report the first
  * divergence (replayer/replayer.h does the work; this file prints). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include "tools/replay_corpus.h"
 #include "tools/trace_cli.h"
 #include "tools/trace_print.h"
+#include "tracer/tap.h"
 
 /* Exit codes of `replay` (besides the recorded run's own). */
 enum {
@@ -366,6 +368,37 @@ static void on_stop(void *ctx, pid_t pid, uint64_t seq)
 
 /* ---------------------------------------------------------- main */
 
+/* One line when the recorded real environment holds values `tap` redacted:
+ * the guest gets the marker in their place, which may change what it does. */
+static void warn_redacted_env(const struct trace_header *h)
+{
+    size_t n = 0;
+    char names[160] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < h->guest_real_envc; i++) {
+        const char *kv = h->guest_real_env[i];
+        const char *eq = strchr(kv, '=');
+        if (!eq || strcmp(eq + 1, ST_TAP_REDACTED) != 0)
+            continue;
+        n++;
+        /* Names come from the trace: only name characters are shown. */
+        if (len < sizeof names - 40) {
+            if (len)
+                names[len++] = ' ';
+            for (const char *c = kv; c < eq && len < sizeof names - 5; c++)
+                names[len++] = isalnum((unsigned char)*c) || *c == '_' ? *c : '?';
+            names[len] = '\0';
+        } else if (len < sizeof names - 4 && names[len - 1] != '.') {
+            memcpy(names + len, " ...", 5);
+            len += 4;
+        }
+    }
+    if (n)
+        fprintf(stderr, "sandtrace replay: warning: the recorded environment has %zu value%s "
+                        "redacted by tap (%s); the guest gets '%s' instead\n",
+                n, n == 1 ? "" : "s", names, ST_TAP_REDACTED);
+}
+
 /* ---------------------------------------------------------- many traces */
 
 /* Is this command line a corpus replay (replay_corpus.c)? */
@@ -523,6 +556,7 @@ int cmd_replay(int argc, char **argv)
         tp_printer_free(tool.printer);
         return RP_EXIT_ERROR;
     }
+    warn_redacted_env(rp_replay_header(r));
     /* The executable the trace names runs only if it is the one recorded
      * (a trace is untrusted input: its header could name /bin/sh); another
      * one runs only when the user names it with --exe. */

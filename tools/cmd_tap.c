@@ -34,32 +34,40 @@ static void forward_signal(int sig)
 static void tap_usage(FILE *out)
 {
     fprintf(out,
-        "usage: sandtrace tap -o FILE [--sync] [--key KEYFILE] [--argv0 NAME] [--] EXECUTABLE [ARGS...]\n"
+        "usage: sandtrace tap -o FILE [--sync] [--key KEYFILE] [--argv0 NAME] [--keep-env]\n"
+        "                     [--] EXECUTABLE [ARGS...]\n"
         "\n"
         "Give this command line to another controller (e.g. PyPy's sandboxlib) in place\n"
-        "of the guest's: tap starts EXECUTABLE with the environment it was given, relays\n"
-        "the controller's commands to it and its requests and replies back, byte for byte\n"
-        "and in order, passes its stderr through, and records the session to FILE with the\n"
-        "same events as 'sandtrace record'. Bytes it cannot parse are still relayed, and\n"
-        "recorded raw after a violation event.\n"
+        "of the guest's: tap starts EXECUTABLE with the argv[0] and the environment it\n"
+        "was given, relays the controller's commands to it and its requests and replies\n"
+        "back, byte for byte and in order, passes its stderr through, and records the\n"
+        "session to FILE with the same events as 'sandtrace record'. Bytes it cannot\n"
+        "parse are still relayed, and recorded raw after a violation event.\n"
+        "\n"
+        "The trace holds the guest's argv and real environment (replay starts the guest\n"
+        "with them); values of variables that look secret (names with TOKEN, SECRET,\n"
+        "KEY, PASS, CREDENTIAL, AUTH..., AWS_*, GITHUB_*..., URLs with a password; see\n"
+        "'man sandtrace') are recorded as '" ST_TAP_REDACTED "'.\n"
         "\n"
         "  -o, --output FILE    the trace to write\n"
         "  --sync               fsync every chunk\n"
         "  --key KEYFILE        key the trace's hash chain with KEYFILE's hash\n"
-        "  --argv0 NAME         the guest's argv[0] (default: EXECUTABLE as given); PyPy\n"
-        "                       finds its home from it through its controller\n"
+        "  --argv0 NAME         the guest's argv[0] (default: tap's own argv[0], as the\n"
+        "                       controller gave it: PyPy finds its home from it)\n"
+        "  --keep-env           record secret-looking values in clear too\n"
         "\n"
         "exit status: the guest's (tap kills itself with the guest's signal); 127 when\n"
         "the guest cannot be started, 2 for a bad command line.\n");
 }
 
-enum { OPT_SYNC = 256, OPT_KEY, OPT_ARGV0 };
+enum { OPT_SYNC = 256, OPT_KEY, OPT_ARGV0, OPT_KEEP_ENV };
 
 static const struct option tap_opts[] = {
     { "output", required_argument, NULL, 'o' },
     { "sync", no_argument, NULL, OPT_SYNC },
     { "key", required_argument, NULL, OPT_KEY },
     { "argv0", required_argument, NULL, OPT_ARGV0 },
+    { "keep-env", no_argument, NULL, OPT_KEEP_ENV },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -86,7 +94,7 @@ static int exit_like(int wait_status)
 int cmd_tap(int argc, char **argv)
 {
     const char *out = NULL, *key_file = NULL, *argv0 = NULL;
-    int sync = 0;
+    int sync = 0, keep_env = 0;
     optind = 0;
     opterr = 0;
     for (;;) {
@@ -98,6 +106,7 @@ int cmd_tap(int argc, char **argv)
         case OPT_SYNC: sync = 1; break;
         case OPT_KEY: key_file = optarg; break;
         case OPT_ARGV0: argv0 = optarg; break;
+        case OPT_KEEP_ENV: keep_env = 1; break;
         case 'h':
             tap_usage(stdout);
             return ST_EXIT_OK;
@@ -117,8 +126,12 @@ int cmd_tap(int argc, char **argv)
     }
     const char *exe = argv[optind];
     char **gargv = argv + optind;
-    if (argv0)
-        gargv[0] = (char *)argv0; /* argv is ours to change */
+    /* tap stands where the guest would: the argv[0] the controller gave it
+     * (PyPy's reference controller gives /bin/pypy or /lib/pypy, and PyPy
+     * finds its library from it) is the guest's, not EXECUTABLE's path. */
+    if (!argv0)
+        argv0 = program_invocation_name;
+    gargv[0] = (char *)argv0; /* argv is ours to change */
     size_t gargc = (size_t)(argc - optind);
 
     struct trace_writer_options wopt;
@@ -144,18 +157,28 @@ int cmd_tap(int argc, char **argv)
         st_tracer_meta_release(&meta);
         return 127;
     }
-    size_t nenv = 0;
-    while (environ && environ[nenv])
-        nenv++;
-    /* The guest's environment is the real one tap was given (not recorded:
-     * it is the foreign controller's business and may hold secrets); the
+    /* The guest's real environment is the one tap was given: recorded
+     * (replay starts the guest with it: locale, TZ), secrets redacted. The
      * virtual one is whatever the controller answers to get_environ. */
+    char **real_env = NULL;
+    size_t nenv = 0, nredacted = 0;
+    if (st_tap_env_redact(environ, keep_env, &real_env, &nenv, &nredacted) < 0) {
+        fprintf(stderr, "sandtrace tap: out of memory\n");
+        st_tracer_meta_release(&meta);
+        return ST_RUN_EXIT_ERROR;
+    }
+    meta.header.guest_real_envc = nenv;
+    meta.header.guest_real_env = (const char *const *)real_env;
     st_tracer_meta_add(&meta, TRACE_POLICY_CONTROLLER, "foreign (sandtrace tap)");
     st_tracer_meta_add(&meta, TRACE_POLICY_EXE, "%s", exe);
     st_tracer_meta_add(&meta, TRACE_POLICY_TAP_REAL_ENV_COUNT, "%zu", nenv);
+    st_tracer_meta_add(&meta, "tap.env_redacted", "%zu", nredacted);
+    if (keep_env)
+        st_tracer_meta_add(&meta, "tap.keep_env", "1");
     if (meta.error) {
         fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
         st_tracer_meta_release(&meta);
+        st_tap_env_free(real_env);
         return ST_RUN_EXIT_ERROR;
     }
 
@@ -163,12 +186,14 @@ int cmd_tap(int argc, char **argv)
     if (trace_io_open_file(out, TRACE_IO_WRITE, &io) < 0) {
         fprintf(stderr, "sandtrace tap: cannot create trace '%s': %s\n", out, strerror(errno));
         st_tracer_meta_release(&meta);
+        st_tap_env_free(real_env);
         return ST_RUN_EXIT_ERROR;
     }
     struct st_tracer *t = NULL;
     int terr = 0;
     rc = st_tracer_new(&t, io, 1, &meta.header, &wopt, &terr);
     st_tracer_meta_release(&meta);
+    st_tap_env_free(real_env); /* the header was copied */
     if (rc < 0) {
         fprintf(stderr, "sandtrace tap: cannot write trace '%s': %s\n", out,
                 terr ? trace_strerror(terr) : st_tracer_strerror(rc));

@@ -9,6 +9,7 @@
  * its record. */
 #include "tracer/tap.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +28,120 @@
 #include "tracer/tracer.h"
 
 #define RELAY_BUF (64u * 1024)
+
+/* ------------------------------------------------ the recorded environment */
+
+/* 1 when `name` (n bytes) contains `word` (upper case), ignoring case. */
+static int name_contains(const char *name, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    for (size_t i = 0; i + w <= n; i++) {
+        size_t k = 0;
+        while (k < w && toupper((unsigned char)name[i + k]) == word[k])
+            k++;
+        if (k == w)
+            return 1;
+    }
+    return 0;
+}
+
+static int name_starts(const char *name, size_t n, const char *prefix)
+{
+    size_t w = strlen(prefix);
+    if (w > n)
+        return 0;
+    for (size_t k = 0; k < w; k++)
+        if (toupper((unsigned char)name[k]) != prefix[k])
+            return 0;
+    return 1;
+}
+
+/* "scheme://user:password@host...": a password inside a URL (proxies,
+ * database URLs) is as secret as one in a variable named PASSWORD. */
+static int value_has_url_password(const char *v)
+{
+    for (const char *s = strstr(v, "://"); s; s = strstr(s + 3, "://")) {
+        const char *auth = s + 3;
+        size_t end = strcspn(auth, "/?#@ ");
+        if (auth[end] != '@')
+            continue;
+        if (memchr(auth, ':', end))
+            return 1;
+    }
+    return 0;
+}
+
+int st_tap_env_is_secret(const char *kv)
+{
+    static const char *const words[] = {
+        "TOKEN", "SECRET", "KEY", "PASS", "PWD", "CREDENTIAL", "AUTH", "COOKIE",
+        "SESSION", "PRIVATE", "SIGNATURE", NULL,
+    };
+    static const char *const families[] = {
+        "AWS_", "GITHUB_", "GH_", "GITLAB_", "AZURE_", "GOOGLE_", "GCP_", "GCLOUD_",
+        "NPM_", "PYPI_", "TWINE_", "DOCKER_", "VAULT_", "HEROKU_", "SLACK_", "OPENAI_",
+        "ANTHROPIC_", "HF_", "HUGGING", NULL,
+    };
+    if (!kv)
+        return 0;
+    size_t n = strcspn(kv, "=");
+    /* The current directories are paths, not passwords. */
+    if ((n == 3 && !strncmp(kv, "PWD", 3)) || (n == 6 && !strncmp(kv, "OLDPWD", 6)))
+        return kv[n] == '=' && value_has_url_password(kv + n + 1);
+    for (size_t i = 0; words[i]; i++)
+        if (name_contains(kv, n, words[i]))
+            return 1;
+    for (size_t i = 0; families[i]; i++)
+        if (name_starts(kv, n, families[i]))
+            return 1;
+    return kv[n] == '=' && value_has_url_password(kv + n + 1);
+}
+
+void st_tap_env_free(char **env)
+{
+    if (!env)
+        return;
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+int st_tap_env_redact(char *const *envp, int keep_secrets, char ***out, size_t *count,
+                      size_t *redacted)
+{
+    if (!out || !count || !redacted)
+        return ST_TRACER_E_INVALID;
+    *out = NULL;
+    *count = *redacted = 0;
+    size_t n = 0;
+    while (envp && envp[n])
+        n++;
+    char **env = calloc(n + 1, sizeof *env);
+    if (!env)
+        return ST_TRACER_E_NOMEM;
+    size_t red = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *kv = envp[i];
+        if (!keep_secrets && st_tap_env_is_secret(kv)) {
+            size_t name = strcspn(kv, "=");
+            size_t len = name + 1 + sizeof ST_TAP_REDACTED;
+            env[i] = malloc(len);
+            if (env[i])
+                snprintf(env[i], len, "%.*s=%s", (int)name, kv, ST_TAP_REDACTED);
+            red++;
+        } else {
+            env[i] = strdup(kv);
+        }
+        if (!env[i]) {
+            st_tap_env_free(env);
+            return ST_TRACER_E_NOMEM;
+        }
+    }
+    *out = env;
+    *count = n;
+    *redacted = red;
+    return 0;
+}
 
 void st_tap_config_init(struct st_tap_config *cfg)
 {

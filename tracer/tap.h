@@ -17,6 +17,8 @@
  * - st_tap_run: starts the real guest (no jail, the environment given) and
  *   relays both streams unchanged and unreordered, and the guest's stderr,
  *   feeding copies to a parser.
+ * - st_tap_env_redact: the copy of the real environment that goes into the
+ *   trace, with the values of variables that look secret replaced.
  *
  * Nothing here prints or exits; errors are negative ST_TRACER_E_*. */
 #ifndef SANDTRACE_TRACER_TAP_H
@@ -63,6 +65,39 @@ void st_tap_parser_counts(const struct st_tap_parser *p, struct st_tap_counts *c
 
 /* Frees the parser; accepts NULL. */
 void st_tap_parser_free(struct st_tap_parser *p);
+
+/* ---------------------------------------------------------------------------
+ * The real environment, as recorded. */
+
+/* What replaces a secret variable's value in the recorded environment. */
+#define ST_TAP_REDACTED "<redacted by sandtrace>"
+
+/* 1 when the variable `kv` ("NAME=value", or just "NAME") looks like it
+ * holds a secret, else 0. Secret are (names compared case-insensitively):
+ * a name containing TOKEN, SECRET, KEY, PASS, PWD (but not PWD and OLDPWD,
+ * the current directories), CREDENTIAL, AUTH, COOKIE, SESSION, PRIVATE,
+ * or SIGNATURE; a name starting with AWS_, GITHUB_, GH_, GITLAB_,
+ * AZURE_, GOOGLE_, GCP_, GCLOUD_, NPM_, PYPI_, TWINE_, DOCKER_, VAULT_,
+ * HEROKU_, SLACK_, OPENAI_, ANTHROPIC_, HF_ or HUGGING (credential families
+ * whose other variables are not worth the risk); and any value holding a
+ * URL with a password ("scheme://user:password@host", e.g. DATABASE_URL or
+ * https_proxy). The list errs on the side of redacting: a redacted
+ * variable the guest needs is a visible, fixable replay difference; a
+ * leaked secret is not fixable. docs/sandtrace.1 (tap) lists it too. */
+int st_tap_env_is_secret(const char *kv);
+
+/* Copies the NULL-terminated `envp` (NULL: empty) into *out: a
+ * NULL-terminated array of *count new "NAME=value" strings, in order, each
+ * secret value (st_tap_env_is_secret) replaced by ST_TAP_REDACTED unless
+ * `keep_secrets`; *redacted says how many were. Entries without '=' are
+ * copied as they are (and redacted as "NAME=<redacted by sandtrace>" when
+ * they look secret). Returns 0 or ST_TRACER_E_NOMEM; free with
+ * st_tap_env_free. */
+int st_tap_env_redact(char *const *envp, int keep_secrets, char ***out, size_t *count,
+                      size_t *redacted);
+
+/* Frees what st_tap_env_redact made; accepts NULL. */
+void st_tap_env_free(char **env);
 
 /* ---------------------------------------------------------------------------
  * The relay. */

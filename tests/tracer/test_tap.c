@@ -602,6 +602,236 @@ static void test_tap_argv0_sets_what_the_guest_sees(void **state)
     tevs_release(&t);
 }
 
+/* Starts `sandtrace ARGS...` the way a foreign controller starts its guest:
+ * with its own argv[0] (e.g. /bin/pypy, a path that does not exist here)
+ * and environment (NULL: this one). */
+static void peer_start_tap_as(struct peer *p, const char *argv0, const char *const *args,
+                              char *const *env)
+{
+    const char *argv[32] = { argv0 };
+    size_t n = 1;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int in[2], out[2], er[2];
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(er, O_CLOEXEC))
+        abort();
+    signal(SIGPIPE, SIG_IGN);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        peer__child_fds(in[0], out[1], er[1]);
+        extern char **environ;
+        execve(tu_sandtrace(), (char *const *)argv, env ? env : environ);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(er[1]);
+    p->pid = pid;
+    p->to_guest = in[1];
+    p->from_guest = out[0];
+    p->err = er[0];
+}
+
+static void test_tap_gives_the_guest_its_own_argv0(void **state)
+{
+    (void)state;
+    /* The guest (a shell) prints the argv[0] it was given on its stderr,
+     * which tap relays: tap's own (/bin/pypy, as PyPy's reference
+     * controller gives it), then what --argv0 says. */
+    const char *path = trace_path("own-argv0");
+    const char *script = "printf '<%s>' \"$0\" >&2";
+    struct peer p;
+    peer_start_tap_as(&p, "/bin/pypy",
+                      (const char *[]){ "tap", "-o", path, "--", "/bin/sh", "-c", script, NULL },
+                      NULL);
+    struct peer_end end = peer_finish(&p);
+    assert_int_equal(end.status, 0);
+    if (!strstr(end.err, "</bin/pypy>"))
+        fail_msg("the guest did not get tap's argv[0]; its stderr: %s", end.err);
+    free(end.err);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_string_equal(t.argv0, "/bin/pypy");
+    assert_int_equal(t.argc, 3);
+    tevs_release(&t);
+
+    peer_start_tap_as(&p, "/bin/pypy",
+                      (const char *[]){ "tap", "-o", path, "--argv0", "/lib/pypy", "--",
+                                        "/bin/sh", "-c", script, NULL },
+                      NULL);
+    end = peer_finish(&p);
+    assert_int_equal(end.status, 0);
+    if (!strstr(end.err, "</lib/pypy>"))
+        fail_msg("--argv0 did not reach the guest; its stderr: %s", end.err);
+    free(end.err);
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_string_equal(t.argv0, "/lib/pypy");
+    tevs_release(&t);
+}
+
+static void test_tap_env_names_that_look_secret(void **state)
+{
+    (void)state;
+    static const char *const secret[] = {
+        "GITHUB_TOKEN=x", "my_api_token=x", "AWS_ACCESS_KEY_ID=x", "AWS_REGION=x",
+        "DB_PASSWORD=x", "PASSPHRASE=x", "CLIENT_SECRET=x", "GOOGLE_APPLICATION_CREDENTIALS=x",
+        "HTTP_AUTHORIZATION=x", "Session_Cookie=x", "SSH_PRIVATE=x", "GH_ENTERPRISE=x",
+        "NPM_CONFIG_X=x", "DATABASE_URL=postgres://user:pw@db.example/app",
+        "https_proxy=http://me:hunter2@proxy:3128", "GITHUB_TOKEN", NULL,
+    };
+    static const char *const plain[] = {
+        "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TZ=UTC", "PATH=/usr/bin:/bin", "HOME=/home/u",
+        "PWD=/tmp", "OLDPWD=/", "TERM=xterm", "PYTHONPATH=/lib", "RPY_SANDBOX_DUMP=1",
+        "URL=https://example.org/a:b", "https_proxy=http://proxy:3128", "EMPTY=", NULL,
+    };
+    for (size_t i = 0; secret[i]; i++)
+        if (!st_tap_env_is_secret(secret[i]))
+            fail_msg("'%s' should count as secret", secret[i]);
+    for (size_t i = 0; plain[i]; i++)
+        if (st_tap_env_is_secret(plain[i]))
+            fail_msg("'%s' should not count as secret", plain[i]);
+}
+
+/* The recorded real environment of `path`, joined with newlines, and the
+ * value of policy `key` ("" if absent). */
+static char *header_real_env(const char *path, const char *key, char *value, size_t cap)
+{
+    struct trace_io *io = NULL;
+    assert_int_equal(trace_io_open_file(path, TRACE_IO_READ, &io), 0);
+    struct trace_reader *r = NULL;
+    assert_int_equal(trace_reader_open(&r, io, 1, NULL, NULL, 0), 0);
+    const struct trace_header *h = trace_reader_header(r);
+    char *all = calloc(1, 1);
+    size_t len = 0;
+    for (size_t i = 0; i < h->guest_real_envc; i++) {
+        tu__append(&all, &len, h->guest_real_env[i], strlen(h->guest_real_env[i]));
+        tu__append(&all, &len, "\n", 1);
+    }
+    value[0] = '\0';
+    for (size_t i = 0; i < h->policy_count; i++)
+        if (!strcmp(h->policy[i].key, key))
+            snprintf(value, cap, "%s", h->policy[i].value);
+    trace_reader_free(r);
+    return all;
+}
+
+static char *read_whole_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = NULL;
+    *n = 0;
+    char chunk[65536];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        tu__append(&buf, n, chunk, k);
+    fclose(f);
+    return buf;
+}
+
+static void test_tap_records_the_real_env_without_its_secrets(void **state)
+{
+    (void)state;
+    const char *path = trace_path("secret-env");
+    const char *s1 = "s3cr3t-t0ken-4242", *s2 = "hunter2-pw-4242";
+    char e1[128], e2[128];
+    snprintf(e1, sizeof e1, "MY_API_TOKEN=%s", s1);
+    snprintf(e2, sizeof e2, "DATABASE_URL=postgres://app:%s@db/app", s2);
+    char *env[] = { "LANG=C.UTF-8", "PLAIN=visible", e1, e2, "GITHUB_TOKEN=", NULL };
+    /* The guest itself gets the secret (it prints its length: its stderr is
+     * recorded too): tap redacts the record, not the run. */
+    const char *script = "printf '<%s>' \"${#MY_API_TOKEN}\" >&2";
+    for (int keep = 0; keep < 2; keep++) {
+        struct peer p;
+        const char *args_plain[] = { "tap", "-o", path, "--", "/bin/sh", "-c", script, NULL };
+        const char *args_keep[] = { "tap", "-o", path, "--keep-env", "--", "/bin/sh", "-c",
+                                    script, NULL };
+        peer_start_tap_as(&p, "/bin/pypy", keep ? args_keep : args_plain, env);
+        struct peer_end end = peer_finish(&p);
+        assert_int_equal(end.status, 0);
+        char want[128];
+        snprintf(want, sizeof want, "<%zu>", strlen(s1));
+        assert_non_null(strstr(end.err, want));
+        free(end.err);
+
+        char redacted[64];
+        char *all = header_real_env(path, "tap.env_redacted", redacted, sizeof redacted);
+        assert_non_null(strstr(all, "LANG=C.UTF-8\n"));
+        assert_non_null(strstr(all, "PLAIN=visible\n"));
+        if (keep) {
+            /* The same reading finds the secret when it is there. */
+            assert_non_null(strstr(all, s1));
+            assert_non_null(strstr(all, s2));
+            assert_string_equal(redacted, "0");
+        } else {
+            assert_null(strstr(all, s1));
+            assert_null(strstr(all, s2));
+            assert_non_null(strstr(all, "MY_API_TOKEN=" ST_TAP_REDACTED "\n"));
+            assert_non_null(strstr(all, "DATABASE_URL=" ST_TAP_REDACTED "\n"));
+            assert_non_null(strstr(all, "GITHUB_TOKEN=" ST_TAP_REDACTED "\n"));
+            assert_string_equal(redacted, "3");
+            /* Nowhere in the file's bytes, nor in what dump and info show. */
+            size_t n;
+            char *raw = read_whole_file(path, &n);
+            assert_null(memmem(raw, n, s1, strlen(s1)));
+            assert_null(memmem(raw, n, s2, strlen(s2)));
+            free(raw);
+            const char *tools[][4] = { { "dump", path, NULL }, { "info", path, NULL },
+                                       { "info", "--json", path, NULL } };
+            for (size_t i = 0; i < 3; i++) {
+                struct tu_run r = tu_run_sandtrace(tools[i], NULL);
+                assert_int_equal(r.status, 0);
+                assert_null(strstr(r.out, s1));
+                assert_null(strstr(r.out, s2));
+                tu_run_release(&r);
+            }
+        }
+        free(all);
+    }
+}
+
+/* Records the hello guest through tap under the scripted controller, with
+ * environment `env`. */
+static void tap_hello_with_env(const char *path, char *const *env)
+{
+    struct lpeer l = { 0 };
+    peer_start_tap_as(&l.p, "/bin/pypy",
+                      (const char *[]){ "tap", "-o", path, "--", tu_guest("hello"), NULL }, env);
+    serve(&l);
+    struct peer_end end = peer_finish(&l.p);
+    assert_int_equal(end.status, 0);
+    free(end.err);
+    free(l.to_guest.p);
+    free(l.from_guest.p);
+}
+
+static void test_tap_replay_runs_with_the_recorded_env_and_warns_of_redaction(void **state)
+{
+    (void)state;
+    /* With a secret in the environment: replay --check still says
+     * identical, and says once on stderr that a value was redacted. */
+    const char *path = trace_path("replay-env");
+    tap_hello_with_env(path, (char *[]){ "LANG=C.UTF-8", "SERVICE_PASSWORD=pw-4242", NULL });
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "replay", "--check", path, NULL }, NULL);
+    if (r.status != 0)
+        fail_msg("replay --check: status %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "identical"));
+    const char *w = strstr(r.err, "redacted by tap (SERVICE_PASSWORD)");
+    if (!w)
+        fail_msg("no redaction warning: %s", r.err);
+    assert_null(strstr(w + 1, "redacted by tap"));
+    assert_null(strstr(r.err, "pw-4242"));
+    tu_run_release(&r);
+    /* Without a secret: no such line. */
+    tap_hello_with_env(path, (char *[]){ "LANG=C.UTF-8", "PLAIN=1", NULL });
+    r = tu_run_sandtrace((const char *[]){ "replay", "--check", path, NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_null(strstr(r.err, "redacted"));
+    tu_run_release(&r);
+}
+
 /* With a real sandbox-2 PyPy (pypy2, pypy3; tests/pypy_env.h): tap between
  * `sandtrace record` and PyPy records the same protocol events as the
  * recorder itself, including the write of 42. */
@@ -651,6 +881,10 @@ int main(void)
         cmocka_unit_test(test_tap_forwards_sigterm_and_still_closes_its_trace),
         cmocka_unit_test(test_tap_killed_at_exit_request_keeps_the_exit_request),
         cmocka_unit_test(test_tap_argv0_sets_what_the_guest_sees),
+        cmocka_unit_test(test_tap_gives_the_guest_its_own_argv0),
+        cmocka_unit_test(test_tap_env_names_that_look_secret),
+        cmocka_unit_test(test_tap_records_the_real_env_without_its_secrets),
+        cmocka_unit_test(test_tap_replay_runs_with_the_recorded_env_and_warns_of_redaction),
         TU_PYPY_TESTS(test_tap_real_pypy_under_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
