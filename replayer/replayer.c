@@ -18,6 +18,7 @@
 #include "controller/registry.h"
 #include "controller/guest_link.h"
 #include "controller/jail.h"
+#include "controller/session.h"
 #include "controller/spawn.h"
 #include "controller/wire.h"
 #include "replayer/replay_map.h"
@@ -56,6 +57,7 @@ const char *rp_div_kind_name(enum rp_div_kind kind)
     case RP_DIV_ENDED: return "guest ended";
     case RP_DIV_EXIT: return "exit status";
     case RP_DIV_PROTOCOL: return "protocol";
+    case RP_DIV_DUMP: return "function list";
     }
     return "?";
 }
@@ -1050,6 +1052,161 @@ static void reap_live(struct rp_replay *r, int kill_now)
     r->spawned = 0;
 }
 
+/* ------------------------------------------------------------ dump mode */
+
+/* The note that holds a dump-mode guest's recorded stdout starts with this
+ * (tracer/tap.h, ST_TAP_NOTE_DUMP_OUTPUT; docs/trace-format.md). */
+#define RP_DUMP_NOTE "dump output:\n"
+/* The most of a live dump-mode guest's stdout kept (a real list is ~5 KiB). */
+#define RP_DUMP_MAX (1024u * 1024)
+
+static int dump_mode_trace(const struct trace_header *h)
+{
+    const char *v = policy_get(h, "dump_mode");
+    return v && !strcmp(v, "1");
+}
+
+/* Says where two dump texts first differ: in the Funcs list, by the
+ * function at that place; elsewhere, by line. */
+static void dump_describe(const char *want, size_t wn, const char *got, size_t gn, size_t off,
+                          char *msg, size_t cap)
+{
+    char *a = strndup(want, wn), *b = strndup(got, gn);
+    struct st_dump da, db;
+    int pa = a ? st_dump_parse(a, &da) : -1, pb = b ? st_dump_parse(b, &db) : -1;
+    if (pa == 0 && pb == 0 && da.version == db.version && !strcmp(da.platform, db.platform)) {
+        size_t i = 0;
+        while (i < da.nfuncs && i < db.nfuncs && !strcmp(da.funcs[i], db.funcs[i]))
+            i++;
+        snprintf(msg, cap,
+                 "the guest's function list differs at function %zu: recorded '%.80s', live "
+                 "'%.80s' (%zu functions recorded, %zu live)",
+                 i + 1, i < da.nfuncs ? da.funcs[i] : "(end of list)",
+                 i < db.nfuncs ? db.funcs[i] : "(end of list)", da.nfuncs, db.nfuncs);
+    } else {
+        size_t line = 1;
+        for (size_t i = 0; i < off && i < wn; i++)
+            line += want[i] == '\n';
+        snprintf(msg, cap, "the guest's dump-mode output differs at byte %zu (line %zu)%s", off,
+                 line, pb < 0 ? ": the live output is not a function list" : "");
+    }
+    if (pa == 0)
+        st_dump_release(&da);
+    if (pb == 0)
+        st_dump_release(&db);
+    free(a);
+    free(b);
+    /* The texts come from a trace and a guest: nothing but printable ASCII
+     * goes into a message. */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
+}
+
+/* Replays a dump-mode trace: the guest (started in dump mode) gets no
+ * commands; its stdout is read to its end and compared with the recorded
+ * list. Leaves r->ev at the recorded GUEST_EXIT and returns STEP_END (the
+ * exit status is compared by the caller) or STEP_STOP. */
+static int replay_dump_mode(struct rp_replay *r)
+{
+    close(r->link.child.to_guest);
+    r->link.child.to_guest = -1;
+    size_t got = 0;
+    int rc = 0;
+    for (;;) {
+        if (grow(&r->buf, &r->buf_cap, got + 4096) < 0)
+            return stop_with(r, RP_END_ERROR, "out of memory");
+        rc = st_link_wait_fd(&r->link, r->link.child.from_guest, POLLIN);
+        if (rc < 0)
+            break;
+        ssize_t k = read(r->link.child.from_guest, r->buf + got, r->buf_cap - got);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (k <= 0)
+            break;
+        if (r->cfg.on_output)
+            r->cfg.on_output(r->cfg.ctx, 1, r->buf + got, (size_t)k);
+        got += (size_t)k;
+        if (got > RP_DUMP_MAX)
+            break;
+    }
+    if (rc == ST_E_TIMEOUT) {
+        char msg[256];
+        live_error_message(r, rc, msg, sizeof msg);
+        return stop_with(r, RP_END_ERROR, msg);
+    }
+    /* The recorded list: the note's text, or the raw bytes of the
+     * violation tap records when the output was not text. */
+    char *want = NULL;
+    size_t want_len = 0;
+    int have = 0;
+    for (;;) {
+        int k = next_event(r);
+        if (k == 0)
+            snprintf(r->res->message, sizeof r->res->message,
+                     "the trace ends after %llu events without the guest's exit",
+                     (unsigned long long)r->res->events);
+        if (k <= 0) {
+            free(want);
+            r->res->end = RP_END_TRUNCATED;
+            return STEP_STOP;
+        }
+        const struct trace_event *ev = &r->ev;
+        if (ev->kind == TRACE_EV_GUEST_EXIT)
+            break;
+        const char *text = ev->kind == TRACE_EV_NOTE ? ev->note.text : NULL;
+        if (!have && text && !strncmp(text, RP_DUMP_NOTE, sizeof RP_DUMP_NOTE - 1)) {
+            want_len = strlen(text + sizeof RP_DUMP_NOTE - 1);
+            want = strndup(text + sizeof RP_DUMP_NOTE - 1, want_len);
+            have = 1;
+        } else if (ev->kind == TRACE_EV_VIOLATION) {
+            r->res->recorded_violation = 1;
+            if (!have && ev->violation.text && !strncmp(ev->violation.text, "dump mode:", 10)) {
+                want_len = ev->violation.len;
+                want = malloc(want_len + 1);
+                if (want && want_len)
+                    memcpy(want, ev->violation.data, want_len);
+                have = 1;
+            }
+        }
+        if (have && !want)
+            return stop_with(r, RP_END_ERROR, "out of memory");
+        report_event(r, ev);
+    }
+    if (!have)
+        return stop_with(r, RP_END_ERROR, "a dump-mode trace without the guest's recorded "
+                                          "output (no 'dump output' note)");
+    size_t off = 0;
+    while (off < want_len && off < got && want[off] == (char)r->buf[off])
+        off++;
+    if (off == want_len && off == got) {
+        struct st_dump d;
+        char *copy = strndup(want ? want : "", want_len);
+        size_t nfuncs = copy && st_dump_parse(copy, &d) == 0 ? d.nfuncs : 0;
+        if (copy && nfuncs)
+            st_dump_release(&d);
+        free(copy);
+        snprintf(r->res->message, sizeof r->res->message,
+                 "dump mode: the guest's function list is identical to the recorded one "
+                 "(%zu functions)", nfuncs);
+        free(want);
+        return STEP_END;
+    }
+    struct rp_divergence d;
+    div_init(r, &d, RP_DIV_DUMP, r->ev.seq, NULL);
+    d.offset = off;
+    d.expected_data = (const uint8_t *)want;
+    d.expected_len = want_len;
+    d.got_data = r->buf;
+    d.got_len = got;
+    dump_describe(want ? want : "", want_len, (const char *)r->buf, got, off, d.message,
+                  sizeof d.message);
+    diverge(r, &d);
+    int step = stop_with(r, RP_END_DIVERGED, d.message);
+    free(want);
+    return step;
+}
+
 /* Variables that would make the loader or libc load code, read files or
  * change their behaviour (glibc's own list for set-user-id programs, and
  * every LD_*): a trace is untrusted input, so its real environment never
@@ -1246,7 +1403,9 @@ int rp_replay_run(struct rp_replay *r, struct rp_result *res)
         res->end = RP_END_ERROR;
         return rc;
     }
-    int step = drive(r);
+    int step = dump_mode_trace(r->hdr) ? replay_dump_mode(r) : STEP_NEXT;
+    if (step == STEP_NEXT)
+        step = drive(r);
     if (step == STEP_END && r->ev.kind == TRACE_EV_GUEST_EXIT && !res->recorded_end_seen)
         note_recorded_exit(r);
     reap_live(r, step != STEP_END || res->live_killed);

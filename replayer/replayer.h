@@ -33,6 +33,13 @@
  * live one; F frees the live block; E and the result are sent as recorded (a
  * 'p' result inside a known block or pointer is translated).
  *
+ * A trace of a guest in dump mode (policy dump_mode = 1, as `tap` records
+ * it: RPY_SANDBOX_DUMP set, the guest prints its function list and exits)
+ * is replayed by running the guest in dump mode again (its recorded real
+ * environment holds RPY_SANDBOX_DUMP) and comparing what it prints with the
+ * recorded list: identical, or an RP_DIV_DUMP divergence naming the first
+ * difference (expected_data/got_data: the two texts, offset: where).
+ *
  * The library never prints and never exits: output, events, divergences and
  * the --stop-at pause go to the callbacks. Errors are negative RP_E_*. */
 #ifndef SANDTRACE_REPLAYER_REPLAYER_H
@@ -76,10 +83,11 @@ enum rp_div_kind {
     RP_DIV_ENDED = 6,      /* the guest ended (or broke the stream) where a call was recorded */
     RP_DIV_EXIT = 7,       /* the guest's exit status differs */
     RP_DIV_PROTOCOL = 8,   /* the guest's reply to a command was malformed */
+    RP_DIV_DUMP = 9,       /* dump mode: the function list the guest printed differs */
 };
 
 /* "signature", "argument", "pointer", "data", "extra call", "guest ended",
- * "exit status", "protocol". */
+ * "exit status", "protocol", "function list". */
 const char *rp_div_kind_name(enum rp_div_kind kind);
 
 /* One divergence, as handed to on_divergence (the data pointers are valid
@@ -97,7 +105,8 @@ struct rp_divergence {
     uint64_t expected_args[TRACE_MAX_ARGS];
     uint64_t got_args[TRACE_MAX_ARGS];
     int arg_index;            /* the differing argument, or -1 */
-    /* RP_DIV_DATA: which command, at which live address, and the bytes. */
+    /* RP_DIV_DATA: which command, at which live address, and the bytes
+     * (RP_DIV_DUMP: only offset and the bytes, the recorded and live lists). */
     char op;                  /* 'R' or 'Z' */
     uint64_t ptr;             /* the live address read */
     uint64_t offset;          /* the first differing byte */

@@ -304,6 +304,10 @@ static void on_divergence(void *ctx, const struct rp_divergence *d)
         break;
     case RP_DIV_PROTOCOL:
         break;
+    case RP_DIV_DUMP:
+        print_data_line("expected:", d->expected_data, d->expected_len, d->offset);
+        print_data_line("got:", d->got_data, d->got_len, d->offset);
+        break;
     }
     fprintf(stderr, "  the last %u events before it:\n", t->ring_n);
     for (unsigned i = 0; i < t->ring_n; i++) {

@@ -42,7 +42,8 @@ static void tap_usage(FILE *out)
         "was given, relays the controller's commands to it and its requests and replies\n"
         "back, byte for byte and in order, passes its stderr through, and records the\n"
         "session to FILE with the same events as 'sandtrace record'. Bytes it cannot\n"
-        "parse are still relayed, and recorded raw after a violation event.\n"
+        "parse are still relayed, and recorded raw after a violation event. With\n"
+        "RPY_SANDBOX_DUMP set (dump mode) the guest's function list is recorded.\n"
         "\n"
         "The trace holds the guest's argv and real environment (replay starts the guest\n"
         "with them); values of variables that look secret (names with TOKEN, SECRET,\n"
@@ -169,12 +170,16 @@ int cmd_tap(int argc, char **argv)
     }
     meta.header.guest_real_envc = nenv;
     meta.header.guest_real_env = (const char *const *)real_env;
+    const char *dump = getenv("RPY_SANDBOX_DUMP");
+    int dump_mode = dump && *dump; /* what the guest's runtime checks */
     st_tracer_meta_add(&meta, TRACE_POLICY_CONTROLLER, "foreign (sandtrace tap)");
     st_tracer_meta_add(&meta, TRACE_POLICY_EXE, "%s", exe);
     st_tracer_meta_add(&meta, TRACE_POLICY_TAP_REAL_ENV_COUNT, "%zu", nenv);
     st_tracer_meta_add(&meta, "tap.env_redacted", "%zu", nredacted);
     if (keep_env)
         st_tracer_meta_add(&meta, "tap.keep_env", "1");
+    if (dump_mode)
+        st_tracer_meta_add(&meta, "dump_mode", "1");
     if (meta.error) {
         fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
         st_tracer_meta_release(&meta);
@@ -222,6 +227,7 @@ int cmd_tap(int argc, char **argv)
     cfg.argv = gargv;
     cfg.envp = environ;
     cfg.signal_fd = sp[0];
+    cfg.dump_mode = dump_mode;
     struct st_tap_result res;
     rc = st_tap_run(&cfg, &obs, &res);
     int code;

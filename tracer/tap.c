@@ -259,6 +259,60 @@ static int forward_signals(int signal_fd, struct st_child *child)
     }
 }
 
+/* Keeps up to ST_TAP_RAW_MAX bytes of a dump-mode guest's stdout, after the
+ * note's prefix; `total` counts them all. Out of memory keeps what it has. */
+static void dump_keep(char **buf, size_t *len, size_t *cap, uint64_t *total, const void *data,
+                      size_t n)
+{
+    static const size_t prefix = sizeof ST_TAP_NOTE_DUMP_OUTPUT - 1;
+    *total += n;
+    if (!*buf) {
+        *cap = 8192;
+        *buf = malloc(*cap);
+        if (!*buf)
+            return;
+        memcpy(*buf, ST_TAP_NOTE_DUMP_OUTPUT, prefix);
+        *len = prefix;
+    }
+    if (*len - prefix + n > ST_TAP_RAW_MAX)
+        n = ST_TAP_RAW_MAX - (*len - prefix);
+    if (*cap - *len < n + 1) {
+        size_t nc = *cap;
+        while (nc - *len < n + 1)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+}
+
+/* Records a dump-mode guest's stdout: a note with the text, or, when it is
+ * not a text a note can hold, a violation with the raw bytes. */
+static void dump_report(const struct st_observer *obs, char *buf, size_t len, uint64_t total)
+{
+    static const size_t prefix = sizeof ST_TAP_NOTE_DUMP_OUTPUT - 1;
+    size_t n = buf ? len - prefix : 0;
+    if (total == n && n <= ST_TAP_DUMP_TEXT_MAX && (!buf || !memchr(buf + prefix, 0, n))) {
+        if (obs->on_note) {
+            if (buf)
+                buf[len] = '\0';
+            obs->on_note(obs->ctx, buf ? buf : ST_TAP_NOTE_DUMP_OUTPUT);
+        }
+        return;
+    }
+    if (obs->on_violation) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "dump mode: the guest's stdout is not a function list (%llu bytes%s)",
+                 (unsigned long long)total, n < total ? ", the first kept" : "");
+        obs->on_violation(obs->ctx, what, buf ? buf + prefix : NULL, n);
+    }
+}
+
 int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                struct st_tap_result *res)
 {
@@ -310,6 +364,13 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
     g2c->src_open = g2c->dst_open = 1;
     int err_open = child.err_fd >= 0;
     int sig_open = cfg->signal_fd >= 0;
+    /* Dump mode: the guest's stdout is a text, kept here (with the note
+     * prefix in front) instead of parsed as requests. */
+    char *dump = NULL;
+    size_t dump_len = 0, dump_cap = 0;
+    uint64_t dump_total = 0;
+    if (cfg->dump_mode && obs->on_note)
+        obs->on_note(obs->ctx, ST_TAP_NOTE_DUMP_MODE);
 
     for (;;) {
         /* A direction whose source ended and whose buffer is flushed closes
@@ -389,7 +450,10 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                 g2c->len = (size_t)k;
                 g2c->off = 0;
                 g2c->total += (uint64_t)k;
-                st_tap_parser_feed_guest(parser, g2c->buf, (size_t)k);
+                if (cfg->dump_mode)
+                    dump_keep(&dump, &dump_len, &dump_cap, &dump_total, g2c->buf, (size_t)k);
+                else
+                    st_tap_parser_feed_guest(parser, g2c->buf, (size_t)k);
                 if (g2c->dst_open && flush_dir(g2c) < 0) {
                     /* The controller is gone: the guest's next write must
                      * fail (SIGPIPE) as it would have. */
@@ -430,6 +494,9 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
         end_direction(cfg->out_fd, SHUT_WR);
         g2c->dst_open = 0;
     }
+    if (cfg->dump_mode)
+        dump_report(obs, dump, dump_len, dump_total);
+    free(dump);
     st_tap_parser_finish(parser);
     res->parse_failed = st_tap_parser_failed(parser);
     res->to_guest = c2g->total;

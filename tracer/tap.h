@@ -16,7 +16,8 @@
  *   reported raw (as violations, up to ST_TAP_RAW_MAX bytes).
  * - st_tap_run: starts the real guest (no jail, the environment given) and
  *   relays both streams unchanged and unreordered, and the guest's stderr,
- *   feeding copies to a parser.
+ *   feeding copies to a parser (or, in dump mode, keeping the guest's
+ *   function list).
  * - st_tap_env_redact: the copy of the real environment that goes into the
  *   trace, with the values of variables that look secret replaced.
  *
@@ -113,7 +114,20 @@ struct st_tap_config {
      * signal to forward to the guest (the signal number), e.g. the read end
      * of an O_NONBLOCK self-pipe a SIGTERM handler writes to. */
     int signal_fd;
+    /* The guest runs in dump mode (RPY_SANDBOX_DUMP set in envp): it prints
+     * its function list on stdout and exits instead of making requests.
+     * Its stdout is then relayed and kept, not parsed, and recorded as
+     * notes (ST_TAP_NOTE_DUMP_MODE first, ST_TAP_NOTE_DUMP_OUTPUT and the
+     * text at the end), or as a violation with the raw bytes when it is
+     * not text (a NUL byte, or more than ST_TAP_DUMP_TEXT_MAX bytes). */
+    int dump_mode;
 };
+
+#define ST_TAP_NOTE_DUMP_MODE \
+    "dump mode: RPY_SANDBOX_DUMP is set; the guest prints its function list instead of requests"
+/* docs/trace-format.md names this prefix: replay finds the recorded list by it. */
+#define ST_TAP_NOTE_DUMP_OUTPUT "dump output:\n"
+#define ST_TAP_DUMP_TEXT_MAX (60u * 1024)
 
 void st_tap_config_init(struct st_tap_config *cfg);
 

@@ -832,6 +832,113 @@ static void test_tap_replay_runs_with_the_recorded_env_and_warns_of_redaction(vo
     tu_run_release(&r);
 }
 
+/* Runs `tap` on `guest` in dump mode, as a controller would (it only reads
+ * the guest's stdout); returns what the controller got (caller frees). */
+static char *tap_dump_mode(const char *path, const char *guest)
+{
+    struct peer p;
+    peer_start_tap_as(&p, "/bin/pypy", (const char *[]){ "tap", "-o", path, "--", guest, NULL },
+                      (char *[]){ "LANG=C.UTF-8", "RPY_SANDBOX_DUMP=1", NULL });
+    char *got = calloc(1, 1);
+    size_t len = 0;
+    char buf[4096];
+    size_t k;
+    while ((k = peer_recv_some(&p, buf, sizeof buf)) > 0)
+        tu__append(&got, &len, buf, k);
+    struct peer_end end = peer_finish(&p);
+    if (end.status != 0)
+        fail_msg("tap in dump mode exited %d: %s", end.status, end.err);
+    free(end.err);
+    return got;
+}
+
+static void test_tap_records_dump_mode_as_such(void **state)
+{
+    (void)state;
+    const char *path = trace_path("dump-mode");
+    char *list = tap_dump_mode(path, tu_guest("hello"));
+    /* Relayed unchanged. */
+    assert_int_equal(strncmp(list, "Version: 20001\n", 15), 0);
+    assert_non_null(strstr(list, "\nFuncs: "));
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.end, 0);
+    /* Not a protocol violation: a note saying so, the list, the exit. */
+    assert_int_equal(tevs_count(&t, TRACE_EV_VIOLATION), 0);
+    assert_int_equal(tevs_count(&t, TRACE_EV_REQUEST), 0);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.ev[0].kind, TRACE_EV_NOTE);
+    assert_string_equal(t.ev[0].text, ST_TAP_NOTE_DUMP_MODE);
+    assert_int_equal(t.ev[1].kind, TRACE_EV_NOTE);
+    assert_int_equal(strncmp(t.ev[1].text, ST_TAP_NOTE_DUMP_OUTPUT, strlen(ST_TAP_NOTE_DUMP_OUTPUT)),
+                     0);
+    assert_string_equal(t.ev[1].text + strlen(ST_TAP_NOTE_DUMP_OUTPUT), list);
+    assert_int_equal(t.ev[2].kind, TRACE_EV_GUEST_EXIT);
+    assert_int_equal(t.ev[2].code, 0);
+    tevs_release(&t);
+    char mode[16];
+    free(header_real_env(path, "dump_mode", mode, sizeof mode));
+    assert_string_equal(mode, "1");
+    /* dump and info show it. */
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "dump", path, NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "note: dump mode: RPY_SANDBOX_DUMP is set"));
+    assert_non_null(strstr(r.out, "note: dump output:"));
+    tu_run_release(&r);
+    r = tu_run_sandtrace((const char *[]){ "info", path, NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "dump_mode = 1"));
+    tu_run_release(&r);
+    free(list);
+}
+
+static void test_tap_dump_mode_replays_by_comparing_the_list(void **state)
+{
+    (void)state;
+    const char *path = trace_path("dump-replay");
+    char *list = tap_dump_mode(path, tu_guest("hello"));
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "replay", "--check", path, NULL }, NULL);
+    if (r.status != 0)
+        fail_msg("replay --check of a dump-mode trace: status %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "function list is identical"));
+    assert_non_null(strstr(r.err, "identical: 3 events"));
+    tu_run_release(&r);
+    /* Without --check the list is printed again. */
+    r = tu_run_sandtrace((const char *[]){ "replay", path, NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, list);
+    tu_run_release(&r);
+
+    /* A guest whose list differs in one function: the first difference is
+     * named. (A script standing for another build.) */
+    char *changed = strdup(list);
+    char *at = strstr(changed, " clock()i ");
+    assert_non_null(at);
+    memcpy(at, " clock()f ", 10);
+    char script[8192];
+    snprintf(script, sizeof script, "#!/bin/sh\nprintf '%%s' '%s'\n", changed);
+    tu_write_file(tmpdir, "other-build", script, strlen(script));
+    char other[4200];
+    snprintf(other, sizeof other, "%s/other-build", tmpdir);
+    chmod(other, 0755);
+    r = tu_run_sandtrace(
+        (const char *[]){ "replay", "--check", "--no-jail", "--exe", other, path, NULL }, NULL);
+    assert_int_equal(r.status, 65);
+    if (!strstr(r.err, "recorded 'clock()i', live 'clock()f'"))
+        fail_msg("the first difference is not named: %s", r.err);
+    tu_run_release(&r);
+    /* One that prints something else altogether. */
+    snprintf(script, sizeof script, "#!/bin/sh\necho 'not a list'\n");
+    tu_write_file(tmpdir, "other-build", script, strlen(script));
+    r = tu_run_sandtrace(
+        (const char *[]){ "replay", "--check", "--no-jail", "--exe", other, path, NULL }, NULL);
+    assert_int_equal(r.status, 65);
+    assert_non_null(strstr(r.err, "differs at byte 0 (line 1): the live output is not a function list"));
+    tu_run_release(&r);
+    free(changed);
+    free(list);
+}
+
 /* With a real sandbox-2 PyPy (pypy2, pypy3; tests/pypy_env.h): tap between
  * `sandtrace record` and PyPy records the same protocol events as the
  * recorder itself, including the write of 42. */
@@ -885,6 +992,8 @@ int main(void)
         cmocka_unit_test(test_tap_env_names_that_look_secret),
         cmocka_unit_test(test_tap_records_the_real_env_without_its_secrets),
         cmocka_unit_test(test_tap_replay_runs_with_the_recorded_env_and_warns_of_redaction),
+        cmocka_unit_test(test_tap_records_dump_mode_as_such),
+        cmocka_unit_test(test_tap_dump_mode_replays_by_comparing_the_list),
         TU_PYPY_TESTS(test_tap_real_pypy_under_record),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
