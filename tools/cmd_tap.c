@@ -35,7 +35,7 @@ static void tap_usage(FILE *out)
 {
     fprintf(out,
         "usage: sandtrace tap -o FILE [--sync] [--key KEYFILE] [--argv0 NAME] [--keep-env]\n"
-        "                     [--] EXECUTABLE [ARGS...]\n"
+        "                     [--no-aslr] [--] EXECUTABLE [ARGS...]\n"
         "\n"
         "Give this command line to another controller (e.g. PyPy's sandboxlib) in place\n"
         "of the guest's: tap starts EXECUTABLE with the argv[0] and the environment it\n"
@@ -56,12 +56,14 @@ static void tap_usage(FILE *out)
         "  --argv0 NAME         the guest's argv[0] (default: tap's own argv[0], as the\n"
         "                       controller gave it: PyPy finds its home from it)\n"
         "  --keep-env           record secret-looking values in clear too\n"
+        "  --no-aslr            start the guest with ASLR off, as replay does (a real\n"
+        "                       PyPy may otherwise move a few calls and not replay)\n"
         "\n"
         "exit status: the guest's (tap kills itself with the guest's signal); 127 when\n"
         "the guest cannot be started, 2 for a bad command line.\n");
 }
 
-enum { OPT_SYNC = 256, OPT_KEY, OPT_ARGV0, OPT_KEEP_ENV };
+enum { OPT_SYNC = 256, OPT_KEY, OPT_ARGV0, OPT_KEEP_ENV, OPT_NO_ASLR };
 
 static const struct option tap_opts[] = {
     { "output", required_argument, NULL, 'o' },
@@ -69,6 +71,7 @@ static const struct option tap_opts[] = {
     { "key", required_argument, NULL, OPT_KEY },
     { "argv0", required_argument, NULL, OPT_ARGV0 },
     { "keep-env", no_argument, NULL, OPT_KEEP_ENV },
+    { "no-aslr", no_argument, NULL, OPT_NO_ASLR },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -95,7 +98,7 @@ static int exit_like(int wait_status)
 int cmd_tap(int argc, char **argv)
 {
     const char *out = NULL, *key_file = NULL, *argv0 = NULL;
-    int sync = 0, keep_env = 0;
+    int sync = 0, keep_env = 0, no_aslr = 0;
     optind = 0;
     opterr = 0;
     for (;;) {
@@ -108,6 +111,7 @@ int cmd_tap(int argc, char **argv)
         case OPT_KEY: key_file = optarg; break;
         case OPT_ARGV0: argv0 = optarg; break;
         case OPT_KEEP_ENV: keep_env = 1; break;
+        case OPT_NO_ASLR: no_aslr = 1; break;
         case 'h':
             tap_usage(stdout);
             return ST_EXIT_OK;
@@ -180,6 +184,7 @@ int cmd_tap(int argc, char **argv)
         st_tracer_meta_add(&meta, "tap.keep_env", "1");
     if (dump_mode)
         st_tracer_meta_add(&meta, "dump_mode", "1");
+    st_tracer_meta_add(&meta, "no_aslr", "%d", no_aslr);
     if (meta.error) {
         fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
         st_tracer_meta_release(&meta);
@@ -228,6 +233,7 @@ int cmd_tap(int argc, char **argv)
     cfg.envp = environ;
     cfg.signal_fd = sp[0];
     cfg.dump_mode = dump_mode;
+    cfg.no_aslr = no_aslr;
     struct st_tap_result res;
     rc = st_tap_run(&cfg, &obs, &res);
     int code;

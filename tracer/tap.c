@@ -339,6 +339,7 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
     sc.envp = cfg->envp;
     sc.stderr_pipe = 1;
     sc.seccomp = 0; /* the foreign controller decides about jails, not tap */
+    sc.no_aslr = cfg->no_aslr;
     struct st_child child;
     /* A controller that goes away must not kill tap before the trace ends. */
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);

@@ -121,6 +121,10 @@ struct st_tap_config {
      * text at the end), or as a violation with the raw bytes when it is
      * not text (a NUL byte, or more than ST_TAP_DUMP_TEXT_MAX bytes). */
     int dump_mode;
+    /* Start the guest with ASLR off (personality ADDR_NO_RANDOMIZE), as
+     * replay does: a real PyPy's garbage collector can move a pair of
+     * gettimeofday calls by a few requests when its addresses change. */
+    int no_aslr;
 };
 
 #define ST_TAP_NOTE_DUMP_MODE \
