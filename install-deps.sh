@@ -2,10 +2,11 @@
 # Installs the Debian packages that sandtrace needs to build and test, with
 # apt-get (through sudo when not run as root). Used by `make deps` and CI.
 # zstd (the command) unpacks the real PyPy builds that `make test` runs
-# (make pypy-fixtures).
+# (make pypy-fixtures); python3 runs the foreign controller of the tap tests
+# (tests/tracer/foreign_controller.py).
 set -e
 PKGS="build-essential pkg-config libzstd-dev libprotobuf-c-dev protobuf-c-compiler
-      libcmocka-dev libseccomp-dev libxxhash-dev libsodium-dev libsqlite3-dev zstd"
+      libcmocka-dev libseccomp-dev libxxhash-dev libsodium-dev libsqlite3-dev zstd python3"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -975,6 +975,114 @@ static void test_tap_real_pypy_under_record(void **state)
     assert_true(saw42);
 }
 
+/* ---- a foreign controller of our own (tests/tracer/foreign_controller.py) */
+
+/* python3 from PATH, or NULL. */
+static const char *find_python3(void)
+{
+    static char found[4200];
+    const char *path = getenv("PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s", path && *path ? path : "/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(found, sizeof found, "%s/python3", d);
+        if (access(found, X_OK) == 0)
+            return found;
+    }
+    return NULL;
+}
+
+/* Runs the foreign controller on build `py` through `sandtrace tap` with the
+ * controller's options `copts` (NULL-terminated) and the guest's arguments
+ * `gargs`; checks its output and exit status, that the trace verifies and
+ * that `replay --check` finds it identical (saying once that a value of
+ * the environment was redacted). */
+static void foreign_run(const char *python, const struct tu_pypy *py, const char *name,
+                        const char *const *copts, const char *const *gargs, const char *want_out)
+{
+    const char *exe = py->exe, *lib = py->lib;
+    const char *trace = trace_path(name);
+    const char *argv[64] = { python, ST_SOURCE_DIR "/tests/tracer/foreign_controller.py",
+                             "--lib", lib };
+    size_t n = 4;
+    for (size_t i = 0; copts[i]; i++)
+        argv[n++] = copts[i];
+    /* --no-aslr: replay runs the guest with ASLR off, and pypy3's garbage
+     * collector moves a pair of gettimeofday calls when addresses change. */
+    const char *tap[] = { "--", tu_sandtrace(), "tap", "--no-aslr", "-o", trace, "--", exe };
+    for (size_t i = 0; i < sizeof tap / sizeof tap[0]; i++)
+        argv[n++] = tap[i];
+    for (size_t i = 0; gargs[i]; i++)
+        argv[n++] = gargs[i];
+    argv[n] = NULL;
+    /* The environment the controller inherits and passes on, as the
+     * reference controller does: a UTF-8 locale, and a secret. */
+    char path_env[4200];
+    snprintf(path_env, sizeof path_env, "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    char *env[] = { path_env, "LANG=C.UTF-8", "FOREIGN_TEST_TOKEN=tok-4242-secret", NULL };
+    struct tu_run r = tu_run_env(argv, NULL, 0, env);
+    if (r.status != 0 || strncmp(r.out, want_out, strlen(want_out)) != 0)
+        fail_msg("%s: the controller exited %d, printed '%s' (want '%s...'); stderr: %s", name,
+                 r.status, r.out, want_out, r.err);
+    tu_run_release(&r);
+
+    r = tu_run_sandtrace((const char *[]){ "verify", trace, NULL }, NULL);
+    if (r.status != 0)
+        fail_msg("%s: verify: status %d: %s%s", name, r.status, r.out, r.err);
+    tu_run_release(&r);
+    r = tu_run_sandtrace((const char *[]){ "replay", "--check", "--timeout", "60", trace, NULL },
+                         NULL);
+    if (r.status != 0 || !strstr(r.err, "identical"))
+        fail_msg("%s: replay --check: status %d: %s", name, r.status, r.err);
+    assert_non_null(strstr(r.err, "redacted by tap (FOREIGN_TEST_TOKEN)"));
+    tu_run_release(&r);
+    /* The secret the guest was given is nowhere in the file. */
+    size_t len;
+    char *raw = read_whole_file(trace, &len);
+    assert_null(memmem(raw, len, "tok-4242-secret", 15));
+    free(raw);
+    struct tevs t;
+    char argv0[sizeof t.argv0];
+    assert_int_equal(tevs_read(trace, &t), 0);
+    snprintf(argv0, sizeof argv0, "%s", t.argv0);
+    tevs_release(&t);
+    assert_string_equal(argv0, "/bin/pypy");
+}
+
+static void test_tap_under_a_foreign_controller_replays(void **state)
+{
+    struct tu_pypy *py = *state;
+    TU_NEED_PYPY(py);
+    const char *python = find_python3();
+    if (!python) {
+        print_message("skipping: no python3 in PATH for the foreign controller\n");
+        skip();
+        return;
+    }
+    int two = !strcmp(py->name, "pypy2");
+    char name[64];
+    snprintf(name, sizeof name, "foreign-%s-print", py->name);
+    foreign_run(python, py, name, (const char *[]){ NULL },
+                (const char *[]){ "-S", "-c", "print(6*7)", NULL }, "42\n");
+    /* A module of the controller's virtual /tmp, imported, and unicode
+     * printed (pypy3 through its UTF-8 stdout, which the locale gives it;
+     * pypy2 encodes it itself). */
+    snprintf(name, sizeof name, "foreign-%s-import", py->name);
+    foreign_run(python, py, name,
+                (const char *[]){ "--file", "greet.py=GREETING = u'caf\\u00e9 \\u2713 \\u00bd'",
+                                  NULL },
+                (const char *[]){ "-S", "-c",
+                                  two ? "import greet; print(greet.GREETING.encode('utf-8'))"
+                                      : "import greet; print(greet.GREETING)",
+                                  NULL },
+                "caf\xc3\xa9 \xe2\x9c\x93 \xc2\xbd\n");
+    /* Dump mode, as the reference controller asks for it. */
+    snprintf(name, sizeof name, "foreign-%s-dump", py->name);
+    foreign_run(python, py, name, (const char *[]){ "--dump", NULL }, (const char *[]){ NULL },
+                "Version: 20001\n");
+}
+
 int main(void)
 {
     alarm(240); /* last resort: no test can hang CI */
@@ -995,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_tap_records_dump_mode_as_such),
         cmocka_unit_test(test_tap_dump_mode_replays_by_comparing_the_list),
         TU_PYPY_TESTS(test_tap_real_pypy_under_record),
+        TU_PYPY_TESTS(test_tap_under_a_foreign_controller_replays),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
