@@ -26,6 +26,10 @@ const char *st_error_name(int err)
     case ST_E_CONFIG: return "invalid configuration";
     case ST_E_STOPPED: return "guest stopped by the controller";
     case ST_E_INVALID: return "invalid argument";
+    case ST_E_ELF: return "not an ELF object this machine runs, or a malformed one";
+    case ST_E_FSJAIL: return "cannot set up the guest's namespaces, empty root or Landlock";
+    case ST_E_NOJAIL:
+        return "no file-system jail: this system allows neither user namespaces nor Landlock";
     }
     if (st_error_is_errno(err))
         return strerror(-err);

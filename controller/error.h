@@ -34,6 +34,9 @@ enum st_error {
     ST_E_CONFIG = -4112,           /* an invalid configuration value */
     ST_E_STOPPED = -4113,          /* the session decided to end the guest (a limit was hit) */
     ST_E_INVALID = -4114,          /* an invalid argument to a library function */
+    ST_E_ELF = -4115,              /* an ELF file is not one this machine runs, or is malformed */
+    ST_E_FSJAIL = -4116,           /* the namespaces, the empty root or Landlock could not be set up */
+    ST_E_NOJAIL = -4117,           /* neither user namespaces nor Landlock are available here */
 };
 
 /* Is `rc` a negative errno (-1 .. -ST_ERRNO_MAX) rather than an ST_E_*? */
