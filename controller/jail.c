@@ -533,7 +533,8 @@ static void *warden_main(void *arg)
     return NULL;
 }
 
-int st_jail_start(struct st_jail **out, int listener, pid_t pid, const char *exe, int loose)
+int st_jail_start(struct st_jail **out, int listener, pid_t pid, const char *exe,
+                  const char *exe_dir, int loose)
 {
     *out = NULL;
     struct st_jail *j = calloc(1, sizeof *j);
@@ -550,8 +551,11 @@ int st_jail_start(struct st_jail **out, int listener, pid_t pid, const char *exe
         int nr = seccomp_syscall_resolve_name(rules[i].name);
         j->rule_nr[i] = nr == __NR_SCMP_ERROR ? -1 : nr;
     }
-    /* The executable's directory, where $ORIGIN libraries live. */
-    char *real = exe ? realpath(exe, NULL) : NULL;
+    /* The executable's directory, where $ORIGIN libraries live: in the
+     * guest's own root when it has one (the host's path is not there). */
+    if (exe_dir && strlen(exe_dir) < sizeof j->exe_dir)
+        snprintf(j->exe_dir, sizeof j->exe_dir, "%s", exe_dir);
+    char *real = exe && !exe_dir ? realpath(exe, NULL) : NULL;
     if (real) {
         char *slash = strrchr(real, '/');
         if (slash && (size_t)(slash - real) + 2 <= sizeof j->exe_dir)

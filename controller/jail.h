@@ -67,9 +67,13 @@ int st_jail_filter_install(const struct st_jail_filter *f);
 
 /* In the controller: starts the warden for the guest `pid`, taking ownership
  * of `listener` (closed even on failure). `exe` is the executable's path
- * (its directory's shared objects may be loaded); `loose`: answer forbidden
- * calls with EPERM instead of killing. Returns 0, ST_E_NOMEM, ST_E_SECCOMP. */
-int st_jail_start(struct st_jail **out, int listener, pid_t pid, const char *exe, int loose);
+ * (its directory's shared objects may be loaded); `exe_dir`, when not NULL,
+ * is that directory as the guest sees it (with its '/': the neutral
+ * directory of its namespaces' root, controller/fsjail.h) and is used
+ * instead; `loose`: answer forbidden calls with EPERM instead of killing.
+ * Returns 0, ST_E_NOMEM, ST_E_SECCOMP. */
+int st_jail_start(struct st_jail **out, int listener, pid_t pid, const char *exe,
+                  const char *exe_dir, int loose);
 
 /* The loader's work is over: from now on no file is opened for the guest. */
 void st_jail_mark_running(struct st_jail *j);

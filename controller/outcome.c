@@ -110,7 +110,12 @@ int st_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap)
         jstr(&b, o->denied_names[i].name);
         jput(&b, ":%llu", (unsigned long long)o->denied_names[i].count);
     }
-    jput(&b, "}}");
+    jput(&b, "}");
+    if (o->jail_layers[0]) {
+        jput(&b, ",\"jail_layers\":");
+        jstr(&b, o->jail_layers);
+    }
+    jput(&b, "}");
     if (cap && b.len >= cap)
         dst[cap - 1] = '\0';
     return (int)b.len;

@@ -452,6 +452,7 @@ static int start_guest(struct st_session *s, struct st_outcome *o)
         sc.stderr_pipe = 1;
         sc.seccomp = s->cfg.seccomp;
         sc.loose_jail = s->cfg.loose_jail;
+        sc.no_fs_jail = s->cfg.no_fs_jail;
         sc.no_aslr = s->cfg.no_aslr;
         sc.cpu_seconds = s->cfg.cpu_seconds;
         sc.memory_bytes = s->cfg.memory_bytes;

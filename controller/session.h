@@ -95,6 +95,9 @@ struct st_outcome {
         char name[32];
         uint64_t count;
     } denied_names[16];
+    /* The jail's layers in force ("userns,mntns,...,seccomp", or "none";
+     * controller/fsjail.h); empty when not known. */
+    char jail_layers[96];
 };
 
 /* The process exit code for an outcome (see enum st_run_exit). */
@@ -148,6 +151,7 @@ struct st_session_config {
     int seccomp;                    /* 1 */
     int loose_jail;                 /* 1: forbidden direct calls are answered with EPERM
                                        (and reported) instead of ending the guest */
+    int no_fs_jail;                 /* 1: no namespaces, empty root or Landlock (controller/fsjail.h) */
     int no_aslr;                    /* 0 */
     int protocol_memory;            /* 1: read and write the guest's memory only with the
                                        protocol's R/Z/W commands, never directly */

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "controller/error.h"
+#include "controller/fsjail.h"
 #include "controller/jail.h"
 
 void st_spawn_config_init(struct st_spawn_config *cfg)
@@ -50,6 +51,9 @@ const char *const *st_jail_allowed_syscalls(void)
     return all_allowed;
 }
 
+/* A failure of the file-system jail travels as FSJAIL_FAILED - errno. */
+#define FSJAIL_FAILED (-1000)
+
 /* In the child: report `err` to the parent and die. */
 static void child_fail(int report_fd, int err)
 {
@@ -72,8 +76,8 @@ static void close_fds_above(int keep)
         close(fd);
 }
 
-static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd, int err_fd,
-                       int report_fd, pid_t parent)
+static void child_main(const struct st_spawn_config *cfg, const struct st_fsjail *fsj, int in_fd,
+                       int out_fd, int err_fd, int report_fd, pid_t parent)
 {
     /* Die with the controller; if it is already gone, stop here. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
@@ -104,6 +108,10 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
     struct st_jail_filter filter;
     if (cfg->seccomp && st_jail_filter_build(&filter, report_fd) != 0)
         child_fail(report_fd, -1);
+    /* Namespaces, the empty root and Landlock, before the limits (setting
+     * them up needs memory and fds) and under the filter. */
+    if (fsj && st_fsjail_apply(fsj) != 0)
+        child_fail(report_fd, FSJAIL_FAILED - (errno > 0 && errno < 1000 ? errno : 0));
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);
     if (cfg->cpu_seconds) {
@@ -146,7 +154,7 @@ static void child_main(const struct st_spawn_config *cfg, int in_fd, int out_fd,
             child_fail(report_fd, -1);
         close(listener);
     }
-    execve(cfg->path, cfg->argv, envp);
+    execve(fsj ? st_fsjail_exec_path(fsj) : cfg->path, cfg->argv, envp);
     child_fail(report_fd, errno);
 }
 
@@ -189,6 +197,17 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     child->to_guest = child->from_guest = child->err_fd = -1;
     if (!cfg || !cfg->path || !cfg->argv || !cfg->argv[0])
         return ST_E_INVALID;
+    /* The layers under the filter are planned here (the ELF files read,
+     * every path made) so that the child only has to apply them. */
+    unsigned layers = 0;
+    struct st_fsjail *fsj = NULL;
+    int lrc = st_fsjail_layers(cfg->no_fs_jail, cfg->seccomp, &layers);
+    if (lrc == 0 && (layers & ST_LAYERS_FS))
+        lrc = st_fsjail_plan(&fsj, cfg->path, cfg->envp, layers);
+    if (lrc < 0) {
+        child->exec_errno = lrc == ST_E_SPAWN ? errno : 0;
+        return lrc;
+    }
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
     /* The report channel keeps message boundaries: the jail's listener (with
      * its fd) and a failure code are separate messages. */
@@ -205,7 +224,8 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
         goto fail;
     }
     if (pid == 0)
-        child_main(cfg, in[0], out[1], err[1], rep[1], parent);
+        child_main(cfg, fsj, in[0], out[1], err[1], rep[1], parent);
+    child->layers = layers;
     /* Also set the group from here, so that a kill right away reaches it. */
     setpgid(pid, pid);
     close(in[0]);
@@ -235,7 +255,8 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
             code = -1;
             break;
         }
-        rc = st_jail_start(&child->jail, listener, pid, cfg->path, cfg->loose_jail);
+        rc = st_jail_start(&child->jail, listener, pid, cfg->path,
+                           fsj ? st_fsjail_exe_dir(fsj) : NULL, cfg->loose_jail);
         if (rc < 0) {
             failed = 1;
             code = -1;
@@ -243,6 +264,7 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
         }
     }
     close(rep[0]);
+    st_fsjail_free(fsj);
     if (r == 2 || r < 0)
         failed = 1;
     if (failed) {
@@ -250,11 +272,17 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
         st_child_wait(child, 0);
         st_child_close(child);
         child->pid = 0;
+        child->layers = 0;
+        if (code <= FSJAIL_FAILED) {
+            child->exec_errno = FSJAIL_FAILED - code;
+            return ST_E_FSJAIL;
+        }
         child->exec_errno = code > 0 ? code : 0;
         return code > 0 ? ST_E_SPAWN : ST_E_SECCOMP;
     }
     return 0;
 fail:
+    st_fsjail_free(fsj);
     for (int i = 0; i < 2; i++) {
         if (in[i] >= 0) close(in[i]);
         if (out[i] >= 0) close(out[i]);

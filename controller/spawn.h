@@ -1,8 +1,9 @@
 /* Starting a guest process and ending it: fork + exec with the protocol pipes
  * on fds 0 and 1, its stderr through a pipe (or inherited), an explicit
  * environment, a new process group, PR_SET_PDEATHSIG so it dies with the
- * controller, no_new_privs, rlimits, optionally no ASLR, and the seccomp jail
- * of controller/jail.h, installed last before execve (docs/security.md). Used by the session and the
+ * controller, no_new_privs, rlimits, optionally no ASLR, the namespaces,
+ * empty root and Landlock of controller/fsjail.h, and the seccomp jail of
+ * controller/jail.h, installed last before execve (docs/security.md). Used by the session and the
  * replayer. Nothing here prints or exits. */
 #ifndef SANDTRACE_CONTROLLER_SPAWN_H
 #define SANDTRACE_CONTROLLER_SPAWN_H
@@ -22,6 +23,8 @@ struct st_spawn_config {
     uint64_t memory_bytes;     /* RLIMIT_AS; 0: unchanged */
     int loose_jail;            /* 1: the jail answers forbidden calls with EPERM instead
                                   of killing (controller/jail.h) */
+    int no_fs_jail;            /* 1: no namespaces, empty root or Landlock
+                                  (controller/fsjail.h); 0: every such layer available */
 };
 
 /* Sets every field to its default: no env, stderr piped, seccomp on. */
@@ -37,10 +40,15 @@ struct st_child {
     int status;                /* the wait status, once reaped */
     struct rusage usage;       /* the guest's resource usage, once reaped */
     struct st_jail *jail;      /* the jail's warden (seccomp on), or NULL */
+    unsigned layers;           /* the jail's layers in force (ST_LAYER_* of controller/fsjail.h) */
 };
 
 /* Starts the guest. Returns 0 and fills `child`, or ST_E_SPAWN (child->exec_errno
- * says why: the executable is missing, not executable, ...), ST_E_SECCOMP.
+ * says why: the executable is missing, not executable, ...), ST_E_SECCOMP,
+ * ST_E_NOJAIL (the file-system layers are wanted and this system has
+ * neither user namespaces nor Landlock), ST_E_ELF (the executable or a
+ * library it needs is malformed or not found), ST_E_FSJAIL (the layers
+ * could not be set up; child->exec_errno says why).
  * The pipes are close-on-exec in the controller. */
 int st_spawn(const struct st_spawn_config *cfg, struct st_child *child);
 

@@ -215,7 +215,8 @@ static void test_run_jail_denies_direct_file_reads_and_names_them(void **state)
         tu_run_release(&r);
     }
     /* Without the jail it reads the file: the test can tell. */
-    struct tu_run r = run((const char *[]){ "--no-seccomp", "--", tguest(), "readreal", "/etc/passwd", NULL });
+    struct tu_run r = run((const char *[]){ "--no-seccomp", "--no-fs-jail", "--", tguest(), "readreal",
+                                            "/etc/passwd", NULL });
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "read 64 bytes directly\n");
     tu_run_release(&r);
@@ -236,7 +237,8 @@ static void test_run_jail_is_there_before_main(void **state)
     assert_string_equal(r.out, "premain: direct open -1 read -1\n");
     tu_run_release(&r);
     /* The probe does read without the jail: the test can tell. */
-    r = run((const char *[]){ "--no-seccomp", "--", tu_build_path("testguests/premain"), path, NULL });
+    r = run((const char *[]){ "--no-seccomp", "--no-fs-jail", "--", tu_build_path("testguests/premain"),
+                              path, NULL });
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "premain: direct open 3 read 12\n");
     tu_run_release(&r);

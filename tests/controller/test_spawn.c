@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "controller/error.h"
+#include "controller/fsjail.h"
 #include "controller/jail.h"
 #include "controller/spawn.h"
 #include "tests/testutil.h"
@@ -51,12 +52,16 @@ static int spawn_collect(struct st_spawn_config *cfg, char *out, size_t cap, int
     return 0;
 }
 
+/* Ordinary programs (a shell, cat of /proc/self/...) need the host's files
+ * and /proc: the file-system jail is off for them (its own tests are
+ * below, with the guests it is made for). */
 static void base(struct st_spawn_config *cfg, char **argv)
 {
     st_spawn_config_init(cfg);
     cfg->path = argv[0];
     cfg->argv = argv;
     cfg->seccomp = 0;
+    cfg->no_fs_jail = 1;
 }
 
 static void test_spawn_missing_executable_reports_errno(void **state)
@@ -252,10 +257,53 @@ static void test_spawn_lists_the_jail(void **state)
     assert_false(has_socket);
 }
 
+/* Under the file-system jail (namespaces, empty root, Landlock) the
+ * child's end is still seen as it is: its exit status, a kill of its
+ * group, its resource usage; and a shell finds nothing of the host but
+ * what its loader needed (no cat, no /etc/passwd). */
+static void test_spawn_fs_jail_keeps_status_group_kill_and_rusage(void **state)
+{
+    (void)state;
+    unsigned layers;
+    if (st_fsjail_layers(0, 0, &layers) < 0)
+        skip();
+    char *exit3[] = { "/bin/sh", "-c", "exit 3", NULL };
+    struct st_spawn_config cfg;
+    base(&cfg, exit3);
+    cfg.no_fs_jail = 0;
+    char out[256];
+    int st;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    char *look[] = { "/bin/sh", "-c", "cat /etc/passwd; echo $?; test -e /etc/passwd; echo $?", NULL };
+    base(&cfg, look);
+    cfg.no_fs_jail = 0;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_string_equal(out, "127\n1\n");
+    /* The same shell without the jail finds both: the test can tell. */
+    cfg.no_fs_jail = 1;
+    assert_int_equal(spawn_collect(&cfg, out, sizeof out, &st), 0);
+    assert_non_null(strstr(out, "root:"));
+    char *spin[] = { "/bin/sh", "-c", "while :; do :; done", NULL };
+    base(&cfg, spin);
+    cfg.no_fs_jail = 0;
+    struct st_child c;
+    assert_int_equal(st_spawn(&cfg, &c), 0);
+    assert_int_equal(c.layers & ST_LAYERS_FS, layers & ST_LAYERS_FS);
+    usleep(200 * 1000);
+    assert_int_equal(st_child_wait(&c, 1), 0);
+    st_child_kill(&c, SIGKILL);
+    assert_int_equal(st_child_wait(&c, 0), 1);
+    assert_true(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGKILL);
+    assert_true(c.usage.ru_utime.tv_sec > 0 || c.usage.ru_utime.tv_usec > 0);
+    st_child_close(&c);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spawn_fs_jail_keeps_status_group_kill_and_rusage),
         cmocka_unit_test(test_spawn_missing_executable_reports_errno),
         cmocka_unit_test(test_spawn_environment_is_exactly_the_given_one),
         cmocka_unit_test(test_spawn_guest_has_only_three_fds_and_its_own_group),

@@ -75,12 +75,24 @@ static pid_t child_of(pid_t parent)
     return pid;
 }
 
-/* Waits for `pid` to start a child (its guest), at most `ms`. */
+/* 1 when `pid` runs another program than `parent` (it has executed). */
+static int has_executed(pid_t pid, pid_t parent)
+{
+    char a[64], b[64], la[4096], lb[4096];
+    snprintf(a, sizeof a, "/proc/%d/exe", (int)pid);
+    snprintf(b, sizeof b, "/proc/%d/exe", (int)parent);
+    ssize_t na = readlink(a, la, sizeof la - 1), nb = readlink(b, lb, sizeof lb - 1);
+    return na > 0 && nb > 0 && (na != nb || memcmp(la, lb, (size_t)na) != 0);
+}
+
+/* Waits for `pid` to start a child that runs its guest (not a child of
+ * its own that has not executed yet, such as the jail's probe), at most
+ * `ms`. */
 static pid_t wait_for_child(pid_t parent, long ms)
 {
     for (long t = 0; t <= ms; t += 5) {
         pid_t c = child_of(parent);
-        if (c > 0)
+        if (c > 0 && has_executed(c, parent))
             return c;
         sleep_ms(5);
     }

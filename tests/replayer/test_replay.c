@@ -595,7 +595,7 @@ static void test_replay_of_a_tap_trace(void **state)
 {
     struct fixture *f = *state;
     /* `run` is the foreign controller here; tap sits between it and cat. */
-    struct tu_run rec = st_run(NULL, "run", "--no-seccomp", "--mount", mount_of(f), "--",
+    struct tu_run rec = st_run(NULL, "run", "--no-seccomp", "--no-fs-jail", "--mount", mount_of(f), "--",
                                tu_sandtrace(), "tap", "-o", f->trace, "--", tu_guest("cat"),
                                "/w/a.txt", "/w/sub/c.py", NULL);
     if (rec.status == 3 || has(rec.err, "not built yet")) {
@@ -726,7 +726,7 @@ static void test_replay_puts_the_guest_in_the_recorded_jail(void **state)
 static void test_replay_never_takes_the_jail_from_the_trace(void **state)
 {
     struct fixture *f = *state;
-    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--no-seccomp", "--", tguest(),
+    struct tu_run rec = st_run(NULL, "record", "-o", f->trace, "--no-seccomp", "--no-fs-jail", "--", tguest(),
                                "readreal", "/etc/passwd", NULL);
     assert_int_equal(rec.status, 0);
     assert_true(has(rec.out, "read 64 bytes directly"));

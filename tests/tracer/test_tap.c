@@ -384,10 +384,10 @@ static void test_tap_under_record_gives_the_same_events_as_record(void **state)
     };
     for (size_t k = 0; k < sizeof guests / sizeof guests[0]; k++) {
         const char *rec = trace_path("outer"), *tap = trace_path("inner");
-        const char *args[20] = { "record", "-o", rec, "--no-seccomp", "--raw-stdout", "--mount",
+        const char *args[20] = { "record", "-o", rec, "--no-seccomp", "--no-fs-jail", "--raw-stdout", "--mount",
                                  mount, "--", tu_sandtrace(), "tap", "-o", tap, "--",
                                  tu_guest(guests[k][0]) };
-        size_t n = 14;
+        size_t n = 15;
         for (size_t i = 1; i < 3 && guests[k][i]; i++)
             args[n++] = guests[k][i];
         args[n] = NULL;
@@ -567,7 +567,7 @@ static void test_tap_killed_at_exit_request_keeps_the_exit_request(void **state)
      * trace has no footer, but everything up to the _exit request is there. */
     const char *rec = trace_path("outer-exit"), *tap = trace_path("inner-exit");
     struct tu_run r = tu_run_sandtrace(
-        (const char *[]){ "record", "-o", rec, "--no-seccomp", "--", tu_sandtrace(), "tap", "-o",
+        (const char *[]){ "record", "-o", rec, "--no-seccomp", "--no-fs-jail", "--", tu_sandtrace(), "tap", "-o",
                           tap, "--", tu_build_path("testguests/tguest"), "exit", "3", NULL },
         NULL);
     assert_int_equal(r.status, 3);
@@ -949,7 +949,7 @@ static void test_tap_real_pypy_under_record(void **state)
     const char *exe = py->exe, *lib = py->lib;
     const char *rec = trace_path("pypy-outer"), *tap = trace_path("pypy-inner");
     struct tu_run r = tu_run_sandtrace(
-        (const char *[]){ "record", "-o", rec, "--timeout", "120", "--no-seccomp", "--lib-path",
+        (const char *[]){ "record", "-o", rec, "--timeout", "120", "--no-seccomp", "--no-fs-jail", "--lib-path",
                           lib, "--", tu_sandtrace(), "tap", "-o", tap, "--argv0", "/lib/pypy",
                           "--", exe, "-S", "-c", "print(6*7)", NULL },
         NULL);
