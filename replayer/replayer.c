@@ -1282,6 +1282,9 @@ static int start_guest(struct rp_replay *r)
      * calls were refused rather than fatal, is replayed the same way: that
      * lets nothing more through. */
     sc.seccomp = r->cfg.seccomp;
+    /* The namespaces, empty root and Landlock too: every layer this system
+     * has (controller/fsjail.h), whatever the recording had. */
+    sc.no_fs_jail = !r->cfg.seccomp;
     const char *loose = policy_get(h, "jail.loose");
     sc.loose_jail = loose && !strcmp(loose, "1");
     sc.no_aslr = 1;
@@ -1299,8 +1302,8 @@ static int start_guest(struct rp_replay *r)
             snprintf(r->res->message, sizeof r->res->message, "cannot execute '%s': %s", r->exe,
                      strerror(r->link.child.exec_errno));
         else
-            snprintf(r->res->message, sizeof r->res->message, "cannot start '%s': %s", r->exe,
-                     st_error_name(rc));
+            snprintf(r->res->message, sizeof r->res->message, "cannot start '%s': %s%s", r->exe,
+                     st_error_name(rc), rc == ST_E_NOJAIL ? " (--no-jail replays without)" : "");
         return RP_E_SPAWN;
     }
     r->spawned = 1;

@@ -9,6 +9,7 @@
 #include "controller/session.h"
 #include "format/trace.h"
 #include "tools/cmd_record.h"
+#include "controller/fsjail.h"
 #include "tools/cmd_run_opts.h"
 #include "tools/commands.h"
 #include "tracer/tracer.h"
@@ -157,6 +158,13 @@ static void add_world_policy(struct st_tracer_meta *m, const struct st_run_optio
     if (ro->stdin_file)
         st_tracer_meta_add(m, TRACE_POLICY_STDIN, "%s", ro->stdin_file);
     st_tracer_meta_add(m, TRACE_POLICY_EXE, "%s", ro->exe);
+    /* The jail's layers (controller/fsjail.h): st_spawn sets up exactly
+     * these or does not start the guest. */
+    unsigned layers = 0;
+    char names[96];
+    st_fsjail_layers(ro->cfg.no_fs_jail, ro->cfg.seccomp, &layers);
+    st_fsjail_layers_name(layers, names, sizeof names);
+    st_tracer_meta_add(m, "jail.layers", "%s", names);
     if (ro->tz)
         st_tracer_meta_add(m, TRACE_POLICY_TZ, "%s", ro->tz);
     if (ro->locale)

@@ -17,6 +17,7 @@
 #include "controller/call.h"
 #include "controller/handler.h"
 #include "controller/vfs.h"
+#include "controller/fsjail.h"
 
 #define DEFAULT_TMP_QUOTA (64ull << 20)
 
@@ -27,6 +28,7 @@ enum opt_id {
     O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME, O_NO_SECCOMP,
     O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_ASLR, O_PROTOCOL_MEMORY, O_QUIET, O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_TZ, O_LOCALE, O_EXCLUDE, O_DOTFILES, O_FOLLOW,
     O_PLUGIN, O_HANDLER, O_HANDLER_TIMEOUT,
+    O_NO_FS_JAIL,
 };
 
 static const struct option long_opts[] = {
@@ -60,6 +62,7 @@ static const struct option long_opts[] = {
     { "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
     { "strict-jail", no_argument, NULL, O_STRICT_JAIL },
     { "loose-jail", no_argument, NULL, O_LOOSE_JAIL },
+    { "no-fs-jail", no_argument, NULL, O_NO_FS_JAIL },
     { "tz", required_argument, NULL, O_TZ },
     { "locale", required_argument, NULL, O_LOCALE },
     { "exclude", required_argument, NULL, O_EXCLUDE },
@@ -131,6 +134,10 @@ const char *st_run_options_help(void)
         "  --handler-timeout SEC  how long a handler process may take to answer (default 5)\n"
         "policy and reports:\n"
         "  --no-seccomp         no seccomp jail (docs/security.md lists what it allows)\n"
+        "  --no-fs-jail         no namespaces, empty root or Landlock under the seccomp\n"
+        "                       jail (default: every one this system allows; without\n"
+        "                       user namespaces and Landlock, runs are refused unless\n"
+        "                       this is given): the guest sees the host's file system\n"
         "  --loose-jail         a direct system call the jail forbids is refused with EPERM\n"
         "                       (and reported) instead of ending the guest (default: ended,\n"
         "                       status seccomp; --strict-jail says so explicitly)\n"
@@ -354,6 +361,7 @@ static int apply(struct st_run_options *ro, int id, const char *name, const char
     case O_NO_SECCOMP: c->seccomp = 0; return 0;
     case O_STRICT_JAIL: c->loose_jail = 0; return 0;
     case O_LOOSE_JAIL: c->loose_jail = 1; return 0;
+    case O_NO_FS_JAIL: c->no_fs_jail = 1; return 0;
     case O_TZ:
         if (st_run_tz_resolve(arg, NULL, 0) < 0)
             return bad_value(prog, name, arg);
@@ -890,6 +898,19 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     cfg.nreal_env = 2;
     cfg.interrupt = &run_interrupted;
     cfg.color = ro->force_color || (!ro->nocolor && out_fd < 0 && err_fd < 0 && isatty(1) && isatty(2));
+    /* The jail's layers: refused here, saying what is missing, when the
+     * file-system layers are wanted and this system has none. */
+    unsigned layers = 0;
+    if (st_fsjail_layers(cfg.no_fs_jail, cfg.seccomp, &layers) < 0) {
+        char missing[300];
+        st_fsjail_missing(missing, sizeof missing);
+        fprintf(stderr,
+                "sandtrace %s: cannot jail the guest's file system: %s %s not available here; "
+                "--no-fs-jail runs the guest without (it then sees the host's files)\n",
+                ro->prog, missing, strstr(missing, " and ") ? "are" : "is");
+        rc = ST_E_NOJAIL;
+        goto setup_failed;
+    }
     rc = build_vfs(ro, &cfg.vfs);
     if (rc < 0)
         goto setup_failed;
@@ -911,6 +932,9 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     }
     fflush(stdout);
     rc = run_session_with_signals(s, out);
+    /* st_spawn sets up exactly these layers or does not start the guest. */
+    if (rc == 0)
+        st_fsjail_layers_name(layers, out->jail_layers, sizeof out->jail_layers);
     if (rc == 0 && ro->tmp_export) {
         int e = st_vfs_export_tmp(st_session_vfs(s), ro->tmp_export);
         if (e < 0)
