@@ -189,7 +189,7 @@ static void node_destroy(struct st_vfs *vfs, struct node *n)
         node_unref(vfs, k);
     }
     if (n->origin == ORIG_TMP) {
-        uint64_t charge = ST_VFS_TMP_ENTRY_COST + (n->type == N_FILE ? (uint64_t)n->size : 0);
+        uint64_t charge = ST_VFS_TMP_ENTRY_COST + (n->type == N_FILE ? (uint64_t)n->cap : 0);
         vfs->tmp_used = vfs->tmp_used >= charge ? vfs->tmp_used - charge : 0;
     }
     free(n->kids);
@@ -1344,34 +1344,54 @@ static int tmp_charge(struct st_vfs *vfs, uint64_t bytes)
     return 0;
 }
 
-/* Sets a /tmp file's size (zero-filling growth), charging the quota. */
+/* Sets a /tmp file's size (zero-filling growth). The quota is charged the
+ * buffer's capacity, not the file's size: capacity is the memory the
+ * controller holds, and a file that grew and was truncated must give its
+ * buffer back, or a guest growing and truncating file after file would hold
+ * one quota per file (issue #13, hole 9). */
 static int tmp_resize(struct st_vfs *vfs, struct node *f, uint64_t len)
 {
     uint64_t old = (uint64_t)f->size;
-    if (len > old) {
-        if (len > (uint64_t)INT64_MAX / 2)
-            return ST_VFS_EFBIG;
-        int rc = tmp_charge(vfs, len - old);
-        if (rc < 0)
-            return rc;
-        if (len > f->cap) {
-            size_t cap = f->cap ? f->cap : 256;
-            while (cap < len)
-                cap = cap * 2;
-            if (cap > vfs->tmp_quota && len <= vfs->tmp_quota)
-                cap = (size_t)vfs->tmp_quota;
-            unsigned char *d = realloc(f->data, cap);
-            if (!d) {
-                vfs->tmp_used -= len - old;
-                return ST_VFS_ENOMEM;
-            }
-            f->data = d;
-            f->cap = cap;
+    if (len > old && len > (uint64_t)INT64_MAX / 2)
+        return ST_VFS_EFBIG;
+    if (len > f->cap) {
+        uint64_t cap = f->cap ? f->cap : 256;
+        while (cap < len)
+            cap = cap * 2;
+        /* Doubling is a guess at what comes next: when its charge does not
+         * fit, the exact size may. */
+        if (tmp_charge(vfs, cap - f->cap) < 0) {
+            cap = len;
+            int rc = tmp_charge(vfs, cap - f->cap);
+            if (rc < 0)
+                return rc;
         }
-        memset(f->data + old, 0, (size_t)(len - old));
-    } else {
-        vfs->tmp_used -= old - len;
+        unsigned char *d = realloc(f->data, (size_t)cap);
+        if (!d) {
+            vfs->tmp_used -= cap - f->cap;
+            return ST_VFS_ENOMEM;
+        }
+        f->data = d;
+        f->cap = (size_t)cap;
+    } else if (len < f->cap / 2) {
+        /* Shrink to the new size (a failed realloc keeps the old buffer
+         * and its charge). */
+        if (len == 0) {
+            free(f->data);
+            f->data = NULL;
+            vfs->tmp_used -= f->cap;
+            f->cap = 0;
+        } else {
+            unsigned char *d = realloc(f->data, (size_t)len);
+            if (d) {
+                vfs->tmp_used -= f->cap - len;
+                f->data = d;
+                f->cap = (size_t)len;
+            }
+        }
     }
+    if (len > old)
+        memset(f->data + old, 0, (size_t)(len - old));
     f->size = (int64_t)len;
     return 0;
 }
@@ -1609,11 +1629,11 @@ static long write_at(struct st_vfs *vfs, struct ofd *o, const void *buf, size_t 
     if (end > (uint64_t)f->size) {
         int rc = tmp_resize(vfs, f, end);
         if (rc == ST_VFS_ENOSPC) {
-            /* write what fits */
+            /* write what fits: the buffer may grow by the room left */
             uint64_t room = vfs->tmp_quota - vfs->tmp_used;
-            if ((uint64_t)off >= (uint64_t)f->size + room)
+            if ((uint64_t)off >= (uint64_t)f->cap + room)
                 return ST_VFS_ENOSPC;
-            end = (uint64_t)f->size + room;
+            end = (uint64_t)f->cap + room;
             if (end < (uint64_t)f->size)
                 end = (uint64_t)f->size;
             if (end <= (uint64_t)off)

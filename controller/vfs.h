@@ -146,8 +146,9 @@ int st_vfs_mount(struct st_vfs *vfs, const char *path, const char *real_dir,
 
 /* Makes /tmp a writable in-memory directory (it must still be the default
  * empty /tmp: EEXIST otherwise) whose files and directories may use at most
- * `quota_bytes` (file data plus ST_VFS_TMP_ENTRY_COST per entry); beyond
- * it, writes and creations fail with ENOSPC. */
+ * `quota_bytes` (the memory held for file data, the capacity of the files'
+ * buffers, plus ST_VFS_TMP_ENTRY_COST per entry; a file's buffer shrinks
+ * when it is truncated); beyond it, writes and creations fail with ENOSPC. */
 int st_vfs_enable_tmp(struct st_vfs *vfs, uint64_t quota_bytes);
 
 /* Makes the real directory `real_dir` the (read-only) /tmp, as a mount with

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +28,7 @@ struct tu_run {
     size_t out_len;
     char *err;
     size_t err_len;
+    long max_rss_kib; /* peak resident set of the command (or of a descendant it waited for) */
 };
 
 static int tu_timeout_seconds = 60;
@@ -138,8 +140,10 @@ static inline struct tu_run tu_run_env(const char *const *argv, const void *in, 
     if (perr[0] >= 0)
         close(perr[0]);
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    struct rusage ru = { 0 };
+    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
         ;
+    r.max_rss_kib = ru.ru_maxrss;
     if (r.timed_out)
         r.status = -1;
     else if (WIFEXITED(st))

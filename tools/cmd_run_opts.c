@@ -92,7 +92,7 @@ const char *st_run_options_help(void)
         "  --mount VPATH=DIR    the real directory DIR, read-only, at VPATH\n"
         "  --file VPATH=FILE    the real file FILE, read-only, at VPATH\n"
         "  --tmp DIR            the real directory DIR as a read-only /tmp\n"
-        "  --tmp-write[=BYTES]  a writable in-memory /tmp (quota, default 64M)\n"
+        "  --tmp-write[=BYTES]  a writable in-memory /tmp (memory quota, default 64M)\n"
         "  --export-tmp DIR     after the run, copy the writable /tmp into DIR\n"
         "  --cwd PATH           the initial current directory (default /tmp)\n"
         "  --exclude PATTERN    in every mount, names matching PATTERN (fnmatch; with a /,\n"

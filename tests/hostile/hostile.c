@@ -600,6 +600,45 @@ static int a_tmp_quota(int argc, char **argv)
     return 0;
 }
 
+static int a_tmp_grow_truncate(int argc, char **argv)
+{
+    /* Grows a file to most of the quota (3 MiB of --tmp-write=4M), truncates
+     * it to 0 and goes on with the next file, by ftruncate and by writes:
+     * a quota that counts sizes and not buffers lets the controller hold
+     * 3 MiB per file. */
+    static char chunk[256 * 1024];
+    memset(chunk, 'g', sizeof chunk);
+    char path[64];
+    int grown = 0, written = 0, r = 0;
+    errno = 0;
+    for (int i = 0; i < 48 && r >= 0; i++) {
+        snprintf(path, sizeof path, "/tmp/g%d", i);
+        int fd = r = sg_open(path, O_RDWR | O_CREAT, 0644);
+        if (fd < 0)
+            break;
+        if ((r = sg_ftruncate(fd, 3 << 20)) == 0 && (r = sg_ftruncate(fd, 0)) == 0)
+            grown++;
+        sg_close(fd);
+    }
+    sg_printf("ftruncate to 3 MiB and back to 0, 48 files: %d grew, then %s\n", grown,
+              r < 0 ? ename(errno) : "no error");
+    errno = 0;
+    for (int i = 0; i < 16 && r >= 0; i++) {
+        snprintf(path, sizeof path, "/tmp/w%d", i);
+        int fd = r = sg_open(path, O_RDWR | O_CREAT, 0644);
+        if (fd < 0)
+            break;
+        for (int k = 0; k < 12 && r >= 0; k++)
+            r = sg_write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk ? 0 : -1;
+        if (r == 0 && (r = sg_ftruncate(fd, 0)) == 0)
+            written++;
+        sg_close(fd);
+    }
+    sg_printf("write 3 MiB and ftruncate to 0, 16 files: %d grew, then %s\n", written,
+              r < 0 ? ename(errno) : "no error");
+    return 0;
+}
+
 static int a_tmp_entry_bomb(int argc, char **argv)
 {
     /* Empty files and directories cost the controller memory too: each
@@ -993,6 +1032,7 @@ static const struct attack attacks[] = {
     { "chdir-escape", a_chdir_escape },
     { "write-outside-tmp", a_write_outside_tmp },
     { "tmp-quota", a_tmp_quota },
+    { "tmp-grow-truncate", a_tmp_grow_truncate },
     { "tmp-entry-bomb", a_tmp_entry_bomb },
     { "tmp-tricks", a_tmp_tricks },
     { "fd-exhaustion", a_fd_exhaustion },

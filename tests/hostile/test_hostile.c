@@ -36,6 +36,7 @@ struct hcase {
     enum trace_event_kind end;        /* the event before GUEST_EXIT (0: not checked) */
     const char *end_text;             /* its violation text, limit name, note or signature */
     int mem_frees;                    /* MEM_FREE events expected (-1: not checked) */
+    long max_rss_mib;                 /* the controller's peak resident set stays below (0: not checked) */
 };
 
 #define V(text) .end = TRACE_EV_VIOLATION, .end_text = (text)
@@ -130,6 +131,13 @@ static const struct hcase cases[] = {
     { "tmp-quota", { 0 }, { "--tmp-write=64K" }, REFUSED,
       { "bytes to /tmp/big, then ENOSPC", "pwrite at 1 TiB: -1 ENOSPC", "ftruncate to 1 TiB: -1 ENOSPC",
         "write at 2^62: -1 EFBIG" }, .mem_frees = -1 },
+    /* The quota counts the memory /tmp holds: 48 + 16 files of 3 MiB,
+     * each truncated, leave the controller's peak near one quota of 4 MiB
+     * (on top of its own few MiB), not at 192 MiB. */
+    { "tmp-grow-truncate", { 0 }, { "--tmp-write=4M" }, REFUSED,
+      { "ftruncate to 3 MiB and back to 0, 48 files: 48 grew, then no error",
+        "write 3 MiB and ftruncate to 0, 16 files: 16 grew, then no error" }, .mem_frees = -1,
+      .max_rss_mib = 40 },
     { "tmp-entry-bomb", { 0 }, { "--tmp-write=64K" }, REFUSED,
       { "created 255 entries in /tmp, then ENOSPC" }, .mem_frees = -1 },
     { "tmp-tricks", { 0 }, { "--tmp-write=64K" }, REFUSED,
@@ -368,6 +376,9 @@ static void run_case(void **state)
     if (r.status != c->exit_status)
         fail_msg("%s: exit status %d, want %d; stderr: %.2000s", c->name, r.status, c->exit_status,
                  r.err);
+    if (c->max_rss_mib && r.max_rss_kib >= c->max_rss_mib * 1024)
+        fail_msg("%s: the controller's peak resident set was %ld KiB, want below %ld MiB", c->name,
+                 r.max_rss_kib, c->max_rss_mib);
 
     char *json = read_file(outcome);
     if (!json)
