@@ -3,6 +3,7 @@
 #include "controller/session_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -10,6 +11,62 @@
 #include <unistd.h>
 
 #include "common/st_util.h"
+/* The controller's own output is blocked past the deadline: the run ends
+ * as a timeout (once: the first end wins). */
+static int output_timed_out(struct st_session *s)
+{
+    if (!s->stopping) {
+        ST_EMIT(s, on_limit, ST_LIMIT_TIMEOUT, "wall-clock limit reached writing the guest's output");
+        st_session_stop(s, ST_STATUS_TIMEOUT, "timeout after %g s", s->cfg.timeout_seconds);
+    }
+    return -ETIMEDOUT;
+}
+
+/* Writes all of `p` to `fd`, the controller's own output (a terminal, a
+ * file, or a pipe whose reader may never read). With a deadline it never
+ * waits past it, blocking fd or not: it waits for room with poll and then
+ * writes at most PIPE_BUF bytes, which a pipe with room takes without
+ * blocking; at the deadline it ends the run as a timeout and returns
+ * -ETIMEDOUT. 0 or a negative errno. */
+static int write_full(struct st_session *s, int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        size_t chunk = n;
+        if (s && s->link.deadline > 0) {
+            double left = s->link.deadline - st_session_now();
+            if (left <= 0)
+                return output_timed_out(s);
+            struct pollfd pf = { fd, POLLOUT, 0 };
+            int ready = poll(&pf, 1, (int)(left * 1000.0) + 1);
+            if (ready < 0 && errno != EINTR)
+                return -errno;
+            if (ready <= 0)
+                continue; /* EINTR, or the deadline: checked above */
+            if (chunk > PIPE_BUF)
+                chunk = PIPE_BUF;
+        }
+        ssize_t w = write(fd, c, chunk);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd pf = { fd, POLLOUT, 0 };
+                poll(&pf, 1, s && s->link.deadline > 0 ? 10 : 1000);
+                continue;
+            }
+            return -errno;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int st_session_write_own(struct st_session *s, int fd, const void *data, size_t n)
+{
+    return write_full(s, fd, data, n);
+}
 
 /* The length of the valid UTF-8 sequence at p (at most n bytes) encoding a
  * printable character (not a C1 control, U+0080..U+009F, which terminals
@@ -45,7 +102,10 @@ static size_t utf8_printable_len(const unsigned char *p, size_t n)
     return len;
 }
 
-int st_write_sanitized(int fd, const void *data, size_t n)
+/* Control characters (but newlines and tabs) and bytes that are not valid
+ * UTF-8 become '?': no terminal escape gets through; UTF-8 text does.
+ * `s` NULL: no session, no deadline. */
+static int write_sanitized(struct st_session *s, int fd, const void *data, size_t n)
 {
     const unsigned char *p = data;
     char chunk[4096];
@@ -63,13 +123,18 @@ int st_write_sanitized(int fd, const void *data, size_t n)
         p += len;
         n -= len;
         if (k > sizeof chunk - 4 || n == 0) {
-            int rc = st_write_all(fd, chunk, k);
+            int rc = write_full(s, fd, chunk, k);
             if (rc < 0)
                 return rc;
             k = 0;
         }
     }
     return 0;
+}
+
+int st_write_sanitized(int fd, const void *data, size_t n)
+{
+    return write_sanitized(NULL, fd, data, n);
 }
 
 int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_t n)
@@ -80,13 +145,13 @@ int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_
         return 0;
     int rc;
     if (s->cfg.color) {
-        rc = st_write_all(fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
+        rc = write_full(s, fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
         if (rc == 0)
-            rc = raw ? st_write_all(fd, data, n) : st_write_sanitized(fd, data, n);
+            rc = raw ? write_full(s, fd, data, n) : write_sanitized(s, fd, data, n);
         if (rc == 0)
-            rc = st_write_all(fd, "\033[0m", 4);
+            rc = write_full(s, fd, "\033[0m", 4);
     } else {
-        rc = raw ? st_write_all(fd, data, n) : st_write_sanitized(fd, data, n);
+        rc = raw ? write_full(s, fd, data, n) : write_sanitized(s, fd, data, n);
     }
     return rc;
 }
@@ -96,7 +161,7 @@ void st_session_write_limit_marker(struct st_session *s, int fd)
     char marker[128];
     int len = snprintf(marker, sizeof marker, "\n[sandtrace: output truncated at %llu bytes]\n",
                        (unsigned long long)s->cfg.max_output);
-    st_write_all(fd, marker, (size_t)len);
+    write_full(s, fd, marker, (size_t)len);
     if (fd == s->cfg.err_fd)
         s->err_line_open = 0;
 }

@@ -615,8 +615,7 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     /* The guest's last stderr line, left open, is ended: a tool's closing
      * line about an end other than a plain exit then stands on its own. */
     if (s->err_line_open && o->status != ST_STATUS_EXITED && s->cfg.err_fd >= 0) {
-        ssize_t w = write(s->cfg.err_fd, "\n", 1);
-        (void)w;
+        st_session_write_own(s, s->cfg.err_fd, "\n", 1);
         s->err_line_open = 0;
     }
     fill_counters(s, o, &self_start);

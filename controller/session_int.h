@@ -72,6 +72,11 @@ int st_session_drain_stderr(struct st_session *s);
  * coloured when asked. No limit accounting. 0 or a negative errno. */
 int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_t n);
 
+/* Writes bytes of the controller's own to cfg.out_fd or cfg.err_fd, never
+ * waiting past the deadline (reached: the run ends as a timeout and
+ * -ETIMEDOUT). 0 or a negative errno. */
+int st_session_write_own(struct st_session *s, int fd, const void *data, size_t n);
+
 /* Writes the output-limit marker ("[sandtrace: output truncated at N
  * bytes]" on a line of its own) to `fd`. */
 void st_session_write_limit_marker(struct st_session *s, int fd);

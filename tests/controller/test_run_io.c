@@ -214,6 +214,58 @@ static void test_run_large_output_passes_whole(void **state)
     tu_run_release(&r);
 }
 
+/* sandtrace's own stdout is a pipe that nobody reads while the guest
+ * floods its output: writing it must not outlive --timeout (issue #13,
+ * hole 12). Before, the write blocked until the reader went away. The
+ * bound of 10 s for a 1 s timeout only tells "ended" from "blocked". */
+static void test_run_timeout_holds_while_nobody_reads_stdout(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/outcome.json", dir);
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (dup2(p[1], 1) < 0 || null < 0 || dup2(null, 2) < 0)
+            _exit(127);
+        execl(tu_sandtrace(), "sandtrace", "run", "--timeout", "1", "--outcome", path, "--",
+              tguest(), "flood", "1000000000", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]); /* p[0] stays open and is never read */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int st = 0;
+    pid_t w;
+    for (;;) {
+        w = waitpid(pid, &st, WNOHANG);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (w != 0 || t.tv_sec - t0.tv_sec >= 10)
+            break;
+        nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+    }
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        close(p[0]);
+        fail_msg("sandtrace still ran 10 s after its --timeout of 1 s, blocked writing to a pipe "
+                 "nobody reads");
+    }
+    close(p[0]);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), ST_RUN_EXIT_TIMEOUT);
+    char *json = slurp(dir, "outcome.json", NULL);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"status\":\"timeout\""));
+    free(json);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_run_uname_and_refusals_as_the_guest_sees_them(void **state)
 {
     (void)state;
@@ -251,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_run_stdout_and_stderr_into_files),
         cmocka_unit_test(test_run_max_output_truncates_with_a_marker),
         cmocka_unit_test(test_run_large_output_passes_whole),
+        cmocka_unit_test(test_run_timeout_holds_while_nobody_reads_stdout),
         cmocka_unit_test(test_run_uname_and_refusals_as_the_guest_sees_them),
         cmocka_unit_test(test_run_null_out_pointers_are_efault_not_a_crash),
     };
