@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/st_util.h"
 /* The controller's own output is blocked past the deadline: the run ends
  * as a timeout (once: the first end wins). */
 static int output_timed_out(struct st_session *s)
