@@ -152,6 +152,9 @@ struct trace_header {
  * the replayer and the tools read them back (values are text). */
 #define TRACE_POLICY_CONTROLLER "controller"   /* "sandtrace", or "foreign (sandtrace tap)" */
 #define TRACE_POLICY_TAP_REAL_ENV_COUNT "tap.real_env_count"
+#define TRACE_POLICY_TAP_ENV_REDACTED "tap.env_redacted"
+#define TRACE_POLICY_TAP_KEEP_ENV "tap.keep_env"
+#define TRACE_POLICY_DUMP_MODE "dump_mode"     /* the guest ran in RPython's dump mode */
 #define TRACE_POLICY_UID "uid"
 #define TRACE_POLICY_GID "gid"
 #define TRACE_POLICY_PID "pid"

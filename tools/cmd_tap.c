@@ -179,12 +179,12 @@ int cmd_tap(int argc, char **argv)
     st_tracer_meta_add(&meta, TRACE_POLICY_CONTROLLER, "foreign (sandtrace tap)");
     st_tracer_meta_add(&meta, TRACE_POLICY_EXE, "%s", exe);
     st_tracer_meta_add(&meta, TRACE_POLICY_TAP_REAL_ENV_COUNT, "%zu", nenv);
-    st_tracer_meta_add(&meta, "tap.env_redacted", "%zu", nredacted);
+    st_tracer_meta_add(&meta, TRACE_POLICY_TAP_ENV_REDACTED, "%zu", nredacted);
     if (keep_env)
-        st_tracer_meta_add(&meta, "tap.keep_env", "1");
+        st_tracer_meta_add(&meta, TRACE_POLICY_TAP_KEEP_ENV, "1");
     if (dump_mode)
-        st_tracer_meta_add(&meta, "dump_mode", "1");
-    st_tracer_meta_add(&meta, "no_aslr", "%d", no_aslr);
+        st_tracer_meta_add(&meta, TRACE_POLICY_DUMP_MODE, "1");
+    st_tracer_meta_add(&meta, TRACE_POLICY_NO_ASLR, "%d", no_aslr);
     if (meta.error) {
         fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
         st_tracer_meta_release(&meta);
