@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_buf.h"
+#include "controller/observer.h"
 #include "controller/registry.h"
 #include "controller/guest_link.h"
 #include "controller/jail.h"
@@ -103,30 +105,16 @@ struct rp_replay {
 
 static int grow(uint8_t **p, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 4096;
-    while (nc < need)
-        nc = nc > SIZE_MAX / 2 ? need : nc * 2;
-    uint8_t *np = realloc(*p, nc);
+    uint8_t *np = st_grow(*p, cap, need, 1, 4096, SIZE_MAX);
     if (!np)
         return RP_E_NOMEM;
     *p = np;
-    *cap = nc;
     return 0;
-}
-
-static const char *policy_get(const struct trace_header *h, const char *key)
-{
-    for (size_t i = 0; i < h->policy_count; i++)
-        if (h->policy[i].key && !strcmp(h->policy[i].key, key))
-            return h->policy[i].value;
-    return NULL;
 }
 
 static uint64_t policy_u64(const struct trace_header *h, const char *key)
 {
-    const char *v = policy_get(h, key);
+    const char *v = trace_header_policy(h, key);
     if (!v || !*v)
         return 0;
     char *end;
@@ -393,30 +381,6 @@ static void live_error_message(struct rp_replay *r, int rc, char *dst, size_t ca
         snprintf(dst, cap, "protocol error from the guest: %s", st_error_name(rc));
 }
 
-/* The argument's buffer size when the registry knows it (for the map). */
-static uint64_t arg_extent(const struct st_sig *sig, const uint64_t *args, unsigned nargs,
-                           unsigned i)
-{
-    if (!sig || !sig->args || i >= nargs || i >= strlen(sig->args))
-        return 0;
-    char m = sig->args[i];
-    switch (m) {
-    case ST_ARG_BUF_IN:
-    case ST_ARG_BUF_OUT:
-        for (unsigned j = i + 1; j < nargs && j < strlen(sig->args); j++)
-            if (sig->args[j] == ST_ARG_LEN)
-                return args[j] <= (1ull << 32) ? args[j] : 0;
-        return 0;
-    case ST_ARG_STAT_OUT: return 144;
-    case ST_ARG_TIMEVAL_OUT:
-    case ST_ARG_TIMESPEC_OUT: return 16;
-    case ST_ARG_TIME_OUT: return 8;
-    case ST_ARG_ID_OUT: return 4;
-    case ST_ARG_TMS_OUT: return 32;
-    default: return 0;
-    }
-}
-
 /* Compares the live request with the recorded one (`rec`). Returns 0 when
  * they match (and learns the pointer arguments), or fills `d`. */
 static int match_request(struct rp_replay *r, const struct trace_event *rec, struct rp_divergence *d)
@@ -473,7 +437,7 @@ static void learn_args(struct rp_replay *r, const struct trace_event *rec)
         if (rp_map_in_block(&r->map, rec->request.args[i], &tmp))
             continue; /* a controller block: already known exactly */
         rp_map_learn(&r->map, rec->request.args[i], r->live.args[i],
-                     arg_extent(sig, rec->request.args, r->live.nargs, i), RP_MAP_ARG);
+                     st_sig_arg_extent(sig, rec->request.args, r->live.nargs, i), RP_MAP_ARG);
     }
 }
 
@@ -578,10 +542,10 @@ static void show_pending_output(struct rp_replay *r, uint64_t result)
 static int ended_in_request(struct rp_replay *r)
 {
     r->res->live_killed = 1;
-    if (r->pending_fd >= 0 && !strcmp(r->res->recorded_limit, "output")) {
+    if (r->pending_fd >= 0 && st_limit_by_name(r->res->recorded_limit) == ST_LIMIT_OUTPUT) {
         /* The output limit cut this write: the controller passed what was
          * left under the limit, then its marker (controller/io.c's text). */
-        uint64_t max = r->limit_value ? r->limit_value : policy_u64(r->hdr, "limit.max_output");
+        uint64_t max = r->limit_value ? r->limit_value : policy_u64(r->hdr, TRACE_POLICY_LIMIT_MAX_OUTPUT);
         uint64_t room = max > r->output_total ? max - r->output_total : 0;
         show_pending_output(r, room);
         if (max && r->cfg.on_output) {
@@ -745,7 +709,7 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
     const struct st_sig *sig = st_registry_lookup(r->live.text, r->live.text_len);
     r->pending_fd = -1;
     r->pending_len = 0;
-    int is_output = sig && !strcmp(sig->name, "write") && r->live.nargs >= 1 &&
+    int is_output = sig && sig->id == ST_SIG_write && r->live.nargs >= 1 &&
                     (r->live.args[0] == 1 || r->live.args[0] == 2);
     for (;;) {
         int k = next_driving_event(r);
@@ -977,8 +941,9 @@ static int replay_end(struct rp_replay *r, int controller_ended)
  * session's own wording for each ending, controller/session.c). */
 static int recorded_exit_code(const struct rp_result *res)
 {
-    static const struct { const char *name; int code; } limits[] = {
-        { "timeout", 71 }, { "cpu", 72 }, { "memory", 73 }, { "output", 74 }, { "calls", 75 },
+    static const int limits[ST_LIMIT_COUNT] = {
+        [ST_LIMIT_TIMEOUT] = 71, [ST_LIMIT_CPU] = 72, [ST_LIMIT_MEMORY] = 73,
+        [ST_LIMIT_OUTPUT] = 74, [ST_LIMIT_CALLS] = 75,
     };
     static const struct { const char *prefix; int code; } reasons[] = {
         { "timeout after", 71 },
@@ -992,9 +957,9 @@ static int recorded_exit_code(const struct rp_result *res)
     };
     if (!res->recorded_end_seen)
         return -1;
-    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
-        if (!strcmp(res->recorded_limit, limits[i].name))
-            return limits[i].code;
+    int limit = st_limit_by_name(res->recorded_limit);
+    if (limit >= 0)
+        return limits[limit];
     if (res->recorded_violation)
         return 76;
     const char *why = res->recorded_reason;
@@ -1062,7 +1027,7 @@ static void reap_live(struct rp_replay *r, int kill_now)
 
 static int dump_mode_trace(const struct trace_header *h)
 {
-    const char *v = policy_get(h, "dump_mode");
+    const char *v = trace_header_policy(h, TRACE_POLICY_DUMP_MODE);
     return v && !strcmp(v, "1");
 }
 
@@ -1285,14 +1250,14 @@ static int start_guest(struct rp_replay *r)
     /* The namespaces, empty root and Landlock too: every layer this system
      * has (controller/fsjail.h), whatever the recording had. */
     sc.no_fs_jail = !r->cfg.seccomp;
-    const char *loose = policy_get(h, "jail.loose");
+    const char *loose = trace_header_policy(h, TRACE_POLICY_JAIL_LOOSE);
     sc.loose_jail = loose && !strcmp(loose, "1");
     sc.no_aslr = 1;
     /* The recorded memory limit, so that an allocation that failed fails
      * again. Not the CPU limit: the CPU a guest uses varies from run to run,
      * so the kernel would end it at another point; the trace's own end
      * (its LIMIT cpu event) is where replay ends it. */
-    sc.memory_bytes = policy_u64(h, "limit.memory_bytes");
+    sc.memory_bytes = policy_u64(h, TRACE_POLICY_LIMIT_MEMORY_BYTES);
     struct st_link_hooks hooks = { .ctx = r, .on_stderr = on_live_stderr };
     rc = st_link_start(&r->link, &sc, r->cfg.timeout_seconds, &hooks);
     free(argv);
