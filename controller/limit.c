@@ -9,6 +9,7 @@ static const char *const names[ST_LIMIT_COUNT] = {
     [ST_LIMIT_MEMORY] = "memory",
     [ST_LIMIT_OUTPUT] = "output",
     [ST_LIMIT_CALLS] = "calls",
+    [ST_LIMIT_TRACE] = "trace",
 };
 
 const char *st_limit_name(enum st_limit limit)

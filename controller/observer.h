@@ -18,18 +18,35 @@ enum st_limit {
     ST_LIMIT_MEMORY,  /* RLIMIT_AS */
     ST_LIMIT_OUTPUT,  /* bytes written to stdout and stderr */
     ST_LIMIT_CALLS,   /* requests */
+    ST_LIMIT_TRACE,   /* an observer's bound: the trace's size (record --max-trace) */
     ST_LIMIT_COUNT
 };
 
 /* The limit's name, as a trace's LIMIT event records it: "timeout", "cpu",
- * "memory", "output", "calls" ("?" out of range). */
+ * "memory", "output", "calls", "trace" ("?" out of range). */
 const char *st_limit_name(enum st_limit limit);
 
 /* The limit `name` names (st_limit_name's inverse), or -1. */
 int st_limit_by_name(const char *name);
 
+/* What a subscriber may do to the run it observes: end it, for a bound of
+ * its own (the tracer's --max-trace). Handed to on_start; valid until
+ * on_exit. */
+struct st_run_control {
+    void *session;
+    /* Reports the limit `which` (with `detail`) to every observer, then ends
+     * the guest at the end of the current request with `status` (an enum
+     * st_status) and `reason` as its outcome. The first end of a run wins:
+     * after another, it does nothing. Call it from the controller's thread
+     * (from an observer callback). */
+    void (*stop)(void *session, int status, enum st_limit which, const char *detail,
+                 const char *reason);
+};
+
 struct st_observer {
     void *ctx;
+    /* The guest was started (before its first request): how to end the run. */
+    void (*on_start)(void *ctx, const struct st_run_control *control);
     /* A request as it arrived: its signature text (`text_len` bytes, not
      * NUL-terminated; it may be unknown to the registry) and raw arguments. */
     void (*on_request)(void *ctx, const char *text, size_t text_len, const uint64_t *args,

@@ -20,6 +20,7 @@ const char *st_status_name(enum st_status status)
     case ST_STATUS_VIOLATION: return "violation";
     case ST_STATUS_UNKNOWN_CALL: return "unknown-call";
     case ST_STATUS_SECCOMP: return "seccomp";
+    case ST_STATUS_TRACE_LIMIT: return "trace-limit";
     case ST_STATUS_ERROR: return "error";
     case ST_STATUS_HANDLER: return "handler";
     }
@@ -39,6 +40,7 @@ int st_outcome_exit_code(const struct st_outcome *o)
     case ST_STATUS_VIOLATION: return ST_RUN_EXIT_VIOLATION;
     case ST_STATUS_UNKNOWN_CALL: return ST_RUN_EXIT_UNKNOWN_CALL;
     case ST_STATUS_SECCOMP: return ST_RUN_EXIT_SECCOMP;
+    case ST_STATUS_TRACE_LIMIT: return ST_RUN_EXIT_TRACE_LIMIT;
     case ST_STATUS_ERROR: return ST_RUN_EXIT_ERROR;
     case ST_STATUS_HANDLER: return ST_RUN_EXIT_HANDLER;
     }

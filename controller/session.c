@@ -123,6 +123,17 @@ void st_session_stop(struct st_session *s, enum st_status status, const char *fm
     va_end(ap);
 }
 
+/* st_run_control.stop: an observer's own bound ends the run. */
+static void control_stop(void *session, int status, enum st_limit which, const char *detail,
+                         const char *reason)
+{
+    struct st_session *s = session;
+    if (s->stopping)
+        return;
+    ST_EMIT(s, on_limit, which, detail);
+    st_session_stop(s, (enum st_status)status, "%s", reason);
+}
+
 void st_session_note(struct st_session *s, const char *fmt, ...)
 {
     char text[512];
@@ -304,6 +315,9 @@ static int dispatch(struct st_session *s)
 {
     struct st_wire_request *req = &s->req;
     struct st_call c;
+    /* An observer may have ended the run at this request (st_run_control). */
+    if (s->stopping)
+        return ST_E_STOPPED;
     s->calls++;
     if (s->cfg.max_calls && s->calls > s->cfg.max_calls) {
         ST_EMIT(s, on_limit, ST_LIMIT_CALLS, req->text);
@@ -601,6 +615,8 @@ int st_session_run(struct st_session *s, struct st_outcome *o)
     int rc = start_guest(s, o);
     if (rc < 0)
         return rc;
+    const struct st_run_control control = { .session = s, .stop = control_stop };
+    ST_EMIT(s, on_start, &control);
     int cut_in_request;
     int loop_rc = request_loop(s, &cut_in_request);
     end_guest(s, loop_rc, cut_in_request);

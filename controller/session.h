@@ -39,18 +39,19 @@ enum st_status {
     ST_STATUS_VIOLATION,     /* broke the protocol */
     ST_STATUS_UNKNOWN_CALL,  /* requested a function with no entry, or a FATAL one */
     ST_STATUS_SECCOMP,       /* made a direct system call outside the jail */
+    ST_STATUS_TRACE_LIMIT,   /* an observer's bound: the trace's size (--max-trace) or signatures */
     ST_STATUS_ERROR,         /* the controller failed (could not start the guest, I/O) */
     ST_STATUS_HANDLER,       /* a user handler failed (controller/handler.h): a handler
                                 process died, hung past its deadline or answered garbage */
 };
 
 /* "exited", "signaled", "timeout", "cpu", "memory", "output", "max-calls",
- * "violation", "unknown-call", "seccomp", "error", "handler". */
+ * "violation", "unknown-call", "seccomp", "trace-limit", "error", "handler". */
 const char *st_status_name(enum st_status status);
 
 /* Exit codes of `sandtrace run` (and `record`): a guest that exits gives its
  * own code; a guest killed by signal N gives 128+N; every other end has its
- * own code in 70..79. A guest that itself exits with 70..79 cannot be told
+ * own code in 70..80. A guest that itself exits with 70..80 cannot be told
  * apart by the exit code alone: the outcome JSON's "status" always can. */
 enum st_run_exit {
     ST_RUN_EXIT_ERROR = 70,        /* controller error */
@@ -63,6 +64,7 @@ enum st_run_exit {
     ST_RUN_EXIT_UNKNOWN_CALL = 77,
     ST_RUN_EXIT_SECCOMP = 78,
     ST_RUN_EXIT_HANDLER = 79,
+    ST_RUN_EXIT_TRACE_LIMIT = 80,  /* record: --max-trace, or the trace's signature table */
     ST_RUN_EXIT_SIGNAL_BASE = 128, /* + signal number */
 };
 

@@ -943,7 +943,7 @@ static int recorded_exit_code(const struct rp_result *res)
 {
     static const int limits[ST_LIMIT_COUNT] = {
         [ST_LIMIT_TIMEOUT] = 71, [ST_LIMIT_CPU] = 72, [ST_LIMIT_MEMORY] = 73,
-        [ST_LIMIT_OUTPUT] = 74, [ST_LIMIT_CALLS] = 75,
+        [ST_LIMIT_OUTPUT] = 74, [ST_LIMIT_CALLS] = 75, [ST_LIMIT_TRACE] = 80,
     };
     static const struct { const char *prefix; int code; } reasons[] = {
         { "timeout after", 71 },
@@ -954,6 +954,7 @@ static int recorded_exit_code(const struct rp_result *res)
         { "called '", 77 },
         { "killed by the seccomp jail", 78 },
         { "killed by the jail", 78 },
+        { "trace limit", 80 },
     };
     if (!res->recorded_end_seen)
         return -1;

@@ -17,6 +17,7 @@
 struct record_opts {
     const char *out;      /* -o FILE */
     const char *key_file; /* --key FILE */
+    const char *max_trace; /* --max-trace BYTES */
     int sync;             /* --sync */
     int help;
 };
@@ -41,6 +42,10 @@ static int take_record_option(struct record_opts *o, int argc, char **argv, int 
         dst = &o->key_file;
     } else if (!strncmp(w, "--key=", 6)) {
         dst = &o->key_file, inline_value = w + 6;
+    } else if (!strcmp(w, "--max-trace")) {
+        dst = &o->max_trace;
+    } else if (!strncmp(w, "--max-trace=", 12)) {
+        dst = &o->max_trace, inline_value = w + 12;
     } else if (!strcmp(w, "--sync")) {
         o->sync = 1;
         return 1;
@@ -100,9 +105,37 @@ int st_record_requested(int argc, char **argv)
             return 0;
         if (!strcmp(w, "--record") || !strncmp(w, "--record=", 9))
             return 1;
-        if (st_run_options_takes_value(w))
+        if (st_run_options_takes_value(w) || !strcmp(w, "--max-trace"))
             i++;
     }
+    return 0;
+}
+
+/* The default --max-trace: a bound on disk use that a real session stays
+ * far below (PyPy's start-up records a few MiB), and that a guest writing
+ * hundreds of MiB per second to /dev/null reaches in seconds. */
+#define DEFAULT_MAX_TRACE (1ull << 30)
+
+/* BYTES with an optional K, M or G suffix (powers of 1024); 0 or -1. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30, end++;
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
     return 0;
 }
 
@@ -114,7 +147,8 @@ static void record_usage(FILE *out, const char *prog)
         return;
     }
     fprintf(out,
-        "usage: sandtrace record -o FILE [--sync] [--key KEYFILE] [RUN OPTIONS] [--] EXECUTABLE [ARGS...]\n"
+        "usage: sandtrace record -o FILE [--sync] [--key KEYFILE] [--max-trace BYTES] [RUN OPTIONS]\n"
+        "                        [--] EXECUTABLE [ARGS...]\n"
         "\n"
         "Runs a sandbox-2 guest exactly as 'sandtrace run' does and records to FILE every\n"
         "request with its raw arguments, every memory transfer with the bytes that crossed\n"
@@ -127,14 +161,17 @@ static void record_usage(FILE *out, const char *prog)
         "  -o, --output FILE    the trace to write (created or truncated)\n"
         "  --sync               fsync every chunk (for audit use; slower)\n"
         "  --key KEYFILE        key the trace's hash chain (a MAC) with KEYFILE's hash\n"
+        "  --max-trace BYTES    end the guest when the trace reaches BYTES (K, M, G; default\n"
+        "                       1G; 0: no bound): status trace-limit, exit 80; also when\n"
+        "                       the trace would name more than 65536 distinct signatures\n"
         "Chunks reach the disk within about 0.2 s, even while the guest is quiet, so\n"
         "killing the recorder loses at most that much; a normal end writes the index.\n"
         "Record's options come before the executable.\n"
         "\n"
         "%s"
         "\n"
-        "exit status: as 'sandtrace run' (the guest's code, 128+signal, 70..78), and 70\n"
-        "when the trace cannot be written; 2 for a bad command line.\n",
+        "exit status: as 'sandtrace run' (the guest's code, 128+signal, 70..78), 79 at\n"
+        "--max-trace, and 70 when the trace cannot be written; 2 for a bad command line.\n",
         st_run_options_help());
 }
 
@@ -207,6 +244,14 @@ int cmd_record(int argc, char **argv)
         return ST_EXIT_USAGE;
     }
 
+    uint64_t max_trace = DEFAULT_MAX_TRACE;
+    if (o.max_trace && parse_bytes(o.max_trace, &max_trace) < 0) {
+        fprintf(stderr, "sandtrace %s: bad --max-trace '%s' (BYTES, with K, M or G)\n"
+                        "see 'sandtrace record --help'\n", prog, o.max_trace);
+        free(rest);
+        return ST_EXIT_USAGE;
+    }
+
     struct st_run_options ro;
     st_run_options_init(&ro);
     struct st_tracer_meta meta;
@@ -254,6 +299,7 @@ int cmd_record(int argc, char **argv)
     st_run_real_env(&ro, lang_env, sizeof lang_env, tz_env, sizeof tz_env);
     st_tracer_meta_set_real_env(&meta, real_env, 2);
     st_tracer_meta_add_session(&meta, &ro.cfg);
+    st_tracer_meta_add(&meta, "limit.max_trace", "%llu", (unsigned long long)max_trace);
     add_world_policy(&meta, &ro, rest, nrest);
     if (meta.error) {
         fprintf(stderr, "sandtrace %s: %s\n", prog, st_tracer_strerror(meta.error));
@@ -275,6 +321,7 @@ int cmd_record(int argc, char **argv)
         goto done;
     }
     st_tracer_set_session_limits(t, &ro.cfg);
+    st_tracer_set_max_bytes(t, max_trace);
     /* A quiet guest (waiting for input) still gets its events to disk. */
     st_tracer_set_background_flush(t, 100);
     struct st_observer obs = st_tracer_observer(t);

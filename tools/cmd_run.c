@@ -34,9 +34,10 @@ static void run_usage(FILE *out)
         "  74       --max-output reached        75  --max-calls reached\n"
         "  76       protocol violation          77  unknown (or fatal) function called\n"
         "  78       killed by the seccomp jail (a direct system call)\n"
+        "  79       with --record: --max-trace reached (or the trace's signature table)\n"
         "  2        bad command line\n"
         "--record FILE (before the executable) records the run: see 'sandtrace record --help'.\n"
-        "A guest exiting with 70..78 itself is told apart only by --outcome's \"status\".\n",
+        "A guest exiting with 70..79 itself is told apart only by --outcome's \"status\".\n",
         st_run_options_help());
 }
 

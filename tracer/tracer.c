@@ -241,7 +241,62 @@ struct st_tracer {
     unsigned nheld;
     uint8_t *bytes;
     size_t nbytes, bytes_cap;
+    /* The trace's bounds. The writer writes through `cio`, which counts the
+     * bytes into `written` and passes them to `inner`. */
+    struct trace_io cio;
+    struct trace_io *inner;
+    int own_inner;
+    uint64_t written;
+    uint64_t max_bytes;  /* 0: no bound */
+    int bound;           /* the bound reached (BOUND_*): events but the end are dropped */
+    int bound_reported;  /* the run was asked to end */
+    int have_control;
+    struct st_run_control control;
 };
+
+enum { BOUND_NONE, BOUND_SIZE, BOUND_SIGNATURES };
+
+static int cio_read(struct trace_io *io, void *buf, size_t cap, size_t *got)
+{
+    struct st_tracer *t = io->ctx;
+    return t->inner->read(t->inner, buf, cap, got);
+}
+
+static int cio_write(struct trace_io *io, const void *buf, size_t len)
+{
+    struct st_tracer *t = io->ctx;
+    int rc = t->inner->write(t->inner, buf, len);
+    io->last_errno = t->inner->last_errno;
+    if (rc == 0)
+        t->written += len;
+    return rc;
+}
+
+static int cio_seek(struct trace_io *io, uint64_t offset)
+{
+    struct st_tracer *t = io->ctx;
+    return t->inner->seek(t->inner, offset);
+}
+
+static int cio_size(struct trace_io *io, uint64_t *size)
+{
+    struct st_tracer *t = io->ctx;
+    return t->inner->size(t->inner, size);
+}
+
+static int cio_sync(struct trace_io *io)
+{
+    struct st_tracer *t = io->ctx;
+    return t->inner->sync(t->inner);
+}
+
+static void cio_free(struct trace_io *io)
+{
+    struct st_tracer *t = io->ctx;
+    if (t->own_inner)
+        trace_io_free(t->inner);
+    t->inner = NULL;
+}
 
 int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
                   const struct trace_header *header, const struct trace_writer_options *opt,
@@ -270,7 +325,20 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
     }
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->wake, NULL);
-    int rc = trace_writer_new(&t->w, io, own_io, header, opt);
+    /* The writer writes through a counting io, so that --max-trace knows
+     * the trace's size. */
+    t->inner = io;
+    t->own_inner = own_io;
+    t->cio = (struct trace_io){
+        .read = io->read ? cio_read : NULL,
+        .write = cio_write,
+        .seek = io->seek ? cio_seek : NULL,
+        .size = io->size ? cio_size : NULL,
+        .sync = io->sync ? cio_sync : NULL,
+        .free = cio_free,
+        .ctx = t,
+    };
+    int rc = trace_writer_new(&t->w, &t->cio, 1, header, opt);
     if (rc < 0) {
         /* trace_writer_new has freed io already when it owned it. */
         pthread_mutex_destroy(&t->lock);
@@ -304,15 +372,32 @@ static void set_held_bytes(struct trace_event *ev, const void *b)
     }
 }
 
-/* Writes the held events, in order. Callers hold t->lock. */
+/* --max-trace: the bytes written reached the bound. Callers hold t->lock. */
+static void check_size_locked(struct st_tracer *t)
+{
+    if (!t->bound && t->max_bytes && t->written >= t->max_bytes)
+        t->bound = BOUND_SIZE;
+}
+
+/* Writes the held events, in order; past a bound they are dropped (only
+ * the end is recorded). Callers hold t->lock. */
 static void drain_locked(struct st_tracer *t)
 {
-    for (unsigned i = 0; i < t->nheld && !t->err; i++) {
+    for (unsigned i = 0; i < t->nheld && !t->err && !t->bound; i++) {
         struct trace_event *ev = &t->held[i];
         set_held_bytes(ev, t->bytes + t->held_off[i]);
         int rc = trace_writer_add_event(t->w, ev);
+        if (rc == TRACE_E_LIMIT && ev->kind == TRACE_EV_REQUEST) {
+            /* The signature table is full (TRACE_MAX_SIGNATURES): the
+             * request cannot be named. Not a write error (nothing was
+             * written), so the trace stays whole and records the end; the
+             * request's other events are dropped with it. */
+            t->bound = BOUND_SIGNATURES;
+            break;
+        }
         if (rc < 0)
             t->err = rc;
+        check_size_locked(t);
     }
     t->nheld = 0;
     t->nbytes = 0;
@@ -371,18 +456,59 @@ static void add_locked(struct st_tracer *t, struct trace_event *ev)
         return;
     start_flusher_locked(t);
     drain_locked(t);
+    /* Past a bound only the end is recorded: why it ended, and how. */
+    if (t->bound && ev->kind != TRACE_EV_LIMIT && ev->kind != TRACE_EV_VIOLATION &&
+        ev->kind != TRACE_EV_NOTE && ev->kind != TRACE_EV_GUEST_EXIT)
+        return;
     ev->time_ns = TRACE_TIME_NOW;
     int rc = trace_writer_add_event(t->w, ev);
     if (rc < 0)
         t->err = rc;
     t->unflushed = 1;
+    if (ev->kind != TRACE_EV_GUEST_EXIT)
+        check_size_locked(t);
+}
+
+/* A bound was reached: the run is asked to end (once), which records the
+ * LIMIT through on_limit. Without a controller to ask (tap), the LIMIT is
+ * recorded here and the trace keeps only the end. Called without the lock:
+ * the controller calls back into the tracer. */
+static void report_bound(struct st_tracer *t)
+{
+    char reason[128];
+    const char *detail;
+    if (t->bound == BOUND_SIZE) {
+        detail = "trace size limit reached";
+        snprintf(reason, sizeof reason, "trace limit of %llu bytes reached",
+                 (unsigned long long)t->max_bytes);
+    } else {
+        detail = "signature table full: the trace cannot name another signature";
+        snprintf(reason, sizeof reason, "trace limit: more than %u distinct signatures",
+                 (unsigned)TRACE_MAX_SIGNATURES);
+    }
+    if (t->have_control) {
+        t->control.stop(t->control.session, ST_STATUS_TRACE_LIMIT, ST_LIMIT_TRACE, detail, reason);
+    } else {
+        struct trace_event ev = { .kind = TRACE_EV_LIMIT };
+        ev.limit.name = st_limit_name(ST_LIMIT_TRACE);
+        ev.limit.value = t->bound == BOUND_SIGNATURES ? TRACE_MAX_SIGNATURES : t->max_bytes;
+        ev.limit.detail = detail;
+        pthread_mutex_lock(&t->lock);
+        add_locked(t, &ev);
+        pthread_mutex_unlock(&t->lock);
+    }
 }
 
 static void add(struct st_tracer *t, struct trace_event *ev)
 {
     pthread_mutex_lock(&t->lock);
     add_locked(t, ev);
+    int report = t->bound && !t->bound_reported;
+    if (report)
+        t->bound_reported = 1;
     pthread_mutex_unlock(&t->lock);
+    if (report)
+        report_bound(t);
 }
 
 /* Holds one event of the open request, stamped now, with a copy of its
@@ -391,7 +517,7 @@ static void add(struct st_tracer *t, struct trace_event *ev)
 static void hold_locked(struct st_tracer *t, const struct trace_event *ev, const void *data,
                         size_t len)
 {
-    if (t->err)
+    if (t->err || t->bound)
         return;
     start_flusher_locked(t);
     t->unflushed = 1;
@@ -404,6 +530,7 @@ static void hold_locked(struct st_tracer *t, const struct trace_event *ev, const
         int rc = trace_writer_add_event(t->w, &direct);
         if (rc < 0)
             t->err = rc;
+        check_size_locked(t);
         return;
     }
     uint8_t *nb = st_grow(t->bytes, &t->bytes_cap, t->nbytes + len, 1, 4096, SIZE_MAX);
@@ -531,7 +658,12 @@ static void on_result(void *ctx, char kind, uint64_t value)
     pthread_mutex_lock(&t->lock);
     hold_locked(t, &ev, NULL, 0);
     drain_locked(t);
+    int report = t->bound && !t->bound_reported;
+    if (report)
+        t->bound_reported = 1;
     pthread_mutex_unlock(&t->lock);
+    if (report)
+        report_bound(t);
 }
 
 static void on_guest_stderr(void *ctx, const void *data, size_t len)
@@ -556,6 +688,8 @@ static void on_limit(void *ctx, enum st_limit which, const char *detail)
     struct trace_event ev = { .kind = TRACE_EV_LIMIT };
     ev.limit.name = st_limit_name(which);
     ev.limit.value = (unsigned)which < ST_LIMIT_COUNT ? t->limit_values[which] : 0;
+    if (which == ST_LIMIT_TRACE && t->bound == BOUND_SIGNATURES)
+        ev.limit.value = TRACE_MAX_SIGNATURES; /* the bound reached was the table's */
     ev.limit.detail = detail;
     add(t, &ev);
 }
@@ -576,9 +710,18 @@ static void on_note(void *ctx, const char *text)
     add(ctx, &ev);
 }
 
+static void on_start(void *ctx, const struct st_run_control *control)
+{
+    struct st_tracer *t = ctx;
+    t->control = *control;
+    t->have_control = control->stop != NULL;
+}
+
 static void on_exit_cb(void *ctx, const struct st_outcome *o)
 {
     struct st_tracer *t = ctx;
+    t->have_control = 0; /* the run is over */
+    t->bound_reported = 1; /* a bound reached now is past the end: not recorded */
     struct trace_event ev = { .kind = TRACE_EV_GUEST_EXIT };
     ev.guest_exit.code = o->status == ST_STATUS_EXITED ? o->exit_code : -1;
     ev.guest_exit.signal = o->signal;
@@ -592,6 +735,7 @@ struct st_observer st_tracer_observer(struct st_tracer *t)
 {
     struct st_observer o = {
         .ctx = t,
+        .on_start = on_start,
         .on_request = on_request,
         .on_mem_read = on_mem_read,
         .on_mem_read_str = on_mem_read_str,
@@ -615,6 +759,16 @@ int st_tracer_set_limit_value(struct st_tracer *t, enum st_limit which, uint64_t
         return ST_TRACER_E_INVALID;
     t->limit_values[which] = value;
     return 0;
+}
+
+int st_tracer_set_max_bytes(struct st_tracer *t, uint64_t max_bytes)
+{
+    if (!t)
+        return ST_TRACER_E_INVALID;
+    pthread_mutex_lock(&t->lock);
+    t->max_bytes = max_bytes;
+    pthread_mutex_unlock(&t->lock);
+    return st_tracer_set_limit_value(t, ST_LIMIT_TRACE, max_bytes);
 }
 
 void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_config *c)

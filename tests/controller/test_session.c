@@ -292,7 +292,8 @@ static void test_session_refusals_are_noted_with_their_errno(void **state)
 static void test_limit_names_are_the_recorded_ones(void **state)
 {
     (void)state;
-    static const char *const want[ST_LIMIT_COUNT] = { "timeout", "cpu", "memory", "output", "calls" };
+    static const char *const want[ST_LIMIT_COUNT] = { "timeout", "cpu", "memory", "output", "calls",
+                                                       "trace" };
     for (int l = 0; l < ST_LIMIT_COUNT; l++) {
         assert_string_equal(st_limit_name((enum st_limit)l), want[l]);
         assert_int_equal(st_limit_by_name(want[l]), l);

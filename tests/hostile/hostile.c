@@ -833,6 +833,42 @@ static int a_stdout_flood(int argc, char **argv)
     return 0;
 }
 
+static int a_devnull_flood(int argc, char **argv)
+{
+    /* 256 KiB writes to /dev/null: no output, nothing against --max-output,
+     * but every byte crosses the pipe and goes into the trace. Bytes a
+     * compressor cannot shrink; 64 MiB in all. */
+    static unsigned char chunk[256 * 1024];
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < sizeof chunk; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        chunk[i] = (unsigned char)x;
+    }
+    int fd = sg_open("/dev/null", O_WRONLY, 0);
+    int n = 0;
+    for (; n < 256; n++)
+        if (sg_write(fd, chunk, sizeof chunk) != (ssize_t)sizeof chunk)
+            break;
+    sg_printf("wrote %d blocks of 256 KiB to /dev/null\n", n);
+    return 0;
+}
+
+static int a_signature_flood(int argc, char **argv)
+{
+    /* 70000 distinct signatures nobody knows (refused with ENOSYS under
+     * --allow-unknown): more than a trace can name (TRACE_MAX_SIGNATURES). */
+    char sig[32];
+    int n = 0;
+    for (; n < 70000; n++) {
+        snprintf(sig, sizeof sig, "unknown_%d()i", n);
+        errno = 0;
+        if (sg_res_i(sg_call(sig, NULL, 0)) != -1 || errno != ENOSYS)
+            break;
+    }
+    sg_printf("%d distinct unknown signatures refused\n", n);
+    return 0;
+}
+
 static int a_stderr_flood(int argc, char **argv)
 {
     /* Straight onto its real fd 2, bypassing the protocol. */
@@ -1046,6 +1082,8 @@ static const struct attack attacks[] = {
     { "memory-bomb", a_memory_bomb },
     { "stdout-flood", a_stdout_flood },
     { "stderr-flood", a_stderr_flood },
+    { "devnull-flood", a_devnull_flood },
+    { "signature-flood", a_signature_flood },
     { "calls-flood", a_calls_flood },
     { "direct-open-write", a_direct_open_write },
     { "direct-socket", a_direct_socket },

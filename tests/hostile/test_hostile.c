@@ -37,6 +37,7 @@ struct hcase {
     const char *end_text;             /* its violation text, limit name, note or signature */
     int mem_frees;                    /* MEM_FREE events expected (-1: not checked) */
     long max_rss_mib;                 /* the controller's peak resident set stays below (0: not checked) */
+    long max_trace_kib;               /* the trace file stays below (0: not checked) */
 };
 
 #define V(text) .end = TRACE_EV_VIOLATION, .end_text = (text)
@@ -172,6 +173,16 @@ static const struct hcase cases[] = {
       { "[sandtrace: output truncated at 65536 bytes]" }, L("output"), .mem_frees = -1 },
     { "stderr-flood", { 0 }, { "--max-output", "64K" }, 74, "output", "output limit of 65536 bytes reached",
       .err_has = "[sandtrace: output truncated at 65536 bytes]", L("output"), .mem_frees = -1 },
+    /* --max-trace ends a guest whose trace grows past it (issue #13, hole
+     * 10): the trace stops near 1 MiB of the 64 MiB written, and verifies. */
+    { "devnull-flood", { 0 }, { "--max-trace", "1M" }, 80, "trace-limit",
+      "trace limit of 1048576 bytes reached", .out_not = "wrote 256 blocks", L("trace"),
+      .mem_frees = -1, .max_trace_kib = 2048 },
+    /* A trace names at most 65536 signatures: the next new one ends the
+     * guest as a recorded limit, not an unrecorded run (issue #13, hole 11). */
+    { "signature-flood", { 0 }, { "--allow-unknown" }, 80, "trace-limit",
+      "more than 65536 distinct signatures", .out_not = "70000 distinct", L("trace"),
+      .mem_frees = -1 },
     { "calls-flood", { 0 }, { "--max-calls", "1000" }, 75, "max-calls", "more than 1000 calls",
       L("calls"), .mem_frees = -1 },
     /* ---- direct system calls (the jail) */
@@ -411,6 +422,10 @@ static void run_case(void **state)
         fail_msg("%s: stderr lacks '%s': %.2000s", c->name, c->err_has, r.err);
     tu_run_release(&r);
 
+    struct stat st;
+    if (c->max_trace_kib && (stat(trace, &st) != 0 || st.st_size >= c->max_trace_kib * 1024))
+        fail_msg("%s: the trace has %lld bytes, want below %ld KiB", c->name,
+                 (long long)st.st_size, c->max_trace_kib);
     check_trace(c, trace);
     unlink(trace);
     unlink(outcome);
