@@ -830,8 +830,8 @@ static void add_pypy_figures(const struct bench_pypy *py)
         f = add_fig(ids[nid++], name, r->ctrl_ns, "ns", NAN, NULL, NAN);
         if (!strcmp(r->workload, "stat") || !strcmp(r->workload, "write")) {
             set_goal(f, G_LE, 0, 4000, "<= 4000 ns");
-            add_why(f, "%s; direct guest memory and the blocking fast path are not built yet",
-                    sc);
+            add_why(f, "%s (direct guest memory is on for a jailed guest; the blocking fast "
+                       "path is not built)", sc);
         }
         if (f->met != 0)
             snprintf(f->note, sizeof f->note, "%s", sc);
