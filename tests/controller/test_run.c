@@ -222,6 +222,41 @@ static void test_run_jail_denies_direct_file_reads_and_names_them(void **state)
     tu_run_release(&r);
 }
 
+/* Host metadata and the controller stay out of reach once the guest runs
+ * (issue #13, holes 6 and 8): a direct stat of a host file, a direct read
+ * of the controller's /proc entries or of /dev/tty, and another process's
+ * limits are all refused and named, where without the jail they work. */
+static void test_run_jail_hides_host_metadata_and_the_controller(void **state)
+{
+    (void)state;
+    char pid_arg[32], environ_path[64];
+    snprintf(pid_arg, sizeof pid_arg, "%d", (int)getpid());
+    snprintf(environ_path, sizeof environ_path, "/proc/%d/environ", (int)getpid());
+    static const char *const modes[] = { "statreal", "readreal", "readreal", "prlimitpid" };
+    const char *args[] = { "/etc/passwd", environ_path, "/dev/tty", pid_arg };
+    static const char *const jailed_out[] = { "stat -1 size -1\n", "read -1 bytes directly\n",
+                                              "read -1 bytes directly\n", "prlimit -1\n" };
+    static const char *const named[] = { "\"newfstatat\":1", "\"openat\":1", "\"openat\":1",
+                                         "\"prlimit64\":1" };
+    for (size_t i = 0; i < 4; i++) {
+        struct tu_run r;
+        char *json = run_outcome((const char *[]){ "--", tguest(), modes[i], args[i], NULL }, &r);
+        if (r.status != 0 || strcmp(r.out, jailed_out[i]) || !strstr(json, named[i]))
+            fail_msg("%s %s: status %d, out '%s', outcome %s", modes[i], args[i], r.status, r.out, json);
+        free(json);
+        tu_run_release(&r);
+    }
+    /* Without the jail the stat and the foreign prlimit work: the test can tell. */
+    struct tu_run r = run((const char *[]){ "--no-seccomp", "--no-fs-jail", "--", tguest(), "statreal",
+                                            "/etc/passwd", NULL });
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "stat 0 size "));
+    tu_run_release(&r);
+    r = run((const char *[]){ "--no-seccomp", "--no-fs-jail", "--", tguest(), "prlimitpid", pid_arg, NULL });
+    assert_string_equal(r.out, "prlimit 0\n");
+    tu_run_release(&r);
+}
+
 /* Code that runs before main (a .preinit_array function, as an IFUNC
  * resolver or a library constructor would) is already in the jail: the
  * filter is installed before execve, and the loader's opens end there. */
@@ -667,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_run_example_guests_live_under_the_jail),
         cmocka_unit_test(test_run_jail_denies_direct_file_reads_and_names_them),
         cmocka_unit_test(test_run_jail_is_there_before_main),
+        cmocka_unit_test(test_run_jail_hides_host_metadata_and_the_controller),
         cmocka_unit_test(test_run_dump_mode_is_jailed),
         cmocka_unit_test(test_run_example_guests_live_under_the_strict_jail),
         cmocka_unit_test(test_run_timeout_ends_a_looping_guest),

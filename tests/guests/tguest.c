@@ -24,6 +24,10 @@
  *   badptr          stat64() of the address 1 (the controller's Z crashes it)
  *   lying-z         answers the controller's Z with a length beyond maxlen
  *   readreal PATH   opens and reads a real file directly (jail test)
+ *   statreal PATH   stats a real path directly (newfstatat): prints its result
+ *                   and, when it worked, the size it saw (jail test)
+ *   prlimitpid PID  reads another process's limit directly (prlimit64):
+ *                   prints the result (jail test)
  *   chaos SEED N    N requests, each a random registry signature with random
  *                   arguments (pointers mostly into a valid buffer)
  *   mkfile PATH     creates PATH (O_WRONLY|O_CREAT|O_TRUNC) holding "made\n" */
@@ -33,7 +37,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -261,6 +267,14 @@ int main(int argc, char **argv)
         char buf[64];
         ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
         sg_printf("read %zd bytes directly\n", n);
+    } else if (!strcmp(mode, "statreal")) {
+        struct stat st;
+        long r = syscall(SYS_newfstatat, AT_FDCWD, arg, &st, 0);
+        sg_printf("stat %ld size %lld\n", r, r == 0 ? (long long)st.st_size : -1LL);
+    } else if (!strcmp(mode, "prlimitpid")) {
+        struct rlimit rl;
+        long r = syscall(SYS_prlimit64, atol(arg), RLIMIT_NOFILE, NULL, &rl);
+        sg_printf("prlimit %ld\n", r);
     } else if (!strcmp(mode, "chaos")) {
         chaos((uint64_t)atol(arg), argc > 3 ? atol(argv[3]) : 100);
     } else if (!strcmp(mode, "calls")) {
