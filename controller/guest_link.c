@@ -159,11 +159,20 @@ static int direct_str(struct st_link *l, uint64_t ptr, uint64_t maxlen, char *ds
     size_t got = 0;
     while (got < maxlen) {
         uint64_t at = ptr + got;
+        if (got == cap - 1) {
+            /* No room left: the string fits only if it ends right here. */
+            char next;
+            if (!direct_copy(l, at, &next, 1, 0))
+                return 0;
+            if (next != '\0')
+                return -1; /* longer than the caller's buffer: ST_E_TOO_BIG */
+            break;
+        }
         size_t chunk = 4096 - (size_t)(at % 4096);
         if (chunk > maxlen - got)
             chunk = (size_t)(maxlen - got);
-        if (got + chunk > cap - 1)
-            return -1; /* longer than the caller's buffer: ST_E_TOO_BIG */
+        if (chunk > cap - 1 - got)
+            chunk = cap - 1 - got;
         if (!direct_copy(l, at, dst + got, chunk, 0))
             return 0;
         char *nul = memchr(dst + got, 0, chunk);
