@@ -268,6 +268,18 @@ static ssize_t guest_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
     return -1;
 }
 
+/* Beneath one of the directories the loader takes libraries from: the
+ * system's, or the executable's own. */
+static int in_loader_dirs(const struct st_jail *j, const char *path)
+{
+    static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
+                                        "/usr/local/lib/", NULL };
+    for (size_t i = 0; dirs[i]; i++)
+        if (!strncmp(path, dirs[i], strlen(dirs[i])))
+            return 1;
+    return j->exe_dir[0] && !strncmp(path, j->exe_dir, strlen(j->exe_dir));
+}
+
 /* A path the loader may open or look at: /etc/ld.so.cache and
  * /etc/ld.so.preload, and shared objects (a name with ".so") in the system's
  * library directories or under the executable's own directory. No "..". */
@@ -283,12 +295,7 @@ static int loader_path_ok(const struct st_jail *j, const char *path)
     const char *base = strrchr(path, '/') + 1;
     if (!strstr(base, ".so"))
         return 0;
-    static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
-                                        "/usr/local/lib/", NULL };
-    for (size_t i = 0; dirs[i]; i++)
-        if (!strncmp(path, dirs[i], strlen(dirs[i])))
-            return 1;
-    return j->exe_dir[0] && !strncmp(path, j->exe_dir, strlen(j->exe_dir));
+    return in_loader_dirs(j, path);
 }
 
 /* Under a directory where the loader looks for libraries (the system's, or
@@ -298,12 +305,7 @@ static int loader_dir_ok(const struct st_jail *j, const char *path)
 {
     if (path[0] != '/' || strstr(path, "/.."))
         return 0;
-    static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
-                                        "/usr/local/lib/", NULL };
-    for (size_t i = 0; dirs[i]; i++)
-        if (!strncmp(path, dirs[i], strlen(dirs[i])))
-            return 1;
-    return j->exe_dir[0] && !strncmp(path, j->exe_dir, strlen(j->exe_dir));
+    return in_loader_dirs(j, path);
 }
 
 /* The system's locale data, which libc reads itself when the guest's LANG
