@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tools/commands.h"
+#include "tools/options.h"
 
 struct command {
     const char *name;
@@ -26,6 +27,20 @@ static void usage(FILE *out)
     fprintf(out, "\n'sandtrace COMMAND --help' describes one command; 'man sandtrace' all of them.\n");
 }
 
+static void unknown_command(const char *name)
+{
+    const char *names[sizeof commands / sizeof commands[0] + 1];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        names[i] = commands[i].name;
+    names[sizeof commands / sizeof commands[0]] = NULL;
+    const char *near = opt_suggest(name, names);
+    if (near)
+        fprintf(stderr, "sandtrace: unknown command '%s' (did you mean '%s'?)\n", name, near);
+    else
+        fprintf(stderr, "sandtrace: unknown command '%s'\n", name);
+    fprintf(stderr, "Try 'sandtrace help' for the list of commands.\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -40,7 +55,7 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
                 if (!strcmp(commands[i].name, argv[2]))
                     return commands[i].fn(2, sub);
-            fprintf(stderr, "sandtrace: unknown command '%s'\n", argv[2]);
+            unknown_command(argv[2]);
             return ST_EXIT_USAGE;
         }
         usage(stdout);
@@ -53,6 +68,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(commands[i].name, name))
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "sandtrace: unknown command '%s' (see 'sandtrace help')\n", name);
+    unknown_command(name);
     return ST_EXIT_USAGE;
 }

@@ -29,6 +29,20 @@ static void test_cli_unknown_command_is_usage_error(void **state)
     tu_run_release(&r);
 }
 
+static void test_cli_command_typo_gets_a_suggestion(void **state)
+{
+    (void)state;
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "dupm", "t.sbt", NULL }, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "sandtrace: unknown command 'dupm' (did you mean 'dump'?)\n"));
+    assert_non_null(strstr(r.err, "Try 'sandtrace help'"));
+    tu_run_release(&r);
+    r = tu_run_sandtrace((const char *[]){ "help", "reocrd", NULL }, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "(did you mean 'record'?)"));
+    tu_run_release(&r);
+}
+
 static void test_cli_help_lists_every_command(void **state)
 {
     (void)state;
@@ -60,6 +74,7 @@ int main(void)
         cmocka_unit_test(test_cli_version_prints_version),
         cmocka_unit_test(test_cli_unknown_command_is_usage_error),
         cmocka_unit_test(test_cli_help_lists_every_command),
+        cmocka_unit_test(test_cli_command_typo_gets_a_suggestion),
         cmocka_unit_test(test_cli_no_arguments_is_usage_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
