@@ -287,6 +287,8 @@ static int jp_string(struct jp *j, char *dst, size_t cap, const char **raw, size
                     cp = cp << 4 | (uint32_t)v;
                 }
                 j->p += 4;
+                if (cp == 0 && dst)
+                    return jp_fail(j, "a NUL character in a string");
                 if (cp >= 0xd800 && cp <= 0xdfff)
                     cp = 0xfffd; /* surrogates: a note does not need them */
                 break;
