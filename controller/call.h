@@ -66,7 +66,9 @@ long st_session_write_output(struct st_session *s, int fd, const void *data, siz
 /* Reads up to `n` bytes of guest input (the controller's stdin or --stdin
  * FILE); 0 at EOF, or a negative errno. */
 long st_session_read_input(struct st_session *s, void *buf, size_t n);
-/* The session's virtual file system (controller/vfs.h). */
+/* The session's virtual file system (controller/vfs.h). Never NULL:
+ * st_session_new gives every session one (the caller's, or a default one),
+ * so the file handlers use it without checking. */
 struct st_vfs *st_session_vfs(struct st_session *s);
 
 #endif

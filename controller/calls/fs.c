@@ -34,15 +34,6 @@ static int answer(struct st_call *c, int64_t r)
     return 0;
 }
 
-/* The session's vfs; without one every file call is ENOSYS. */
-static struct st_vfs *vfs_of(struct st_session *s, struct st_call *c)
-{
-    struct st_vfs *v = st_session_vfs(s);
-    if (!v)
-        st_call_fail(c, ENOSYS);
-    return v;
-}
-
 /* Reads the path argument `i` into buf (ST_VFS_PATH_MAX + 1 bytes).
  * Returns 0, a positive errno for the guest (EFAULT for NULL, ENAMETOOLONG),
  * or a negative st_error (protocol). */
@@ -115,9 +106,7 @@ static int put_stat(struct st_session *s, struct st_call *c, uint64_t ptr, int r
 static int stat_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i,
                        unsigned buf_i, int flags)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     uint64_t out = st_arg_ptr(c, buf_i);
     if (flags & ~(FS_AT_SYMLINK_NOFOLLOW | FS_AT_EMPTY_PATH)) {
         st_call_fail(c, EINVAL);
@@ -164,9 +153,7 @@ int call_fstatat64(struct st_session *s, struct st_call *c)
 
 int call_fstat64(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     struct st_vfs_stat st;
     int rc = st_vfs_fstat(v, fd_arg(c, 0), &st);
     if (rc == 0 && st_arg_ptr(c, 1) == 0)
@@ -177,9 +164,7 @@ int call_fstat64(struct st_session *s, struct st_call *c)
 static int access_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i,
                          int64_t mode, int64_t flags)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
@@ -205,9 +190,7 @@ int call_faccessat(struct st_session *s, struct st_call *c)
 static int chmod_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i,
                         int64_t mode, int64_t flags)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
@@ -232,9 +215,7 @@ int call_fchmodat(struct st_session *s, struct st_call *c)
 
 int call_fchmod(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int64_t mode = st_arg_int(c, 1);
     if (mode < 0 || mode > 07777) {
         st_call_fail(c, EINVAL);
@@ -245,9 +226,7 @@ int call_fchmod(struct st_session *s, struct st_call *c)
 
 static int readlink_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
@@ -287,9 +266,7 @@ int call_readlinkat(struct st_session *s, struct st_call *c)
 
 static int open_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
@@ -315,25 +292,19 @@ int call_openat(struct st_session *s, struct st_call *c)
 
 int call_close(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_close(v, fd_arg(c, 0)));
 }
 
 int call_dup(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_dup(v, fd_arg(c, 0)));
 }
 
 int call_rpy_dup_noninheritable(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int fd = st_vfs_dup(v, fd_arg(c, 0));
     if (fd >= 0)
         st_vfs_set_cloexec(v, fd, 1);
@@ -350,9 +321,7 @@ static size_t io_count(int64_t n)
 
 static int read_common(struct st_session *s, struct st_call *c, int positional)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int fd = fd_arg(c, 0);
     uint64_t buf = st_arg_ptr(c, 1);
     int64_t count = st_arg_int(c, 2);
@@ -422,9 +391,7 @@ int call_pread(struct st_session *s, struct st_call *c)
 
 static int write_common(struct st_session *s, struct st_call *c, int positional)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int fd = fd_arg(c, 0);
     uint64_t buf = st_arg_ptr(c, 1);
     int64_t count = st_arg_int(c, 2);
@@ -493,9 +460,7 @@ int call_pwrite(struct st_session *s, struct st_call *c)
 
 int call_lseek(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int whence;
     if (!as_int(st_arg_int(c, 2), &whence))
         whence = -1;
@@ -504,18 +469,14 @@ int call_lseek(struct st_session *s, struct st_call *c)
 
 int call_ftruncate(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_ftruncate(v, fd_arg(c, 0), st_arg_int(c, 1)));
 }
 
 /* fsync/fdatasync: nothing to flush; EINVAL for the standard streams (pipes). */
 static int sync_fd(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int kind = st_vfs_fd_kind(v, fd_arg(c, 0));
     if (kind < 0)
         return answer(c, kind);
@@ -544,9 +505,7 @@ int call_sync(struct st_session *s, struct st_call *c)
 /* posix_fadvise returns an error number instead of setting errno. */
 int call_posix_fadvise(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int kind = st_vfs_fd_kind(v, fd_arg(c, 0));
     int64_t advice = st_arg_int(c, 3);
     uint64_t r = 0;
@@ -564,9 +523,7 @@ int call_posix_fadvise(struct st_session *s, struct st_call *c)
  * with EBADF otherwise. */
 int call_isatty(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int kind = st_vfs_fd_kind(v, fd_arg(c, 0));
     c->result = 0;
     c->err = kind < 0 ? EBADF : ENOTTY;
@@ -577,9 +534,7 @@ int call_isatty(struct st_session *s, struct st_call *c)
 
 int call_fcntl(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int fd = fd_arg(c, 0);
     int64_t cmd = st_arg_int(c, 1), arg = st_arg_int(c, 2);
     if (st_vfs_fd_kind(v, fd) < 0)
@@ -602,34 +557,26 @@ int call_fcntl(struct st_session *s, struct st_call *c)
 
 int call_rpy_get_inheritable(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int r = st_vfs_get_cloexec(v, fd_arg(c, 0));
     return answer(c, r < 0 ? r : !r);
 }
 
 int call_rpy_set_inheritable(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_set_cloexec(v, fd_arg(c, 0), st_arg_int(c, 1) == 0));
 }
 
 int call_rpy_get_status_flags(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_get_status_flags(v, fd_arg(c, 0)));
 }
 
 int call_rpy_set_status_flags(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int flags = (int)(st_arg_int(c, 1) & 0x7fffffff);
     return answer(c, st_vfs_set_status_flags(v, fd_arg(c, 0), flags));
 }
@@ -638,9 +585,7 @@ int call_rpy_set_status_flags(struct st_session *s, struct st_call *c)
 
 int call_mkdir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 0, path);
     if (g <= 0)
@@ -650,9 +595,7 @@ int call_mkdir(struct st_session *s, struct st_call *c)
 
 int call_mkdirat(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 1, path);
     if (g <= 0)
@@ -662,9 +605,7 @@ int call_mkdirat(struct st_session *s, struct st_call *c)
 
 int call_unlink(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 0, path);
     if (g <= 0)
@@ -674,9 +615,7 @@ int call_unlink(struct st_session *s, struct st_call *c)
 
 int call_unlinkat(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 1, path);
     if (g <= 0)
@@ -690,9 +629,7 @@ int call_unlinkat(struct st_session *s, struct st_call *c)
 
 int call_rmdir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 0, path);
     if (g <= 0)
@@ -703,9 +640,7 @@ int call_rmdir(struct st_session *s, struct st_call *c)
 static int rename_common(struct st_session *s, struct st_call *c, int odir, unsigned oi, int ndir,
                          unsigned ni)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char *paths = malloc(2 * (ST_VFS_PATH_MAX + 1));
     if (!paths)
         return answer(c, -ENOMEM);
@@ -733,9 +668,7 @@ int call_renameat(struct st_session *s, struct st_call *c)
 
 int call_chdir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 0, path);
     if (g <= 0)
@@ -745,9 +678,7 @@ int call_chdir(struct st_session *s, struct st_call *c)
 
 int call_fchdir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_fchdir(v, fd_arg(c, 0)));
 }
 
@@ -755,9 +686,7 @@ int call_fchdir(struct st_session *s, struct st_call *c)
  * glibc allows) a block holding it is allocated in the guest with M. */
 int call_getcwd(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     uint64_t buf = st_arg_ptr(c, 0);
     int64_t size = st_arg_int(c, 1);
     char path[ST_VFS_PATH_MAX];
@@ -813,9 +742,7 @@ static int hand_out_dir(struct st_session *s, struct st_call *c, struct st_vfs *
 
 int call_opendir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, 0, path);
     if (g <= 0)
@@ -828,9 +755,7 @@ int call_opendir(struct st_session *s, struct st_call *c)
 
 int call_fdopendir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int fd = fd_arg(c, 0);
     int kind = st_vfs_fd_kind(v, fd);
     if (kind < 0)
@@ -844,9 +769,7 @@ int call_fdopendir(struct st_session *s, struct st_call *c)
 
 int call_readdir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     uint64_t dirp = st_arg_ptr(c, 0);
     int fd = st_vfs_dir_lookup(v, dirp);
     if (fd < 0)
@@ -870,9 +793,7 @@ int call_readdir(struct st_session *s, struct st_call *c)
 
 int call_rewinddir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     int fd = st_vfs_dir_lookup(v, st_arg_ptr(c, 0));
     if (fd >= 0)
         st_vfs_rewinddir(v, fd);
@@ -882,17 +803,13 @@ int call_rewinddir(struct st_session *s, struct st_call *c)
 
 int call_dirfd(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     return answer(c, st_vfs_dir_lookup(v, st_arg_ptr(c, 0)));
 }
 
 int call_closedir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = vfs_of(s, c);
-    if (!v)
-        return 0;
+    struct st_vfs *v = st_session_vfs(s);
     uint64_t dirp = st_arg_ptr(c, 0);
     int fd = st_vfs_dir_lookup(v, dirp);
     if (fd < 0)
