@@ -221,6 +221,12 @@ static void test_recorder_sigkilled_at_random_moments_leaves_valid_traces(void *
                                NULL };
         long delay = 5 + (long)(prng_next() % 300);
         pid_t rec = start(argv, -1);
+        /* Odd trials count the delay from the recorder's start (they may
+         * kill it during its set-up); even ones from the guest's start, so
+         * that a loaded machine, where set-up alone can take 300 ms, still
+         * kills half of the recorders with a guest running. */
+        if (trial % 2 == 0)
+            wait_for_child(rec, 5000);
         sleep_ms(delay);
         pid_t guest = child_of(rec);
         kill(rec, SIGKILL);
