@@ -44,6 +44,8 @@ const char *rp_strerror(int err)
     case RP_E_IO: return "talking to the guest failed";
     case RP_E_INVALID: return "invalid argument";
     case RP_E_STATE: return "replay already ran";
+    case RP_E_DAMAGED: return "the trace is damaged";
+    case RP_E_KEY: return "the trace's key is missing or wrong";
     }
     return "unknown error";
 }
@@ -145,6 +147,58 @@ static void set_err(char *err, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+/* What a reader's open error means: the trace cannot be read at all, its
+ * header is damaged, or the key is the problem. */
+static int trace_open_error(int rc)
+{
+    switch (rc) {
+    case TRACE_E_NOMEM:
+        return RP_E_NOMEM;
+    case TRACE_E_TRUNCATED: case TRACE_E_CHECKSUM: case TRACE_E_CORRUPT: case TRACE_E_CHAIN:
+    case TRACE_E_INDEX: case TRACE_E_LIMIT: case TRACE_E_COMPRESS:
+        return RP_E_DAMAGED;
+    case TRACE_E_KEY_REQUIRED: case TRACE_E_WRONG_KEY: case TRACE_E_NOT_KEYED:
+        return RP_E_KEY;
+    default:
+        return RP_E_TRACE; /* I/O, not a trace, an unknown version */
+    }
+}
+
+/* Opens r->cfg's trace into r->rd: 0, or an RP_E_* with the message in err. */
+static int open_trace(struct rp_replay *r, char *err, size_t err_cap)
+{
+    const struct rp_config *cfg = &r->cfg;
+    const char *name = cfg->trace_path ? cfg->trace_path : "(stream)";
+    struct trace_io *io = cfg->io;
+    int own = 0;
+    if (!io) {
+        struct stat st;
+        if (stat(cfg->trace_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            set_err(err, err_cap, "cannot open trace '%s': %s", name, strerror(EISDIR));
+            return RP_E_TRACE;
+        }
+        errno = 0;
+        int rc = trace_io_open_file(cfg->trace_path, TRACE_IO_READ, &io);
+        if (rc < 0) {
+            int e = io ? io->last_errno : errno;
+            set_err(err, err_cap, "cannot open trace '%s': %s", name,
+                    rc == TRACE_E_IO && e ? strerror(e) : trace_strerror(rc));
+            trace_io_free(io);
+            return rc == TRACE_E_NOMEM ? RP_E_NOMEM : RP_E_TRACE;
+        }
+        own = 1;
+    }
+    struct trace_reader_options ro = { 0 };
+    ro.key = cfg->key;
+    char msg[256] = "";
+    int rc = trace_reader_open(&r->rd, io, own, &ro, msg, sizeof msg);
+    if (rc < 0) {
+        set_err(err, err_cap, "cannot open trace '%s': %s", name, msg[0] ? msg : trace_strerror(rc));
+        return trace_open_error(rc);
+    }
+    return 0;
+}
+
 int rp_replay_new(const struct rp_config *cfg, struct rp_replay **out, char *err, size_t err_cap)
 {
     if (out)
@@ -163,27 +217,10 @@ int rp_replay_new(const struct rp_config *cfg, struct rp_replay **out, char *err
     r->link.child.to_guest = r->link.child.from_guest = r->link.child.err_fd = -1;
     rp_map_init(&r->map);
     const char *name = cfg->trace_path ? cfg->trace_path : "(stream)";
-    struct trace_io *io = cfg->io;
-    int own = 0;
-    if (!io) {
-        int rc = trace_io_open_file(cfg->trace_path, TRACE_IO_READ, &io);
-        if (rc < 0) {
-            char why[128];
-            snprintf(why, sizeof why, "%s", trace_strerror(rc));
-            set_err(err, err_cap, "cannot open trace '%s': %s", name, why);
-            free(r);
-            return RP_E_TRACE;
-        }
-        own = 1;
-    }
-    struct trace_reader_options ro = { 0 };
-    ro.key = cfg->key;
-    char msg[256] = "";
-    int rc = trace_reader_open(&r->rd, io, own, &ro, msg, sizeof msg);
+    int rc = open_trace(r, err, err_cap);
     if (rc < 0) {
-        set_err(err, err_cap, "cannot open trace '%s': %s", name, msg[0] ? msg : trace_strerror(rc));
         free(r);
-        return RP_E_TRACE;
+        return rc;
     }
     r->hdr = trace_reader_header(r->rd);
     const char *exe = cfg->exe ? cfg->exe : r->hdr->guest_exe_path;
@@ -373,8 +410,10 @@ static int diverge(struct rp_replay *r, struct rp_divergence *d)
 /* What a stream error means for the replay, as a message. */
 static void live_error_message(struct rp_replay *r, int rc, char *dst, size_t cap)
 {
-    if (rc == ST_E_TIMEOUT)
+    if (rc == ST_E_TIMEOUT) {
+        r->res->timed_out = 1;
         snprintf(dst, cap, "timeout after %g s waiting for the guest", r->cfg.timeout_seconds);
+    }
     else if (rc == ST_E_EOF || rc == ST_E_TRUNCATED || rc == ST_E_IO)
         snprintf(dst, cap, "the guest's stream ended (%s)", st_error_name(rc));
     else
@@ -657,7 +696,7 @@ static int replay_result(struct rp_replay *r, const struct trace_event *ev)
         char msg[256];
         snprintf(msg, sizeof msg, "malformed trace: event %llu is a result of kind '%c' for %s",
                  (unsigned long long)ev->seq, kind, r->live.text);
-        return stop_with(r, RP_END_ERROR, msg);
+        return stop_with(r, RP_END_TRUNCATED, msg);
     }
     if (kind == 'p' && value) {
         enum rp_map_how how;
@@ -732,7 +771,7 @@ static int answer_request(struct rp_replay *r, uint64_t req_seq)
             snprintf(msg, sizeof msg,
                      "malformed trace: event %llu is a request before the result of event %llu",
                      (unsigned long long)ev->seq, (unsigned long long)req_seq);
-            return stop_with(r, RP_END_ERROR, msg);
+            return stop_with(r, RP_END_TRUNCATED, msg);
         }
         maybe_pause(r, ev->seq);
         int step = replay_command(r, ev, is_output);
@@ -1380,6 +1419,7 @@ int rp_replay_run(struct rp_replay *r, struct rp_result *res)
     reap_live(r, step != STEP_END || res->live_killed);
     if (r->link.timed_out && step == STEP_END) {
         res->end = RP_END_ERROR;
+        res->timed_out = 1;
         snprintf(res->message, sizeof res->message,
                  "timeout after %g s waiting for the guest to end", r->cfg.timeout_seconds);
     } else if (step == STEP_END) {

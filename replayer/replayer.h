@@ -54,12 +54,14 @@
 enum rp_error {
     RP_OK = 0,
     RP_E_NOMEM = -1,     /* out of memory */
-    RP_E_TRACE = -2,     /* the trace cannot be opened or read */
+    RP_E_TRACE = -2,     /* the trace cannot be opened or read, or is not a trace */
     RP_E_EXE = -3,       /* no executable to start (none in the header, or missing) */
     RP_E_SPAWN = -4,     /* the guest could not be started */
     RP_E_IO = -5,        /* talking to the guest failed outside of a divergence */
     RP_E_INVALID = -6,   /* an invalid argument */
     RP_E_STATE = -7,     /* rp_replay_run called twice */
+    RP_E_DAMAGED = -8,   /* the trace's header is damaged or cut short */
+    RP_E_KEY = -9,       /* a keyed trace without its key, or the wrong key */
 };
 
 /* A short lowercase description of `err`; never NULL. */
@@ -69,7 +71,8 @@ const char *rp_strerror(int err);
 enum rp_end {
     RP_END_COMPLETE = 0,   /* the whole trace was replayed, up to the guest's recorded end */
     RP_END_DIVERGED = 1,   /* it stopped at the first divergence (or, with keep_going, saw some) */
-    RP_END_TRUNCATED = 2,  /* the trace ends before the recorded run did (damaged or cut) */
+    RP_END_TRUNCATED = 2,  /* the trace ends before the recorded run did (damaged, cut, or
+                            * malformed: an event that cannot follow the one before) */
     RP_END_ERROR = 3,      /* the replay itself failed (see rp_result.message) */
 };
 
@@ -169,14 +172,18 @@ struct rp_result {
     pid_t pid;
     /* RP_END_TRUNCATED/RP_END_ERROR: why, and the reader's error. */
     int trace_error;
+    int timed_out;             /* RP_END_ERROR because cfg.timeout_seconds ran out */
     char message[1024];
 };
 
 struct rp_replay;
 
 /* Opens the trace and checks its header (an executable to start). On
- * failure *out is NULL and a message is written to `err` (err_cap bytes).
- * Errors: RP_E_TRACE, RP_E_EXE, RP_E_NOMEM, RP_E_INVALID. */
+ * failure *out is NULL and a message is written to `err` (err_cap bytes):
+ * "cannot open trace 'x.sbt': No such file or directory". Errors: RP_E_TRACE
+ * (cannot be read: missing, a directory, not a trace), RP_E_DAMAGED (its
+ * header is damaged or cut short), RP_E_KEY, RP_E_EXE, RP_E_NOMEM,
+ * RP_E_INVALID. */
 int rp_replay_new(const struct rp_config *cfg, struct rp_replay **out, char *err, size_t err_cap);
 
 /* The trace's header; valid until rp_replay_free. */

@@ -2,6 +2,7 @@
 #include "tools/replay_corpus.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/st_buf.h"
 #include "common/st_util.h"
 #include "tools/commands.h"
 #include "tools/corpus_list.h"
@@ -19,17 +21,32 @@
 #define RC_REPORT_KEEP (64u * 1024)   /* bytes of a report kept for the verdict and JUnit */
 #define RC_JOBS_MAX 256
 
-/* The exit statuses of `replay --check` (cmd_replay.c). */
-enum { RC_IDENTICAL = 0, RC_DIVERGED = 65, RC_TRUNCATED = 66, RC_ERROR = 67 };
+/* What a trace's `replay --check` said, by its exit status (enum st_exit). */
+enum rc_verdict { V_PASS, V_DIVERGED, V_DAMAGED, V_UNREADABLE, V_ERROR, V_COUNT };
 
-enum rc_verdict { V_PASS, V_DIVERGED, V_TRUNCATED, V_ERROR };
+static const char *const verdict_word[V_COUNT] = { "ok", "DIVERGED", "DAMAGED", "UNREADABLE", "ERROR" };
+static const char *const verdict_json[V_COUNT] = { "identical", "diverged", "damaged", "unreadable", "error" };
 
 struct rc_result {
     enum rc_verdict verdict;
+    int code;                /* its exit status, or -1 */
+    int signal;              /* the signal that killed it, or 0 */
     double seconds;
     char *report;            /* up to RC_REPORT_KEEP bytes of its stderr (owned) */
     char summary[512];       /* the one line that says why */
+    int64_t divergence;      /* the event of the first divergence, or -1 */
 };
+
+static enum rc_verdict verdict_of(int code)
+{
+    switch (code) {
+    case ST_EXIT_OK: return V_PASS;
+    case ST_EXIT_DIVERGED: return V_DIVERGED;
+    case ST_EXIT_DAMAGED: return V_DAMAGED;
+    case ST_EXIT_UNREADABLE: return V_UNREADABLE;
+    default: return V_ERROR; /* could not run, timeout, key, killed */
+    }
+}
 
 struct rc_slot {
     pid_t pid;
@@ -79,6 +96,9 @@ static void summarize(struct rc_result *r)
         return;
     }
     best += sizeof prefix - 1;
+    unsigned long long seq;
+    if (sscanf(best, "divergence at event %llu (", &seq) == 1 && seq <= INT64_MAX)
+        r->divergence = (int64_t)seq;
     const char *nl = strchr(best, '\n');
     plain(r->summary, sizeof r->summary, best, nl ? (size_t)(nl - best) : strlen(best));
 }
@@ -159,11 +179,11 @@ static pid_t start_one(const struct replay_corpus_options *o, const char *trace,
     if (pid == 0) {
         int null = open("/dev/null", O_RDWR);
         if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(err, 2) < 0)
-            _exit(RC_ERROR);
+            _exit(ST_EXIT_ERROR);
         /* The same binary: the single-trace replay, unchanged. */
         execv("/proc/self/exe", (char *const *)argv);
         dprintf(2, "sandtrace replay: cannot start a replay: %s\n", strerror(errno));
-        _exit(RC_ERROR);
+        _exit(ST_EXIT_ERROR);
     }
     close(err);
     return pid;
@@ -214,12 +234,66 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
-static int write_junit(const char *path, struct corpus_list *l, const struct rc_result *res, double total,
-                       size_t failures, size_t errors)
+/* An output file written whole or not at all: a temporary file beside
+ * `path`, renamed into place by out_commit. */
+struct rc_out {
+    const char *path;
+    char tmp[4200];
+    FILE *f;
+};
+
+/* Creates the temporary file: 0, or -1 with errno (said by the caller
+ * before any replay starts). */
+static int out_open(struct rc_out *o, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
+    o->path = path;
+    o->f = NULL;
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0)
         return -1;
+    fchmod(fd, 0644);
+    o->f = fdopen(fd, "w");
+    if (!o->f) {
+        int e = errno;
+        close(fd);
+        unlink(o->tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes and renames into place: 0, or -1 with errno (the temporary file
+ * removed). */
+static int out_commit(struct rc_out *o)
+{
+    if (!o->f)
+        return 0;
+    int bad = ferror(o->f);
+    int rc = fclose(o->f);
+    o->f = NULL;
+    if (bad || rc != 0 || rename(o->tmp, o->path) != 0) {
+        int e = bad && !errno ? EIO : errno;
+        unlink(o->tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static void out_abandon(struct rc_out *o)
+{
+    if (!o->f)
+        return;
+    fclose(o->f);
+    o->f = NULL;
+    unlink(o->tmp);
+}
+
+static void write_junit(FILE *f, struct corpus_list *l, const struct rc_result *res, double total,
+                        size_t failures, size_t errors)
+{
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<testsuites name=\"sandtrace replay --check\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
                "time=\"%.3f\">\n", l->n, failures, errors, total);
@@ -234,21 +308,58 @@ static int write_junit(const char *path, struct corpus_list *l, const struct rc_
             fputs("/>\n", f);
             continue;
         }
-        /* A divergence or a trace that ends early is a failure of the test;
-         * a replay that could not run is an error. */
-        const char *tag = r->verdict == V_ERROR ? "error" : "failure";
-        const char *type = r->verdict == V_DIVERGED ? "diverged" : r->verdict == V_TRUNCATED ? "truncated" : "error";
-        fprintf(f, ">\n      <%s type=\"%s\" message=\"", tag, type);
+        /* A divergence or a damaged trace is a failure of the test; a
+         * replay that could not run or read its trace is an error. */
+        int failure = r->verdict == V_DIVERGED || r->verdict == V_DAMAGED;
+        const char *tag = failure ? "failure" : "error";
+        fprintf(f, ">\n      <%s type=\"%s\" message=\"", tag, verdict_json[r->verdict]);
         xml_text(f, r->summary);
         fputs("\">", f);
         xml_text(f, r->report ? r->report : "");
         fprintf(f, "</%s>\n    </testcase>\n", tag);
     }
     fputs("  </testsuite>\n</testsuites>\n", f);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return -1;
-    return 0;
+}
+
+/* DIR/summary.json: one JSON document (docs/replay-corpus.md). */
+static void write_summary(FILE *f, const char *dir, struct corpus_list *l, const struct rc_result *res,
+                          double total, size_t jobs, const size_t *counts, int status)
+{
+    struct st_buf b;
+    st_buf_init(&b, 0);
+    st_buf_addf(&b, "{\"schema_version\":1,\"command\":\"replay --check\",\"traces\":%zu,"
+                    "\"seconds\":%.3f,\"jobs\":%zu,\"exit_status\":%d,\"counts\":{", l->n, total, jobs, status);
+    for (int v = 0; v < V_COUNT; v++)
+        st_buf_addf(&b, "%s\"%s\":%zu", v ? "," : "", verdict_json[v], counts[v]);
+    st_buf_puts(&b, "},\"results\":[");
+    for (size_t i = 0; i < l->n; i++) {
+        const struct rc_result *r = &res[i];
+        char rep[4200];
+        report_name(rep, sizeof rep, dir, l, i);
+        const char *base = rep + strlen(dir) + 1;
+        st_buf_puts(&b, i ? ",\n{\"trace\":" : "\n{\"trace\":");
+        st_buf_add_json_string(&b, l->paths[i], strlen(l->paths[i]), ST_JSON_UTF8);
+        st_buf_puts(&b, ",\"report\":");
+        st_buf_add_json_string(&b, base, strlen(base), ST_JSON_UTF8);
+        st_buf_addf(&b, ",\"verdict\":\"%s\",", verdict_json[r->verdict]);
+        if (r->code >= 0)
+            st_buf_addf(&b, "\"exit_status\":%d,\"signal\":null,", r->code);
+        else if (r->signal > 0)
+            st_buf_addf(&b, "\"exit_status\":null,\"signal\":%d,", r->signal);
+        else
+            st_buf_puts(&b, "\"exit_status\":null,\"signal\":null,");
+        st_buf_addf(&b, "\"seconds\":%.3f,\"summary\":", r->seconds);
+        st_buf_add_json_string(&b, r->summary, strlen(r->summary), ST_JSON_UTF8);
+        if (r->divergence >= 0)
+            st_buf_addf(&b, ",\"divergence_event\":%lld}", (long long)r->divergence);
+        else
+            st_buf_puts(&b, ",\"divergence_event\":null}");
+        fwrite(b.data, 1, b.len, f);
+        st_buf_reset(&b);
+    }
+    st_buf_puts(&b, "\n]}\n");
+    fwrite(b.data, 1, b.len, f);
+    st_buf_release(&b);
 }
 
 /* ------------------------------------------------------------ main */
@@ -263,130 +374,231 @@ static int remove_dir(const char *dir, struct corpus_list *l)
     return rmdir(dir);
 }
 
-int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int argc)
+/* The whole run's state. */
+struct rc_run {
+    const struct replay_corpus_options *o;
+    struct corpus_list list;
+    const char *dir;             /* where the reports go */
+    char tmpdir[4200];           /* without --reports: a directory removed at the end */
+    struct rc_out junit, summary;
+    char summary_path[4200];     /* DIR/summary.json */
+    struct rc_result *res;
+    struct rc_slot *slots;
+    size_t jobs, next, running;
+    size_t counts[V_COUNT];
+    int out_failed;              /* a line could not be written to stdout */
+};
+
+/* Lists the traces and prepares every output before any replay starts: 0,
+ * or the exit status. */
+static int rc_prepare(struct rc_run *run, char **argv, int argc)
 {
-    struct corpus_list list = { 0 };
+    const struct replay_corpus_options *o = run->o;
     for (int i = 0; i < argc; i++) {
-        if (corpus_list_add(&list, argv[i]) < 0) {
+        if (corpus_list_add(&run->list, argv[i]) < 0) {
             fprintf(stderr, "sandtrace replay: cannot list '%s': %s\n", argv[i], strerror(errno));
-            corpus_list_release(&list);
-            return RC_ERROR;
+            return ST_EXIT_UNREADABLE;
         }
     }
-    if (list.n == 0) {
+    if (run->list.n == 0) {
         fprintf(stderr, "sandtrace replay: no trace to replay (a directory stands for its *.sbt files)\n");
-        corpus_list_release(&list);
         return ST_EXIT_USAGE;
     }
-    char tmpdir[4200] = "";
-    const char *dir = o->reports;
-    if (dir) {
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-            fprintf(stderr, "sandtrace replay: cannot create '%s': %s\n", dir, strerror(errno));
-            corpus_list_release(&list);
-            return RC_ERROR;
+    /* The JUnit file is never one of the traces. */
+    struct stat js, ts;
+    for (size_t i = 0; o->junit && stat(o->junit, &js) == 0 && i < run->list.n; i++) {
+        if (stat(run->list.paths[i], &ts) == 0 && ts.st_dev == js.st_dev && ts.st_ino == js.st_ino) {
+            fprintf(stderr, "sandtrace replay: --junit '%s' is the trace '%s': refusing to overwrite it\n",
+                    o->junit, run->list.paths[i]);
+            return ST_EXIT_USAGE;
+        }
+    }
+    if (o->junit && out_open(&run->junit, o->junit) < 0) {
+        fprintf(stderr, "sandtrace replay: cannot write '%s': %s\n", o->junit, strerror(errno));
+        return ST_EXIT_OUTPUT;
+    }
+    run->dir = o->reports;
+    if (run->dir) {
+        snprintf(run->summary_path, sizeof run->summary_path, "%s/summary.json", run->dir);
+        if ((mkdir(run->dir, 0755) < 0 && errno != EEXIST) ||
+            out_open(&run->summary, run->summary_path) < 0) {
+            fprintf(stderr, "sandtrace replay: cannot write the reports in '%s': %s\n", run->dir,
+                    strerror(errno));
+            return ST_EXIT_OUTPUT;
         }
     } else {
         const char *t = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/sandtrace-replay-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(tmpdir)) {
+        snprintf(run->tmpdir, sizeof run->tmpdir, "%s/sandtrace-replay-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(run->tmpdir)) {
             fprintf(stderr, "sandtrace replay: cannot create a directory for the reports: %s\n",
                     strerror(errno));
-            corpus_list_release(&list);
-            return RC_ERROR;
+            run->tmpdir[0] = '\0';
+            return ST_EXIT_ERROR;
         }
-        dir = tmpdir;
+        run->dir = run->tmpdir;
     }
-    struct rc_result *res = calloc(list.n, sizeof *res);
-    size_t jobs = o->jobs < 1 ? 1 : o->jobs > RC_JOBS_MAX ? RC_JOBS_MAX : o->jobs;
-    struct rc_slot *slots = calloc(jobs, sizeof *slots);
-    if (!res || !slots) {
+    run->res = calloc(run->list.n, sizeof *run->res);
+    run->jobs = o->jobs < 1 ? 1 : o->jobs > RC_JOBS_MAX ? RC_JOBS_MAX : o->jobs;
+    run->slots = calloc(run->jobs, sizeof *run->slots);
+    if (!run->res || !run->slots) {
         fprintf(stderr, "sandtrace replay: out of memory\n");
-        free(res);
-        free(slots);
-        corpus_list_release(&list);
-        return RC_ERROR;
+        return ST_EXIT_ERROR;
+    }
+    return 0;
+}
+
+/* Prints a line on stdout, noting a failure to write it. */
+static void rc_line(struct rc_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rc_line(struct rc_run *run, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vprintf(fmt, ap) < 0 || fflush(stdout) != 0)
+        run->out_failed = 1;
+    va_end(ap);
+}
+
+/* The verdict line of trace i, which has ended. */
+static void rc_print_result(struct rc_run *run, size_t i)
+{
+    const struct rc_result *r = &run->res[i];
+    run->counts[r->verdict]++;
+    if (r->verdict == V_PASS && run->o->quiet)
+        return;
+    char shown[1024];
+    plain(shown, sizeof shown, run->list.paths[i], strlen(run->list.paths[i]));
+    if (r->verdict == V_PASS)
+        rc_line(run, "%-9s %s (%.3f s)\n", verdict_word[r->verdict], shown, r->seconds);
+    else
+        rc_line(run, "%-9s %s (%.3f s): %s\n", verdict_word[r->verdict], shown, r->seconds, r->summary);
+}
+
+/* Starts replays in every free slot. */
+static void rc_fill(struct rc_run *run)
+{
+    for (size_t s = 0; s < run->jobs && run->next < run->list.n; s++) {
+        struct rc_slot *sl = &run->slots[s];
+        if (sl->pid > 0)
+            continue;
+        sl->index = run->next++;
+        report_name(sl->report_path, sizeof sl->report_path, run->dir, &run->list, sl->index);
+        sl->start = st_clock_seconds();
+        sl->pid = start_one(run->o, run->list.paths[sl->index], sl->report_path);
+        if (sl->pid < 0) {
+            struct rc_result *r = &run->res[sl->index];
+            r->verdict = V_ERROR;
+            r->code = -1;
+            r->divergence = -1;
+            snprintf(r->summary, sizeof r->summary, "cannot start a replay: %s", strerror(errno));
+            sl->pid = 0;
+            rc_print_result(run, sl->index);
+            continue;
+        }
+        run->running++;
+    }
+}
+
+/* Waits for one replay to end and records it: 0, or -1 when waiting fails. */
+static int rc_reap(struct rc_run *run)
+{
+    int st;
+    pid_t done = waitpid(-1, &st, 0);
+    if (done < 0) {
+        if (errno == EINTR)
+            return 0;
+        fprintf(stderr, "sandtrace replay: cannot wait for a replay: %s\n", strerror(errno));
+        return -1;
+    }
+    size_t s;
+    for (s = 0; s < run->jobs && run->slots[s].pid != done; s++)
+        ;
+    if (s == run->jobs)
+        return 0; /* not one of ours */
+    struct rc_slot *sl = &run->slots[s];
+    struct rc_result *r = &run->res[sl->index];
+    sl->pid = 0;
+    run->running--;
+    r->seconds = st_clock_seconds() - sl->start;
+    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+    r->verdict = verdict_of(r->code);
+    r->divergence = -1;
+    r->report = read_report(sl->report_path);
+    summarize(r);
+    if (r->code < 0)
+        snprintf(r->summary, sizeof r->summary, "the replay was killed by signal %d", r->signal);
+    rc_print_result(run, sl->index);
+    return 0;
+}
+
+/* The summary line and the files: the exit status. */
+static int rc_finish(struct rc_run *run, double total)
+{
+    const size_t *c = run->counts;
+    int status = c[V_DIVERGED] ? ST_EXIT_DIVERGED : c[V_ERROR] ? ST_EXIT_ERROR
+               : c[V_UNREADABLE] ? ST_EXIT_UNREADABLE : c[V_DAMAGED] ? ST_EXIT_DAMAGED : ST_EXIT_OK;
+    if (!run->o->quiet)
+        rc_line(run, "sandtrace replay: %zu trace%s in %.2f s (-j %zu): %zu identical, %zu diverged, "
+                     "%zu damaged, %zu unreadable, %zu could not run\n", run->list.n,
+                run->list.n == 1 ? "" : "s", total, run->jobs, c[V_PASS], c[V_DIVERGED], c[V_DAMAGED],
+                c[V_UNREADABLE], c[V_ERROR]);
+    if (run->junit.f) {
+        write_junit(run->junit.f, &run->list, run->res, total, c[V_DIVERGED] + c[V_DAMAGED],
+                    c[V_UNREADABLE] + c[V_ERROR]);
+        if (out_commit(&run->junit) < 0) {
+            fprintf(stderr, "sandtrace replay: cannot write '%s': %s\n", run->o->junit, strerror(errno));
+            status = status == ST_EXIT_OK ? ST_EXIT_OUTPUT : status;
+        }
+    }
+    if (run->summary.f) {
+        write_summary(run->summary.f, run->dir, &run->list, run->res, total, run->jobs, c, status);
+        if (out_commit(&run->summary) < 0) {
+            fprintf(stderr, "sandtrace replay: cannot write '%s': %s\n", run->summary.path, strerror(errno));
+            status = status == ST_EXIT_OK ? ST_EXIT_OUTPUT : status;
+        }
+    }
+    if (run->o->reports && !run->o->quiet)
+        rc_line(run, "sandtrace replay: reports in %s\n", run->o->reports);
+    if (run->out_failed) {
+        fprintf(stderr, "sandtrace replay: cannot write to standard output: %s\n",
+                strerror(errno ? errno : EIO));
+        status = status == ST_EXIT_OK ? ST_EXIT_OUTPUT : status;
+    }
+    return status;
+}
+
+static void rc_release(struct rc_run *run)
+{
+    out_abandon(&run->junit);
+    out_abandon(&run->summary);
+    if (run->tmpdir[0])
+        remove_dir(run->tmpdir, &run->list);
+    if (run->res)
+        for (size_t i = 0; i < run->list.n; i++)
+            free(run->res[i].report);
+    free(run->res);
+    free(run->slots);
+    corpus_list_release(&run->list);
+}
+
+int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int argc)
+{
+    struct rc_run run;
+    memset(&run, 0, sizeof run);
+    run.o = o;
+    int status = rc_prepare(&run, argv, argc);
+    if (status != 0) {
+        rc_release(&run);
+        return status;
     }
     double t0 = st_clock_seconds();
-    size_t next = 0, running = 0, counts[4] = { 0, 0, 0, 0 };
-    while (next < list.n || running > 0) {
+    while (run.next < run.list.n || run.running > 0) {
         /* Fill every free slot, then wait for one replay to end. */
-        for (size_t s = 0; s < jobs && next < list.n; s++) {
-            if (slots[s].pid > 0)
-                continue;
-            struct rc_slot *sl = &slots[s];
-            sl->index = next++;
-            report_name(sl->report_path, sizeof sl->report_path, dir, &list, sl->index);
-            sl->start = st_clock_seconds();
-            sl->pid = start_one(o, list.paths[sl->index], sl->report_path);
-            if (sl->pid < 0) {
-                struct rc_result *r = &res[sl->index];
-                r->verdict = V_ERROR;
-                snprintf(r->summary, sizeof r->summary, "cannot start a replay: %s", strerror(errno));
-                counts[V_ERROR]++;
-                sl->pid = 0;
-                printf("ERROR     %s: %s\n", list.paths[sl->index], r->summary);
-                continue;
-            }
-            running++;
-        }
-        if (running == 0)
-            continue;
-        int st;
-        pid_t done = waitpid(-1, &st, 0);
-        if (done < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "sandtrace replay: cannot wait for a replay: %s\n", strerror(errno));
+        rc_fill(&run);
+        if (run.running > 0 && rc_reap(&run) < 0)
             break;
-        }
-        size_t s;
-        for (s = 0; s < jobs && slots[s].pid != done; s++)
-            ;
-        if (s == jobs)
-            continue; /* not one of ours */
-        struct rc_slot *sl = &slots[s];
-        struct rc_result *r = &res[sl->index];
-        sl->pid = 0;
-        running--;
-        r->seconds = st_clock_seconds() - sl->start;
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        r->verdict = code == RC_IDENTICAL ? V_PASS : code == RC_DIVERGED ? V_DIVERGED
-                   : code == RC_TRUNCATED ? V_TRUNCATED : V_ERROR;
-        r->report = read_report(sl->report_path);
-        summarize(r);
-        if (code < 0)
-            snprintf(r->summary, sizeof r->summary, "the replay was killed by signal %d", WTERMSIG(st));
-        counts[r->verdict]++;
-        static const char *const words[] = { "ok", "DIVERGED", "TRUNCATED", "ERROR" };
-        char shown[1024];
-        plain(shown, sizeof shown, list.paths[sl->index], strlen(list.paths[sl->index]));
-        if (r->verdict == V_PASS)
-            printf("%-9s %s (%.3f s)\n", words[r->verdict], shown, r->seconds);
-        else
-            printf("%-9s %s (%.3f s): %s\n", words[r->verdict], shown, r->seconds, r->summary);
-        fflush(stdout);
     }
-    double total = st_clock_seconds() - t0;
-    printf("sandtrace replay: %zu trace%s in %.2f s (-j %zu): %zu identical, %zu diverged, %zu truncated, "
-           "%zu could not run\n", list.n, list.n == 1 ? "" : "s", total, jobs, counts[V_PASS],
-           counts[V_DIVERGED], counts[V_TRUNCATED], counts[V_ERROR]);
-    int status = counts[V_DIVERGED] ? RC_DIVERGED : counts[V_ERROR] ? RC_ERROR
-               : counts[V_TRUNCATED] ? RC_TRUNCATED : ST_EXIT_OK;
-    if (o->junit && write_junit(o->junit, &list, res, total, counts[V_DIVERGED] + counts[V_TRUNCATED],
-                                counts[V_ERROR]) < 0) {
-        fprintf(stderr, "sandtrace replay: cannot write '%s': %s\n", o->junit, strerror(errno));
-        if (status == ST_EXIT_OK)
-            status = RC_ERROR;
-    }
-    if (o->reports)
-        printf("sandtrace replay: reports in %s\n", o->reports);
-    else
-        remove_dir(tmpdir, &list);
-    for (size_t i = 0; i < list.n; i++)
-        free(res[i].report);
-    free(res);
-    free(slots);
-    corpus_list_release(&list);
+    status = rc_finish(&run, st_clock_seconds() - t0);
+    rc_release(&run);
     return status;
 }

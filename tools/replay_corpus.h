@@ -18,14 +18,18 @@ struct replay_corpus_options {
     const char *key;         /* --key FILE, or NULL */
     int no_jail;             /* --no-jail */
     int keep_going;          /* --keep-going */
+    int quiet;               /* -q: only the lines of the traces that failed */
     const char *junit;       /* write JUnit XML here, or NULL */
     const char *reports;     /* keep each trace's report in this directory, or NULL */
 };
 
 /* Replays every trace of argv[0..argc) (a directory: its *.sbt files).
- * Returns the exit status: 0 every trace identical; 65 one diverged; 67
- * one could not be replayed (and none diverged); 66 one ends early (and
- * nothing worse); 2 bad arguments (no trace at all). */
+ * Returns the exit status (enum st_exit): 0 every trace identical; else 65
+ * one diverged; else 70 one could not be replayed (setup, timeout, key);
+ * else 4 one cannot be read; else 5 one is damaged or ends early; else 6
+ * the lines, the JUnit file or the reports could not be written; 2 bad
+ * arguments (no trace at all). With `reports`, DIR/summary.json holds every
+ * trace's verdict (docs/replay-corpus.md). */
 int replay_corpus_run(const struct replay_corpus_options *o, char **argv, int argc);
 
 #endif
