@@ -52,7 +52,8 @@ enum trace_error {
     TRACE_E_IO = -2,           /* read/write/seek failed (errno kept by the backend) */
     TRACE_E_BAD_MAGIC = -3,    /* not a sandtrace trace */
     TRACE_E_VERSION = -4,      /* a major format version this library does not know */
-    TRACE_E_TRUNCATED = -5,    /* the file ends early (inside a chunk, or without footer) */
+    TRACE_E_TRUNCATED = -5,    /* the file ends early (inside a chunk, or without footer):
+                                  still being written, or cut short */
     TRACE_E_CHECKSUM = -6,     /* an XXH3 checksum does not match */
     TRACE_E_CORRUPT = -7,      /* malformed structure (bad sync, sizes, counts, records) */
     TRACE_E_CHAIN = -8,        /* the hash chain does not match (edited, dropped, reordered) */
@@ -374,8 +375,17 @@ const struct trace_header *trace_reader_header(const struct trace_reader *r);
 
 /* Reads the next event into *ev. Returns 1 (an event), 0 (clean end: the
  * footer was read and checked) or a negative error; after an error,
- * trace_reader_error_offset/message say where and why. A file that ends
- * without a footer yields every complete chunk, then TRACE_E_TRUNCATED. */
+ * trace_reader_error_offset/message say where and why.
+ *
+ * A trace that ends without its footer is incomplete: `record` is still
+ * writing it, or its writer stopped without closing it (killed, disk full).
+ * The reader yields every complete chunk, then TRACE_E_TRUNCATED, with
+ * trace_reader_stats' `incomplete` set and a message that ends in "it is
+ * still being written, or was cut short". A file that grows while it is
+ * read is read as far as it reaches when the reader gets there: the size
+ * taken at open is asked again before anything is called missing. Once
+ * TRACE_E_TRUNCATED was returned the reader stays there (open a new reader
+ * to read further). */
 int trace_reader_next(struct trace_reader *r, struct trace_event *ev);
 
 /* Positions the reader so that the next event read is event `seq`. Uses the
@@ -396,11 +406,17 @@ struct trace_reader_stats {
     uint64_t events;            /* events returned */
     uint64_t raw_bytes;         /* uncompressed payload bytes of those chunks */
     uint64_t compressed_bytes;  /* payload bytes on disk of those chunks */
-    uint64_t file_bytes;        /* size of the file, if known */
+    uint64_t file_bytes;        /* size of the file, if known (as last seen: a growing
+                                   file's size when reading reached its end) */
     uint64_t first_time_ns, last_time_ns;
     uint64_t damaged_regions;   /* recover mode: regions skipped */
     uint64_t skipped_bytes;     /* recover mode: bytes skipped */
     int footer_seen;            /* the footer was read and checked */
+    /* Reading stopped because the data ends without the footer (at a chunk
+     * boundary, or inside the last chunk or the footer): the trace is still
+     * being written, or was cut short. trace_reader_next returned
+     * TRACE_E_TRUNCATED. Never set for damage (checksum, structure, chain). */
+    int incomplete;
     int has_index;              /* a footer index was loaded at open */
     int chain_checked;          /* the chain was verified for every chunk read */
 };
@@ -421,6 +437,7 @@ struct trace_verify_result {
     uint64_t raw_bytes, compressed_bytes, file_bytes;
     uint64_t first_time_ns, last_time_ns;
     int footer_seen;
+    int incomplete;          /* error is TRACE_E_TRUNCATED: no footer (see trace_reader_stats) */
 };
 
 /* Verifies the trace read from `io` (not freed). `key` is required for a

@@ -23,6 +23,9 @@
     ((uint64_t)TFO_HEAD_SIZE + ((uint64_t)1 << 26) * TFO_ENTRY_SIZE +                        \
      (uint64_t)TRACE_MAX_SIGNATURES * (2 + TRACE_MAX_SIG_LEN) + TFO_TRAILER_SIZE)
 #define SCAN_BLOCK 65536
+/* The end of every message about data that ends early: a trace without its
+ * footer is being written right now, or its writer stopped without closing it. */
+#define STILL_WRITTEN ": it is still being written, or was cut short"
 
 /* --- arena --- */
 
@@ -181,6 +184,8 @@ struct trace_reader {
 static int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+static void refresh_size(struct trace_reader *r);
+
 static int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
 {
     va_list ap;
@@ -189,6 +194,8 @@ static int set_err(struct trace_reader *r, int code, uint64_t off, const char *f
     va_end(ap);
     r->err_code = code;
     r->err_off = off;
+    if (code == TRACE_E_TRUNCATED)
+        refresh_size(r); /* the stats give the size the trace ended at */
     return code;
 }
 
@@ -241,10 +248,33 @@ static int rd_seek(struct trace_reader *r, uint64_t off)
         if (rc < 0)
             return rc;
         if (got < want)
-            return set_err(r, TRACE_E_TRUNCATED, r->pos, "trace ends at offset %llu",
+            return set_err(r, TRACE_E_TRUNCATED, r->pos, "trace ends at offset %llu" STILL_WRITTEN,
                            (unsigned long long)r->pos);
     }
     return 0;
+}
+
+/* Asks the backend for the file's size again. A trace that is still being
+ * written grows after the reader opened it: whatever the reader would call
+ * missing is first checked against the size as it is now, so that a stale
+ * size neither cuts the trace short nor makes a size negative. */
+static void refresh_size(struct trace_reader *r)
+{
+    uint64_t now;
+    if (r->size_known && r->io->size && r->io->size(r->io, &now) == 0) {
+        r->file_size = now;
+        r->st.file_bytes = now;
+    }
+}
+
+/* 1 when the data reaches offset `end` (always, when the size is unknown:
+ * then reading finds out). */
+static int data_reaches(struct trace_reader *r, uint64_t end)
+{
+    if (!r->size_known || end <= r->file_size)
+        return 1;
+    refresh_size(r);
+    return end <= r->file_size;
 }
 
 static int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
@@ -374,7 +404,7 @@ static int read_file_header(struct trace_reader *r)
                                 : "bad magic number at offset 0: not a sandtrace trace");
     if (got < 12)
         return set_err(r, TRACE_E_TRUNCATED, got,
-                       "trace ends at offset %zu, inside the file header", got);
+                       "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
     unsigned major = st_le16_get(fixed + 8), minor = st_le16_get(fixed + 10);
     if (major != TRACE_FORMAT_MAJOR)
         return set_err(r, TRACE_E_VERSION, 8,
@@ -383,7 +413,7 @@ static int read_file_header(struct trace_reader *r)
                        major, minor, TRACE_FORMAT_MAJOR);
     if (got < TF_FIXED_SIZE)
         return set_err(r, TRACE_E_TRUNCATED, got,
-                       "trace ends at offset %zu, inside the file header", got);
+                       "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
     if (TF_CHECK && st_le64_get(fixed + 40) != tf_xxh3(fixed, 40))
         return set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
     uint32_t flags = st_le32_get(fixed + 12);
@@ -392,9 +422,9 @@ static int read_file_header(struct trace_reader *r)
     if (hsize > TRACE_MAX_HEADER)
         return set_err(r, TRACE_E_CORRUPT, 16, "header record size %u exceeds the limit",
                        hsize);
-    if (r->size_known && TF_FIXED_SIZE + (uint64_t)hsize > r->file_size)
+    if (!data_reaches(r, TF_FIXED_SIZE + (uint64_t)hsize))
         return set_err(r, TRACE_E_TRUNCATED, r->file_size,
-                       "trace ends at offset %llu, inside the header record",
+                       "trace ends at offset %llu, inside the header record" STILL_WRITTEN,
                        (unsigned long long)r->file_size);
     uint8_t *buf = malloc(TF_FIXED_SIZE + (size_t)hsize);
     if (!buf)
@@ -403,7 +433,7 @@ static int read_file_header(struct trace_reader *r)
     rc = rd(r, buf + TF_FIXED_SIZE, hsize, &got);
     if (rc == 0 && got < hsize)
         rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
-                     "trace ends at offset %llu, inside the header record",
+                     "trace ends at offset %llu, inside the header record" STILL_WRITTEN,
                      (unsigned long long)r->pos);
     if (rc == 0 && TF_CHECK && st_le64_get(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
         rc = set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
@@ -573,15 +603,17 @@ static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic
         return rc;
     if (got < TFO_HEAD_SIZE - 8)
         return set_err(r, TRACE_E_TRUNCATED, r->pos,
-                       "trace ends at offset %llu, inside the footer that starts at %llu",
+                       "trace ends at offset %llu, inside the footer that starts at %llu"
+                       STILL_WRITTEN,
                        (unsigned long long)r->pos, (unsigned long long)off);
     uint64_t size = st_le64_get(head + 8);
     if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || size > MAX_FOOTER_BYTES)
         return set_err(r, TRACE_E_CORRUPT, off + 8, "footer at offset %llu has a bad size",
                        (unsigned long long)off);
-    if (r->size_known && off + size > r->file_size)
+    if (!data_reaches(r, off + size))
         return set_err(r, TRACE_E_TRUNCATED, r->file_size,
-                       "trace ends at offset %llu, inside the footer that starts at %llu",
+                       "trace ends at offset %llu, inside the footer that starts at %llu"
+                       STILL_WRITTEN,
                        (unsigned long long)r->file_size, (unsigned long long)off);
     if (r->size_known && off + size < r->file_size)
         return set_err(r, TRACE_E_CORRUPT, off + size,
@@ -594,7 +626,8 @@ static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic
     rc = rd(r, f + TFO_HEAD_SIZE, (size_t)size - TFO_HEAD_SIZE, &got);
     if (rc == 0 && got < size - TFO_HEAD_SIZE)
         rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
-                     "trace ends at offset %llu, inside the footer that starts at %llu",
+                     "trace ends at offset %llu, inside the footer that starts at %llu"
+                     STILL_WRITTEN,
                      (unsigned long long)r->pos, (unsigned long long)off);
     struct index_entry *idx = NULL;
     size_t nidx = 0;
@@ -683,12 +716,12 @@ static int load_chunk(struct trace_reader *r)
     if (got == 0)
         return set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu after %llu complete chunks, without a "
-                       "footer (the writer did not close it)",
+                       "footer" STILL_WRITTEN,
                        (unsigned long long)off, (unsigned long long)r->st.chunks);
     if (got < 8)
         return set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the chunk or footer that starts at "
-                       "%llu",
+                       "%llu" STILL_WRITTEN,
                        (unsigned long long)(off + got), (unsigned long long)off);
     if (memcmp(h, TFO_MAGIC, 8) == 0)
         return read_footer(r, off, h) < 0 ? r->err_code : 1;
@@ -699,7 +732,8 @@ static int load_chunk(struct trace_reader *r)
         return rc;
     if (got < TC_HEADER_SIZE - 8)
         return set_err(r, TRACE_E_TRUNCATED, off,
-                       "trace ends at offset %llu, inside the header of the chunk at %llu",
+                       "trace ends at offset %llu, inside the header of the chunk at %llu"
+                       STILL_WRITTEN,
                        (unsigned long long)r->pos, (unsigned long long)off);
     if ((rc = check_chunk_header(r, h, off)) < 0)
         return rc;
@@ -715,13 +749,16 @@ static int load_chunk(struct trace_reader *r)
     if (first > UINT64_MAX - count)
         return set_err(r, TRACE_E_CORRUPT, off, "chunk at offset %llu has an impossible index",
                        (unsigned long long)off);
-    if (r->size_known && off + TC_HEADER_SIZE + psize > r->file_size)
+    if (!data_reaches(r, off + TC_HEADER_SIZE + psize)) {
+        uint64_t at = off + TC_HEADER_SIZE; /* where the payload starts */
         return set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the payload of chunk %llu at %llu "
-                       "(%llu of %u bytes)",
+                       "(%llu of %u bytes)" STILL_WRITTEN,
                        (unsigned long long)r->file_size, (unsigned long long)number,
                        (unsigned long long)off,
-                       (unsigned long long)(r->file_size - off - TC_HEADER_SIZE), psize);
+                       (unsigned long long)(r->file_size > at ? r->file_size - at : 0),
+                       psize);
+    }
     if (grow(&r->cbuf, &r->cbuf_cap, psize, 1) < 0)
         return set_err(r, TRACE_E_NOMEM, off, "out of memory");
     if ((rc = rd(r, r->cbuf, psize, &got)) < 0)
@@ -731,7 +768,7 @@ static int load_chunk(struct trace_reader *r)
     if (got < psize)
         return set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the payload of chunk %llu at %llu "
-                       "(%zu of %u bytes)",
+                       "(%zu of %u bytes)" STILL_WRITTEN,
                        (unsigned long long)r->pos, (unsigned long long)number,
                        (unsigned long long)off, got, psize);
     if (TF_CHECK && st_le64_get(h + 56) != tf_xxh3(r->cbuf, psize))
@@ -1025,7 +1062,7 @@ int trace_reader_next(struct trace_reader *r, struct trace_event *ev)
         /* rc < 0: stop, or skip to the next valid chunk. */
         uint64_t bad = r->in_chunk ? r->chunk_off : r->err_off;
         if (!r->recover || !is_recoverable(rc) || (rc == TRACE_E_TRUNCATED && !r->in_chunk &&
-                                                    r->size_known && r->pos >= r->file_size)) {
+                                                    !data_reaches(r, r->pos + 1))) {
             r->state = rc;
             return rc;
         }
@@ -1264,6 +1301,7 @@ const char *trace_reader_error_message(const struct trace_reader *r)
 void trace_reader_stats(const struct trace_reader *r, struct trace_reader_stats *st)
 {
     *st = r->st;
+    st->incomplete = r->state == TRACE_E_TRUNCATED;
 }
 
 void trace_reader_free(struct trace_reader *r)
@@ -1323,6 +1361,7 @@ int trace_verify(struct trace_io *io, const uint8_t *key, struct trace_verify_re
     res->first_time_ns = r->st.first_time_ns;
     res->last_time_ns = r->st.last_time_ns;
     res->footer_seen = r->st.footer_seen;
+    res->incomplete = res->error == TRACE_E_TRUNCATED;
     trace_reader_free(r);
     return res->error;
 }
