@@ -1,5 +1,6 @@
-/* The guest's standard streams: where write(1|2) goes (passed through,
- * sanitized, coloured), the output limit, and where read(0) comes from. */
+/* The guest's standard streams: where write(1|2) goes (passed through or
+ * sanitized, between the caller's markers), the output limit, and where
+ * read(0) comes from. */
 #include "controller/session_int.h"
 
 #include <errno.h>
@@ -140,18 +141,15 @@ int st_session_sink_write(struct st_session *s, int gfd, const void *data, size_
 {
     int fd = gfd == 1 ? s->cfg.out_fd : s->cfg.err_fd;
     int raw = gfd == 1 ? s->cfg.raw_stdout : s->cfg.raw_stderr;
+    const char *before = gfd == 1 ? s->cfg.out_before : s->cfg.err_before;
+    const char *after = gfd == 1 ? s->cfg.out_after : s->cfg.err_after;
     if (n == 0)
         return 0;
-    int rc;
-    if (s->cfg.color) {
-        rc = write_full(s, fd, gfd == 1 ? "\033[32m" : "\033[31m", 5);
-        if (rc == 0)
-            rc = raw ? write_full(s, fd, data, n) : write_sanitized(s, fd, data, n);
-        if (rc == 0)
-            rc = write_full(s, fd, "\033[0m", 4);
-    } else {
+    int rc = before && *before ? write_full(s, fd, before, strlen(before)) : 0;
+    if (rc == 0)
         rc = raw ? write_full(s, fd, data, n) : write_sanitized(s, fd, data, n);
-    }
+    if (rc == 0 && after && *after)
+        rc = write_full(s, fd, after, strlen(after));
     return rc;
 }
 

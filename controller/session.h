@@ -142,7 +142,11 @@ struct st_session_config {
     int err_fd;                     /* guest write(2) and its real stderr: 2 */
     int raw_stdout;                 /* 1: pass fd 1's bytes as they are; 0: non-printables as '?' */
     int raw_stderr;                 /* the same for fd 2 */
-    int color;                      /* 1: stdout green, stderr red (ANSI) */
+    /* Written around each piece of guest output on fd 1 (out_*) and fd 2
+     * (err_*) as given, not sanitized: a tool's colours, say. NULL: nothing.
+     * The strings are the caller's and must outlive the session. */
+    const char *out_before, *out_after;
+    const char *err_before, *err_after;
     /* Limits; 0 means none. */
     double timeout_seconds;
     uint64_t cpu_seconds;

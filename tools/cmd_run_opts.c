@@ -897,7 +897,11 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
     cfg.real_env = real_env;
     cfg.nreal_env = 2;
     cfg.interrupt = &run_interrupted;
-    cfg.color = ro->force_color || (!ro->nocolor && out_fd < 0 && err_fd < 0 && isatty(1) && isatty(2));
+    if (ro->force_color || (!ro->nocolor && out_fd < 0 && err_fd < 0 && isatty(1) && isatty(2))) {
+        cfg.out_before = "\033[32m"; /* green */
+        cfg.err_before = "\033[31m"; /* red */
+        cfg.out_after = cfg.err_after = "\033[0m";
+    }
     /* The jail's layers: refused here, saying what is missing, when the
      * file-system layers are wanted and this system has none. */
     unsigned layers = 0;
