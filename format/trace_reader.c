@@ -390,13 +390,9 @@ static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
     return 0;
 }
 
-static int read_file_header(struct trace_reader *r)
+/* Checks the fixed part of the file header (`got` bytes of it read). */
+static int check_fixed_header(struct trace_reader *r, const uint8_t *fixed, size_t got)
 {
-    uint8_t fixed[TF_FIXED_SIZE];
-    size_t got;
-    int rc = rd(r, fixed, sizeof fixed, &got);
-    if (rc < 0)
-        return rc;
     size_t m = got < 8 ? got : 8;
     if (memcmp(fixed, TF_MAGIC, m) != 0 || got == 0)
         return set_err(r, TRACE_E_BAD_MAGIC, 0,
@@ -416,6 +412,45 @@ static int read_file_header(struct trace_reader *r)
                        "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
     if (TF_CHECK && st_le64_get(fixed + 40) != tf_xxh3(fixed, 40))
         return set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
+    return 0;
+}
+
+/* The key given against the trace's (its key check, in the fixed header). */
+static int check_key(struct trace_reader *r, const uint8_t *fixed)
+{
+    if (r->keyed && r->have_key) {
+        uint8_t kc[8];
+        tf_key_check(r->key, kc);
+        if (tf_memcmp_ct(kc, fixed + 24, 8) != 0)
+            return set_err(r, TRACE_E_WRONG_KEY, 24, "the key does not match this trace's key");
+    } else if (!r->keyed && r->have_key) {
+        return set_err(r, TRACE_E_NOT_KEYED, 12, "a key was given but the trace is not keyed");
+    }
+    return 0;
+}
+
+/* Unpacks and converts the header record hbuf[0, hsize) (checksum checked). */
+static int unpack_header(struct trace_reader *r, const uint8_t *hbuf, uint32_t hsize)
+{
+    ProtobufCAllocator al = { pb_alloc, pb_free, &r->arena };
+    Sandtrace__Header *hp = sandtrace__header__unpack(&al, hsize, hbuf);
+    int rc = 0;
+    if (!hp)
+        rc = set_err(r, TRACE_E_CORRUPT, TF_FIXED_SIZE, "header record at offset %d is malformed",
+                     TF_FIXED_SIZE);
+    else if ((rc = convert_header(r, hp)) < 0)
+        set_err(r, rc, TF_FIXED_SIZE, "out of memory");
+    arena_reset(&r->arena);
+    return rc;
+}
+
+static int read_file_header(struct trace_reader *r)
+{
+    uint8_t fixed[TF_FIXED_SIZE];
+    size_t got;
+    int rc = rd(r, fixed, sizeof fixed, &got);
+    if (rc < 0 || (rc = check_fixed_header(r, fixed, got)) < 0)
+        return rc;
     uint32_t flags = st_le32_get(fixed + 12);
     uint32_t hsize = st_le32_get(fixed + 16);
     r->keyed = (flags & TF_FLAG_KEYED) != 0;
@@ -438,29 +473,10 @@ static int read_file_header(struct trace_reader *r)
     if (rc == 0 && TF_CHECK && st_le64_get(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
         rc = set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
                      "header record checksum mismatch at offset %d", TF_FIXED_SIZE);
-    Sandtrace__Header *hp = NULL;
-    if (rc == 0) {
-        ProtobufCAllocator al = { pb_alloc, pb_free, &r->arena };
-        hp = sandtrace__header__unpack(&al, hsize, buf + TF_FIXED_SIZE);
-        if (!hp)
-            rc = set_err(r, TRACE_E_CORRUPT, TF_FIXED_SIZE,
-                         "header record at offset %d is malformed", TF_FIXED_SIZE);
-    }
-    if (rc == 0 && (rc = convert_header(r, hp)) < 0)
-        set_err(r, rc, TF_FIXED_SIZE, "out of memory");
-    arena_reset(&r->arena);
-    if (rc == 0) {
-        if (r->keyed && r->have_key) {
-            uint8_t kc[8];
-            tf_key_check(r->key, kc);
-            if (tf_memcmp_ct(kc, fixed + 24, 8) != 0)
-                rc = set_err(r, TRACE_E_WRONG_KEY, 24,
-                             "the key does not match this trace's key");
-        } else if (!r->keyed && r->have_key) {
-            rc = set_err(r, TRACE_E_NOT_KEYED, 12,
-                         "a key was given but the trace is not keyed");
-        }
-    }
+    if (rc == 0)
+        rc = unpack_header(r, buf + TF_FIXED_SIZE, hsize);
+    if (rc == 0)
+        rc = check_key(r, fixed);
     if (rc == 0) {
         tf_hash h;
         if ((rc = tf_hash_init(&h, r->keyed && r->have_key ? r->key : NULL)) == 0) {
@@ -592,6 +608,45 @@ out:
     r->err_msg[0] = '\0';
 }
 
+/* The footer at `off` (index idx[0, nidx), `events` events, the last at
+ * time `last`) against the chunks read from the start: they must agree. */
+static int footer_matches_chunks(struct trace_reader *r, uint64_t off,
+                                 const struct index_entry *idx, size_t nidx, uint64_t events,
+                                 uint64_t last)
+{
+    if (nidx != r->nseen || events != r->next_event)
+        return set_err(r, TRACE_E_INDEX, off,
+                       "footer at offset %llu counts %llu chunks and %llu events, the trace "
+                       "has %zu and %llu",
+                       (unsigned long long)off, (unsigned long long)nidx,
+                       (unsigned long long)events, r->nseen, (unsigned long long)r->next_event);
+    for (size_t i = 0; i < nidx; i++)
+        if (idx[i].offset != r->seen[i].offset || idx[i].first_event != r->seen[i].first_event ||
+            idx[i].first_time != r->seen[i].first_time)
+            return set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
+                           "footer index entry %zu does not match chunk %zu at offset %llu", i,
+                           i, (unsigned long long)r->seen[i].offset);
+    if (events && last != r->prev_time)
+        return set_err(r, TRACE_E_INDEX, off + 32,
+                       "footer's last event time does not match the last event");
+    return 0;
+}
+
+/* The footer f[0, size) at `off` ends the hash chain of the chunks before it. */
+static int footer_chain_check(struct trace_reader *r, const uint8_t *f, uint64_t size,
+                              uint64_t off)
+{
+    uint8_t want[TRACE_HASH_BYTES];
+    const uint8_t *t = f + size - TFO_TRAILER_SIZE;
+    int rc = chain_step(r, r->chain, f, (size_t)(t - f), NULL, 0, want);
+    if (rc == 0 && TF_CHECK && tf_memcmp_ct(want, t, TRACE_HASH_BYTES) != 0)
+        rc = set_err(r, TRACE_E_CHAIN, off + size - TFO_TRAILER_SIZE,
+                     "hash chain mismatch at the footer (offset %llu): the trace was "
+                     "edited, truncated or reordered",
+                     (unsigned long long)off);
+    return rc;
+}
+
 /* Reads the footer at `off` (its 8-byte magic already read). */
 static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8])
 {
@@ -634,35 +689,10 @@ static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic
     uint64_t events = 0, last = 0;
     if (rc == 0)
         rc = parse_footer(r, f, size, off, &idx, &nidx, &events, &last, 1);
-    if (rc == 0 && r->from_start) {
-        if (nidx != r->nseen || events != r->next_event)
-            rc = set_err(r, TRACE_E_INDEX, off,
-                         "footer at offset %llu counts %llu chunks and %llu events, the trace "
-                         "has %zu and %llu",
-                         (unsigned long long)off, (unsigned long long)nidx,
-                         (unsigned long long)events, r->nseen,
-                         (unsigned long long)r->next_event);
-        for (size_t i = 0; rc == 0 && i < nidx; i++)
-            if (idx[i].offset != r->seen[i].offset ||
-                idx[i].first_event != r->seen[i].first_event ||
-                idx[i].first_time != r->seen[i].first_time)
-                rc = set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
-                             "footer index entry %zu does not match chunk %zu at offset %llu",
-                             i, i, (unsigned long long)r->seen[i].offset);
-        if (rc == 0 && events && last != r->prev_time)
-            rc = set_err(r, TRACE_E_INDEX, off + 32,
-                         "footer's last event time does not match the last event");
-    }
-    if (rc == 0 && r->chain_checking && r->chain_known) {
-        uint8_t want[TRACE_HASH_BYTES];
-        const uint8_t *t = f + size - TFO_TRAILER_SIZE;
-        if ((rc = chain_step(r, r->chain, f, (size_t)(t - f), NULL, 0, want)) == 0 &&
-            TF_CHECK && tf_memcmp_ct(want, t, TRACE_HASH_BYTES) != 0)
-            rc = set_err(r, TRACE_E_CHAIN, off + size - TFO_TRAILER_SIZE,
-                         "hash chain mismatch at the footer (offset %llu): the trace was "
-                         "edited, truncated or reordered",
-                         (unsigned long long)off);
-    }
+    if (rc == 0 && r->from_start)
+        rc = footer_matches_chunks(r, off, idx, nidx, events, last);
+    if (rc == 0 && r->chain_checking && r->chain_known)
+        rc = footer_chain_check(r, f, size, off);
     if (rc == 0 && !r->size_known) {
         /* Without a known size, check here that nothing follows. */
         uint8_t extra;
@@ -701,34 +731,14 @@ static int check_chunk_header(struct trace_reader *r, const uint8_t *h, uint64_t
     return 0;
 }
 
-/* Loads the chunk (or footer) at r->pos. Returns 0 (a chunk is loaded), 1
- * (the footer was read: clean end) or an error. */
-static int load_chunk(struct trace_reader *r)
+/* Reads the rest of the chunk header whose 8-byte sync marker h[0, 8) is
+ * already read (the chunk starts at `off`), checks it and that it is the
+ * chunk expected next. */
+static int read_chunk_header(struct trace_reader *r, uint64_t off, uint8_t h[TC_HEADER_SIZE])
 {
-    uint64_t off = r->pos;
-    uint8_t h[TC_HEADER_SIZE];
     size_t got;
-    r->in_chunk = 0;
-    arena_reset(&r->arena);
-    int rc = rd(r, h, 8, &got);
+    int rc = rd(r, h + 8, TC_HEADER_SIZE - 8, &got);
     if (rc < 0)
-        return rc;
-    if (got == 0)
-        return set_err(r, TRACE_E_TRUNCATED, off,
-                       "trace ends at offset %llu after %llu complete chunks, without a "
-                       "footer" STILL_WRITTEN,
-                       (unsigned long long)off, (unsigned long long)r->st.chunks);
-    if (got < 8)
-        return set_err(r, TRACE_E_TRUNCATED, off,
-                       "trace ends at offset %llu, inside the chunk or footer that starts at "
-                       "%llu" STILL_WRITTEN,
-                       (unsigned long long)(off + got), (unsigned long long)off);
-    if (memcmp(h, TFO_MAGIC, 8) == 0)
-        return read_footer(r, off, h) < 0 ? r->err_code : 1;
-    if (memcmp(h, TC_SYNC, 8) != 0)
-        return set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
-                       (unsigned long long)off);
-    if ((rc = rd(r, h + 8, TC_HEADER_SIZE - 8, &got)) < 0)
         return rc;
     if (got < TC_HEADER_SIZE - 8)
         return set_err(r, TRACE_E_TRUNCATED, off,
@@ -737,8 +747,8 @@ static int load_chunk(struct trace_reader *r)
                        (unsigned long long)r->pos, (unsigned long long)off);
     if ((rc = check_chunk_header(r, h, off)) < 0)
         return rc;
-    uint64_t number = st_le64_get(h + 16), first = st_le64_get(h + 24), t0 = st_le64_get(h + 32);
-    uint32_t count = st_le32_get(h + 40), raw = st_le32_get(h + 44), psize = st_le32_get(h + 48);
+    uint64_t number = st_le64_get(h + 16), first = st_le64_get(h + 24);
+    uint32_t count = st_le32_get(h + 40);
     if (r->numbers_known && (number != r->next_chunk_number || first != r->next_event))
         return set_err(r, TRACE_E_CORRUPT, off,
                        "chunk at offset %llu is chunk %llu starting at event %llu, expected "
@@ -749,6 +759,15 @@ static int load_chunk(struct trace_reader *r)
     if (first > UINT64_MAX - count)
         return set_err(r, TRACE_E_CORRUPT, off, "chunk at offset %llu has an impossible index",
                        (unsigned long long)off);
+    return 0;
+}
+
+/* Reads the compressed payload of the chunk with header h at `off` into
+ * r->cbuf and checks its checksum and its link in the hash chain. */
+static int read_payload(struct trace_reader *r, uint64_t off, const uint8_t *h)
+{
+    uint64_t number = st_le64_get(h + 16);
+    uint32_t psize = st_le32_get(h + 48);
     if (!data_reaches(r, off + TC_HEADER_SIZE + psize)) {
         uint64_t at = off + TC_HEADER_SIZE; /* where the payload starts */
         return set_err(r, TRACE_E_TRUNCATED, off,
@@ -761,7 +780,9 @@ static int load_chunk(struct trace_reader *r)
     }
     if (grow(&r->cbuf, &r->cbuf_cap, psize, 1) < 0)
         return set_err(r, TRACE_E_NOMEM, off, "out of memory");
-    if ((rc = rd(r, r->cbuf, psize, &got)) < 0)
+    size_t got;
+    int rc = rd(r, r->cbuf, psize, &got);
+    if (rc < 0)
         return rc;
     if (r->resyncing)
         r->recover_spent += got;
@@ -789,6 +810,15 @@ static int load_chunk(struct trace_reader *r)
     }
     memcpy(r->chain, h + TC_CHAIN_OFF, TRACE_HASH_BYTES);
     r->chain_known = 1;
+    return 0;
+}
+
+/* Decompresses r->cbuf (the payload of the chunk with header h at `off`)
+ * into r->raw: exactly one zstd frame of the header's raw size. */
+static int decompress_payload(struct trace_reader *r, uint64_t off, const uint8_t *h)
+{
+    uint64_t number = st_le64_get(h + 16);
+    uint32_t raw = st_le32_get(h + 44), psize = st_le32_get(h + 48);
     if (grow(&r->raw, &r->raw_cap, raw ? raw : 1, 1) < 0)
         return set_err(r, TRACE_E_NOMEM, off, "out of memory");
     unsigned long long fcs = ZSTD_getFrameContentSize(r->cbuf, psize);
@@ -800,6 +830,15 @@ static int load_chunk(struct trace_reader *r)
         return set_err(r, TRACE_E_CORRUPT, off,
                        "payload of chunk %llu at offset %llu is not one zstd frame of %u bytes",
                        (unsigned long long)number, (unsigned long long)off, raw);
+    return 0;
+}
+
+/* Makes the decompressed chunk with header h at `off` the one events are
+ * read from, and counts it. */
+static int enter_chunk(struct trace_reader *r, uint64_t off, const uint8_t *h)
+{
+    uint64_t number = st_le64_get(h + 16), first = st_le64_get(h + 24), t0 = st_le64_get(h + 32);
+    uint32_t count = st_le32_get(h + 40), raw = st_le32_get(h + 44), psize = st_le32_get(h + 48);
     if (r->from_start) {
         if (grow(&r->seen, &r->seen_cap, r->nseen + 1, sizeof *r->seen) < 0)
             return set_err(r, TRACE_E_NOMEM, off, "out of memory");
@@ -823,8 +862,42 @@ static int load_chunk(struct trace_reader *r)
     return 0;
 }
 
-/* Converts record `rec` into ev. */
-static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
+/* Loads the chunk (or footer) at r->pos. Returns 0 (a chunk is loaded), 1
+ * (the footer was read: clean end) or an error. */
+static int load_chunk(struct trace_reader *r)
+{
+    uint64_t off = r->pos;
+    uint8_t h[TC_HEADER_SIZE];
+    size_t got;
+    r->in_chunk = 0;
+    arena_reset(&r->arena);
+    int rc = rd(r, h, 8, &got);
+    if (rc < 0)
+        return rc;
+    if (got == 0)
+        return set_err(r, TRACE_E_TRUNCATED, off,
+                       "trace ends at offset %llu after %llu complete chunks, without a "
+                       "footer" STILL_WRITTEN,
+                       (unsigned long long)off, (unsigned long long)r->st.chunks);
+    if (got < 8)
+        return set_err(r, TRACE_E_TRUNCATED, off,
+                       "trace ends at offset %llu, inside the chunk or footer that starts at "
+                       "%llu" STILL_WRITTEN,
+                       (unsigned long long)(off + got), (unsigned long long)off);
+    if (memcmp(h, TFO_MAGIC, 8) == 0)
+        return read_footer(r, off, h) < 0 ? r->err_code : 1;
+    if (memcmp(h, TC_SYNC, 8) != 0)
+        return set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
+                       (unsigned long long)off);
+    if ((rc = read_chunk_header(r, off, h)) < 0 || (rc = read_payload(r, off, h)) < 0 ||
+        (rc = decompress_payload(r, off, h)) < 0)
+        return rc;
+    return enter_chunk(r, off, h);
+}
+
+/* Fills what every event has (kind, seq, time, request) from record `rec`
+ * and checks its sizes against the limits. */
+static int convert_frame(struct trace_reader *r, const Sandtrace__Record *rec,
                          struct trace_event *ev, uint64_t off)
 {
     memset(ev, 0, sizeof *ev);
@@ -845,6 +918,32 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
         return set_err(r, TRACE_E_CORRUPT, off,
                        "event %llu in chunk at offset %llu exceeds a size limit",
                        (unsigned long long)r->seq, (unsigned long long)off);
+    return 0;
+}
+
+static int convert_request(struct trace_reader *r, const Sandtrace__Record *rec,
+                           struct trace_event *ev, uint64_t off)
+{
+    if (rec->n_args > TRACE_MAX_ARGS || !trace_reader_signature(r, rec->sig_id))
+        return set_err(r, TRACE_E_CORRUPT, off, "request %llu in chunk at offset %llu has %s",
+                       (unsigned long long)r->seq, (unsigned long long)off,
+                       rec->n_args > TRACE_MAX_ARGS ? "too many arguments"
+                                                    : "an undefined signature id");
+    ev->request.sig_id = rec->sig_id;
+    ev->request.sig = r->sigs[rec->sig_id];
+    ev->request.nargs = rec->n_args;
+    for (size_t i = 0; i < rec->n_args; i++)
+        ev->request.args[i] = rec->args[i];
+    return 0;
+}
+
+/* Converts record `rec` into ev. */
+static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
+                         struct trace_event *ev, uint64_t off)
+{
+    int rc = convert_frame(r, rec, ev, off);
+    if (rc < 0)
+        return rc;
     const uint8_t *data = rec->data.len ? rec->data.data : NULL;
     char *txt = NULL;
     if (rec->text.len || rec->kind == TRACE_EV_NOTE || rec->kind == TRACE_EV_VIOLATION ||
@@ -855,18 +954,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
     }
     switch (rec->kind) {
     case TRACE_EV_REQUEST:
-        if (rec->n_args > TRACE_MAX_ARGS || !trace_reader_signature(r, rec->sig_id))
-            return set_err(r, TRACE_E_CORRUPT, off,
-                           "request %llu in chunk at offset %llu has %s",
-                           (unsigned long long)r->seq, (unsigned long long)off,
-                           rec->n_args > TRACE_MAX_ARGS ? "too many arguments"
-                                                        : "an undefined signature id");
-        ev->request.sig_id = rec->sig_id;
-        ev->request.sig = r->sigs[rec->sig_id];
-        ev->request.nargs = rec->n_args;
-        for (size_t i = 0; i < rec->n_args; i++)
-            ev->request.args[i] = rec->args[i];
-        break;
+        return convert_request(r, rec, ev, off);
     case TRACE_EV_MEM_READ:
     case TRACE_EV_MEM_READ_STR:
     case TRACE_EV_MEM_WRITE:

@@ -127,86 +127,107 @@ static int write_out(struct trace_writer *w, const void *buf, size_t len)
 
 /* --- the file header --- */
 
-static int write_file_header(struct trace_writer *w, const struct trace_header *h)
+/* The header record's single fields: the writer, the time, the host (from
+ * uname and the build where `h` leaves them out) and the guest's executable.
+ * The texts point into `h` and `un`. */
+static void header_fields(Sandtrace__Header *hp, const struct trace_header *h,
+                          const struct utsname *un)
 {
-    Sandtrace__Header hp = SANDTRACE__HEADER__INIT;
-    struct utsname un;
-    int have_un = uname(&un) == 0;
-    hp.format_major = TRACE_FORMAT_MAJOR;
-    hp.format_minor = TRACE_FORMAT_MINOR;
-    hp.writer_version = text(h->writer_version ? h->writer_version : "sandtrace " SANDTRACE_VERSION);
+    hp->format_major = TRACE_FORMAT_MAJOR;
+    hp->format_minor = TRACE_FORMAT_MINOR;
+    hp->writer_version =
+        text(h->writer_version ? h->writer_version : "sandtrace " SANDTRACE_VERSION);
     if (h->created_unix_ns) {
-        hp.created_unix_ns = h->created_unix_ns;
+        hp->created_unix_ns = h->created_unix_ns;
     } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        hp.created_unix_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        hp->created_unix_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
-    hp.host_arch = text(h->host_arch ? h->host_arch : have_un ? un.machine : NULL);
-    hp.host_pointer_size = h->host_pointer_size ? h->host_pointer_size : (uint32_t)sizeof(void *);
+    hp->host_arch = text(h->host_arch ? h->host_arch : un ? un->machine : NULL);
+    hp->host_pointer_size = h->host_pointer_size ? h->host_pointer_size : (uint32_t)sizeof(void *);
     if (h->host_byte_order_set)
-        hp.host_byte_order = h->host_big_endian ? 2 : 1;
+        hp->host_byte_order = h->host_big_endian ? 2 : 1;
     else
-        hp.host_byte_order = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 2 : 1;
-    hp.host_kernel_release =
-        text(h->host_kernel_release ? h->host_kernel_release : have_un ? un.release : NULL);
-    hp.guest_exe_path = text(h->guest_exe_path);
-    hp.guest_exe_size = h->guest_exe_size;
+        hp->host_byte_order = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 2 : 1;
+    hp->host_kernel_release =
+        text(h->host_kernel_release ? h->host_kernel_release : un ? un->release : NULL);
+    hp->guest_exe_path = text(h->guest_exe_path);
+    hp->guest_exe_size = h->guest_exe_size;
     if (h->guest_exe_hash_set)
-        hp.guest_exe_blake2b = bin(h->guest_exe_blake2b, TRACE_HASH_BYTES);
+        hp->guest_exe_blake2b = bin(h->guest_exe_blake2b, TRACE_HASH_BYTES);
+}
 
-    int rc = 0;
-    ProtobufCBinaryData *argv = NULL, *env = NULL, *renv = NULL;
-    Sandtrace__KeyValue *kv = NULL, **kvp = NULL;
+/* The header record's lists (argv, environments, policy): arrays of
+ * pointers into the caller's header, owned here. */
+struct header_lists {
+    ProtobufCBinaryData *argv, *env, *renv;
+    Sandtrace__KeyValue *kv, **kvp;
+};
+
+static void header_lists_release(struct header_lists *l)
+{
+    free(l->argv);
+    free(l->env);
+    free(l->renv);
+    free(l->kv);
+    free(l->kvp);
+}
+
+/* Fills hp's lists from `h`, in `l` (released by the caller, also on error). */
+static int header_lists(Sandtrace__Header *hp, const struct trace_header *h,
+                        struct header_lists *l)
+{
+    memset(l, 0, sizeof *l);
     if ((h->guest_argc && !h->guest_argv) || (h->guest_envc && !h->guest_env) ||
         (h->guest_real_envc && !h->guest_real_env) || (h->policy_count && !h->policy))
         return TRACE_E_INVAL;
     if (h->guest_argc > 65536 || h->guest_envc > 65536 || h->guest_real_envc > 65536 ||
         h->policy_count > 65536)
         return TRACE_E_LIMIT;
-    argv = calloc(h->guest_argc + 1, sizeof *argv);
-    env = calloc(h->guest_envc + 1, sizeof *env);
-    renv = calloc(h->guest_real_envc + 1, sizeof *renv);
-    kv = calloc(h->policy_count + 1, sizeof *kv);
-    kvp = calloc(h->policy_count + 1, sizeof *kvp);
-    uint8_t *buf = NULL;
-    if (!argv || !env || !renv || !kv || !kvp) {
-        rc = TRACE_E_NOMEM;
-        goto out;
-    }
+    l->argv = calloc(h->guest_argc + 1, sizeof *l->argv);
+    l->env = calloc(h->guest_envc + 1, sizeof *l->env);
+    l->renv = calloc(h->guest_real_envc + 1, sizeof *l->renv);
+    l->kv = calloc(h->policy_count + 1, sizeof *l->kv);
+    l->kvp = calloc(h->policy_count + 1, sizeof *l->kvp);
+    if (!l->argv || !l->env || !l->renv || !l->kv || !l->kvp)
+        return TRACE_E_NOMEM;
     for (size_t i = 0; i < h->guest_argc; i++)
-        argv[i] = text(h->guest_argv[i]);
+        l->argv[i] = text(h->guest_argv[i]);
     for (size_t i = 0; i < h->guest_envc; i++)
-        env[i] = text(h->guest_env[i]);
+        l->env[i] = text(h->guest_env[i]);
     for (size_t i = 0; i < h->guest_real_envc; i++)
-        renv[i] = text(h->guest_real_env[i]);
+        l->renv[i] = text(h->guest_real_env[i]);
     for (size_t i = 0; i < h->policy_count; i++) {
-        sandtrace__key_value__init(&kv[i]);
-        kv[i].key = text(h->policy[i].key);
-        kv[i].value = text(h->policy[i].value);
-        kvp[i] = &kv[i];
+        sandtrace__key_value__init(&l->kv[i]);
+        l->kv[i].key = text(h->policy[i].key);
+        l->kv[i].value = text(h->policy[i].value);
+        l->kvp[i] = &l->kv[i];
     }
-    hp.n_guest_argv = h->guest_argc;
-    hp.guest_argv = argv;
-    hp.n_guest_env = h->guest_envc;
-    hp.guest_env = env;
-    hp.n_guest_real_env = h->guest_real_envc;
-    hp.guest_real_env = renv;
-    hp.n_policy = h->policy_count;
-    hp.policy = kvp;
+    hp->n_guest_argv = h->guest_argc;
+    hp->guest_argv = l->argv;
+    hp->n_guest_env = h->guest_envc;
+    hp->guest_env = l->env;
+    hp->n_guest_real_env = h->guest_real_envc;
+    hp->guest_real_env = l->renv;
+    hp->n_policy = h->policy_count;
+    hp->policy = l->kvp;
+    return 0;
+}
 
-    size_t pb = sandtrace__header__get_packed_size(&hp);
-    if (pb > TRACE_MAX_HEADER) {
-        rc = TRACE_E_LIMIT;
-        goto out;
-    }
-    buf = malloc(TF_FIXED_SIZE + pb);
-    if (!buf) {
-        rc = TRACE_E_NOMEM;
-        goto out;
-    }
+/* Packs the whole file header (the fixed part, then the record hp) into a
+ * malloc'd *out of *len bytes. */
+static int pack_file_header(struct trace_writer *w, const Sandtrace__Header *hp, uint8_t **out,
+                            size_t *len)
+{
+    size_t pb = sandtrace__header__get_packed_size(hp);
+    if (pb > TRACE_MAX_HEADER)
+        return TRACE_E_LIMIT;
+    uint8_t *buf = malloc(TF_FIXED_SIZE + pb);
+    if (!buf)
+        return TRACE_E_NOMEM;
     memset(buf, 0, TF_FIXED_SIZE);
-    sandtrace__header__pack(&hp, buf + TF_FIXED_SIZE);
+    sandtrace__header__pack(hp, buf + TF_FIXED_SIZE);
     memcpy(buf, TF_MAGIC, 8);
     st_le16_put(buf + 8, TRACE_FORMAT_MAJOR);
     st_le16_put(buf + 10, TRACE_FORMAT_MINOR);
@@ -216,24 +237,34 @@ static int write_file_header(struct trace_writer *w, const struct trace_header *
         tf_key_check(w->key, buf + 24);
     st_le64_put(buf + 32, tf_xxh3(buf + TF_FIXED_SIZE, pb));
     st_le64_put(buf + 40, tf_xxh3(buf, 40));
+    *out = buf;
+    *len = TF_FIXED_SIZE + pb;
+    return 0;
+}
 
-    /* c0 = H_k(domain || the whole file header) */
-    tf_hash hh;
-    rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
-    if (rc < 0)
-        goto out;
-    tf_hash_update(&hh, TRACE_CHAIN_DOMAIN, strlen(TRACE_CHAIN_DOMAIN));
-    tf_hash_update(&hh, buf, TF_FIXED_SIZE + pb);
-    tf_hash_final(&hh, w->chain);
-
-    rc = write_out(w, buf, TF_FIXED_SIZE + pb);
-out:
+static int write_file_header(struct trace_writer *w, const struct trace_header *h)
+{
+    Sandtrace__Header hp = SANDTRACE__HEADER__INIT;
+    struct utsname un;
+    header_fields(&hp, h, uname(&un) == 0 ? &un : NULL);
+    struct header_lists lists;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = header_lists(&hp, h, &lists);
+    if (rc == 0)
+        rc = pack_file_header(w, &hp, &buf, &len);
+    if (rc == 0) {
+        /* c0 = H_k(domain || the whole file header) */
+        tf_hash hh;
+        if ((rc = tf_hash_init(&hh, w->keyed ? w->key : NULL)) == 0) {
+            tf_hash_update(&hh, TRACE_CHAIN_DOMAIN, strlen(TRACE_CHAIN_DOMAIN));
+            tf_hash_update(&hh, buf, len);
+            tf_hash_final(&hh, w->chain);
+            rc = write_out(w, buf, len);
+        }
+    }
     free(buf);
-    free(argv);
-    free(env);
-    free(renv);
-    free(kv);
-    free(kvp);
+    header_lists_release(&lists);
     return rc;
 }
 
@@ -498,6 +529,49 @@ static void set_text(const uint8_t **dst, size_t *dst_len, const char *s)
     set_bytes(dst, dst_len, s, s ? strlen(s) : 0);
 }
 
+/* Fills the record of an event that belongs to no request (the guest's
+ * stderr and end, limits, violations, notes). */
+static int build_report(const struct trace_event *ev, struct tf_record *rec)
+{
+    int rc;
+    switch (ev->kind) {
+    case TRACE_EV_GUEST_STDERR:
+        if ((rc = check_blob(ev->guest_stderr.data, ev->guest_stderr.len)) < 0)
+            return rc;
+        set_bytes(&rec->data, &rec->data_len, ev->guest_stderr.data, ev->guest_stderr.len);
+        break;
+    case TRACE_EV_GUEST_EXIT:
+        if ((rc = check_text(ev->guest_exit.reason)) < 0)
+            return rc;
+        rec->code = ev->guest_exit.code;
+        rec->signal = ev->guest_exit.signal;
+        set_text(&rec->text, &rec->text_len, ev->guest_exit.reason);
+        break;
+    case TRACE_EV_LIMIT:
+        if ((rc = check_text(ev->limit.name)) < 0 || (rc = check_text(ev->limit.detail)) < 0)
+            return rc;
+        set_text(&rec->text, &rec->text_len, ev->limit.name);
+        set_text(&rec->detail, &rec->detail_len, ev->limit.detail);
+        rec->value = ev->limit.value;
+        break;
+    case TRACE_EV_VIOLATION:
+        if ((rc = check_text(ev->violation.text)) < 0 ||
+            (rc = check_blob(ev->violation.data, ev->violation.len)) < 0)
+            return rc;
+        set_text(&rec->text, &rec->text_len, ev->violation.text);
+        set_bytes(&rec->data, &rec->data_len, ev->violation.data, ev->violation.len);
+        break;
+    case TRACE_EV_NOTE:
+        if ((rc = check_text(ev->note.text)) < 0)
+            return rc;
+        set_text(&rec->text, &rec->text_len, ev->note.text);
+        break;
+    default:
+        return TRACE_E_INVAL;
+    }
+    return 0;
+}
+
 /* Fills the record for `ev` (pointers into ev; nothing allocated). For a
  * request, *sig_len is the signature's length. */
 static int build_record(struct trace_writer *w, const struct trace_event *ev,
@@ -545,39 +619,8 @@ static int build_record(struct trace_writer *w, const struct trace_event *ev,
         owned = 1;
         *closes = 1;
         break;
-    case TRACE_EV_GUEST_STDERR:
-        if ((rc = check_blob(ev->guest_stderr.data, ev->guest_stderr.len)) < 0)
-            return rc;
-        set_bytes(&rec->data, &rec->data_len, ev->guest_stderr.data, ev->guest_stderr.len);
-        break;
-    case TRACE_EV_GUEST_EXIT:
-        if ((rc = check_text(ev->guest_exit.reason)) < 0)
-            return rc;
-        rec->code = ev->guest_exit.code;
-        rec->signal = ev->guest_exit.signal;
-        set_text(&rec->text, &rec->text_len, ev->guest_exit.reason);
-        break;
-    case TRACE_EV_LIMIT:
-        if ((rc = check_text(ev->limit.name)) < 0 || (rc = check_text(ev->limit.detail)) < 0)
-            return rc;
-        set_text(&rec->text, &rec->text_len, ev->limit.name);
-        set_text(&rec->detail, &rec->detail_len, ev->limit.detail);
-        rec->value = ev->limit.value;
-        break;
-    case TRACE_EV_VIOLATION:
-        if ((rc = check_text(ev->violation.text)) < 0 ||
-            (rc = check_blob(ev->violation.data, ev->violation.len)) < 0)
-            return rc;
-        set_text(&rec->text, &rec->text_len, ev->violation.text);
-        set_bytes(&rec->data, &rec->data_len, ev->violation.data, ev->violation.len);
-        break;
-    case TRACE_EV_NOTE:
-        if ((rc = check_text(ev->note.text)) < 0)
-            return rc;
-        set_text(&rec->text, &rec->text_len, ev->note.text);
-        break;
     default:
-        return TRACE_E_INVAL;
+        return build_report(ev, rec);
     }
     if (owned && w->open_request != TRACE_SEQ_NONE)
         rec->req_delta = seq - w->open_request;
