@@ -91,6 +91,126 @@ static int read_string(int fd, uint64_t off, uint64_t limit, struct st_elf_deps 
     return 0;
 }
 
+/* Reads and checks the ELF header of the file (`size` bytes): a 64-bit
+ * executable or shared object of this machine with sane program headers. */
+static int read_ehdr(int fd, uint64_t size, Elf64_Ehdr *eh)
+{
+    int rc = read_at(fd, eh, sizeof *eh, 0);
+    if (rc < 0)
+        return rc;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_ident[EI_DATA] != NATIVE_DATA || eh->e_ident[EI_VERSION] != EV_CURRENT ||
+        (eh->e_type != ET_EXEC && eh->e_type != ET_DYN) || eh->e_machine != NATIVE_MACHINE ||
+        eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
+        eh->e_phnum > ST_ELF_MAX_PHDRS ||
+        !in_file(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), size))
+        return ST_E_ELF;
+    return 0;
+}
+
+/* What the dynamic section names: string-table offsets of the needed
+ * libraries and the search paths, and where the string table is. */
+struct dyn_info {
+    uint64_t needed[ST_ELF_MAX_NEEDED];
+    size_t nneeded;
+    uint64_t strtab, strsz, runpath, rpath;
+    int have_strtab, have_strsz;
+};
+
+static int read_dynamic(int fd, const Elf64_Phdr *dyn_ph, uint64_t size, struct dyn_info *di)
+{
+    memset(di, 0, sizeof *di);
+    di->runpath = di->rpath = UINT64_MAX;
+    uint64_t ndyn = dyn_ph->p_filesz / sizeof(Elf64_Dyn);
+    if (!in_file(dyn_ph->p_offset, ndyn * sizeof(Elf64_Dyn), size))
+        return ST_E_ELF;
+    if (ndyn > ST_ELF_MAX_DYN)
+        ndyn = ST_ELF_MAX_DYN;
+    for (uint64_t i = 0; i < ndyn; i++) {
+        Elf64_Dyn d;
+        int rc = read_at(fd, &d, sizeof d, dyn_ph->p_offset + i * sizeof d);
+        if (rc < 0)
+            return rc;
+        if (d.d_tag == DT_NULL)
+            break;
+        switch (d.d_tag) {
+        case DT_NEEDED:
+            if (di->nneeded == ST_ELF_MAX_NEEDED)
+                return ST_E_ELF;
+            di->needed[di->nneeded++] = d.d_un.d_val;
+            break;
+        case DT_STRTAB: di->strtab = d.d_un.d_ptr; di->have_strtab = 1; break;
+        case DT_STRSZ: di->strsz = d.d_un.d_val; di->have_strsz = 1; break;
+        case DT_RUNPATH: di->runpath = d.d_un.d_val; break;
+        case DT_RPATH: di->rpath = d.d_un.d_val; break;
+        default: break;
+        }
+    }
+    return 0;
+}
+
+/* DT_STRTAB is an address: the file offset of the loaded segment's bytes
+ * holding the whole table, in *str_off. */
+static int strtab_offset(const Elf64_Phdr *ph, size_t phnum, const struct dyn_info *di,
+                         uint64_t size, uint64_t *str_off)
+{
+    *str_off = UINT64_MAX;
+    for (size_t i = 0; i < phnum; i++) {
+        const Elf64_Phdr *p = &ph[i];
+        if (p->p_type == PT_LOAD && di->strtab >= p->p_vaddr &&
+            di->strtab - p->p_vaddr < p->p_filesz) {
+            uint64_t delta = di->strtab - p->p_vaddr;
+            if (p->p_offset > UINT64_MAX - delta)
+                return ST_E_ELF;
+            *str_off = p->p_offset + delta;
+            /* The table must lie in the segment's file bytes. */
+            if (di->strsz > p->p_filesz - delta)
+                return ST_E_ELF;
+            break;
+        }
+    }
+    if (*str_off == UINT64_MAX || !in_file(*str_off, di->strsz, size))
+        return ST_E_ELF;
+    return 0;
+}
+
+/* The string at offset `at` of the string table (at file offset str_off). */
+static int read_dyn_string(int fd, uint64_t str_off, const struct dyn_info *di, uint64_t at,
+                           struct st_elf_deps *out, const char **dst)
+{
+    if (at >= di->strsz)
+        return ST_E_ELF;
+    return read_string(fd, str_off + at, di->strsz - at, out, dst);
+}
+
+/* The needed libraries, RUNPATH and RPATH of the dynamic section. */
+static int read_dyn_strings(int fd, const Elf64_Phdr *ph, size_t phnum, const struct dyn_info *di,
+                            uint64_t size, struct st_elf_deps *out)
+{
+    if (di->nneeded == 0 && di->runpath == UINT64_MAX && di->rpath == UINT64_MAX)
+        return 0;
+    if (!di->have_strtab || !di->have_strsz)
+        return ST_E_ELF;
+    uint64_t str_off;
+    int rc = strtab_offset(ph, phnum, di, size, &str_off);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < di->nneeded; i++) {
+        if ((rc = read_dyn_string(fd, str_off, di, di->needed[i], out, &out->needed[i])) < 0)
+            return rc;
+        if (!out->needed[i][0])
+            return ST_E_ELF;
+    }
+    out->nneeded = di->nneeded;
+    if (di->runpath != UINT64_MAX &&
+        (rc = read_dyn_string(fd, str_off, di, di->runpath, out, &out->runpath)) < 0)
+        return rc;
+    if (di->rpath != UINT64_MAX &&
+        (rc = read_dyn_string(fd, str_off, di, di->rpath, out, &out->rpath)) < 0)
+        return rc;
+    return 0;
+}
+
 int st_elf_deps_read(int fd, struct st_elf_deps *out)
 {
     memset(out, 0, sizeof *out);
@@ -101,16 +221,9 @@ int st_elf_deps_read(int fd, struct st_elf_deps *out)
         return ST_E_ELF;
     uint64_t size = (uint64_t)st.st_size;
     Elf64_Ehdr eh;
-    int rc = read_at(fd, &eh, sizeof eh, 0);
+    int rc = read_ehdr(fd, size, &eh);
     if (rc < 0)
         return rc;
-    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh.e_ident[EI_DATA] != NATIVE_DATA || eh.e_ident[EI_VERSION] != EV_CURRENT ||
-        (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || eh.e_machine != NATIVE_MACHINE ||
-        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
-        eh.e_phnum > ST_ELF_MAX_PHDRS ||
-        !in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), size))
-        return ST_E_ELF;
     out->type = eh.e_type;
     Elf64_Phdr ph[ST_ELF_MAX_PHDRS];
     rc = read_at(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff);
@@ -134,79 +247,8 @@ int st_elf_deps_read(int fd, struct st_elf_deps *out)
     if (!dyn_ph)
         return 0;
     out->dynamic = 1;
-    uint64_t ndyn = dyn_ph->p_filesz / sizeof(Elf64_Dyn);
-    if (!in_file(dyn_ph->p_offset, ndyn * sizeof(Elf64_Dyn), size))
-        return ST_E_ELF;
-    if (ndyn > ST_ELF_MAX_DYN)
-        ndyn = ST_ELF_MAX_DYN;
-    uint64_t needed[ST_ELF_MAX_NEEDED];
-    size_t nneeded = 0;
-    uint64_t strtab = 0, strsz = 0, runpath = UINT64_MAX, rpath = UINT64_MAX;
-    int have_strtab = 0, have_strsz = 0;
-    for (uint64_t i = 0; i < ndyn; i++) {
-        Elf64_Dyn d;
-        rc = read_at(fd, &d, sizeof d, dyn_ph->p_offset + i * sizeof d);
-        if (rc < 0)
-            return rc;
-        if (d.d_tag == DT_NULL)
-            break;
-        switch (d.d_tag) {
-        case DT_NEEDED:
-            if (nneeded == ST_ELF_MAX_NEEDED)
-                return ST_E_ELF;
-            needed[nneeded++] = d.d_un.d_val;
-            break;
-        case DT_STRTAB: strtab = d.d_un.d_ptr; have_strtab = 1; break;
-        case DT_STRSZ: strsz = d.d_un.d_val; have_strsz = 1; break;
-        case DT_RUNPATH: runpath = d.d_un.d_val; break;
-        case DT_RPATH: rpath = d.d_un.d_val; break;
-        default: break;
-        }
-    }
-    if (nneeded == 0 && runpath == UINT64_MAX && rpath == UINT64_MAX)
-        return 0;
-    if (!have_strtab || !have_strsz)
-        return ST_E_ELF;
-    /* DT_STRTAB is an address: find the loaded segment holding it. */
-    uint64_t str_off = UINT64_MAX;
-    for (size_t i = 0; i < eh.e_phnum; i++) {
-        const Elf64_Phdr *p = &ph[i];
-        if (p->p_type == PT_LOAD && strtab >= p->p_vaddr && strtab - p->p_vaddr < p->p_filesz) {
-            uint64_t delta = strtab - p->p_vaddr;
-            if (p->p_offset > UINT64_MAX - delta)
-                return ST_E_ELF;
-            str_off = p->p_offset + delta;
-            /* The table must lie in the segment's file bytes. */
-            if (strsz > p->p_filesz - delta)
-                return ST_E_ELF;
-            break;
-        }
-    }
-    if (str_off == UINT64_MAX || !in_file(str_off, strsz, size))
-        return ST_E_ELF;
-    for (size_t i = 0; i < nneeded; i++) {
-        if (needed[i] >= strsz)
-            return ST_E_ELF;
-        rc = read_string(fd, str_off + needed[i], strsz - needed[i], out, &out->needed[i]);
-        if (rc < 0)
-            return rc;
-        if (!out->needed[i][0])
-            return ST_E_ELF;
-    }
-    out->nneeded = nneeded;
-    if (runpath != UINT64_MAX) {
-        if (runpath >= strsz)
-            return ST_E_ELF;
-        rc = read_string(fd, str_off + runpath, strsz - runpath, out, &out->runpath);
-        if (rc < 0)
-            return rc;
-    }
-    if (rpath != UINT64_MAX) {
-        if (rpath >= strsz)
-            return ST_E_ELF;
-        rc = read_string(fd, str_off + rpath, strsz - rpath, out, &out->rpath);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    struct dyn_info di;
+    if ((rc = read_dynamic(fd, dyn_ph, size, &di)) < 0)
+        return rc;
+    return read_dyn_strings(fd, ph, eh.e_phnum, &di, size, out);
 }

@@ -384,6 +384,62 @@ static int errno_by_name(const char *name)
     return 0;
 }
 
+/* The value of "errno": a name ("EACCES") or a number in 1..4095. */
+static int answer_errno(struct jp *j, struct answer *a)
+{
+    int rc;
+    if (j->p < j->end && *j->p == '"') {
+        char name[32];
+        rc = jp_string(j, name, sizeof name, NULL, NULL);
+        if (rc == 0 && !(a->err = errno_by_name(name)))
+            rc = jp_fail(j, "an unknown errno name");
+    } else {
+        int64_t v;
+        double d;
+        int is_int;
+        rc = jp_number(j, &v, &d, &is_int);
+        if (rc == 0 && (!is_int || v <= 0 || v > 4095))
+            rc = jp_fail(j, "an errno out of range");
+        a->err = (int)v;
+    }
+    return rc;
+}
+
+/* One member of the answer object ("key": value) into `a`; a key may
+ * appear once. < 0 with j->why set when it is not one. */
+static int answer_member(struct jp *j, struct answer *a)
+{
+    char key[32];
+    if (jp_string(j, key, sizeof key, NULL, NULL) < 0)
+        return -1;
+    jp_ws(j);
+    if (j->p >= j->end || *j->p != ':')
+        return jp_fail(j, "a ':' was expected");
+    j->p++;
+    jp_ws(j);
+    int *seen = !strcmp(key, "result") ? &a->has_result : !strcmp(key, "errno") ? &a->has_errno
+              : !strcmp(key, "data") ? &a->has_data : !strcmp(key, "default") ? &a->has_default
+              : !strcmp(key, "note") ? &a->has_note : NULL;
+    if (!seen) {
+        snprintf(j->why, sizeof j->why, "unknown key '%.20s'", key);
+        return -1;
+    }
+    if (*seen) {
+        snprintf(j->why, sizeof j->why, "key '%s' twice", key);
+        return -1;
+    }
+    *seen = 1;
+    if (seen == &a->has_result)
+        return jp_number(j, &a->result, &a->fresult, &a->result_is_int);
+    if (seen == &a->has_errno)
+        return answer_errno(j, a);
+    if (seen == &a->has_data)
+        return jp_string(j, NULL, 0, &a->data, &a->data_len);
+    if (seen == &a->has_default)
+        return jp_literal(j, "true");
+    return jp_string(j, a->note, sizeof a->note, NULL, NULL);
+}
+
 static int parse_answer(const char *line, size_t len, struct answer *a, char *why, size_t why_cap)
 {
     struct jp j = { line, line + len, "" };
@@ -406,54 +462,7 @@ static int parse_answer(const char *line, size_t len, struct answer *a, char *wh
             jp_ws(&j);
         }
         first = 0;
-        char key[32];
-        if (jp_string(&j, key, sizeof key, NULL, NULL) < 0)
-            break;
-        jp_ws(&j);
-        if (j.p >= j.end || *j.p != ':') {
-            jp_fail(&j, "a ':' was expected");
-            break;
-        }
-        j.p++;
-        jp_ws(&j);
-        int *seen = !strcmp(key, "result") ? &a->has_result : !strcmp(key, "errno") ? &a->has_errno
-                  : !strcmp(key, "data") ? &a->has_data : !strcmp(key, "default") ? &a->has_default
-                  : !strcmp(key, "note") ? &a->has_note : NULL;
-        if (!seen) {
-            snprintf(j.why, sizeof j.why, "unknown key '%.20s'", key);
-            break;
-        }
-        if (*seen) {
-            snprintf(j.why, sizeof j.why, "key '%s' twice", key);
-            break;
-        }
-        *seen = 1;
-        int rc;
-        if (seen == &a->has_result) {
-            rc = jp_number(&j, &a->result, &a->fresult, &a->result_is_int);
-        } else if (seen == &a->has_errno) {
-            if (j.p < j.end && *j.p == '"') {
-                char name[32];
-                rc = jp_string(&j, name, sizeof name, NULL, NULL);
-                if (rc == 0 && !(a->err = errno_by_name(name)))
-                    rc = jp_fail(&j, "an unknown errno name");
-            } else {
-                int64_t v;
-                double d;
-                int is_int;
-                rc = jp_number(&j, &v, &d, &is_int);
-                if (rc == 0 && (!is_int || v <= 0 || v > 4095))
-                    rc = jp_fail(&j, "an errno out of range");
-                a->err = (int)v;
-            }
-        } else if (seen == &a->has_data) {
-            rc = jp_string(&j, NULL, 0, &a->data, &a->data_len);
-        } else if (seen == &a->has_default) {
-            rc = jp_literal(&j, "true");
-        } else {
-            rc = jp_string(&j, a->note, sizeof a->note, NULL, NULL);
-        }
-        if (rc < 0)
+        if (answer_member(&j, a) < 0)
             break;
         jp_ws(&j);
     }
@@ -532,6 +541,38 @@ static int exchange(struct hproc *h, struct st_session *s, const struct st_sig *
     }
 }
 
+/* Writes the answer's data (base64) into the call's buffer argument i
+ * (hc->nargs: the call has none); *given gets the bytes written. */
+static int answer_data(struct hproc *h, struct st_session *s, struct st_handler_call *hc,
+                       const struct answer *a, unsigned i, long *given)
+{
+    const struct st_sig *sig = hc->sig;
+    if (i == hc->nargs)
+        return st_handler_fail(s, "%s answered %s with garbage: data for a call with no buffer to fill",
+                               h->name, sig->text);
+    uint64_t cap = hc->arg[i].buf_len;
+    if ((int64_t)cap < 0)
+        cap = 0;
+    if (cap > ST_HANDLER_DATA_MAX)
+        cap = ST_HANDLER_DATA_MAX;
+    /* Decoded in place: base64 is longer than what it encodes. */
+    unsigned char *dst = (unsigned char *)h->line;
+    long n = base64_decode(a->data, a->data_len, dst, (size_t)cap);
+    if (n < 0)
+        return st_handler_fail(s, "%s answered %s with garbage: data is not base64 or longer than the buffer (%llu bytes)",
+                               h->name, sig->text, (unsigned long long)cap);
+    if (n > 0) {
+        if (hc->call->args[i] == 0)
+            return st_handler_fail(s, "%s answered %s with data for a NULL buffer", h->name,
+                                   sig->text);
+        int rc = st_guest_write(s, hc->call->args[i], dst, (size_t)n);
+        if (rc < 0)
+            return rc;
+    }
+    *given = n;
+    return 0;
+}
+
 static int hproc_handle(void *ctx, struct st_session *s, struct st_handler_call *hc)
 {
     struct hproc *h = ctx;
@@ -576,30 +617,8 @@ static int hproc_handle(void *ctx, struct st_session *s, struct st_handler_call 
     while (i < hc->nargs && hc->arg[i].meaning != ST_ARG_BUF_OUT)
         i++;
     long given = 0;
-    if (a.has_data) {
-        if (i == hc->nargs)
-            return st_handler_fail(s, "%s answered %s with garbage: data for a call with no buffer to fill",
-                                   h->name, sig->text);
-        uint64_t cap = hc->arg[i].buf_len;
-        if ((int64_t)cap < 0)
-            cap = 0;
-        if (cap > ST_HANDLER_DATA_MAX)
-            cap = ST_HANDLER_DATA_MAX;
-        /* Decoded in place: base64 is longer than what it encodes. */
-        unsigned char *dst = (unsigned char *)h->line;
-        long n = base64_decode(a.data, a.data_len, dst, (size_t)cap);
-        if (n < 0)
-            return st_handler_fail(s, "%s answered %s with garbage: data is not base64 or longer than the buffer (%llu bytes)",
-                                   h->name, sig->text, (unsigned long long)cap);
-        if (n > 0) {
-            if (hc->call->args[i] == 0)
-                return st_handler_fail(s, "%s answered %s with data for a NULL buffer", h->name,
-                                       sig->text);
-            if ((rc = st_guest_write(s, hc->call->args[i], dst, (size_t)n)) < 0)
-                return rc;
-        }
-        given = n;
-    }
+    if (a.has_data && (rc = answer_data(h, s, hc, &a, i, &given)) < 0)
+        return rc;
     /* A byte count for a buffer says how much of it was filled: never more
      * than the data given, or the guest would read what nobody wrote. */
     if (i < hc->nargs && sig->res == ST_RES_COUNT && (a.result < 0 ? a.result != -1 : a.result > given))
@@ -643,15 +662,9 @@ static void hproc_free(void *ctx)
     free(h);
 }
 
-int st_session_add_handler_process(struct st_session *s, const char *pattern, const char *command,
-                                   double timeout_seconds, char *err, size_t cap)
+/* A handler process's state for `command`, not started; NULL on OOM. */
+static struct hproc *hproc_new(const char *command, double timeout_seconds)
 {
-    if (cap)
-        err[0] = '\0';
-    if (!s || !pattern || !command || !*command || !(timeout_seconds > 0)) {
-        snprintf(err, cap, "invalid handler (a pattern, a command and a timeout are needed)");
-        return ST_E_INVALID;
-    }
     struct hproc *h = calloc(1, sizeof *h);
     if (h) {
         h->out = malloc(ST_HPROC_REQ_MAX);
@@ -663,16 +676,21 @@ int st_session_add_handler_process(struct st_session *s, const char *pattern, co
             free(h->line);
         }
         free(h);
-        snprintf(err, cap, "out of memory");
-        return ST_E_NOMEM;
+        return NULL;
     }
     h->to_fd = h->from_fd = -1;
     h->timeout = timeout_seconds;
     snprintf(h->cmd, sizeof h->cmd, "%.60s%s", command, strlen(command) > 60 ? "..." : "");
     snprintf(h->name, sizeof h->name, "handler '%s'", h->cmd);
-    /* Registered first (the patterns are checked before anything starts);
-     * from here on the session owns h and frees it. A comma separates
-     * patterns: one handler each, the first one owning h. */
+    return h;
+}
+
+/* Registers h for every pattern of the comma-separated list: one handler
+ * each, the first one owning h (the session frees it from then on, also
+ * when a later pattern fails). */
+static int hproc_register(struct st_session *s, struct hproc *h, const char *pattern, char *err,
+                          size_t cap)
+{
     char pats[1024];
     if (snprintf(pats, sizeof pats, "%s", pattern) >= (int)sizeof pats) {
         hproc_free(h);
@@ -695,6 +713,12 @@ int st_session_add_handler_process(struct st_session *s, const char *pattern, co
         if (!p)
             break;
     }
+    return 0;
+}
+
+/* Starts `command` with sh -c, its stdin and stdout piped to h. */
+static int hproc_start(struct hproc *h, const char *command, char *err, size_t cap)
+{
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0) {
         snprintf(err, cap, "cannot make a pipe: %s", strerror(errno));
@@ -730,4 +754,26 @@ int st_session_add_handler_process(struct st_session *s, const char *pattern, co
     h->to_fd = in[1];
     h->from_fd = out[0];
     return 0;
+}
+
+int st_session_add_handler_process(struct st_session *s, const char *pattern, const char *command,
+                                   double timeout_seconds, char *err, size_t cap)
+{
+    if (cap)
+        err[0] = '\0';
+    if (!s || !pattern || !command || !*command || !(timeout_seconds > 0)) {
+        snprintf(err, cap, "invalid handler (a pattern, a command and a timeout are needed)");
+        return ST_E_INVALID;
+    }
+    struct hproc *h = hproc_new(command, timeout_seconds);
+    if (!h) {
+        snprintf(err, cap, "out of memory");
+        return ST_E_NOMEM;
+    }
+    /* Registered first (the patterns are checked before anything starts);
+     * from here on the session owns h and frees it. */
+    int rc = hproc_register(s, h, pattern, err, cap);
+    if (rc < 0)
+        return rc;
+    return hproc_start(h, command, err, cap);
 }

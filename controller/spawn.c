@@ -76,14 +76,10 @@ static void close_fds_above(int keep)
         close(fd);
 }
 
-static void child_main(const struct st_spawn_config *cfg, const struct st_fsjail *fsj, int in_fd,
-                       int out_fd, int err_fd, int report_fd, pid_t parent)
+/* The child's fds: the guest's pipes as 0, 1 (and 2), the report channel
+ * as the lowest fd above them, nothing else. Returns the report fd. */
+static int child_fds(int in_fd, int out_fd, int err_fd, int report_fd)
 {
-    /* Die with the controller; if it is already gone, stop here. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(127);
-    if (setpgid(0, 0) != 0)
-        child_fail(report_fd, errno);
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
         child_fail(report_fd, errno);
     if (err_fd >= 0 && dup2(err_fd, 2) < 0)
@@ -100,18 +96,13 @@ static void child_main(const struct st_spawn_config *cfg, const struct st_fsjail
     for (int fd = 3; fd < keep; fd++)
         close(fd);
     close_fds_above(keep);
-    /* Default signal dispositions and an empty mask for the guest. */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    struct st_jail_filter filter;
-    if (cfg->seccomp && st_jail_filter_build(&filter, report_fd) != 0)
-        child_fail(report_fd, -1);
-    /* Namespaces, the empty root and Landlock, before the limits (setting
-     * them up needs memory and fds) and under the filter. */
-    if (fsj && st_fsjail_apply(fsj) != 0)
-        child_fail(report_fd, FSJAIL_FAILED - (errno > 0 && errno < 1000 ? errno : 0));
+    return report_fd;
+}
+
+/* The guest's resource limits (no core files, CPU, address space) and
+ * ASLR, as configured. */
+static void child_limits(const struct st_spawn_config *cfg, int report_fd)
+{
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);
     if (cfg->cpu_seconds) {
@@ -126,6 +117,52 @@ static void child_main(const struct st_spawn_config *cfg, const struct st_fsjail
     }
     if (cfg->no_aslr && personality(ADDR_NO_RANDOMIZE) < 0)
         child_fail(report_fd, errno);
+}
+
+/* Hands the jail's listener fd to the controller over the report channel
+ * (one message 'L' carrying it). */
+static void child_send_listener(int report_fd, int listener)
+{
+    char tag = 'L';
+    struct iovec iov = { &tag, 1 };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &listener, sizeof listener);
+    if (sendmsg(report_fd, &mh, 0) != 1)
+        child_fail(report_fd, -1);
+}
+
+static void child_main(const struct st_spawn_config *cfg, const struct st_fsjail *fsj, int in_fd,
+                       int out_fd, int err_fd, int report_fd, pid_t parent)
+{
+    /* Die with the controller; if it is already gone, stop here. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
+    if (setpgid(0, 0) != 0)
+        child_fail(report_fd, errno);
+    report_fd = child_fds(in_fd, out_fd, err_fd, report_fd);
+    /* Default signal dispositions and an empty mask for the guest. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    struct st_jail_filter filter;
+    if (cfg->seccomp && st_jail_filter_build(&filter, report_fd) != 0)
+        child_fail(report_fd, -1);
+    /* Namespaces, the empty root and Landlock, before the limits (setting
+     * them up needs memory and fds) and under the filter. */
+    if (fsj && st_fsjail_apply(fsj) != 0)
+        child_fail(report_fd, FSJAIL_FAILED - (errno > 0 && errno < 1000 ? errno : 0));
+    child_limits(cfg, report_fd);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         child_fail(report_fd, errno);
     static char *const empty_env[] = { NULL };
@@ -136,22 +173,7 @@ static void child_main(const struct st_spawn_config *cfg, const struct st_fsjail
         int listener = st_jail_filter_install(&filter);
         if (listener < 0)
             child_fail(report_fd, -1);
-        char tag = 'L';
-        struct iovec iov = { &tag, 1 };
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
-        } ctl;
-        memset(&ctl, 0, sizeof ctl);
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                             .msg_controllen = sizeof ctl.buf };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &listener, sizeof listener);
-        if (sendmsg(report_fd, &mh, 0) != 1)
-            child_fail(report_fd, -1);
+        child_send_listener(report_fd, listener);
         close(listener);
     }
     execve(fsj ? st_fsjail_exec_path(fsj) : cfg->path, cfg->argv, envp);
@@ -190,6 +212,9 @@ static int read_report(int fd, int *listener, int *code)
     }
     return -1;
 }
+
+static int await_exec(const struct st_spawn_config *cfg, struct st_fsjail *fsj, int rep,
+                      struct st_child *child);
 
 int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
 {
@@ -244,18 +269,35 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
     fcntl(child->to_guest, F_SETFL, O_NONBLOCK);
     if (child->err_fd >= 0)
         fcntl(child->err_fd, F_SETFL, O_NONBLOCK);
-    /* The report socket closes on a successful execve; before that, a
-     * jailed child hands over its listener, whose warden must be running
-     * to let the execve through. A number means failure. */
+    return await_exec(cfg, fsj, rep[0], child);
+fail:
+    st_fsjail_free(fsj);
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0) close(in[i]);
+        if (out[i] >= 0) close(out[i]);
+        if (err[i] >= 0) close(err[i]);
+        if (rep[i] >= 0) close(rep[i]);
+    }
+    return ST_E_SPAWN;
+}
+
+/* Waits on the report channel `rep` until the child's execve. The report
+ * socket closes on a successful execve; before that, a jailed child hands
+ * over its listener, whose warden must be running to let the execve
+ * through. A number means failure: then the child is killed and reaped.
+ * Closes `rep` and frees `fsj` once the reports are read. */
+static int await_exec(const struct st_spawn_config *cfg, struct st_fsjail *fsj, int rep,
+                      struct st_child *child)
+{
     int code = 0, listener = -1, r, failed = 0, rc = 0;
-    while ((r = read_report(rep[0], &listener, &code)) == 1) {
+    while ((r = read_report(rep, &listener, &code)) == 1) {
         if (child->jail || !cfg->seccomp) {
             close(listener);
             failed = 1;
             code = -1;
             break;
         }
-        rc = st_jail_start(&child->jail, listener, pid, cfg->path,
+        rc = st_jail_start(&child->jail, listener, child->pid, cfg->path,
                            fsj ? st_fsjail_exe_dir(fsj) : NULL, cfg->loose_jail);
         if (rc < 0) {
             failed = 1;
@@ -263,7 +305,7 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
             break;
         }
     }
-    close(rep[0]);
+    close(rep);
     st_fsjail_free(fsj);
     if (r == 2 || r < 0)
         failed = 1;
@@ -281,15 +323,6 @@ int st_spawn(const struct st_spawn_config *cfg, struct st_child *child)
         return code > 0 ? ST_E_SPAWN : ST_E_SECCOMP;
     }
     return 0;
-fail:
-    st_fsjail_free(fsj);
-    for (int i = 0; i < 2; i++) {
-        if (in[i] >= 0) close(in[i]);
-        if (out[i] >= 0) close(out[i]);
-        if (err[i] >= 0) close(err[i]);
-        if (rep[i] >= 0) close(rep[i]);
-    }
-    return ST_E_SPAWN;
 }
 
 int st_child_wait(struct st_child *child, int nohang)

@@ -541,6 +541,16 @@ static int path_next_component(const char **p, char comp[ST_VFS_NAME_MAX + 1])
     return (int)l;
 }
 
+/* Where a walk stands: `node` (NULL: missing) named `name` in `parent`. */
+static void walk_at(struct walk *w, struct node *parent, struct node *node, int dot,
+                    const char *name)
+{
+    w->parent = parent;
+    w->node = node;
+    w->last_dot = dot;
+    snprintf(w->name, sizeof w->name, "%s", name);
+}
+
 /* Resolves `path` from `start` (absolute paths from the root). With
  * `confine` (a mount root), `..` may not climb above it (EACCES). On success
  * w->parent is set; w->node is NULL when only the last component is
@@ -561,10 +571,7 @@ static int walk_path(struct st_vfs *vfs, struct node *start, const char *path, i
     size_t plen = strlen(path);
     w->trailing_slash = plen > 1 && path[plen - 1] == '/';
     const char *p = path;
-    w->parent = cur->parent ? cur->parent : cur;
-    w->node = cur;
-    w->last_dot = 1;
-    strcpy(w->name, ".");
+    walk_at(w, cur->parent ? cur->parent : cur, cur, 1, ".");
     for (;;) {
         char comp[ST_VFS_NAME_MAX + 1];
         int l = path_next_component(&p, comp);
@@ -585,19 +592,13 @@ static int walk_path(struct st_vfs *vfs, struct node *start, const char *path, i
                 if (cur->parent)
                     cur = cur->parent;
             }
-            w->parent = cur->parent ? cur->parent : cur;
-            w->node = cur;
-            w->last_dot = 1;
-            strcpy(w->name, comp);
+            walk_at(w, cur->parent ? cur->parent : cur, cur, 1, comp);
             continue;
         }
         struct node *k = NULL;
         int rc = lookup_child(vfs, cur, comp, &k);
         if (rc == ST_VFS_ENOENT && last) {
-            w->parent = cur;
-            w->node = NULL;
-            w->last_dot = 0;
-            strcpy(w->name, comp);
+            walk_at(w, cur, NULL, 0, comp);
             return 0;
         }
         if (rc < 0)
@@ -610,18 +611,12 @@ static int walk_path(struct st_vfs *vfs, struct node *start, const char *path, i
             k = t;
             if (last) {
                 /* the link's own parent and name, for callers that create */
-                w->parent = k->parent ? k->parent : k;
-                w->node = k;
-                w->last_dot = 0;
-                snprintf(w->name, sizeof w->name, "%s", k->name);
+                walk_at(w, k->parent ? k->parent : k, k, 0, k->name);
                 cur = k;
                 break;
             }
         }
-        w->parent = cur;
-        w->node = k;
-        w->last_dot = 0;
-        strcpy(w->name, comp);
+        walk_at(w, cur, k, 0, comp);
         cur = k;
     }
     if (w->trailing_slash && w->node && w->node->type != N_DIR)
@@ -872,6 +867,55 @@ fail:
     return NULL;
 }
 
+/* Frees a mount (closing its directory); accepts NULL. */
+static void mount_free(struct mount *m)
+{
+    if (!m)
+        return;
+    if (m->rootfd >= 0)
+        close(m->rootfd);
+    free(m->real);
+    for (size_t j = 0; j < m->n_exclude; j++)
+        free(m->exclude[j]);
+    free(m->exclude);
+    free(m);
+}
+
+/* A mount of the real directory `real_dir` with the options `o`: its
+ * directory open, its canonical path, its exclusions copied. */
+static int mount_new(const char *real_dir, const struct st_mount_options *o, struct mount **out)
+{
+    *out = NULL;
+    int fd = open(real_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct mount *m = calloc(1, sizeof *m);
+    if (!m) {
+        close(fd);
+        return ST_VFS_ENOMEM;
+    }
+    m->rootfd = fd;
+    m->show_dotfiles = o->show_dotfiles;
+    m->follow_symlinks = o->follow_symlinks;
+    int rc = 0;
+    if (!(m->real = realpath(real_dir, NULL)))
+        rc = -errno;
+    else if (o->n_exclude && !(m->exclude = calloc(o->n_exclude, sizeof *m->exclude)))
+        rc = ST_VFS_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < o->n_exclude; i++) {
+        m->exclude[i] = o->exclude[i] ? dup_str(o->exclude[i]) : NULL;
+        m->n_exclude = i + 1;
+        if (!m->exclude[i])
+            rc = o->exclude[i] ? ST_VFS_ENOMEM : ST_VFS_EINVAL;
+    }
+    if (rc < 0) {
+        mount_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
 void st_vfs_free(struct st_vfs *vfs)
 {
     if (!vfs)
@@ -883,15 +927,8 @@ void st_vfs_free(struct st_vfs *vfs)
     node_unref(vfs, vfs->cwd);
     if (vfs->root)
         node_unref(vfs, vfs->root);
-    for (size_t i = 0; i < vfs->nmounts; i++) {
-        struct mount *m = vfs->mounts[i];
-        close(m->rootfd);
-        free(m->real);
-        for (size_t j = 0; j < m->n_exclude; j++)
-            free(m->exclude[j]);
-        free(m->exclude);
-        free(m);
-    }
+    for (size_t i = 0; i < vfs->nmounts; i++)
+        mount_free(vfs->mounts[i]);
     free(vfs->mounts);
     free(vfs->cwd_path);
     free(vfs);
@@ -987,43 +1024,18 @@ int st_vfs_mount(struct st_vfs *vfs, const char *path, const char *real_dir,
     struct node *old = kid_find(dir, name);
     if (old && (old->type != N_DIR || old->origin != ORIG_VIRT || old->nkids))
         return ST_VFS_EEXIST;
-    int fd = open(real_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct mount *m = calloc(1, sizeof *m);
+    struct mount *m;
+    if ((rc = mount_new(real_dir, o, &m)) < 0)
+        return rc;
     struct mount **ms = realloc(vfs->mounts, (vfs->nmounts + 1) * sizeof *ms);
     if (ms)
         vfs->mounts = ms;
-    char *real = realpath(real_dir, NULL);
-    if (!m || !ms || !real) {
-        rc = m && ms ? -errno : ST_VFS_ENOMEM;
-        goto fail;
-    }
-    m->rootfd = fd;
-    m->real = real;
-    m->show_dotfiles = o->show_dotfiles;
-    m->follow_symlinks = o->follow_symlinks;
-    if (o->n_exclude) {
-        m->exclude = calloc(o->n_exclude, sizeof *m->exclude);
-        if (!m->exclude) {
-            rc = ST_VFS_ENOMEM;
-            goto fail;
-        }
-        for (size_t i = 0; i < o->n_exclude; i++) {
-            m->exclude[i] = o->exclude[i] ? dup_str(o->exclude[i]) : NULL;
-            m->n_exclude = i + 1;
-            if (!m->exclude[i]) {
-                rc = o->exclude[i] ? ST_VFS_ENOMEM : ST_VFS_EINVAL;
-                goto fail_m;
-            }
-        }
-    }
-    struct node *root = node_new(vfs, N_DIR, ORIG_MOUNT, name);
+    struct node *root = ms ? node_new(vfs, N_DIR, ORIG_MOUNT, name) : NULL;
     if (!root || !(root->rel = dup_str(""))) {
         if (root)
             node_destroy(vfs, root);
-        rc = ST_VFS_ENOMEM;
-        goto fail_m;
+        mount_free(m);
+        return ST_VFS_ENOMEM;
     }
     root->mnt = m;
     if (old) {
@@ -1037,19 +1049,11 @@ int st_vfs_mount(struct st_vfs *vfs, const char *path, const char *real_dir,
     rc = kid_add(dir, root);
     if (rc < 0) {
         node_destroy(vfs, root);
-        goto fail_m;
+        mount_free(m);
+        return rc;
     }
     vfs->mounts[vfs->nmounts++] = m;
     return 0;
-fail_m:
-    for (size_t j = 0; j < m->n_exclude; j++)
-        free(m->exclude[j]);
-    free(m->exclude);
-fail:
-    free(real);
-    free(m);
-    close(fd);
-    return rc;
 }
 
 int st_vfs_enable_tmp(struct st_vfs *vfs, uint64_t quota_bytes)
