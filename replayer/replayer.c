@@ -1112,7 +1112,9 @@ static void dump_describe(const char *want, size_t wn, const char *got, size_t g
  * commands; its stdout is read to its end and compared with the recorded
  * list. Leaves r->ev at the recorded GUEST_EXIT and returns STEP_END (the
  * exit status is compared by the caller) or STEP_STOP. */
-static int replay_dump_mode(struct rp_replay *r)
+/* Dump mode: reads the guest's whole stdout (its function list) into
+ * r->buf, *got bytes. STEP_MORE, or STEP_STOP when it cannot. */
+static int dump_read_live(struct rp_replay *r, size_t *out)
 {
     close(r->link.child.to_guest);
     r->link.child.to_guest = -1;
@@ -1135,13 +1137,20 @@ static int replay_dump_mode(struct rp_replay *r)
         if (got > RP_DUMP_MAX)
             break;
     }
+    *out = got;
     if (rc == ST_E_TIMEOUT) {
         char msg[256];
         live_error_message(r, rc, msg, sizeof msg);
         return stop_with(r, RP_END_ERROR, msg);
     }
-    /* The recorded list: the note's text, or the raw bytes of the
-     * violation tap records when the output was not text. */
+    return STEP_MORE;
+}
+
+/* Dump mode: the recorded list, up to the guest's exit: the note's text,
+ * or the raw bytes of the violation tap records when the output was not
+ * text (malloc'd in *want, *want_len bytes). STEP_MORE, or STEP_STOP. */
+static int dump_read_recorded(struct rp_replay *r, char **out, size_t *out_len)
+{
     char *want = NULL;
     size_t want_len = 0;
     int have = 0;
@@ -1181,6 +1190,20 @@ static int replay_dump_mode(struct rp_replay *r)
     if (!have)
         return stop_with(r, RP_END_ERROR, "a dump-mode trace without the guest's recorded "
                                           "output (no 'dump output' note)");
+    *out = want;
+    *out_len = want_len;
+    return STEP_MORE;
+}
+
+static int replay_dump_mode(struct rp_replay *r)
+{
+    size_t got = 0, want_len = 0;
+    char *want = NULL;
+    int step = dump_read_live(r, &got);
+    if (step == STEP_MORE)
+        step = dump_read_recorded(r, &want, &want_len);
+    if (step != STEP_MORE)
+        return step;
     size_t off = 0;
     while (off < want_len && off < got && want[off] == (char)r->buf[off])
         off++;
@@ -1207,7 +1230,7 @@ static int replay_dump_mode(struct rp_replay *r)
     dump_describe(want ? want : "", want_len, (const char *)r->buf, got, off, d.message,
                   sizeof d.message);
     diverge(r, &d);
-    int step = stop_with(r, RP_END_DIVERGED, d.message);
+    step = stop_with(r, RP_END_DIVERGED, d.message);
     free(want);
     return step;
 }

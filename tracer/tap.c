@@ -313,22 +313,218 @@ static void dump_report(const struct st_observer *obs, char *buf, size_t len, ui
     }
 }
 
+/* One run of the relay: the two directions, the guest, its stderr and the
+ * dump-mode text. */
+struct tap_relay {
+    const struct st_tap_config *cfg;
+    const struct st_observer *obs;
+    struct st_tap_result *res;
+    struct st_tap_parser *parser;
+    struct pipe_dir *c2g, *g2c;
+    uint8_t *ebuf;
+    struct st_child child;
+    int err_open, sig_open;
+    /* Dump mode: the guest's stdout is a text, kept here (with the note
+     * prefix in front) instead of parsed as requests. */
+    char *dump;
+    size_t dump_len, dump_cap;
+    uint64_t dump_total;
+};
+
+static void relay_release(struct tap_relay *t)
+{
+    free(t->c2g);
+    free(t->g2c);
+    free(t->ebuf);
+    free(t->dump);
+    st_tap_parser_free(t->parser);
+}
+
+/* The guest stopped reading: the controller's next write must fail as it
+ * would have. */
+static void relay_stop_to_guest(struct tap_relay *t)
+{
+    t->c2g->dst_open = 0;
+    close(t->child.to_guest);
+    t->child.to_guest = -1;
+    end_direction(t->cfg->in_fd, SHUT_RD);
+    t->c2g->src_open = 0;
+}
+
+/* The controller is gone: the guest's next write must fail (SIGPIPE) as it
+ * would have. */
+static void relay_stop_from_guest(struct tap_relay *t)
+{
+    t->g2c->dst_open = 0;
+    t->g2c->src_open = 0;
+    close(t->child.from_guest);
+    t->child.from_guest = -1;
+}
+
+/* A direction whose source ended and whose buffer is flushed closes its
+ * destination, so the far side sees the end as it would have. A signal
+ * that reached tap before that end is forwarded first: a controller that
+ * signals, then closes, must not have its guest see the end (and abort)
+ * before the signal. Returns 0 once the guest's outputs are closed (it is
+ * gone), else 1. */
+static int relay_close_ended(struct tap_relay *t)
+{
+    struct pipe_dir *c2g = t->c2g, *g2c = t->g2c;
+    if (!c2g->src_open && c2g->len == 0 && c2g->dst_open) {
+        if (t->sig_open)
+            t->sig_open = forward_signals(t->cfg->signal_fd, &t->child);
+        close(t->child.to_guest);
+        t->child.to_guest = -1;
+        c2g->dst_open = 0;
+    }
+    if (!g2c->src_open && g2c->len == 0 && g2c->dst_open) {
+        end_direction(t->cfg->out_fd, SHUT_WR);
+        g2c->dst_open = 0;
+    }
+    return g2c->src_open || t->err_open;
+}
+
+/* The controller's bytes: passed on as soon as read, then parsed. */
+static void relay_controller(struct tap_relay *t, int can_read, int can_write)
+{
+    struct pipe_dir *c2g = t->c2g;
+    if (can_read) {
+        ssize_t k = read(c2g->src, c2g->buf, RELAY_BUF);
+        if (k > 0) {
+            c2g->len = (size_t)k;
+            c2g->off = 0;
+            c2g->total += (uint64_t)k;
+            if (flush_dir(c2g) < 0)
+                relay_stop_to_guest(t);
+            st_tap_parser_feed_controller(t->parser, c2g->buf, (size_t)k);
+        } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+            c2g->src_open = 0;
+        }
+    } else if (can_write) {
+        if (flush_dir(c2g) < 0)
+            relay_stop_to_guest(t);
+    }
+}
+
+/* The guest's bytes: parsed (or kept, in dump mode) first, then passed on. */
+static void relay_guest(struct tap_relay *t, int can_read, int can_write)
+{
+    struct pipe_dir *g2c = t->g2c;
+    if (can_read) {
+        ssize_t k = read(g2c->src, g2c->buf, RELAY_BUF);
+        if (k > 0) {
+            g2c->len = (size_t)k;
+            g2c->off = 0;
+            g2c->total += (uint64_t)k;
+            if (t->cfg->dump_mode)
+                dump_keep(&t->dump, &t->dump_len, &t->dump_cap, &t->dump_total, g2c->buf,
+                          (size_t)k);
+            else
+                st_tap_parser_feed_guest(t->parser, g2c->buf, (size_t)k);
+            if (g2c->dst_open && flush_dir(g2c) < 0)
+                relay_stop_from_guest(t);
+            else if (!g2c->dst_open)
+                g2c->len = 0;
+        } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+            g2c->src_open = 0;
+        }
+    } else if (can_write) {
+        if (flush_dir(g2c) < 0)
+            relay_stop_from_guest(t);
+    }
+}
+
+/* The guest's real stderr: passed on and recorded. */
+static void relay_stderr(struct tap_relay *t)
+{
+    ssize_t k = read(t->child.err_fd, t->ebuf, RELAY_BUF);
+    if (k > 0) {
+        t->res->stderr_bytes += (uint64_t)k;
+        (void)st_write_all(t->cfg->err_fd, t->ebuf, (size_t)k); /* a reader gone: as the guest's own stderr */
+        if (t->obs->on_guest_stderr)
+            t->obs->on_guest_stderr(t->obs->ctx, t->ebuf, (size_t)k);
+    } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+        t->err_open = 0;
+    }
+}
+
+/* One wait for whatever can move, and the moves. -1 when poll fails. */
+static int relay_step(struct tap_relay *t)
+{
+    struct pipe_dir *c2g = t->c2g, *g2c = t->g2c;
+    enum { P_C_IN, P_C_OUT, P_G_IN, P_G_OUT, P_ERR, P_SIG, P_COUNT };
+    struct pollfd all[P_COUNT];
+    int slot[P_COUNT] = { -1, -1, -1, -1, -1, -1 };
+    int n = 0;
+    if (c2g->src_open && c2g->len == 0 && c2g->dst_open)
+        slot[P_C_IN] = n, all[n++] = (struct pollfd){ c2g->src, POLLIN, 0 };
+    else if (c2g->len > 0)
+        slot[P_C_OUT] = n, all[n++] = (struct pollfd){ c2g->dst, POLLOUT, 0 };
+    if (g2c->src_open && g2c->len == 0)
+        slot[P_G_IN] = n, all[n++] = (struct pollfd){ g2c->src, POLLIN, 0 };
+    else if (g2c->len > 0)
+        slot[P_G_OUT] = n, all[n++] = (struct pollfd){ g2c->dst, POLLOUT, 0 };
+    if (t->err_open)
+        slot[P_ERR] = n, all[n++] = (struct pollfd){ t->child.err_fd, POLLIN, 0 };
+    if (t->sig_open)
+        slot[P_SIG] = n, all[n++] = (struct pollfd){ t->cfg->signal_fd, POLLIN, 0 };
+    if (poll(all, (nfds_t)n, -1) < 0)
+        return errno == EINTR ? 0 : -1;
+#define READY(s) (slot[s] >= 0 && (all[slot[s]].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
+    if (READY(P_SIG))
+        t->sig_open = forward_signals(t->cfg->signal_fd, &t->child);
+    relay_controller(t, READY(P_C_IN), READY(P_C_OUT));
+    relay_guest(t, READY(P_G_IN), READY(P_G_OUT));
+    if (READY(P_ERR))
+        relay_stderr(t);
+#undef READY
+    return 0;
+}
+
+/* After the relay: the controller sees the end, the parser and the dump
+ * text are finished, the guest is reaped and its end reported. */
+static void relay_finish(struct tap_relay *t)
+{
+    const struct st_observer *obs = t->obs;
+    struct st_tap_result *res = t->res;
+    /* Whatever the guest's stdout still had to say has been passed on; the
+     * controller sees the end now. */
+    if (t->g2c->dst_open) {
+        end_direction(t->cfg->out_fd, SHUT_WR);
+        t->g2c->dst_open = 0;
+    }
+    if (t->cfg->dump_mode)
+        dump_report(obs, t->dump, t->dump_len, t->dump_total);
+    st_tap_parser_finish(t->parser);
+    res->parse_failed = st_tap_parser_failed(t->parser);
+    res->to_guest = t->c2g->total;
+    res->from_guest = t->g2c->total;
+
+    st_child_wait(&t->child, 0);
+    res->wait_status = t->child.status;
+    st_child_close(&t->child);
+    if (obs->on_exit) {
+        struct st_outcome o;
+        fill_outcome(&t->child, &o, res);
+        struct st_tap_counts counts;
+        st_tap_parser_counts(t->parser, &counts);
+        o.calls = counts.requests;
+        obs->on_exit(obs->ctx, &o);
+    }
+}
+
 int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                struct st_tap_result *res)
 {
     if (!cfg || !cfg->exe || !cfg->argv || !cfg->argv[0] || !obs || !res)
         return ST_TRACER_E_INVALID;
     memset(res, 0, sizeof *res);
-    struct st_tap_parser *parser = NULL;
-    if (st_tap_parser_new(&parser, obs) < 0)
-        return ST_TRACER_E_NOMEM;
-    struct pipe_dir *c2g = calloc(1, sizeof *c2g), *g2c = calloc(1, sizeof *g2c);
-    uint8_t *ebuf = malloc(RELAY_BUF);
-    if (!c2g || !g2c || !ebuf) {
-        free(c2g);
-        free(g2c);
-        free(ebuf);
-        st_tap_parser_free(parser);
+    struct tap_relay t = { .cfg = cfg, .obs = obs, .res = res };
+    t.c2g = calloc(1, sizeof *t.c2g);
+    t.g2c = calloc(1, sizeof *t.g2c);
+    t.ebuf = malloc(RELAY_BUF);
+    if (st_tap_parser_new(&t.parser, obs) < 0 || !t.c2g || !t.g2c || !t.ebuf) {
+        relay_release(&t);
         return ST_TRACER_E_NOMEM;
     }
 
@@ -340,188 +536,36 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
     sc.stderr_pipe = 1;
     sc.seccomp = 0; /* the foreign controller decides about jails, not tap */
     sc.no_aslr = cfg->no_aslr;
-    struct st_child child;
     /* A controller that goes away must not kill tap before the trace ends. */
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
-    int rc = st_spawn(&sc, &child);
-    if (rc < 0) {
-        res->exec_errno = child.exec_errno;
+    if (st_spawn(&sc, &t.child) < 0) {
+        res->exec_errno = t.child.exec_errno;
         signal(SIGPIPE, old_pipe);
-        free(c2g);
-        free(g2c);
-        free(ebuf);
-        st_tap_parser_free(parser);
+        relay_release(&t);
         return ST_TRACER_E_SPAWN;
     }
-    res->pid = child.pid;
+    res->pid = t.child.pid;
     int in_flags = make_nonblocking(cfg->in_fd);
     int out_flags = make_nonblocking(cfg->out_fd);
-
-    c2g->src = cfg->in_fd;
-    c2g->dst = child.to_guest;
-    c2g->src_open = c2g->dst_open = 1;
-    g2c->src = child.from_guest;
-    g2c->dst = cfg->out_fd;
-    g2c->src_open = g2c->dst_open = 1;
-    int err_open = child.err_fd >= 0;
-    int sig_open = cfg->signal_fd >= 0;
-    /* Dump mode: the guest's stdout is a text, kept here (with the note
-     * prefix in front) instead of parsed as requests. */
-    char *dump = NULL;
-    size_t dump_len = 0, dump_cap = 0;
-    uint64_t dump_total = 0;
+    t.c2g->src = cfg->in_fd;
+    t.c2g->dst = t.child.to_guest;
+    t.c2g->src_open = t.c2g->dst_open = 1;
+    t.g2c->src = t.child.from_guest;
+    t.g2c->dst = cfg->out_fd;
+    t.g2c->src_open = t.g2c->dst_open = 1;
+    t.err_open = t.child.err_fd >= 0;
+    t.sig_open = cfg->signal_fd >= 0;
     if (cfg->dump_mode && obs->on_note)
         obs->on_note(obs->ctx, ST_TAP_NOTE_DUMP_MODE);
 
-    for (;;) {
-        /* A direction whose source ended and whose buffer is flushed closes
-         * its destination, so the far side sees the end as it would have.
-         * A signal that reached tap before that end is forwarded first: a
-         * controller that signals, then closes, must not have its guest see
-         * the end (and abort) before the signal. */
-        if (!c2g->src_open && c2g->len == 0 && c2g->dst_open) {
-            if (sig_open)
-                sig_open = forward_signals(cfg->signal_fd, &child);
-            close(child.to_guest);
-            child.to_guest = -1;
-            c2g->dst_open = 0;
-        }
-        if (!g2c->src_open && g2c->len == 0 && g2c->dst_open) {
-            end_direction(cfg->out_fd, SHUT_WR);
-            g2c->dst_open = 0;
-        }
-        if (!g2c->src_open && !err_open)
-            break; /* the guest's outputs are closed: it is gone */
-
-        enum { P_C_IN, P_C_OUT, P_G_IN, P_G_OUT, P_ERR, P_SIG, P_COUNT };
-        struct pollfd all[P_COUNT];
-        int slot[P_COUNT] = { -1, -1, -1, -1, -1, -1 };
-        int n = 0;
-        if (c2g->src_open && c2g->len == 0 && c2g->dst_open)
-            slot[P_C_IN] = n, all[n++] = (struct pollfd){ c2g->src, POLLIN, 0 };
-        else if (c2g->len > 0)
-            slot[P_C_OUT] = n, all[n++] = (struct pollfd){ c2g->dst, POLLOUT, 0 };
-        if (g2c->src_open && g2c->len == 0)
-            slot[P_G_IN] = n, all[n++] = (struct pollfd){ g2c->src, POLLIN, 0 };
-        else if (g2c->len > 0)
-            slot[P_G_OUT] = n, all[n++] = (struct pollfd){ g2c->dst, POLLOUT, 0 };
-        if (err_open)
-            slot[P_ERR] = n, all[n++] = (struct pollfd){ child.err_fd, POLLIN, 0 };
-        if (sig_open)
-            slot[P_SIG] = n, all[n++] = (struct pollfd){ cfg->signal_fd, POLLIN, 0 };
-        if (poll(all, (nfds_t)n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-#define READY(s) (slot[s] >= 0 && (all[slot[s]].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
-        if (READY(P_SIG))
-            sig_open = forward_signals(cfg->signal_fd, &child);
-        if (READY(P_C_IN)) {
-            ssize_t k = read(c2g->src, c2g->buf, RELAY_BUF);
-            if (k > 0) {
-                c2g->len = (size_t)k;
-                c2g->off = 0;
-                c2g->total += (uint64_t)k;
-                if (flush_dir(c2g) < 0) {
-                    /* The guest stopped reading: the controller's next write
-                     * must fail as it would have. */
-                    c2g->dst_open = 0;
-                    close(child.to_guest);
-                    child.to_guest = -1;
-                    end_direction(cfg->in_fd, SHUT_RD);
-                    c2g->src_open = 0;
-                }
-                st_tap_parser_feed_controller(parser, c2g->buf, (size_t)k);
-            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-                c2g->src_open = 0;
-            }
-        } else if (READY(P_C_OUT)) {
-            if (flush_dir(c2g) < 0) {
-                c2g->dst_open = 0;
-                close(child.to_guest);
-                child.to_guest = -1;
-                end_direction(cfg->in_fd, SHUT_RD);
-                c2g->src_open = 0;
-            }
-        }
-        if (READY(P_G_IN)) {
-            ssize_t k = read(g2c->src, g2c->buf, RELAY_BUF);
-            if (k > 0) {
-                g2c->len = (size_t)k;
-                g2c->off = 0;
-                g2c->total += (uint64_t)k;
-                if (cfg->dump_mode)
-                    dump_keep(&dump, &dump_len, &dump_cap, &dump_total, g2c->buf, (size_t)k);
-                else
-                    st_tap_parser_feed_guest(parser, g2c->buf, (size_t)k);
-                if (g2c->dst_open && flush_dir(g2c) < 0) {
-                    /* The controller is gone: the guest's next write must
-                     * fail (SIGPIPE) as it would have. */
-                    g2c->dst_open = 0;
-                    g2c->src_open = 0;
-                    close(child.from_guest);
-                    child.from_guest = -1;
-                } else if (!g2c->dst_open) {
-                    g2c->len = 0;
-                }
-            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-                g2c->src_open = 0;
-            }
-        } else if (READY(P_G_OUT)) {
-            if (flush_dir(g2c) < 0) {
-                g2c->dst_open = 0;
-                g2c->src_open = 0;
-                close(child.from_guest);
-                child.from_guest = -1;
-            }
-        }
-        if (READY(P_ERR)) {
-            ssize_t k = read(child.err_fd, ebuf, RELAY_BUF);
-            if (k > 0) {
-                res->stderr_bytes += (uint64_t)k;
-                (void)st_write_all(cfg->err_fd, ebuf, (size_t)k); /* a reader gone: as the guest's own stderr */
-                if (obs->on_guest_stderr)
-                    obs->on_guest_stderr(obs->ctx, ebuf, (size_t)k);
-            } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-                err_open = 0;
-            }
-        }
-#undef READY
-    }
-    /* Whatever the guest's stdout still had to say has been passed on; the
-     * controller sees the end now. */
-    if (g2c->dst_open) {
-        end_direction(cfg->out_fd, SHUT_WR);
-        g2c->dst_open = 0;
-    }
-    if (cfg->dump_mode)
-        dump_report(obs, dump, dump_len, dump_total);
-    free(dump);
-    st_tap_parser_finish(parser);
-    res->parse_failed = st_tap_parser_failed(parser);
-    res->to_guest = c2g->total;
-    res->from_guest = g2c->total;
-
-    st_child_wait(&child, 0);
-    res->wait_status = child.status;
-    st_child_close(&child);
-    if (obs->on_exit) {
-        struct st_outcome o;
-        fill_outcome(&child, &o, res);
-        struct st_tap_counts counts;
-        st_tap_parser_counts(parser, &counts);
-        o.calls = counts.requests;
-        obs->on_exit(obs->ctx, &o);
-    }
+    while (relay_close_ended(&t) && relay_step(&t) == 0)
+        ;
+    relay_finish(&t);
     if (in_flags >= 0)
         fcntl(cfg->in_fd, F_SETFL, in_flags);
     if (out_flags >= 0)
         fcntl(cfg->out_fd, F_SETFL, out_flags);
     signal(SIGPIPE, old_pipe);
-    free(c2g);
-    free(g2c);
-    free(ebuf);
-    st_tap_parser_free(parser);
+    relay_release(&t);
     return 0;
 }
