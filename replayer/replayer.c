@@ -1210,9 +1210,11 @@ static int replay_dump_mode(struct rp_replay *r)
     if (off == want_len && off == got) {
         struct st_dump d;
         char *copy = strndup(want ? want : "", want_len);
-        size_t nfuncs = copy && st_dump_parse(copy, &d) == 0 ? d.nfuncs : 0;
-        if (copy && nfuncs)
-            st_dump_release(&d);
+        size_t nfuncs = 0;
+        if (copy && st_dump_parse(copy, &d) == 0) {
+            nfuncs = d.nfuncs;
+            st_dump_release(&d); /* a list of 0 functions too */
+        }
         free(copy);
         snprintf(r->res->message, sizeof r->res->message,
                  "dump mode: the guest's function list is identical to the recorded one "

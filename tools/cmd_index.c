@@ -10,13 +10,13 @@
  * it is full). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +25,7 @@
 #include "tools/commands.h"
 #include "tools/corpus_list.h"
 #include "tools/index_db.h"
+#include "tools/options.h"
 #include "tools/trace_calls.h"
 #include "tools/trace_cli.h"
 #include "tools/trace_print.h"
@@ -620,20 +621,26 @@ static void count(struct ix_shared *sh, uint64_t *field)
     pthread_mutex_unlock(&sh->mu);
 }
 
-/* Indexes one trace. */
-static void index_one(struct ix_worker *w, const char *path)
+/* Is a reader's open error a damaged trace (rather than one that cannot be
+ * read at all, or is not a trace)? */
+static int damaged_error(int rc)
 {
-    struct ix_shared *sh = w->sh;
-    struct st_buf shown;
-    st_buf_init(&shown, 1024);
-    tp_format_text(&shown, path); /* a file name on a terminal: escaped */
+    return rc == TRACE_E_TRUNCATED || rc == TRACE_E_CHECKSUM || rc == TRACE_E_CORRUPT ||
+           rc == TRACE_E_CHAIN || rc == TRACE_E_INDEX || rc == TRACE_E_LIMIT || rc == TRACE_E_COMPRESS;
+}
+
+/* Hashes and opens `path`: its reader, or NULL after saying why (and
+ * counting it unreadable, or damaged when its header is). */
+static struct trace_reader *open_one(struct ix_shared *sh, const char *path, const char *shown,
+                                     char hash[2 * TRACE_HASH_BYTES + 1], uint64_t *size)
+{
     uint8_t digest[TRACE_HASH_BYTES];
-    uint64_t size = 0;
-    char hash[2 * TRACE_HASH_BYTES + 1];
     struct trace_reader *r = NULL;
     struct trace_io *io = NULL;
     char msg[256] = "";
-    int rc = trace_hash_file(path, digest, &size);
+    struct stat st;
+    int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? (errno = EISDIR, TRACE_E_IO)
+                                                         : trace_hash_file(path, digest, size);
     if (rc < 0) {
         snprintf(msg, sizeof msg, "%s", rc == TRACE_E_IO && errno ? strerror(errno) : trace_strerror(rc));
     } else if ((rc = trace_io_open_file(path, TRACE_IO_READ, &io)) < 0) {
@@ -647,24 +654,29 @@ static void index_one(struct ix_worker *w, const char *path)
             snprintf(msg, sizeof msg, "%s", trace_strerror(rc));
     }
     if (rc < 0) {
-        say(sh, "sandtrace index: cannot read trace '%s': %s\n", shown.data, msg);
-        count(sh, &sh->unreadable);
-        st_buf_release(&shown);
-        return;
+        say(sh, "sandtrace index: cannot read trace '%s': %s\n", shown, msg);
+        count(sh, damaged_error(rc) ? &sh->damaged : &sh->unreadable);
+        return NULL;
     }
     hex(hash, digest, sizeof digest);
+    return r;
+}
+
+/* Sends the run's header to the writer and waits for its word (a trace
+ * already indexed is not decoded): the VERDICT_*. */
+static int begin_run(struct ix_worker *w, struct trace_reader *r, const char *path, const char *shown,
+                     const char *hash, uint64_t size)
+{
+    struct ix_shared *sh = w->sh;
     memset(&w->job, 0, sizeof w->job);
     struct ix_batch *begin = batch_new(IXB_BEGIN, &w->job);
     if (!begin || build_head(w, begin, path, hash, size, trace_reader_header(r)) < 0) {
-        say(sh, "sandtrace index: out of memory reading trace '%s'\n", shown.data);
+        say(sh, "sandtrace index: out of memory reading trace '%s'\n", shown);
         batch_free(begin);
-        trace_reader_free(r);
         count(sh, &sh->unreadable);
-        st_buf_release(&shown);
-        return;
+        return VERDICT_FAIL;
     }
     queue_push(sh, begin);
-    /* Wait for the writer's word: a trace already indexed is not decoded. */
     pthread_mutex_lock(&sh->mu);
     while (w->job.verdict == VERDICT_PENDING)
         pthread_cond_wait(&sh->verdict_cv, &sh->mu);
@@ -672,75 +684,77 @@ static void index_one(struct ix_worker *w, const char *path)
     if (verdict == VERDICT_SKIP)
         sh->skipped++;
     pthread_mutex_unlock(&sh->mu);
-    if (verdict != VERDICT_GO) {
-        if (verdict == VERDICT_SKIP && sh->verbose)
-            say(sh, "sandtrace index: '%s' is already indexed\n", shown.data);
-        trace_reader_free(r);
-        st_buf_release(&shown);
-        return;
-    }
+    if (verdict == VERDICT_SKIP && sh->verbose)
+        say(sh, "sandtrace index: '%s' is already indexed\n", shown);
+    return verdict;
+}
 
-    struct ix_acc *acc = calloc(1, sizeof *acc);
+/* One call into the batches and the run's counts: 0, or -1 out of memory. */
+static int index_call(struct ix_worker *w, struct ix_acc *acc, const struct tc_call *c)
+{
+    acc->end.calls++;
+    acc->end.failed_calls += tc_call_failed(c) ? 1 : 0;
+    acc->end.refused_calls += c->reg && c->reg->action == ST_ACT_REFUSED ? 1 : 0;
+    acc->end.unknown_calls += c->reg ? 0 : 1;
+    acc->end.unfinished_calls += c->finished ? 0 : 1;
+    int added;
+    while ((added = ensure_batch(w) < 0 ? -1 : add_call(w, c)) == 1)
+        if (send_current(w) < 0)
+            break;
+    if (added < 0)
+        return -1;
+    tp_fdtab_update(&w->fdtab, c);
+    return 0;
+}
+
+/* Decodes every call of the trace into batches: 0, or -1 when the run
+ * stays incomplete (out of memory, or the database failed). */
+static int decode_run(struct ix_worker *w, struct trace_reader *r, struct ix_acc *acc, const char *shown)
+{
+    struct ix_shared *sh = w->sh;
     struct tc_source src;
-    rc = acc ? tc_source_init(&src, r, 0, UINT64_MAX) : TRACE_E_NOMEM;
-    struct tc_item it;
+    int rc = tc_source_init(&src, r, 0, UINT64_MAX);
     int oom = rc == TRACE_E_NOMEM;
+    struct tc_item it;
     tp_fdtab_release(&w->fdtab);
     while (rc >= 0 && !sh->failed && (rc = tc_source_next(&src, &it)) > 0) {
-        if (it.kind == TC_ITEM_CALL) {
-            const struct tc_call *c = &it.call;
-            acc->end.calls++;
-            acc->end.failed_calls += tc_call_failed(c) ? 1 : 0;
-            acc->end.refused_calls += c->reg && c->reg->action == ST_ACT_REFUSED ? 1 : 0;
-            acc->end.unknown_calls += c->reg ? 0 : 1;
-            acc->end.unfinished_calls += c->finished ? 0 : 1;
-            int added;
-            while ((added = ensure_batch(w) < 0 ? -1 : add_call(w, c)) == 1)
-                if (send_current(w) < 0)
-                    break;
-            if (added < 0) {
-                oom = 1;
-                tc_item_release(&it);
-                break;
-            }
-            tp_fdtab_update(&w->fdtab, c);
-        } else if (it.kind == TC_ITEM_EVENT) {
+        if (it.kind == TC_ITEM_CALL && index_call(w, acc, &it.call) < 0)
+            oom = 1;
+        else if (it.kind == TC_ITEM_EVENT)
             note_event(acc, &it.ev);
-        }
         tc_item_release(&it);
+        if (oom)
+            break;
     }
-    if (acc && rc != TRACE_E_NOMEM && rc < 0 && !oom) {
+    if (rc == TRACE_E_NOMEM)
+        oom = 1;
+    if (rc < 0 && !oom) {
         acc->end.damaged = 1;
         const char *m = trace_reader_error_message(r);
         snprintf(acc->damage, sizeof acc->damage, "%s at offset %" PRIu64 ": %s",
                  rc == TRACE_E_TRUNCATED ? "truncated" : "damaged", trace_reader_error_offset(r),
                  m && *m ? m : trace_strerror(rc));
-        say(sh, "sandtrace index: trace '%s' is %s (indexed up to there)\n", shown.data, acc->damage);
+        say(sh, "sandtrace index: trace '%s' is %s (indexed up to there)\n", shown, acc->damage);
     }
-    if (rc == TRACE_E_NOMEM)
-        oom = 1;
-    if (acc)
-        tc_source_release(&src);
+    tc_source_release(&src);
     if (send_current(w) < 0 || sh->failed || oom) {
         if (oom)
-            say(sh, "sandtrace index: out of memory indexing trace '%s'; it stays incomplete\n",
-                shown.data);
-        free(acc);
-        trace_reader_free(r);
-        st_buf_release(&shown);
-        return;
+            say(sh, "sandtrace index: out of memory indexing trace '%s'; it stays incomplete\n", shown);
+        return -1;
     }
+    return 0;
+}
+
+/* The run's end (its status, counts, damage) to the writer. */
+static void end_run(struct ix_worker *w, struct trace_reader *r, struct ix_acc *acc, const char *shown)
+{
+    struct ix_shared *sh = w->sh;
     struct trace_reader_stats st;
     trace_reader_stats(r, &st);
     struct ix_batch *end = batch_new(IXB_END, NULL);
-    if (end)
-        end->run_id = w->job.run_id;
-    if (!end) {
-        free(acc);
-        trace_reader_free(r);
-        st_buf_release(&shown);
+    if (!end)
         return;
-    }
+    end->run_id = w->job.run_id;
     end->end = acc->end;
     end->end.events = st.events;
     end->end.duration_ns = st.last_time_ns;
@@ -760,18 +774,36 @@ static void index_one(struct ix_worker *w, const char *path)
     if (acc->end.damaged) {
         safe_str(s, acc->damage);
         end->end.damage = take(end, s);
-    }
-    if (acc->end.damaged)
         count(sh, &sh->damaged);
+    }
     pthread_mutex_lock(&sh->mu);
     sh->indexed++;
     sh->calls += acc->end.calls;
     pthread_mutex_unlock(&sh->mu);
     if (sh->verbose)
-        say(sh, "sandtrace index: '%s': %" PRIu64 " calls, %s\n", shown.data, acc->end.calls,
-            end->end.status);
+        say(sh, "sandtrace index: '%s': %" PRIu64 " call%s, %s\n", shown, acc->end.calls,
+            acc->end.calls == 1 ? "" : "s", end->end.status);
     queue_push(sh, end);
-    free(acc);
+}
+
+/* Indexes one trace. */
+static void index_one(struct ix_worker *w, const char *path)
+{
+    struct st_buf shown;
+    st_buf_init(&shown, 1024);
+    tp_format_text(&shown, path); /* a file name on a terminal: escaped */
+    char hash[2 * TRACE_HASH_BYTES + 1];
+    uint64_t size = 0;
+    struct trace_reader *r = open_one(w->sh, path, shown.data, hash, &size);
+    if (r && begin_run(w, r, path, shown.data, hash, size) == VERDICT_GO) {
+        struct ix_acc *acc = calloc(1, sizeof *acc);
+        if (!acc)
+            say(w->sh, "sandtrace index: out of memory indexing trace '%s'; it stays incomplete\n",
+                shown.data);
+        else if (decode_run(w, r, acc, shown.data) == 0)
+            end_run(w, r, acc, shown.data);
+        free(acc);
+    }
     trace_reader_free(r);
     st_buf_release(&shown);
 }
@@ -920,8 +952,6 @@ static void *writer_main(void *arg)
 
 /* ------------------------------------------------------------ main */
 
-enum { IX_EXIT_UNREADABLE = 4, IX_EXIT_DAMAGED = 5, IX_EXIT_DB = 6 };
-
 static void index_usage(FILE *f)
 {
     fprintf(f,
@@ -937,149 +967,172 @@ static void index_usage(FILE *f)
             "already in DB (the same bytes, by BLAKE2b hash) is skipped, so indexing is\n"
             "incremental; a damaged or truncated trace is indexed up to the damage and\n"
             "marked damaged. docs/index.md describes the schema and example queries.\n"
+            "Options may come before or after the traces; `--` ends them.\n"
             "\n"
             "options:\n"
-            "  -o, --output DB   the database (required)\n"
-            "  -j, --jobs N      decode N traces at once (default: the number of CPUs);\n"
-            "                    one writer thread inserts\n"
+            "  -o, --output DB   the database (required; never one of the traces)\n"
+            "  -j, --jobs N      decode N traces at once (default: the number of CPUs,\n"
+            "                    at most 32); one writer thread inserts. index has no\n"
+            "                    JSON output: -j means jobs, as for replay\n"
             "  -s N              keep at most N bytes of each string or buffer shown in\n"
             "                    the decoded arguments (default 256); paths are kept whole\n"
             "                    up to 4096 bytes\n"
             "  --merge           the arguments are audit databases (shards): add their runs\n"
             "                    that DB lacks\n"
             "  -v, --verbose     a line per trace\n"
+            "  -q, --quiet       no summary line\n"
             "  -h, --help        this help\n"
             "\n"
-            "exit status: 0 ok, 2 usage, 4 a trace could not be read (not indexed),\n"
-            "5 a trace is damaged or truncated (indexed up to there), 6 database error.\n");
+            "exit status:\n"
+            "  0     every trace indexed (or already there)\n"
+            "  2     bad command line\n"
+            "  4     a trace (or a --merge shard) cannot be read or is not one: not indexed\n"
+            "  5     a trace is damaged or cut short: indexed up to there\n"
+            "  6     the database cannot be opened or written, or the summary cannot be\n"
+            "        written to stdout\n");
 }
 
-static int index_merge(const char *out, char **shards, int n)
+/* What the command line says. */
+struct index_args {
+    const char *out;
+    size_t jobs, strsize;
+    int merge, verbose, quiet;
+    char **inputs;
+    int ninputs;
+};
+
+enum { IO_OUT = 256, IO_JOBS, IO_SIZE, IO_MERGE, IO_VERBOSE, IO_QUIET, IO_HELP };
+
+static const struct opt_spec index_specs[] = {
+    { IO_OUT, 'o', "output", OPT_REQ },
+    { IO_JOBS, 'j', "jobs", OPT_NUM },
+    { IO_SIZE, 's', NULL, OPT_NUM },
+    { IO_MERGE, 0, "merge", OPT_NONE },
+    { IO_VERBOSE, 'v', "verbose", OPT_NONE },
+    { IO_QUIET, 'q', "quiet", OPT_NONE },
+    { IO_HELP, 'h', "help", OPT_NONE },
+    OPT_SPEC_END,
+};
+
+/* Parses argv into `a`: -1 to go on, else the exit status (help, usage). */
+static int index_parse(int argc, char **argv, struct index_args *a, struct opt_parser *p)
 {
+    memset(a, 0, sizeof *a);
+    a->strsize = 256;
+    opt_init(p, "index", index_specs, argc, argv, 0);
+    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+        switch (id) {
+        case OPT_ERROR:
+            return ST_EXIT_USAGE;
+        case IO_HELP:
+            index_usage(stdout);
+            return fflush(stdout) == 0 ? ST_EXIT_OK : ST_EXIT_OUTPUT;
+        case IO_OUT: a->out = p->arg; break;
+        case IO_JOBS:
+            if (tcli_parse_size(p->arg, &a->jobs) < 0 || a->jobs < 1 || a->jobs > IX_JOBS_MAX)
+                return opt_usage(p, "option '%s' needs a number of jobs from 1 to %d, not '%s'", p->name,
+                                 IX_JOBS_MAX, p->arg);
+            break;
+        case IO_SIZE:
+            if (tcli_parse_size(p->arg, &a->strsize) < 0 || a->strsize > IX_TEXT_MAX)
+                return opt_bad_value(p, "bad string size");
+            break;
+        case IO_MERGE: a->merge = 1; break;
+        case IO_VERBOSE: a->verbose = 1; break;
+        case IO_QUIET: a->quiet = 1; break;
+        }
+    }
+    a->inputs = p->operands;
+    a->ninputs = p->noperands;
+    if (!a->out)
+        return opt_usage(p, "no database given (-o DB)");
+    if (a->ninputs == 0)
+        return opt_usage(p, a->merge ? "no shard given" : "no trace given");
+    return -1;
+}
+
+/* The database is never one of the inputs (`index -o t.sbt t.sbt`). */
+static int index_same_file(const struct opt_parser *p, const struct index_args *a)
+{
+    struct stat os, is;
+    if (stat(a->out, &os) != 0)
+        return 0;
+    for (int i = 0; i < a->ninputs; i++)
+        if (stat(a->inputs[i], &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino)
+            return opt_usage(p, "the database '%s' is the input '%s': refusing to write into it", a->out,
+                             a->inputs[i]);
+    return 0;
+}
+
+/* Prints the summary line on stdout: 0, or ST_EXIT_OUTPUT after saying so. */
+static int index_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int index_summary(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int bad = vprintf(fmt, ap) < 0;
+    va_end(ap);
+    if (fflush(stdout) != 0 || bad || ferror(stdout)) {
+        fprintf(stderr, "sandtrace index: cannot write to standard output: %s\n",
+                strerror(errno ? errno : EIO));
+        return ST_EXIT_OUTPUT;
+    }
+    return 0;
+}
+
+static int index_merge(const struct index_args *a)
+{
+    /* ATTACH would create a missing shard: say it is missing instead. */
+    for (int i = 0; i < a->ninputs; i++) {
+        if (access(a->inputs[i], R_OK) != 0) {
+            fprintf(stderr, "sandtrace index: cannot open database '%s': %s\n", a->inputs[i],
+                    strerror(errno));
+            return ST_EXIT_UNREADABLE;
+        }
+    }
     struct ix_db *db;
     char err[600];
-    if (ix_db_open(&db, out, err, sizeof err) < 0) {
+    if (ix_db_open(&db, a->out, err, sizeof err) < 0) {
         fprintf(stderr, "sandtrace index: %s\n", err);
-        return IX_EXIT_DB;
+        return ST_EXIT_OUTPUT;
     }
     uint64_t added = 0, skipped = 0;
-    for (int i = 0; i < n; i++) {
-        uint64_t a, s;
-        if (ix_db_merge(db, shards[i], &a, &s) < 0) {
-            fprintf(stderr, "sandtrace index: cannot merge '%s': %s\n", shards[i], ix_db_error(db));
+    for (int i = 0; i < a->ninputs; i++) {
+        uint64_t n, s;
+        int rc = ix_db_merge(db, a->inputs[i], &n, &s);
+        if (rc < 0) {
+            fprintf(stderr, "sandtrace index: cannot merge '%s': %s\n", a->inputs[i], ix_db_error(db));
             ix_db_close(db);
-            return IX_EXIT_DB;
+            return rc == IX_E_SQL ? ST_EXIT_OUTPUT : ST_EXIT_UNREADABLE;
         }
-        added += a;
+        added += n;
         skipped += s;
     }
     ix_db_close(db);
-    printf("sandtrace index: merged %d database%s: %" PRIu64 " runs added, %" PRIu64
-           " already present\n", n, n == 1 ? "" : "s", added, skipped);
-    return ST_EXIT_OK;
+    if (a->quiet)
+        return ST_EXIT_OK;
+    return index_summary("sandtrace index: merged %d database%s: %" PRIu64 " run%s added, %" PRIu64
+                         " already present\n", a->ninputs, a->ninputs == 1 ? "" : "s", added,
+                         added == 1 ? "" : "s", skipped);
 }
 
-int cmd_index(int argc, char **argv)
+/* The workers and the writer over `list` into `db`: fills sh's counts. */
+static void index_run_threads(struct ix_shared *sh, struct ix_db *db, size_t jobs, size_t strsize)
 {
-    enum { OPT_MERGE = 256 };
-    static const struct option longopts[] = {
-        { "output", required_argument, NULL, 'o' },
-        { "jobs", required_argument, NULL, 'j' },
-        { "merge", no_argument, NULL, OPT_MERGE },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *out = NULL;
-    size_t jobs = 0, strsize = 256;
-    int merge = 0, verbose = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+o:j:s:vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'j':
-            if (tcli_parse_size(optarg, &jobs) < 0 || jobs < 1 || jobs > IX_JOBS_MAX) {
-                fprintf(stderr, "sandtrace index: -j needs a number from 1 to %d, not '%s'\n",
-                        IX_JOBS_MAX, optarg);
-                return ST_EXIT_USAGE;
-            }
-            break;
-        case 's':
-            if (tcli_parse_size(optarg, &strsize) < 0 || strsize > IX_TEXT_MAX) {
-                fprintf(stderr, "sandtrace index: bad string size '%s'\n", optarg);
-                return ST_EXIT_USAGE;
-            }
-            break;
-        case OPT_MERGE: merge = 1; break;
-        case 'v': verbose = 1; break;
-        case 'h':
-            index_usage(stdout);
-            return ST_EXIT_OK;
-        default:
-            fprintf(stderr, "sandtrace index: unknown or incomplete option '%s'\n", argv[optind - 1]);
-            index_usage(stderr);
-            return ST_EXIT_USAGE;
-        }
-    }
-    if (!out || optind >= argc) {
-        fprintf(stderr, "sandtrace index: %s\n", !out ? "no database given (-o DB)" : "no trace given");
-        index_usage(stderr);
-        return ST_EXIT_USAGE;
-    }
-    if (merge)
-        return index_merge(out, argv + optind, argc - optind);
-
-    struct corpus_list list = { 0 };
-    for (int i = optind; i < argc; i++) {
-        if (corpus_list_add(&list, argv[i]) < 0) {
-            fprintf(stderr, "sandtrace index: cannot list '%s': %s\n", argv[i], strerror(errno));
-            corpus_list_release(&list);
-            return IX_EXIT_UNREADABLE;
-        }
-    }
-    if (!jobs) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = n > 0 ? (size_t)n : 1;
-        if (jobs > 32)
-            jobs = 32;
-    }
-    if (jobs > list.n && list.n > 0)
-        jobs = list.n;
-
-    struct ix_db *db;
-    char err[600];
-    if (ix_db_open(&db, out, err, sizeof err) < 0) {
-        fprintf(stderr, "sandtrace index: %s\n", err);
-        corpus_list_release(&list);
-        return IX_EXIT_DB;
-    }
-    struct ix_shared sh;
-    memset(&sh, 0, sizeof sh);
-    pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.not_empty, NULL);
-    pthread_cond_init(&sh.not_full, NULL);
-    pthread_cond_init(&sh.verdict_cv, NULL);
-    sh.cap = 2 * jobs + 1;
-    sh.list = &list;
-    sh.strsize = strsize;
-    sh.verbose = verbose;
-    struct ix_writer wr = { .sh = &sh, .db = db };
+    struct ix_writer wr = { .sh = sh, .db = db };
     struct ix_worker *ws = calloc(jobs, sizeof *ws);
     pthread_t *tids = calloc(jobs, sizeof *tids);
     pthread_t wtid;
-    int status = ST_EXIT_OK;
     if (!ws || !tids || pthread_create(&wtid, NULL, writer_main, &wr) != 0) {
-        fprintf(stderr, "sandtrace index: cannot start the writer thread\n");
+        sh->failed = 1;
+        snprintf(sh->db_error, sizeof sh->db_error, "cannot start the writer thread");
         free(ws);
         free(tids);
-        ix_db_close(db);
-        corpus_list_release(&list);
-        return IX_EXIT_DB;
+        return;
     }
     size_t started = 0;
     for (size_t i = 0; i < jobs; i++) {
-        ws[i].sh = &sh;
+        ws[i].sh = sh;
         st_buf_init(&ws[i].scratch, IX_TEXT_MAX);
         st_buf_init(&ws[i].fmt, IX_TEXT_MAX);
         tp_options_init(&ws[i].popt);
@@ -1092,14 +1145,14 @@ int cmd_index(int argc, char **argv)
         worker_main(&ws[0]);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    pthread_mutex_lock(&sh.mu);
-    sh.closed = 1;
-    pthread_cond_broadcast(&sh.not_empty);
-    pthread_mutex_unlock(&sh.mu);
+    pthread_mutex_lock(&sh->mu);
+    sh->closed = 1;
+    pthread_cond_broadcast(&sh->not_empty);
+    pthread_mutex_unlock(&sh->mu);
     pthread_join(wtid, NULL);
-    if (!sh.failed && ix_db_commit(db) < 0) {
-        sh.failed = 1;
-        snprintf(sh.db_error, sizeof sh.db_error, "%s", ix_db_error(db));
+    if (!sh->failed && ix_db_commit(db) < 0) {
+        sh->failed = 1;
+        snprintf(sh->db_error, sizeof sh->db_error, "%s", ix_db_error(db));
     }
     for (size_t i = 0; i < jobs; i++) {
         st_buf_release(&ws[i].scratch);
@@ -1107,27 +1160,82 @@ int cmd_index(int argc, char **argv)
         tp_fdtab_release(&ws[i].fdtab);
         batch_free(ws[i].cur);
     }
-    ix_db_close(db);
-    if (sh.failed) {
-        fprintf(stderr, "sandtrace index: database '%s': %s\n", out, sh.db_error);
-        status = IX_EXIT_DB;
-    } else if (sh.unreadable) {
-        status = IX_EXIT_UNREADABLE;
-    } else if (sh.damaged) {
-        status = IX_EXIT_DAMAGED;
-    }
-    printf("sandtrace index: %zu trace%s: %" PRIu64 " indexed (%" PRIu64 " calls), %" PRIu64
-           " already indexed, %" PRIu64 " damaged, %" PRIu64 " unreadable\n",
-           list.n, list.n == 1 ? "" : "s", sh.indexed, sh.calls, sh.skipped, sh.damaged,
-           sh.unreadable);
-    if (fflush(stdout) != 0 && status == ST_EXIT_OK)
-        status = TCLI_EXIT_OUTPUT;
     free(ws);
     free(tids);
+}
+
+static int index_traces(const struct index_args *a)
+{
+    struct corpus_list list = { 0 };
+    for (int i = 0; i < a->ninputs; i++) {
+        if (corpus_list_add(&list, a->inputs[i]) < 0) {
+            fprintf(stderr, "sandtrace index: cannot list '%s': %s\n", a->inputs[i], strerror(errno));
+            corpus_list_release(&list);
+            return ST_EXIT_UNREADABLE;
+        }
+    }
+    size_t jobs = a->jobs;
+    if (!jobs) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = n > 0 ? (size_t)n : 1;
+        if (jobs > 32)
+            jobs = 32;
+    }
+    if (jobs > list.n && list.n > 0)
+        jobs = list.n;
+    struct ix_db *db;
+    char err[600];
+    if (ix_db_open(&db, a->out, err, sizeof err) < 0) {
+        fprintf(stderr, "sandtrace index: %s\n", err);
+        corpus_list_release(&list);
+        return ST_EXIT_OUTPUT;
+    }
+    struct ix_shared sh;
+    memset(&sh, 0, sizeof sh);
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.not_empty, NULL);
+    pthread_cond_init(&sh.not_full, NULL);
+    pthread_cond_init(&sh.verdict_cv, NULL);
+    sh.cap = 2 * jobs + 1;
+    sh.list = &list;
+    sh.strsize = a->strsize;
+    sh.verbose = a->verbose;
+    index_run_threads(&sh, db, jobs, a->strsize);
+    ix_db_close(db);
+    int status = ST_EXIT_OK;
+    if (sh.failed) {
+        fprintf(stderr, "sandtrace index: database '%s': %s\n", a->out, sh.db_error);
+        status = ST_EXIT_OUTPUT;
+    } else if (sh.unreadable) {
+        status = ST_EXIT_UNREADABLE;
+    } else if (sh.damaged) {
+        status = ST_EXIT_DAMAGED;
+    }
+    int out = a->quiet ? 0
+            : index_summary("sandtrace index: %zu trace%s: %" PRIu64 " indexed (%" PRIu64 " call%s), %" PRIu64
+                            " already indexed, %" PRIu64 " damaged, %" PRIu64 " unreadable\n",
+                            list.n, list.n == 1 ? "" : "s", sh.indexed, sh.calls, sh.calls == 1 ? "" : "s",
+                            sh.skipped, sh.damaged, sh.unreadable);
+    if (out && status == ST_EXIT_OK)
+        status = out;
     corpus_list_release(&list);
     pthread_mutex_destroy(&sh.mu);
     pthread_cond_destroy(&sh.not_empty);
     pthread_cond_destroy(&sh.not_full);
     pthread_cond_destroy(&sh.verdict_cv);
+    return status;
+}
+
+int cmd_index(int argc, char **argv)
+{
+    struct opt_parser p;
+    struct index_args a;
+    int status = index_parse(argc, argv, &a, &p);
+    if (status < 0) {
+        status = index_same_file(&p, &a);
+        if (status == 0)
+            status = a.merge ? index_merge(&a) : index_traces(&a);
+    }
+    opt_release(&p);
     return status;
 }

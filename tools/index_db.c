@@ -460,11 +460,10 @@ static int64_t count_of(struct ix_db *db, const char *sql)
     return n;
 }
 
-int ix_db_merge(struct ix_db *db, const char *other, uint64_t *added, uint64_t *skipped)
+/* Attaches `other` as "shard" and checks that it is an audit database of
+ * our schema: 0, or IX_E_* with the message in db->err (detached again). */
+static int attach_shard(struct ix_db *db, const char *other)
 {
-    *added = *skipped = 0;
-    if (db->in_txn && ix_db_commit(db) < 0)
-        return IX_E_SQL;
     /* The shard's path is bound, not pasted: ATTACH takes an expression. */
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(db->db, "ATTACH DATABASE ?1 AS shard", -1, &s, NULL) != SQLITE_OK)
@@ -477,15 +476,25 @@ int ix_db_merge(struct ix_db *db, const char *other, uint64_t *added, uint64_t *
         return IX_E_IO;
     }
     int64_t v = count_of(db, "SELECT value FROM shard.meta WHERE key = 'schema_version'");
-    if (v != IX_SCHEMA_VERSION) {
-        if (v < 0)
-            snprintf(db->err, sizeof db->err, "'%s' is not a sandtrace audit database", other);
-        else
-            snprintf(db->err, sizeof db->err, "audit database '%s' has schema version %lld; this "
-                     "sandtrace reads version %d", other, (long long)v, IX_SCHEMA_VERSION);
-        exec(db, "DETACH DATABASE shard", "cannot detach");
-        return v < 0 ? IX_E_NOT_DB : IX_E_VERSION;
-    }
+    if (v == IX_SCHEMA_VERSION)
+        return 0;
+    if (v < 0)
+        snprintf(db->err, sizeof db->err, "'%s' is not a sandtrace audit database", other);
+    else
+        snprintf(db->err, sizeof db->err, "audit database '%s' has schema version %lld; this "
+                 "sandtrace reads version %d", other, (long long)v, IX_SCHEMA_VERSION);
+    exec(db, "DETACH DATABASE shard", "cannot detach");
+    return v < 0 ? IX_E_NOT_DB : IX_E_VERSION;
+}
+
+int ix_db_merge(struct ix_db *db, const char *other, uint64_t *added, uint64_t *skipped)
+{
+    *added = *skipped = 0;
+    if (db->in_txn && ix_db_commit(db) < 0)
+        return IX_E_SQL;
+    int rc = attach_shard(db, other);
+    if (rc < 0)
+        return rc;
     int64_t total = count_of(db, "SELECT count(*) FROM shard.runs WHERE complete = 1");
     /* New runs get new ids here: `moved` maps the shard's id to ours. */
     static const char *const steps[] = {

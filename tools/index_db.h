@@ -107,7 +107,9 @@ int ix_db_run_finish(struct ix_db *db, int64_t run, const struct ix_run_end *e);
 
 /* Adds the complete runs of the database at `other` that this one lacks
  * (by trace hash), with their calls, paths and policy, in one transaction.
- * *added and *skipped count runs. */
+ * *added and *skipped count runs. Errors: IX_E_IO, IX_E_NOT_DB, IX_E_VERSION
+ * (the shard cannot be read, or is not an audit database of this schema),
+ * IX_E_SQL (this database failed); the message is ix_db_error's. */
 int ix_db_merge(struct ix_db *db, const char *other, uint64_t *added, uint64_t *skipped);
 
 #endif
