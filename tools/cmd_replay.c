@@ -70,7 +70,7 @@ struct replay_args {
 static void replay_usage(FILE *out)
 {
     fprintf(out,
-        "usage: sandtrace replay [OPTIONS] TRACE\n"
+        "usage: sandtrace replay [OPTIONS] TRACE|-\n"
         "       sandtrace replay --check [-j N] [--junit FILE] [--reports DIR] TRACE|DIR...\n"
         "\n"
         "Starts the recorded guest again (the executable and argv of TRACE's header,\n"
@@ -79,7 +79,8 @@ static void replay_usage(FILE *out)
         "used. Each request must match the next recorded one (signature, arguments,\n"
         "the data the controller reads); the first mismatch is reported with the\n"
         "last %d calls before it, decoded as `sandtrace dump` prints them.\n"
-        "Options may come before or after TRACE; `--` ends them.\n"
+        "Options may come before or after TRACE; `--` ends them. `-` reads the trace\n"
+        "from standard input (not with --stop-at, which waits for Enter there).\n"
         "\n"
         "options:\n"
         "  --exe PATH        run PATH instead of the recorded executable (a warning is\n"
@@ -485,6 +486,8 @@ static int check_exe(struct rp_replay *r, const struct rp_config *cfg)
 static int trace_events_upto(const char *path, const uint8_t *key, uint64_t upto, uint64_t *count)
 {
     struct trace_io *io = NULL;
+    if (!strcmp(path, "-"))
+        return -1; /* standard input is read once, by the replay */
     if (trace_io_open_file(path, TRACE_IO_READ, &io) < 0) {
         trace_io_free(io);
         return -1;
@@ -604,6 +607,10 @@ static int corpus_mode(const struct replay_args *a)
 static int replay_corpus_main(const struct opt_parser *p, struct replay_args *a)
 {
     struct stat st;
+    for (int i = 0; i < a->ntraces; i++)
+        if (!strcmp(a->traces[i], "-"))
+            return opt_usage(p, "'-' (a trace on standard input) is replayed alone, not as part of "
+                             "many traces");
     if (!a->check) {
         if (a->ntraces == 1 && stat(a->traces[0], &st) == 0 && S_ISDIR(st.st_mode))
             return opt_usage(p, "'%s' is a directory: replaying the traces in it needs --check",
@@ -777,11 +784,18 @@ int cmd_replay(int argc, char **argv)
         opt_release(&p);
         return status;
     }
-    if (a.ntraces != 1) {
-        opt_release(&p);
-        return ST_EXIT_USAGE;
-    }
     a.cfg.trace_path = a.traces[0];
+    struct trace_io *in = NULL;
+    if (!strcmp(a.cfg.trace_path, "-")) {
+        /* --stop-at waits for Enter on standard input: the trace cannot be there. */
+        if (a.cfg.stop_at != RP_NO_STOP) {
+            status = opt_usage(&p, "--stop-at waits for Enter on standard input: give the trace "
+                                   "as a file, not '-'");
+            opt_release(&p);
+            return status;
+        }
+        a.cfg.io = in = trace_io_from_fd(0, 0);
+    }
     uint8_t key[TRACE_KEY_BYTES];
     struct replay_tool tool;
     memset(&tool, 0, sizeof tool);
@@ -792,7 +806,7 @@ int cmd_replay(int argc, char **argv)
     tool.ring = calloc(RING_EVENTS, sizeof *tool.ring);
     if (a.print_events && tool.ring)
         tool.printer = tp_printer_new(&tool.popt, stderr, NULL);
-    if (!tool.ring || (a.print_events && !tool.printer)) {
+    if (!tool.ring || (a.print_events && !tool.printer) || (!strcmp(a.cfg.trace_path, "-") && !in)) {
         fprintf(stderr, "sandtrace replay: out of memory\n");
         status = ST_EXIT_ERROR;
     } else if ((status = load_key(&a, key)) == 0) {
@@ -800,6 +814,7 @@ int cmd_replay(int argc, char **argv)
     }
     tp_printer_free(tool.printer);
     free(tool.ring);
+    trace_io_free(in);
     opt_release(&p);
     return status;
 }

@@ -334,6 +334,34 @@ static void test_replay_check_shows_progress_on_a_terminal_only(void **state)
     tu_run_release(&r);
 }
 
+/* ------------------------------------------------------------ stdin */
+
+static void test_replay_reads_a_trace_on_standard_input(void **state)
+{
+    (void)state;
+    FILE *f = fopen(hello, "rb");
+    assert_non_null(f);
+    static char bytes[1 << 20];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof bytes);
+    const char *argv[] = { tu_sandtrace(), "replay", "--check", "-", NULL };
+    struct tu_run r = tu_run_env(argv, bytes, n, NULL);
+    expect(&r, 0, "sandtrace replay: identical: 7 events, 2 requests, no divergence\n");
+    tu_run_release(&r);
+    /* --stop-at waits for Enter there. */
+    const char *stop[] = { tu_sandtrace(), "replay", "--stop-at", "2", "-", NULL };
+    r = tu_run_env(stop, bytes, n, NULL);
+    expect(&r, 2, "sandtrace replay: --stop-at waits for Enter on standard input: give the trace as a "
+                  "file, not '-'\n");
+    tu_run_release(&r);
+    /* Not a trace. */
+    const char *junk[] = { tu_sandtrace(), "replay", "-", NULL };
+    r = tu_run_env(junk, "not a trace, really not a trace\n", 32, NULL);
+    expect(&r, 4, "sandtrace replay: cannot open trace '-': ");
+    tu_run_release(&r);
+}
+
 /* ------------------------------------------------------------ corpus */
 
 static void test_replay_corpus_codes_quiet_and_summary_json(void **state)
@@ -383,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_replay_divergence_report_grammar),
         cmocka_unit_test(test_replay_output_to_a_full_device_is_6),
         cmocka_unit_test(test_replay_check_shows_progress_on_a_terminal_only),
+        cmocka_unit_test(test_replay_reads_a_trace_on_standard_input),
         cmocka_unit_test(test_replay_corpus_codes_quiet_and_summary_json),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
