@@ -1348,6 +1348,37 @@ static int tmp_charge(struct st_vfs *vfs, uint64_t bytes)
     return 0;
 }
 
+/* Creates the missing last component of walk `w` in /tmp as a new node of
+ * `type` with permissions `mode` (the guest's uid and gid): its path must
+ * fit, and its entry is charged to the /tmp quota. */
+static int tmp_node_add(struct st_vfs *vfs, const struct walk *w, enum node_type type,
+                        unsigned mode, struct node **out)
+{
+    long pl = node_path_len(w->parent);
+    if (pl < 0)
+        return ST_VFS_ENOENT;
+    if ((size_t)pl + 1 + strlen(w->name) >= ST_VFS_PATH_MAX)
+        return ST_VFS_ENAMETOOLONG;
+    int rc = tmp_charge(vfs, ST_VFS_TMP_ENTRY_COST);
+    if (rc < 0)
+        return rc;
+    struct node *n = node_new(vfs, type, ORIG_TMP, w->name);
+    if (!n) {
+        vfs->tmp_used -= ST_VFS_TMP_ENTRY_COST;
+        return ST_VFS_ENOMEM;
+    }
+    n->perm = mode & 0777;
+    n->uid = vfs->opt.uid;
+    n->gid = vfs->opt.gid;
+    rc = kid_add(w->parent, n);
+    if (rc < 0) {
+        node_destroy(vfs, n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
 /* Sets a /tmp file's size (zero-filling growth). The quota is charged the
  * buffer's capacity, not the file's size: capacity is the memory the
  * controller holds, and a file that grew and was truncated must give its
@@ -1479,27 +1510,8 @@ int st_vfs_open(struct st_vfs *vfs, int dirfd, const char *path, int flags, unsi
             return ST_VFS_EROFS;
         if ((flags & O_ACCMODE) == O_ACCMODE)
             return ST_VFS_EINVAL;
-        long pl = node_path_len(w.parent);
-        if (pl < 0)
-            return ST_VFS_ENOENT;
-        if ((size_t)pl + 1 + strlen(w.name) >= ST_VFS_PATH_MAX)
-            return ST_VFS_ENAMETOOLONG;
-        rc = tmp_charge(vfs, ST_VFS_TMP_ENTRY_COST);
-        if (rc < 0)
+        if ((rc = tmp_node_add(vfs, &w, N_FILE, mode, &n)) < 0)
             return rc;
-        n = node_new(vfs, N_FILE, ORIG_TMP, w.name);
-        if (!n) {
-            vfs->tmp_used -= ST_VFS_TMP_ENTRY_COST;
-            return ST_VFS_ENOMEM;
-        }
-        n->perm = mode & 0777;
-        n->uid = vfs->opt.uid;
-        n->gid = vfs->opt.gid;
-        rc = kid_add(w.parent, n);
-        if (rc < 0) {
-            node_destroy(vfs, n);
-            return rc;
-        }
     } else if (excl_creat) {
         return ST_VFS_EEXIST;
     }
@@ -1865,26 +1877,8 @@ int st_vfs_mkdir(struct st_vfs *vfs, int dirfd, const char *path, unsigned mode)
         return ST_VFS_EEXIST;
     if (!is_writable_dir(w.parent))
         return ST_VFS_EROFS;
-    long pl = node_path_len(w.parent);
-    if (pl < 0)
-        return ST_VFS_ENOENT;
-    if ((size_t)pl + 1 + strlen(w.name) >= ST_VFS_PATH_MAX)
-        return ST_VFS_ENAMETOOLONG;
-    rc = tmp_charge(vfs, ST_VFS_TMP_ENTRY_COST);
-    if (rc < 0)
-        return rc;
-    struct node *d = node_new(vfs, N_DIR, ORIG_TMP, w.name);
-    if (!d) {
-        vfs->tmp_used -= ST_VFS_TMP_ENTRY_COST;
-        return ST_VFS_ENOMEM;
-    }
-    d->perm = mode & 0777;
-    d->uid = vfs->opt.uid;
-    d->gid = vfs->opt.gid;
-    rc = kid_add(w.parent, d);
-    if (rc < 0)
-        node_destroy(vfs, d);
-    return rc;
+    struct node *d;
+    return tmp_node_add(vfs, &w, N_DIR, mode, &d);
 }
 
 int st_vfs_unlink(struct st_vfs *vfs, int dirfd, const char *path, int flags)

@@ -499,16 +499,23 @@ static void report_bound(struct st_tracer *t)
     }
 }
 
-static void add(struct st_tracer *t, struct trace_event *ev)
+/* Releases the lock, then asks the run to end once when the trace reached
+ * its bound (report_bound takes the lock itself). */
+static void unlock_reporting_bound(struct st_tracer *t)
 {
-    pthread_mutex_lock(&t->lock);
-    add_locked(t, ev);
     int report = t->bound && !t->bound_reported;
     if (report)
         t->bound_reported = 1;
     pthread_mutex_unlock(&t->lock);
     if (report)
         report_bound(t);
+}
+
+static void add(struct st_tracer *t, struct trace_event *ev)
+{
+    pthread_mutex_lock(&t->lock);
+    add_locked(t, ev);
+    unlock_reporting_bound(t);
 }
 
 /* Holds one event of the open request, stamped now, with a copy of its
@@ -658,12 +665,7 @@ static void on_result(void *ctx, char kind, uint64_t value)
     pthread_mutex_lock(&t->lock);
     hold_locked(t, &ev, NULL, 0);
     drain_locked(t);
-    int report = t->bound && !t->bound_reported;
-    if (report)
-        t->bound_reported = 1;
-    pthread_mutex_unlock(&t->lock);
-    if (report)
-        report_bound(t);
+    unlock_reporting_bound(t);
 }
 
 static void on_guest_stderr(void *ctx, const void *data, size_t len)

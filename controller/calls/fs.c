@@ -108,18 +108,14 @@ static int stat_common(struct st_session *s, struct st_call *c, int dirfd, unsig
 {
     struct st_vfs *v = st_session_vfs(s);
     uint64_t out = st_arg_ptr(c, buf_i);
-    if (flags & ~(FS_AT_SYMLINK_NOFOLLOW | FS_AT_EMPTY_PATH)) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (flags & ~(FS_AT_SYMLINK_NOFOLLOW | FS_AT_EMPTY_PATH))
+        return answer(c, -EINVAL);
     char path[ST_VFS_PATH_MAX + 1];
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
         return g;
-    if (out == 0) {
-        st_call_fail(c, EFAULT);
-        return 0;
-    }
+    if (out == 0)
+        return answer(c, -EFAULT);
     struct st_vfs_stat st;
     int rc;
     int vflags = flags & FS_AT_SYMLINK_NOFOLLOW ? ST_VFS_AT_SYMLINK_NOFOLLOW : 0;
@@ -144,10 +140,8 @@ int call_lstat64(struct st_session *s, struct st_call *c)
 int call_fstatat64(struct st_session *s, struct st_call *c)
 {
     int flags;
-    if (!as_int(st_arg_int(c, 3), &flags)) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (!as_int(st_arg_int(c, 3), &flags))
+        return answer(c, -EINVAL);
     return stat_common(s, c, dirfd_arg(c, 0), 1, 2, flags);
 }
 
@@ -169,10 +163,8 @@ static int access_common(struct st_session *s, struct st_call *c, int dirfd, uns
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
         return g;
-    if (mode < 0 || mode > 7 || (flags & ~(int64_t)(FS_AT_SYMLINK_NOFOLLOW | FS_AT_EACCESS))) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (mode < 0 || mode > 7 || (flags & ~(int64_t)(FS_AT_SYMLINK_NOFOLLOW | FS_AT_EACCESS)))
+        return answer(c, -EINVAL);
     int vflags = flags & FS_AT_SYMLINK_NOFOLLOW ? ST_VFS_AT_SYMLINK_NOFOLLOW : 0;
     return answer(c, st_vfs_access(v, dirfd, path, (int)mode, vflags));
 }
@@ -195,10 +187,8 @@ static int chmod_common(struct st_session *s, struct st_call *c, int dirfd, unsi
     int g = get_path(s, c, path_i, path);
     if (g <= 0)
         return g;
-    if (mode < 0 || mode > 07777 || (flags & ~(int64_t)FS_AT_SYMLINK_NOFOLLOW)) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (mode < 0 || mode > 07777 || (flags & ~(int64_t)FS_AT_SYMLINK_NOFOLLOW))
+        return answer(c, -EINVAL);
     int vflags = flags & FS_AT_SYMLINK_NOFOLLOW ? ST_VFS_AT_SYMLINK_NOFOLLOW : 0;
     return answer(c, st_vfs_chmod(v, dirfd, path, (unsigned)mode, vflags));
 }
@@ -217,10 +207,8 @@ int call_fchmod(struct st_session *s, struct st_call *c)
 {
     struct st_vfs *v = st_session_vfs(s);
     int64_t mode = st_arg_int(c, 1);
-    if (mode < 0 || mode > 07777) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (mode < 0 || mode > 07777)
+        return answer(c, -EINVAL);
     return answer(c, st_vfs_fchmod(v, fd_arg(c, 0), (unsigned)mode));
 }
 
@@ -233,14 +221,10 @@ static int readlink_common(struct st_session *s, struct st_call *c, int dirfd, u
         return g;
     uint64_t buf = st_arg_ptr(c, path_i + 1);
     int64_t n = st_arg_int(c, path_i + 2);
-    if (n <= 0) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
-    if (buf == 0) {
-        st_call_fail(c, EFAULT);
-        return 0;
-    }
+    if (n <= 0)
+        return answer(c, -EINVAL);
+    if (buf == 0)
+        return answer(c, -EFAULT);
     char target[ST_VFS_PATH_MAX];
     size_t cap = (uint64_t)n < sizeof target ? (size_t)n : sizeof target;
     long r = st_vfs_readlink(v, dirfd, path, target, cap);
@@ -272,10 +256,8 @@ static int open_common(struct st_session *s, struct st_call *c, int dirfd, unsig
     if (g <= 0)
         return g;
     int flags;
-    if (!as_int(st_arg_int(c, path_i + 1), &flags)) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (!as_int(st_arg_int(c, path_i + 1), &flags))
+        return answer(c, -EINVAL);
     unsigned mode = (unsigned)st_arg_int(c, path_i + 2) & 07777;
     return answer(c, st_vfs_open(v, dirfd, path, flags, mode));
 }
@@ -329,36 +311,24 @@ static int read_common(struct st_session *s, struct st_call *c, int positional)
     int kind = st_vfs_fd_kind(v, fd);
     if (kind < 0)
         return answer(c, kind);
-    if (count < 0) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (count < 0)
+        return answer(c, -EINVAL);
     if (count == 0 && kind != ST_VFS_FD_DIR) {
         st_call_ok(c, 0);
         return 0;
     }
-    if (buf == 0) {
-        st_call_fail(c, EFAULT);
-        return 0;
-    }
-    if (kind == ST_VFS_FD_STDOUT || kind == ST_VFS_FD_STDERR) {
-        st_call_fail(c, EBADF);
-        return 0;
-    }
-    if (positional && kind == ST_VFS_FD_STDIN) {
-        st_call_fail(c, ESPIPE);
-        return 0;
-    }
-    if (positional && off < 0) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (buf == 0)
+        return answer(c, -EFAULT);
+    if (kind == ST_VFS_FD_STDOUT || kind == ST_VFS_FD_STDERR)
+        return answer(c, -EBADF);
+    if (positional && kind == ST_VFS_FD_STDIN)
+        return answer(c, -ESPIPE);
+    if (positional && off < 0)
+        return answer(c, -EINVAL);
     size_t n = io_count(count);
     unsigned char *tmp = malloc(n ? n : 1);
-    if (!tmp) {
-        st_call_fail(c, ENOMEM);
-        return 0;
-    }
+    if (!tmp)
+        return answer(c, -ENOMEM);
     long r;
     if (kind == ST_VFS_FD_STDIN)
         r = st_session_read_input(s, tmp, n);
@@ -399,37 +369,27 @@ static int write_common(struct st_session *s, struct st_call *c, int positional)
     int kind = st_vfs_fd_kind(v, fd);
     if (kind < 0)
         return answer(c, kind);
-    if (count < 0) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (count < 0)
+        return answer(c, -EINVAL);
     int to_session = kind == ST_VFS_FD_STDOUT || kind == ST_VFS_FD_STDERR;
     if (kind == ST_VFS_FD_STDIN || kind == ST_VFS_FD_DIR) {
         st_call_fail(c, kind == ST_VFS_FD_DIR ? EISDIR : EBADF);
         return 0;
     }
-    if (positional && to_session) {
-        st_call_fail(c, ESPIPE);
-        return 0;
-    }
-    if (positional && off < 0) {
-        st_call_fail(c, EINVAL);
-        return 0;
-    }
+    if (positional && to_session)
+        return answer(c, -ESPIPE);
+    if (positional && off < 0)
+        return answer(c, -EINVAL);
     if (count == 0) {
         st_call_ok(c, 0);
         return 0;
     }
-    if (buf == 0) {
-        st_call_fail(c, EFAULT);
-        return 0;
-    }
+    if (buf == 0)
+        return answer(c, -EFAULT);
     size_t n = io_count(count);
     unsigned char *tmp = malloc(n);
-    if (!tmp) {
-        st_call_fail(c, ENOMEM);
-        return 0;
-    }
+    if (!tmp)
+        return answer(c, -ENOMEM);
     int rd = st_guest_read(s, buf, tmp, n);
     if (rd < 0) {
         free(tmp);
@@ -583,58 +543,53 @@ int call_rpy_set_status_flags(struct st_session *s, struct st_call *c)
 
 /* ------------------------------------------------ changes in /tmp */
 
-int call_mkdir(struct st_session *s, struct st_call *c)
+static int mkdir_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i,
+                        int64_t mode)
 {
-    struct st_vfs *v = st_session_vfs(s);
     char path[ST_VFS_PATH_MAX + 1];
-    int g = get_path(s, c, 0, path);
+    int g = get_path(s, c, path_i, path);
     if (g <= 0)
         return g;
-    return answer(c, st_vfs_mkdir(v, ST_VFS_AT_FDCWD, path, (unsigned)st_arg_int(c, 1) & 07777));
+    return answer(c, st_vfs_mkdir(st_session_vfs(s), dirfd, path, (unsigned)mode & 07777));
+}
+
+int call_mkdir(struct st_session *s, struct st_call *c)
+{
+    return mkdir_common(s, c, ST_VFS_AT_FDCWD, 0, st_arg_int(c, 1));
 }
 
 int call_mkdirat(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = st_session_vfs(s);
+    return mkdir_common(s, c, dirfd_arg(c, 0), 1, st_arg_int(c, 2));
+}
+
+/* unlink, rmdir (FS_AT_REMOVEDIR) and unlinkat. */
+static int unlink_common(struct st_session *s, struct st_call *c, int dirfd, unsigned path_i,
+                         int64_t flags)
+{
     char path[ST_VFS_PATH_MAX + 1];
-    int g = get_path(s, c, 1, path);
+    int g = get_path(s, c, path_i, path);
     if (g <= 0)
         return g;
-    return answer(c, st_vfs_mkdir(v, dirfd_arg(c, 0), path, (unsigned)st_arg_int(c, 2) & 07777));
+    if (flags & ~(int64_t)FS_AT_REMOVEDIR)
+        return answer(c, -EINVAL);
+    return answer(c, st_vfs_unlink(st_session_vfs(s), dirfd, path,
+                                   flags & FS_AT_REMOVEDIR ? ST_VFS_AT_REMOVEDIR : 0));
 }
 
 int call_unlink(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = st_session_vfs(s);
-    char path[ST_VFS_PATH_MAX + 1];
-    int g = get_path(s, c, 0, path);
-    if (g <= 0)
-        return g;
-    return answer(c, st_vfs_unlink(v, ST_VFS_AT_FDCWD, path, 0));
+    return unlink_common(s, c, ST_VFS_AT_FDCWD, 0, 0);
 }
 
 int call_unlinkat(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = st_session_vfs(s);
-    char path[ST_VFS_PATH_MAX + 1];
-    int g = get_path(s, c, 1, path);
-    if (g <= 0)
-        return g;
-    int64_t flags = st_arg_int(c, 2);
-    if (flags & ~(int64_t)FS_AT_REMOVEDIR)
-        return answer(c, -EINVAL);
-    return answer(c, st_vfs_unlink(v, dirfd_arg(c, 0), path,
-                                   flags & FS_AT_REMOVEDIR ? ST_VFS_AT_REMOVEDIR : 0));
+    return unlink_common(s, c, dirfd_arg(c, 0), 1, st_arg_int(c, 2));
 }
 
 int call_rmdir(struct st_session *s, struct st_call *c)
 {
-    struct st_vfs *v = st_session_vfs(s);
-    char path[ST_VFS_PATH_MAX + 1];
-    int g = get_path(s, c, 0, path);
-    if (g <= 0)
-        return g;
-    return answer(c, st_vfs_rmdir(v, ST_VFS_AT_FDCWD, path));
+    return unlink_common(s, c, ST_VFS_AT_FDCWD, 0, FS_AT_REMOVEDIR);
 }
 
 static int rename_common(struct st_session *s, struct st_call *c, int odir, unsigned oi, int ndir,
