@@ -235,29 +235,48 @@ static void xml_text(FILE *f, const char *s)
 }
 
 /* An output file written whole or not at all: a temporary file beside
- * `path`, renamed into place by out_commit. */
+ * `path`, renamed into place by out_commit. A path that exists and is not a
+ * regular file (/dev/stdout, /dev/full, a FIFO) is written directly: it is
+ * never replaced. */
 struct rc_out {
     const char *path;
-    char tmp[4200];
+    char tmp[4200];              /* "" when writing `path` directly */
     FILE *f;
 };
 
-/* Creates the temporary file: 0, or -1 with errno (said by the caller
- * before any replay starts). */
+/* Creates the temporary file (or opens a special file): 0, or -1 with
+ * errno (said by the caller before any replay starts). */
 static int out_open(struct rc_out *o, const char *path)
 {
     o->path = path;
     o->f = NULL;
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0)
+    o->tmp[0] = '\0';
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return -1;
+        }
+        o->f = fopen(path, "w");
+        return o->f ? 0 : -1;
+    }
+    if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.tmpXXXXXX", path) >= sizeof o->tmp) {
+        o->tmp[0] = '\0';
+        errno = ENAMETOOLONG;
         return -1;
+    }
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        o->tmp[0] = '\0';
+        return -1;
+    }
     fchmod(fd, 0644);
     o->f = fdopen(fd, "w");
     if (!o->f) {
         int e = errno;
         close(fd);
         unlink(o->tmp);
+        o->tmp[0] = '\0';
         errno = e;
         return -1;
     }
@@ -270,16 +289,21 @@ static int out_commit(struct rc_out *o)
 {
     if (!o->f)
         return 0;
-    int bad = ferror(o->f);
+    errno = 0;
+    int bad = fflush(o->f) != 0 || ferror(o->f);
+    int e = errno;
     int rc = fclose(o->f);
+    if (!e)
+        e = errno;
     o->f = NULL;
-    if (bad || rc != 0 || rename(o->tmp, o->path) != 0) {
-        int e = bad && !errno ? EIO : errno;
+    if (!bad && rc == 0 && (!o->tmp[0] || rename(o->tmp, o->path) == 0))
+        return 0;
+    if (!e)
+        e = errno ? errno : EIO;
+    if (o->tmp[0])
         unlink(o->tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    errno = e;
+    return -1;
 }
 
 static void out_abandon(struct rc_out *o)
@@ -288,7 +312,8 @@ static void out_abandon(struct rc_out *o)
         return;
     fclose(o->f);
     o->f = NULL;
-    unlink(o->tmp);
+    if (o->tmp[0])
+        unlink(o->tmp);
 }
 
 static void write_junit(FILE *f, struct corpus_list *l, const struct rc_result *res, double total,

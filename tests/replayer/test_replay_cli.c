@@ -257,6 +257,14 @@ static void test_replay_output_to_a_full_device_is_6(void **state)
     r = st_full(args);
     expect(&r, 6, "sandtrace replay: cannot write to standard output");
     tu_run_release(&r);
+    /* The JUnit file on a full device: said, 6, and the device is written,
+     * never replaced by a renamed temporary file. */
+    r = st_args((const char *[]){ "replay", "--check", "-q", "--junit", "/dev/full", hello, NULL });
+    expect(&r, 6, "sandtrace replay: cannot write '/dev/full': No space left on device\n");
+    tu_run_release(&r);
+    struct stat st;
+    assert_int_equal(stat("/dev/full", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
     /* --help too. */
     r = st_full("replay --help");
     assert_int_equal(r.status, 6);
