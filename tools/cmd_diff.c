@@ -3,13 +3,13 @@
  * first time a pointer of A meets a pointer of B the pair is learnt, and
  * from then on each must meet only the other (a replay with ASLR gives the
  * same trace with every pointer moved). */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/commands.h"
+#include "tools/options.h"
 #include "tools/trace_calls.h"
 #include "tools/trace_cli.h"
 #include "tools/trace_print.h"
@@ -106,13 +106,14 @@ static int reloc_match(struct reloc *r, uint64_t a, uint64_t b, int learn)
 
 struct side {
     const char *path;
-    struct trace_reader *r;
     struct tc_source src;
     struct tc_item *q;      /* look-ahead queue */
     size_t n, cap;
     int err;                /* read error, once reached */
     int eof;
     int notes;
+    const struct tp_filter *filter; /* -e: the calls compared */
+    struct tcli_trace t;
     struct tc_item held;    /* an item read past a stderr run */
     int have_held;
 };
@@ -131,7 +132,8 @@ static int side_raw_next(struct side *s, struct tc_item *out)
                 s->err = rc;
             return 0;
         }
-        if (out->kind == TC_ITEM_EVENT && out->ev.kind == TRACE_EV_NOTE && !s->notes) {
+        if ((out->kind == TC_ITEM_EVENT && out->ev.kind == TRACE_EV_NOTE && !s->notes) ||
+            (out->kind == TC_ITEM_CALL && !tp_filter_match(s->filter, &out->call))) {
             tc_item_release(out);
             continue;
         }
@@ -201,7 +203,8 @@ static void side_release(struct side *s)
     if (s->have_held)
         tc_item_release(&s->held);
     tc_source_release(&s->src);
-    trace_reader_free(s->r);
+    if (s->t.r)
+        tcli_trace_close(&s->t);
 }
 
 /* ------------------------------------------------------------------------
@@ -253,6 +256,74 @@ static const char *meaning_name(char m)
     return a ? a->noun : NULL;
 }
 
+/* The arguments of two calls of one signature: 1 if equivalent. */
+static int args_equal(const struct tc_call *a, const struct tc_call *b, struct reloc *rl, int learn,
+                      struct verdict *v)
+{
+    for (size_t i = 0; i < a->nargs; i++) {
+        char kind = i < strlen(a->arg_kinds) ? a->arg_kinds[i] : 'i';
+        int same = kind == 'p' ? (learn ? reloc_match(rl, a->args[i], b->args[i], 1)
+                                        : (a->args[i] == 0) == (b->args[i] == 0))
+                               : a->args[i] == b->args[i];
+        if (same)
+            continue;
+        const char *mn = a->reg ? meaning_name(a->reg->args[i]) : NULL;
+        if (kind == 'p')
+            snprintf(v->what, sizeof v->what,
+                     "argument %zu: pointer 0x%" PRIx64 " vs 0x%" PRIx64
+                     " breaks the relocation seen so far",
+                     i + 1, a->args[i], b->args[i]);
+        else
+            snprintf(v->what, sizeof v->what, "argument %zu%s%s%s differs", i + 1, mn ? " (" : "",
+                     mn ? mn : "", mn ? ")" : "");
+        return 0;
+    }
+    return 1;
+}
+
+/* Memory command i of two calls: 1 if equivalent. */
+static int mem_equal(const struct tc_mem *x, const struct tc_mem *y, size_t i, struct reloc *rl,
+                     int learn, struct verdict *v)
+{
+    if (x->kind != y->kind) {
+        snprintf(v->what, sizeof v->what, "memory command %zu differs: %s vs %s", i + 1,
+                 mem_letter(x->kind), mem_letter(y->kind));
+        return 0;
+    }
+    if (x->kind == TRACE_EV_SET_ERRNO) {
+        if (x->err == y->err)
+            return 1;
+        const char *ea = tp_errno_name(x->err), *eb = tp_errno_name(y->err);
+        snprintf(v->what, sizeof v->what, "errno differs: %s vs %s", ea ? ea : "?", eb ? eb : "?");
+        return 0;
+    }
+    if (learn && !reloc_match(rl, x->ptr, y->ptr, 1)) {
+        snprintf(v->what, sizeof v->what,
+                 "%s command %zu: address 0x%" PRIx64 " vs 0x%" PRIx64
+                 " breaks the relocation seen so far",
+                 mem_letter(x->kind), i + 1, x->ptr, y->ptr);
+        return 0;
+    }
+    if (x->kind == TRACE_EV_MEM_READ_STR && x->size != y->size) {
+        snprintf(v->what, sizeof v->what, "Z command %zu: maxlen %" PRId64 " vs %" PRId64, i + 1,
+                 (int64_t)x->size, (int64_t)y->size);
+        return 0;
+    }
+    if (x->len != y->len || x->hash != y->hash) {
+        static const char *const role[] = { [TRACE_EV_MEM_READ] = "data read from the guest (R)",
+                                            [TRACE_EV_MEM_READ_STR] = "string read from the guest (Z)",
+                                            [TRACE_EV_MEM_WRITE] = "data written to the guest (W)",
+                                            [TRACE_EV_MEM_ALLOC] = "data allocated in the guest (M)" };
+        char what[96];
+        snprintf(what, sizeof what, "%s, command %zu,",
+                 x->kind <= TRACE_EV_MEM_ALLOC ? role[x->kind] : "data", i + 1);
+        data_diff(v->what, sizeof v->what, what, x->data, x->kept, x->len, y->data, y->kept,
+                  y->len);
+        return 0;
+    }
+    return 1;
+}
+
 /* 1 if the calls are equivalent; otherwise 0 and why. With learn = 0 the
  * pointer map is neither used nor changed (the loose test used to realign). */
 static int calls_equal(const struct tc_call *a, const struct tc_call *b, struct reloc *rl, int learn,
@@ -273,62 +344,12 @@ static int calls_equal(const struct tc_call *a, const struct tc_call *b, struct 
         snprintf(v->what, sizeof v->what, "argument count differs: %zu vs %zu", a->nargs, b->nargs);
         return 0;
     }
-    for (size_t i = 0; i < a->nargs; i++) {
-        char kind = i < strlen(a->arg_kinds) ? a->arg_kinds[i] : 'i';
-        int same = kind == 'p' ? (learn ? reloc_match(rl, a->args[i], b->args[i], 1)
-                                        : (a->args[i] == 0) == (b->args[i] == 0))
-                               : a->args[i] == b->args[i];
-        if (!same) {
-            const char *mn = a->reg ? meaning_name(a->reg->args[i]) : NULL;
-            if (kind == 'p')
-                snprintf(v->what, sizeof v->what,
-                         "argument %zu: pointer 0x%" PRIx64 " vs 0x%" PRIx64 " breaks the relocation seen so far", i + 1,
-                         a->args[i], b->args[i]);
-            else
-                snprintf(v->what, sizeof v->what, "argument %zu%s%s%s differs", i + 1, mn ? " (" : "", mn ? mn : "",
-                         mn ? ")" : "");
-            return 0;
-        }
-    }
+    if (!args_equal(a, b, rl, learn, v))
+        return 0;
     size_t n = a->nmem < b->nmem ? a->nmem : b->nmem;
-    for (size_t i = 0; i < n; i++) {
-        const struct tc_mem *x = &a->mem[i], *y = &b->mem[i];
-        if (x->kind != y->kind) {
-            snprintf(v->what, sizeof v->what, "memory command %zu differs: %s vs %s", i + 1, mem_letter(x->kind),
-                     mem_letter(y->kind));
+    for (size_t i = 0; i < n; i++)
+        if (!mem_equal(&a->mem[i], &b->mem[i], i, rl, learn, v))
             return 0;
-        }
-        if (x->kind == TRACE_EV_SET_ERRNO) {
-            if (x->err != y->err) {
-                const char *ea = tp_errno_name(x->err), *eb = tp_errno_name(y->err);
-                snprintf(v->what, sizeof v->what, "errno differs: %s vs %s", ea ? ea : "?", eb ? eb : "?");
-                return 0;
-            }
-            continue;
-        }
-        if (learn && !reloc_match(rl, x->ptr, y->ptr, 1)) {
-            snprintf(v->what, sizeof v->what,
-                     "%s command %zu: address 0x%" PRIx64 " vs 0x%" PRIx64 " breaks the relocation seen so far",
-                     mem_letter(x->kind), i + 1, x->ptr, y->ptr);
-            return 0;
-        }
-        if (x->kind == TRACE_EV_MEM_READ_STR && x->size != y->size) {
-            snprintf(v->what, sizeof v->what, "Z command %zu: maxlen %" PRId64 " vs %" PRId64, i + 1,
-                     (int64_t)x->size, (int64_t)y->size);
-            return 0;
-        }
-        if (x->len != y->len || x->hash != y->hash) {
-            static const char *const role[] = { [TRACE_EV_MEM_READ] = "data read from the guest (R)",
-                                                [TRACE_EV_MEM_READ_STR] = "string read from the guest (Z)",
-                                                [TRACE_EV_MEM_WRITE] = "data written to the guest (W)",
-                                                [TRACE_EV_MEM_ALLOC] = "data allocated in the guest (M)" };
-            char what[96];
-            snprintf(what, sizeof what, "%s, command %zu,",
-                     x->kind <= TRACE_EV_MEM_ALLOC ? role[x->kind] : "data", i + 1);
-            data_diff(v->what, sizeof v->what, what, x->data, x->kept, x->len, y->data, y->kept, y->len);
-            return 0;
-        }
-    }
     if (a->nmem != b->nmem) {
         const struct tc_mem *extra = a->nmem > b->nmem ? &a->mem[n] : &b->mem[n];
         snprintf(v->what, sizeof v->what, "%s has more memory commands (the first extra one: %s)",
@@ -446,164 +467,229 @@ static void diff_usage(FILE *f)
             "answers (W, M, E, results), guest stderr, exit, limits and violations. Times\n"
             "never count; pointers are compared through relocation (a pointer of A must\n"
             "always meet the same pointer of B). Nothing is printed for equivalent traces.\n"
+            "One of A and B may be '-' for stdin (not both: stdin can be read only once).\n"
+            "Options may come before or after the traces.\n"
             "\n"
             "options:\n"
             "  --all            report every divergence, realigning after each one (looking\n"
             "                   up to %d items ahead for calls only one side made)\n"
             "  --notes          compare controller notes too (ignored by default)\n"
+            "  -e trace=SET     compare only these calls (as in dump)\n"
+            "  --events A..B    compare only events A to B of each trace\n"
             "  -s N             bytes of strings and buffers shown (default 32)\n"
-            "  --recover        skip damaged regions of the traces instead of stopping\n"
+            "  --recover        skip damaged regions of the traces instead of stopping; what\n"
+            "                   was skipped is said on stderr, and the exit status is 5\n"
+            "  -o, --output FILE  write the report to FILE instead of stdout (never over A\n"
+            "                   or B)\n"
+            "  -q, --quiet      no 'N divergences' summary line after --all\n"
             "  -h, --help       this help\n"
             "\n"
-            "exit status: 0 equivalent, 1 different, 2 usage, 4 cannot open a trace,\n"
-            "5 a trace is damaged or truncated (compared as far as it could be read).\n",
+            "exit status: 0 equivalent, 1 different, 2 usage, 4 cannot open a trace\n"
+            "(missing, a directory, not a trace), 5 a trace is damaged or cut short\n"
+            "(compared as far as it could be read), 6 cannot write the output.\n",
             DIFF_WINDOW);
 }
 
-enum { OPT_ALL = 256, OPT_NOTES, OPT_RECOVER };
+enum { O_ALL = TCLI_O_OWN, O_NOTES };
 
-int cmd_diff(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        { "all", no_argument, NULL, OPT_ALL },
-        { "notes", no_argument, NULL, OPT_NOTES },
-        { "recover", no_argument, NULL, OPT_RECOVER },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
+static const struct opt_spec diff_specs[] = {
+    TCLI_OPT_EXPR, TCLI_OPT_EVENTS, TCLI_OPT_RECOVER, TCLI_OPT_OUTPUT, TCLI_OPT_QUIET, TCLI_OPT_HELP,
+    { 's', 's', NULL, OPT_NUM },
+    { O_ALL, 0, "all", OPT_NONE },
+    { O_NOTES, 0, "notes", OPT_NONE },
+    OPT_SPEC_END,
+};
+
+struct diff_opts {
     struct tp_options o;
-    tp_options_init(&o);
-    int all = 0, notes = 0, recover = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (tcli_parse_size(optarg, &o.strsize) < 0) {
-                fprintf(stderr, "sandtrace diff: bad string size '%s'\n", optarg);
-                return ST_EXIT_USAGE;
-            }
-            break;
-        case OPT_ALL: all = 1; break;
-        case OPT_NOTES: notes = 1; break;
-        case OPT_RECOVER: recover = 1; break;
-        case 'h':
-            diff_usage(stdout);
-            return ST_EXIT_OK;
-        default:
-            fprintf(stderr, "sandtrace diff: unknown option '%s'\n", argv[optind - 1]);
-            diff_usage(stderr);
+    struct tcli_common c;
+    int all, notes;
+};
+
+/* 0, ST_EXIT_USAGE (printed), or -1 after --help. */
+static int diff_parse(struct opt_parser *p, struct diff_opts *d)
+{
+    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+        if (id == OPT_ERROR)
             return ST_EXIT_USAGE;
+        int shared = tcli_common_option(&d->c, p, id);
+        if (shared < 0)
+            return ST_EXIT_USAGE;
+        if (shared)
+            continue;
+        switch (id) {
+        case 's':
+            if (tcli_parse_size(p->arg, &d->o.strsize) < 0)
+                return opt_bad_value(p, "bad string size");
+            break;
+        case O_ALL: d->all = 1; break;
+        case O_NOTES: d->notes = 1; break;
+        case TCLI_O_HELP:
+            diff_usage(stdout);
+            return -1;
         }
     }
-    if (argc - optind != 2) {
-        fprintf(stderr, "sandtrace diff: expected two traces, A and B\n");
-        diff_usage(stderr);
-        return ST_EXIT_USAGE;
-    }
+    return tcli_check_operands(p, 2, "traces (A and B)");
+}
+
+/* The state of one comparison. */
+struct diff {
     struct side s[2];
-    memset(s, 0, sizeof s);
-    for (int i = 0; i < 2; i++) {
-        s[i].path = argv[optind + i];
-        s[i].notes = notes;
-        s[i].r = tcli_open("diff", s[i].path, recover);
-        if (!s[i].r || tc_source_init(&s[i].src, s[i].r, 0, UINT64_MAX) < 0) {
-            for (int k = 0; k <= i; k++)
-                side_release(&s[k]);
-            return TCLI_EXIT_TRACE;
-        }
-    }
+    struct diff_opts *d;
     struct reloc rl;
-    memset(&rl, 0, sizeof rl);
     struct st_buf out;
-    st_buf_init(&out, 0);
-    uint64_t divergences = 0, ncall = 0;
-    int headed = 0;
+    struct tcli_out *o;
+    uint64_t divergences, ncall;
+};
+
+/* The rest of the longer side after the shorter one ended. */
+static void diff_tail(struct diff *x)
+{
+    struct side *s = x->s;
+    int longer = s[0].n ? 0 : 1;
+    st_buf_addf(&x->out, "@@ after call %" PRIu64 ": %s ends here, %s goes on @@\n", x->ncall,
+                longer ? "A" : "B", longer ? "B" : "A");
+    item_line(&x->out, longer ? '+' : '-', &s[longer].q[0], &x->d->o);
+    while (x->d->all) { /* --all: the rest of the longer side too */
+        side_drop(&s[longer], 1);
+        side_fill(&s[longer], 1);
+        if (!s[longer].n)
+            break;
+        item_line(&x->out, longer ? '+' : '-', &s[longer].q[0], &x->d->o);
+        if (x->out.len > 1 << 20 && tcli_out_buf(x->o, &x->out))
+            break;
+    }
+}
+
+/* --all: after a divergence at the heads, the nearest pair (i, j) that
+ * matches loosely, i + j smallest; prints what is skipped on each side. */
+static void diff_realign(struct diff *x)
+{
+    struct side *s = x->s;
+    side_fill(&s[0], DIFF_WINDOW);
+    side_fill(&s[1], DIFF_WINDOW);
+    size_t bi = 1, bj = 1, best = SIZE_MAX;
+    for (size_t d = 1; d < 2 * DIFF_WINDOW && best == SIZE_MAX; d++)
+        for (size_t i = 0; i <= d && best == SIZE_MAX; i++) {
+            size_t j = d - i;
+            struct verdict tmp;
+            if (i < s[0].n && j < s[1].n && items_equal(&s[0].q[i], &s[1].q[j], &x->rl, 0, &tmp)) {
+                bi = i;
+                bj = j;
+                best = d;
+            }
+        }
+    if (best == SIZE_MAX) {
+        bi = s[0].n ? 1 : 0;
+        bj = s[1].n ? 1 : 0;
+    }
+    if (bi == 0 && bj == 0)
+        bi = bj = 1; /* cannot happen: the pair at (0, 0) did not match */
+    for (size_t i = 0; i < bi; i++)
+        item_line(&x->out, '-', &s[0].q[i], &x->d->o);
+    for (size_t j = 0; j < bj; j++)
+        item_line(&x->out, '+', &s[1].q[j], &x->d->o);
+    for (size_t i = 0; i < bi; i++)
+        x->ncall += s[0].q[i].kind == TC_ITEM_CALL;
+    side_drop(&s[0], bi);
+    side_drop(&s[1], bj);
+}
+
+static void diff_run(struct diff *x)
+{
+    struct side *s = x->s;
     for (;;) {
         side_fill(&s[0], 1);
         side_fill(&s[1], 1);
         if (!s[0].n && !s[1].n)
             break;
         struct verdict v = { "" };
-        if (s[0].n && s[1].n && items_equal(&s[0].q[0], &s[1].q[0], &rl, 1, &v)) {
-            ncall += s[0].q[0].kind == TC_ITEM_CALL;
+        if (s[0].n && s[1].n && items_equal(&s[0].q[0], &s[1].q[0], &x->rl, 1, &v)) {
+            x->ncall += s[0].q[0].kind == TC_ITEM_CALL;
             side_drop(&s[0], 1);
             side_drop(&s[1], 1);
             continue;
         }
-        divergences++;
-        if (!headed) {
-            st_buf_addf(&out, "--- %s\n+++ %s\n", s[0].path, s[1].path);
-            headed = 1;
-        }
+        if (x->divergences++ == 0)
+            st_buf_addf(&x->out, "--- %s\n+++ %s\n", s[0].path, s[1].path);
         if (!s[0].n || !s[1].n) {
-            int longer = s[0].n ? 0 : 1;
-            st_buf_addf(&out, "@@ after call %" PRIu64 ": %s ends here, %s goes on @@\n", ncall,
-                        longer ? "A" : "B", longer ? "B" : "A");
-            item_line(&out, longer ? '+' : '-', &s[longer].q[0], &o);
-            /* --all: the rest of the longer side too. */
-            while (all) {
-                side_drop(&s[longer], 1);
-                side_fill(&s[longer], 1);
-                if (!s[longer].n)
-                    break;
-                item_line(&out, longer ? '+' : '-', &s[longer].q[0], &o);
-                if (out.len > 1 << 20)
-                    tcli_flush(&out, stdout);
-            }
+            diff_tail(x);
             break;
         }
-        st_buf_addf(&out, "@@ call %" PRIu64 " (A event %" PRIu64 ", B event %" PRIu64 "): %s @@\n", ncall + 1,
-                    item_seq(&s[0].q[0]), item_seq(&s[1].q[0]), v.what);
-        if (!all) {
-            item_line(&out, '-', &s[0].q[0], &o);
-            item_line(&out, '+', &s[1].q[0], &o);
+        st_buf_addf(&x->out, "@@ call %" PRIu64 " (A event %" PRIu64 ", B event %" PRIu64 "): %s @@\n",
+                    x->ncall + 1, item_seq(&s[0].q[0]), item_seq(&s[1].q[0]), v.what);
+        if (!x->d->all) {
+            item_line(&x->out, '-', &s[0].q[0], &x->d->o);
+            item_line(&x->out, '+', &s[1].q[0], &x->d->o);
             break;
         }
-        /* Realign: the nearest pair (i, j) that matches loosely, i + j smallest. */
-        side_fill(&s[0], DIFF_WINDOW);
-        side_fill(&s[1], DIFF_WINDOW);
-        size_t bi = 1, bj = 1, best = SIZE_MAX;
-        for (size_t d = 1; d < 2 * DIFF_WINDOW && best == SIZE_MAX; d++)
-            for (size_t i = 0; i <= d && best == SIZE_MAX; i++) {
-                size_t j = d - i;
-                struct verdict tmp;
-                if (i < s[0].n && j < s[1].n && items_equal(&s[0].q[i], &s[1].q[j], &rl, 0, &tmp)) {
-                    bi = i;
-                    bj = j;
-                    best = d;
-                }
-            }
-        if (best == SIZE_MAX) {
-            bi = s[0].n ? 1 : 0;
-            bj = s[1].n ? 1 : 0;
-        }
-        if (bi == 0 && bj == 0)
-            bi = bj = 1; /* cannot happen: the pair at (0, 0) did not match */
-        for (size_t i = 0; i < bi; i++)
-            item_line(&out, '-', &s[0].q[i], &o);
-        for (size_t j = 0; j < bj; j++)
-            item_line(&out, '+', &s[1].q[j], &o);
-        for (size_t i = 0; i < bi; i++)
-            ncall += s[0].q[i].kind == TC_ITEM_CALL;
-        side_drop(&s[0], bi);
-        side_drop(&s[1], bj);
-        if (out.len > 1 << 20)
-            tcli_flush(&out, stdout);
+        diff_realign(x);
+        if (x->out.len > 1 << 20 && tcli_out_buf(x->o, &x->out))
+            break;
     }
-    if (all && divergences)
-        st_buf_addf(&out, "%" PRIu64 " divergence%s\n", divergences, divergences == 1 ? "" : "s");
-    int status = divergences ? TCLI_EXIT_DIFFERENT : ST_EXIT_OK;
-    tcli_flush(&out, stdout);
-    for (int i = 0; i < 2; i++)
-        if (s[i].err)
-            status = tcli_read_error("diff", s[i].path, s[i].r, s[i].err);
-    if (fflush(stdout) != 0)
-        status = TCLI_EXIT_OUTPUT;
-    st_buf_release(&out);
-    map_release(&rl.ab);
-    map_release(&rl.ba);
-    side_release(&s[0]);
-    side_release(&s[1]);
-    return status;
+}
+
+/* Opens both sides: 0, or the exit code (printed). */
+static int diff_open(struct diff *x, char **paths)
+{
+    for (int i = 0; i < 2; i++) {
+        struct side *s = &x->s[i];
+        s->path = paths[i];
+        s->notes = x->d->notes;
+        s->filter = x->d->c.filter;
+        int status = tcli_trace_open(&s->t, "diff", s->path, x->d->c.recover, 1);
+        if (status)
+            return status;
+        if (tc_source_init(&s->src, s->t.r, x->d->c.first, x->d->c.last) < 0) {
+            fprintf(stderr, "sandtrace diff: cannot read trace '%s'\n", s->path);
+            return ST_EXIT_DAMAGED;
+        }
+    }
+    return 0;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+    static struct diff_opts d;
+    memset(&d, 0, sizeof d);
+    tp_options_init(&d.o);
+    tcli_common_init(&d.c);
+    struct opt_parser p;
+    opt_init(&p, "diff", diff_specs, argc, argv, 0);
+    int status = diff_parse(&p, &d);
+    static struct diff x;
+    memset(&x, 0, sizeof x);
+    x.d = &d;
+    struct tcli_out o;
+    if (!status && (status = diff_open(&x, p.operands)) == 0)
+        status = tcli_out_open(&o, "diff", d.c.outpath, (const char *const *)p.operands, 2);
+    if (status) {
+        side_release(&x.s[0]);
+        side_release(&x.s[1]);
+        opt_release(&p);
+        tcli_common_release(&d.c);
+        return status < 0 ? ST_EXIT_OK : status;
+    }
+    x.o = &o;
+    st_buf_init(&x.out, 0);
+    diff_run(&x);
+    if (d.all && x.divergences && !d.c.quiet)
+        st_buf_addf(&x.out, "%" PRIu64 " divergence%s\n", x.divergences,
+                    x.divergences == 1 ? "" : "s");
+    status = x.divergences ? ST_EXIT_DIFFERENT : ST_EXIT_OK;
+    tcli_out_buf(&o, &x.out);
+    for (int i = 0; i < 2; i++) {
+        int st = tcli_trace_end(&x.s[i].t, x.s[i].err, x.s[i].src.seq_gaps);
+        if (st)
+            status = st;
+    }
+    int ostatus = tcli_out_close(&o);
+    st_buf_release(&x.out);
+    map_release(&x.rl.ab);
+    map_release(&x.rl.ba);
+    side_release(&x.s[0]);
+    side_release(&x.s[1]);
+    opt_release(&p);
+    tcli_common_release(&d.c);
+    return ostatus ? ostatus : status;
 }

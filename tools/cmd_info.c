@@ -2,7 +2,6 @@
  * JSON. Reads the whole trace (without a key: the chain of a keyed trace is
  * `verify`'s business). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,26 +9,28 @@
 #include "common/st_buf.h"
 #include "format/trace.h"
 #include "tools/commands.h"
-
-enum {
-    INFO_EXIT_BAD = 1,  /* the trace is damaged: what could be read is printed */
-    INFO_EXIT_OPEN = 4, /* the trace cannot be opened or is not a trace */
-};
+#include "tools/options.h"
+#include "tools/trace_cli.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: sandtrace info [--json] TRACE\n\n"
+    fprintf(out, "usage: sandtrace info [OPTIONS] TRACE\n\n"
                  "Print TRACE's header (format, host, guest, argv, environment, policy), its\n"
                  "event and chunk counts, raw and compressed sizes, compression ratio and\n"
-                 "duration.\n\n"
+                 "duration. TRACE may be '-' for stdin. Options may come before or after TRACE.\n\n"
                  "options:\n"
-                 "  -j, --json  one JSON object instead of text\n"
-                 "  -h, --help  show this help\n\n"
+                 "  -j, --json         one JSON object instead of text (\"schema_version\":1)\n"
+                 "  --recover          skip damaged regions of the trace instead of stopping;\n"
+                 "                     what was skipped is said on stderr (exit status 5)\n"
+                 "  -o, --output FILE  write to FILE instead of stdout (never over TRACE)\n"
+                 "  -q, --quiet        no progress line\n"
+                 "  -h, --help         show this help\n\n"
                  "exit codes:\n"
                  "  0  the trace was read to its end\n"
-                 "  1  the trace is damaged or truncated (what could be read is printed)\n"
                  "  2  bad command line\n"
-                 "  4  the trace cannot be opened or is not a trace\n");
+                 "  4  the trace cannot be opened (missing, a directory) or is not a trace\n"
+                 "  5  the trace is damaged or cut short (what could be read is printed)\n"
+                 "  6  the output cannot be written\n");
 }
 
 /* Text from the trace is hostile: print it with C escapes. */
@@ -54,7 +55,8 @@ static void put_json_string(FILE *out, const char *s)
     st_buf_release(&b);
 }
 
-static void format_time(int64_t ns, char *buf, size_t cap)
+/* 0, or -1 when the time cannot be shown. */
+static int format_time(int64_t ns, char *buf, size_t cap)
 {
     time_t sec = (time_t)(ns / 1000000000);
     long frac = (long)(ns % 1000000000);
@@ -65,11 +67,12 @@ static void format_time(int64_t ns, char *buf, size_t cap)
     struct tm tm;
     if (!gmtime_r(&sec, &tm)) {
         snprintf(buf, cap, "?");
-        return;
+        return -1;
     }
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, cap, "%s.%09ldZ", date, frac);
+    return 0;
 }
 
 struct counts {
@@ -78,211 +81,244 @@ struct counts {
     int rc;
     char message[256];
     uint64_t error_offset;
+    uint64_t seq_gaps; /* events missing from the sequence (--recover) */
 };
 
-static void print_text(const char *path, const struct trace_header *h, const struct counts *c)
+static void text_header(FILE *out, const char *path, const struct trace_header *h)
 {
     char when[96];
     format_time(h->created_unix_ns, when, sizeof when);
-    printf("trace:        ");
-    put_text(stdout, path);
-    printf("\nformat:       %u.%u, written by ", h->format_major, h->format_minor);
-    put_text(stdout, h->writer_version);
-    printf("\ncreated:      %s\n", when);
-    printf("host:         ");
-    put_text(stdout, h->host_arch);
-    printf(", %u-byte pointers, %s, kernel ", h->host_pointer_size,
-           !h->host_byte_order_set ? "unknown byte order"
-           : h->host_big_endian    ? "big-endian"
-                                   : "little-endian");
-    put_text(stdout, h->host_kernel_release);
-    printf("\nguest:        ");
-    put_text(stdout, h->guest_exe_path);
-    printf(" (%llu bytes", (unsigned long long)h->guest_exe_size);
+    fprintf(out, "trace:        ");
+    put_text(out, path);
+    fprintf(out, "\nformat:       %u.%u, written by ", h->format_major, h->format_minor);
+    put_text(out, h->writer_version);
+    fprintf(out, "\ncreated:      %s\n", when);
+    fprintf(out, "host:         ");
+    put_text(out, h->host_arch);
+    fprintf(out, ", %u-byte pointers, %s, kernel ", h->host_pointer_size,
+            !h->host_byte_order_set ? "unknown byte order"
+            : h->host_big_endian    ? "big-endian"
+                                    : "little-endian");
+    put_text(out, h->host_kernel_release);
+    fprintf(out, "\nguest:        ");
+    put_text(out, h->guest_exe_path);
+    fprintf(out, " (%llu bytes", (unsigned long long)h->guest_exe_size);
     if (h->guest_exe_hash_set) {
-        printf(", blake2b ");
+        fprintf(out, ", blake2b ");
         for (int i = 0; i < TRACE_HASH_BYTES; i++)
-            printf("%02x", h->guest_exe_blake2b[i]);
+            fprintf(out, "%02x", h->guest_exe_blake2b[i]);
     }
-    printf(")\nargv:        ");
+    fprintf(out, ")\nargv:        ");
     for (size_t i = 0; i < h->guest_argc; i++) {
-        printf(" \"");
-        put_text(stdout, h->guest_argv[i]);
-        printf("\"");
+        fprintf(out, " \"");
+        put_text(out, h->guest_argv[i]);
+        fprintf(out, "\"");
     }
-    printf("\nenvironment:  %zu variables\n", h->guest_envc);
+    fprintf(out, "\nenvironment:  %zu variable%s\n", h->guest_envc, h->guest_envc == 1 ? "" : "s");
     for (size_t i = 0; i < h->guest_envc; i++) {
-        printf("  ");
-        put_text(stdout, h->guest_env[i]);
-        printf("\n");
+        fprintf(out, "  ");
+        put_text(out, h->guest_env[i]);
+        fprintf(out, "\n");
     }
-    printf("policy:       %zu entries\n", h->policy_count);
+    fprintf(out, "policy:       %zu entr%s\n", h->policy_count, h->policy_count == 1 ? "y" : "ies");
     for (size_t i = 0; i < h->policy_count; i++) {
-        printf("  ");
-        put_text(stdout, h->policy[i].key);
-        printf(" = ");
-        put_text(stdout, h->policy[i].value);
-        printf("\n");
+        fprintf(out, "  ");
+        put_text(out, h->policy[i].key);
+        fprintf(out, " = ");
+        put_text(out, h->policy[i].value);
+        fprintf(out, "\n");
     }
-    printf("chain:        %s\n", h->keyed ? "keyed (MAC)" : "unkeyed");
-    printf("events:       %llu\n", (unsigned long long)c->st.events);
-    for (int k = 1; k <= TRACE_EV_KIND_MAX; k++)
-        if (c->by_kind[k])
-            printf("  %-14s %llu\n", trace_event_kind_name((enum trace_event_kind)k),
-                   (unsigned long long)c->by_kind[k]);
-    printf("chunks:       %llu\n", (unsigned long long)c->st.chunks);
-    printf("raw size:     %llu bytes\n", (unsigned long long)c->st.raw_bytes);
-    printf("compressed:   %llu bytes\n", (unsigned long long)c->st.compressed_bytes);
-    printf("file size:    %llu bytes\n", (unsigned long long)c->st.file_bytes);
-    if (c->st.compressed_bytes)
-        printf("compression:  %.2fx\n", (double)c->st.raw_bytes / (double)c->st.compressed_bytes);
-    else
-        printf("compression:  -\n");
-    uint64_t dur = c->st.events ? c->st.last_time_ns - c->st.first_time_ns : 0;
-    printf("duration:     %llu.%09llu s\n", (unsigned long long)(dur / 1000000000),
-           (unsigned long long)(dur % 1000000000));
-    printf("footer:       %s\n", c->st.footer_seen ? "yes (closed cleanly)" : "no");
-    if (c->rc < 0)
-        printf("damaged:      at offset %llu: %s\n", (unsigned long long)c->error_offset,
-               c->message);
+    fprintf(out, "chain:        %s\n", h->keyed ? "keyed (MAC)" : "unkeyed");
 }
 
-static void print_json(const char *path, const struct trace_header *h, const struct counts *c)
+static void text_counts(FILE *out, const struct counts *c)
 {
-    printf("{\"trace\":");
-    put_json_string(stdout, path);
-    printf(",\"format_major\":%u,\"format_minor\":%u,\"writer_version\":", h->format_major,
-           h->format_minor);
-    put_json_string(stdout, h->writer_version);
+    fprintf(out, "events:       %llu\n", (unsigned long long)c->st.events);
+    for (int k = 1; k <= TRACE_EV_KIND_MAX; k++)
+        if (c->by_kind[k])
+            fprintf(out, "  %-14s %llu\n", trace_event_kind_name((enum trace_event_kind)k),
+                    (unsigned long long)c->by_kind[k]);
+    fprintf(out, "chunks:       %llu\n", (unsigned long long)c->st.chunks);
+    fprintf(out, "raw size:     %llu bytes\n", (unsigned long long)c->st.raw_bytes);
+    fprintf(out, "compressed:   %llu bytes\n", (unsigned long long)c->st.compressed_bytes);
+    fprintf(out, "file size:    %llu bytes\n", (unsigned long long)c->st.file_bytes);
+    if (c->st.compressed_bytes)
+        fprintf(out, "compression:  %.2fx\n",
+                (double)c->st.raw_bytes / (double)c->st.compressed_bytes);
+    else
+        fprintf(out, "compression:  -\n");
+    uint64_t dur = c->st.events ? c->st.last_time_ns - c->st.first_time_ns : 0;
+    fprintf(out, "duration:     %llu.%09llu s\n", (unsigned long long)(dur / 1000000000),
+            (unsigned long long)(dur % 1000000000));
+    fprintf(out, "footer:       %s\n", c->st.footer_seen ? "yes (closed cleanly)" : "no");
+    if (c->rc < 0)
+        fprintf(out, "damaged:      at offset %llu: %s\n", (unsigned long long)c->error_offset,
+                c->message);
+}
+
+static void json_strv(FILE *out, const char *const *v, size_t n)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', out);
+        put_json_string(out, v[i]);
+    }
+    fputc(']', out);
+}
+
+static void json_header(FILE *out, const char *path, const struct trace_header *h)
+{
+    fprintf(out, "{\"schema_version\":1,\"trace\":");
+    put_json_string(out, path);
+    fprintf(out, ",\"format_major\":%u,\"format_minor\":%u,\"writer_version\":", h->format_major,
+            h->format_minor);
+    put_json_string(out, h->writer_version);
     char when[96];
-    format_time(h->created_unix_ns, when, sizeof when);
-    printf(",\"created_unix_ns\":%lld,\"created\":\"%s\"", (long long)h->created_unix_ns, when);
-    printf(",\"host\":{\"arch\":");
-    put_json_string(stdout, h->host_arch);
-    printf(",\"pointer_size\":%u,\"byte_order\":\"%s\",\"kernel_release\":", h->host_pointer_size,
-           !h->host_byte_order_set ? "unknown" : h->host_big_endian ? "big" : "little");
-    put_json_string(stdout, h->host_kernel_release);
-    printf("},\"guest\":{\"exe_path\":");
-    put_json_string(stdout, h->guest_exe_path);
-    printf(",\"exe_size\":%llu,\"exe_blake2b\":", (unsigned long long)h->guest_exe_size);
+    int ok = format_time(h->created_unix_ns, when, sizeof when) == 0;
+    fprintf(out, ",\"created_unix_ns\":%lld,\"created\":%s%s%s", (long long)h->created_unix_ns,
+            ok ? "\"" : "", ok ? when : "null", ok ? "\"" : "");
+    fprintf(out, ",\"host\":{\"arch\":");
+    put_json_string(out, h->host_arch);
+    fprintf(out, ",\"pointer_size\":%u,\"byte_order\":%s,\"kernel_release\":",
+            h->host_pointer_size,
+            !h->host_byte_order_set ? "null" : h->host_big_endian ? "\"big\"" : "\"little\"");
+    put_json_string(out, h->host_kernel_release);
+    fprintf(out, "},\"guest\":{\"exe_path\":");
+    put_json_string(out, h->guest_exe_path);
+    fprintf(out, ",\"exe_size\":%llu,\"exe_blake2b\":", (unsigned long long)h->guest_exe_size);
     if (h->guest_exe_hash_set) {
-        printf("\"");
+        fputc('"', out);
         for (int i = 0; i < TRACE_HASH_BYTES; i++)
-            printf("%02x", h->guest_exe_blake2b[i]);
-        printf("\"");
+            fprintf(out, "%02x", h->guest_exe_blake2b[i]);
+        fputc('"', out);
     } else {
-        printf("null");
+        fprintf(out, "null");
     }
-    printf(",\"argv\":[");
-    for (size_t i = 0; i < h->guest_argc; i++) {
-        if (i)
-            printf(",");
-        put_json_string(stdout, h->guest_argv[i]);
-    }
-    printf("],\"env\":[");
-    for (size_t i = 0; i < h->guest_envc; i++) {
-        if (i)
-            printf(",");
-        put_json_string(stdout, h->guest_env[i]);
-    }
-    printf("]},\"policy\":[");
+    fprintf(out, ",\"argv\":");
+    json_strv(out, h->guest_argv, h->guest_argc);
+    fprintf(out, ",\"env\":");
+    json_strv(out, h->guest_env, h->guest_envc);
+    fprintf(out, "},\"policy\":[");
     for (size_t i = 0; i < h->policy_count; i++) {
-        printf("%s{\"key\":", i ? "," : "");
-        put_json_string(stdout, h->policy[i].key);
-        printf(",\"value\":");
-        put_json_string(stdout, h->policy[i].value);
-        printf("}");
+        fprintf(out, "%s{\"key\":", i ? "," : "");
+        put_json_string(out, h->policy[i].key);
+        fprintf(out, ",\"value\":");
+        put_json_string(out, h->policy[i].value);
+        fprintf(out, "}");
     }
-    printf("],\"keyed\":%s,\"events\":%llu,\"events_by_kind\":{", h->keyed ? "true" : "false",
-           (unsigned long long)c->st.events);
+    fprintf(out, "],\"keyed\":%s", h->keyed ? "true" : "false");
+}
+
+static void json_counts(FILE *out, const struct counts *c)
+{
+    fprintf(out, ",\"events\":%llu,\"events_by_kind\":{", (unsigned long long)c->st.events);
     int first = 1;
     for (int k = 1; k <= TRACE_EV_KIND_MAX; k++) {
         if (!c->by_kind[k])
             continue;
-        printf("%s\"%s\":%llu", first ? "" : ",", trace_event_kind_name((enum trace_event_kind)k),
-               (unsigned long long)c->by_kind[k]);
+        fprintf(out, "%s\"%s\":%llu", first ? "" : ",",
+                trace_event_kind_name((enum trace_event_kind)k), (unsigned long long)c->by_kind[k]);
         first = 0;
     }
     uint64_t dur = c->st.events ? c->st.last_time_ns - c->st.first_time_ns : 0;
-    printf("},\"chunks\":%llu,\"raw_bytes\":%llu,\"compressed_bytes\":%llu,\"file_bytes\":%llu,"
-           "\"compression_ratio\":%.4f,\"duration_ns\":%llu,\"footer\":%s,\"damaged\":",
-           (unsigned long long)c->st.chunks, (unsigned long long)c->st.raw_bytes,
-           (unsigned long long)c->st.compressed_bytes, (unsigned long long)c->st.file_bytes,
-           c->st.compressed_bytes ? (double)c->st.raw_bytes / (double)c->st.compressed_bytes : 0.0,
-           (unsigned long long)dur, c->st.footer_seen ? "true" : "false");
+    fprintf(out, "},\"chunks\":%llu,\"raw_bytes\":%llu,\"compressed_bytes\":%llu,\"file_bytes\":%llu,"
+                 "\"compression_ratio\":",
+            (unsigned long long)c->st.chunks, (unsigned long long)c->st.raw_bytes,
+            (unsigned long long)c->st.compressed_bytes, (unsigned long long)c->st.file_bytes);
+    if (c->st.compressed_bytes)
+        fprintf(out, "%.4f", (double)c->st.raw_bytes / (double)c->st.compressed_bytes);
+    else
+        fprintf(out, "null");
+    fprintf(out, ",\"duration_ns\":%llu,\"footer\":%s,\"damaged\":", (unsigned long long)dur,
+            c->st.footer_seen ? "true" : "false");
     if (c->rc < 0) {
-        printf("{\"offset\":%llu,\"error\":\"%s\",\"message\":", (unsigned long long)c->error_offset,
-               trace_error_name(c->rc));
-        put_json_string(stdout, c->message);
-        printf("}");
+        fprintf(out, "{\"offset\":%llu,\"error\":\"%s\",\"message\":",
+                (unsigned long long)c->error_offset, tcli_error_word(c->rc));
+        put_json_string(out, c->message);
+        fprintf(out, "}");
     } else {
-        printf("null");
+        fprintf(out, "null");
     }
-    printf("}\n");
+    fprintf(out, "}\n");
+}
+
+static const struct opt_spec info_specs[] = {
+    TCLI_OPT_JSON, TCLI_OPT_RECOVER, TCLI_OPT_OUTPUT, TCLI_OPT_QUIET, TCLI_OPT_HELP,
+    OPT_SPEC_END,
+};
+
+/* 0, ST_EXIT_USAGE (printed), or -1 after --help. */
+static int info_parse(struct opt_parser *p, struct tcli_common *c)
+{
+    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+        if (id == OPT_ERROR)
+            return ST_EXIT_USAGE;
+        if (id == TCLI_O_HELP) {
+            usage(stdout);
+            return -1;
+        }
+        if (tcli_common_option(c, p, id) < 0)
+            return ST_EXIT_USAGE;
+    }
+    return tcli_check_operands(p, 1, "TRACE");
+}
+
+static void info_read(struct tcli_trace *t, struct counts *cnt)
+{
+    memset(cnt, 0, sizeof *cnt);
+    struct trace_event ev;
+    uint64_t next = 0;
+    int rc;
+    while ((rc = trace_reader_next(t->r, &ev)) == 1) {
+        if ((int)ev.kind >= 1 && (int)ev.kind <= TRACE_EV_KIND_MAX)
+            cnt->by_kind[ev.kind]++;
+        if (ev.seq > next)
+            cnt->seq_gaps += ev.seq - next;
+        next = ev.seq + 1;
+    }
+    cnt->rc = rc;
+    if (rc < 0) {
+        snprintf(cnt->message, sizeof cnt->message, "%s", trace_reader_error_message(t->r));
+        cnt->error_offset = trace_reader_error_offset(t->r);
+    }
+    trace_reader_stats(t->r, &cnt->st);
 }
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int json = 0, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return ST_EXIT_OK;
-        default:
-            usage(stderr);
-            return ST_EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        fprintf(stderr, "sandtrace info: %s\n",
-                argc - optind == 0 ? "missing TRACE" : "too many arguments");
-        usage(stderr);
-        return ST_EXIT_USAGE;
-    }
-    const char *path = argv[optind];
-    struct trace_io *io;
-    if (trace_io_open_file(path, TRACE_IO_READ, &io) < 0) {
-        fprintf(stderr, "sandtrace info: cannot open trace '%s': %s\n", path, strerror(errno));
-        return INFO_EXIT_OPEN;
-    }
-    struct trace_reader *r;
-    char err[256];
-    int rc = trace_reader_open(&r, io, 1, NULL, err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "sandtrace info: cannot read trace '%s': %s\n", path, err);
-        return INFO_EXIT_OPEN;
+    struct tcli_common c;
+    tcli_common_init(&c);
+    struct opt_parser p;
+    opt_init(&p, "info", info_specs, argc, argv, 0);
+    int status = info_parse(&p, &c);
+    const char *path = p.noperands ? p.operands[0] : NULL;
+    struct tcli_trace t;
+    if (!status)
+        status = tcli_trace_open(&t, "info", path, c.recover, c.quiet);
+    if (status) {
+        opt_release(&p);
+        tcli_common_release(&c);
+        return status < 0 ? ST_EXIT_OK : status;
     }
     static struct counts cnt;
-    memset(&cnt, 0, sizeof cnt);
-    struct trace_event ev;
-    while ((rc = trace_reader_next(r, &ev)) == 1)
-        if ((int)ev.kind >= 1 && (int)ev.kind <= TRACE_EV_KIND_MAX)
-            cnt.by_kind[ev.kind]++;
-    cnt.rc = rc;
-    if (rc < 0) {
-        snprintf(cnt.message, sizeof cnt.message, "%s", trace_reader_error_message(r));
-        cnt.error_offset = trace_reader_error_offset(r);
+    info_read(&t, &cnt);
+    status = tcli_trace_end(&t, cnt.rc, cnt.seq_gaps);
+    struct tcli_out out;
+    int ostatus = tcli_out_open(&out, "info", c.outpath, &path, 1);
+    if (!ostatus) {
+        const struct trace_header *h = trace_reader_header(t.r);
+        if (c.json) {
+            json_header(out.f, path, h);
+            json_counts(out.f, &cnt);
+        } else {
+            text_header(out.f, path, h);
+            text_counts(out.f, &cnt);
+        }
+        ostatus = tcli_out_close(&out);
     }
-    trace_reader_stats(r, &cnt.st);
-    if (json)
-        print_json(path, trace_reader_header(r), &cnt);
-    else
-        print_text(path, trace_reader_header(r), &cnt);
-    trace_reader_free(r);
-    if (rc < 0) {
-        fprintf(stderr, "sandtrace info: trace '%s' is damaged at offset %llu: %s\n", path,
-                (unsigned long long)cnt.error_offset, cnt.message);
-        return INFO_EXIT_BAD;
-    }
-    return ST_EXIT_OK;
+    tcli_trace_close(&t);
+    opt_release(&p);
+    tcli_common_release(&c);
+    return ostatus ? ostatus : status;
 }

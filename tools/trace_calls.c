@@ -322,6 +322,10 @@ int tc_source_next(struct tc_source *s, struct tc_item *out)
             tc_collector_finish(s->col);
             continue;
         }
+        if (s->have_seq && ev.seq > s->next_seq)
+            s->seq_gaps += ev.seq - s->next_seq;
+        s->next_seq = ev.seq + 1;
+        s->have_seq = 1;
         if (ev.seq < s->first_seq)
             continue;
         if (ev.seq > s->last_seq) {
@@ -337,7 +341,8 @@ int tc_source_next(struct tc_source *s, struct tc_item *out)
                 continue;
             }
         }
-        if (is_call_part(ev.kind) && ev.req_seq != TRACE_SEQ_NONE && ev.req_seq < s->first_seq)
+        if (is_call_part(ev.kind) && ev.req_seq != TRACE_SEQ_NONE && ev.req_seq < s->first_seq &&
+            !s->keep_orphans)
             continue; /* belongs to a request before the range */
         if (tc_collector_add(s->col, &ev) < 0) {
             s->done = 1;

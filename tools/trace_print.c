@@ -4,11 +4,13 @@
 #include "tools/trace_print.h"
 
 #include <inttypes.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/st_util.h"
+#include "tools/options.h"
 
 /* ------------------------------------------------------------------------
  * Constants of the guest's ABI. */
@@ -246,6 +248,50 @@ void tp_options_init(struct tp_options *o)
 
 static const char *const class_names[] = { "file", "desc", "time", "process", "memory" };
 
+#define CLASS_LIST "%%file, %%desc, %%time, %%process, %%memory"
+
+/* A name of -e trace=: a function of the signature table, or a whole
+ * signature ("foo(ii)i", for functions the table does not know). */
+static int known_function(const char *name, size_t n)
+{
+    if (memchr(name, '(', n))
+        return 1;
+    for (size_t i = 0; i < st_registry_count(); i++) {
+        const struct st_sig *sig = st_registry_get((enum st_sig_id)i);
+        if (sig && strlen(sig->name) == n && !strncmp(sig->name, name, n))
+            return 1;
+    }
+    return 0;
+}
+
+static void unknown_function(const char *name, size_t n, char *err, size_t err_cap)
+{
+    char word[64];
+    snprintf(word, sizeof word, "%.*s", (int)(n < 63 ? n : 63), name);
+    for (size_t k = 0; k < sizeof class_names / sizeof class_names[0]; k++) {
+        if (!strcmp(word, class_names[k])) {
+            snprintf(err, err_cap, "unknown function '%s' (did you mean the class '%%%s'?); "
+                     "the classes are " CLASS_LIST, word, word);
+            return;
+        }
+    }
+    const char *names[ST_SIG_COUNT + 1];
+    size_t m = 0;
+    for (size_t i = 0; i < st_registry_count() && m < ST_SIG_COUNT; i++) {
+        const struct st_sig *sig = st_registry_get((enum st_sig_id)i);
+        if (sig)
+            names[m++] = sig->name;
+    }
+    names[m] = NULL;
+    const char *near = opt_suggest(word, names);
+    if (near)
+        snprintf(err, err_cap, "unknown function '%s' (did you mean '%s'?); the classes are "
+                 CLASS_LIST, word, near);
+    else
+        snprintf(err, err_cap, "unknown function '%s': not in the signature table; the classes "
+                 "are " CLASS_LIST, word);
+}
+
 int tp_filter_parse(struct tp_filter *f, const char *spec, char *err, size_t err_cap)
 {
     memset(f, 0, sizeof *f);
@@ -281,12 +327,15 @@ int tp_filter_parse(struct tp_filter *f, const char *spec, char *err, size_t err
                 if (strlen(class_names[k]) == n - 1 && !strncmp(p + 1, class_names[k], n - 1))
                     break;
             if (k == sizeof class_names / sizeof class_names[0]) {
-                snprintf(err, err_cap, "unknown class '%.*s' (%%file, %%desc, %%time, %%process, %%memory)",
-                         (int)n, p);
+                snprintf(err, err_cap, "unknown class '%.*s'; the classes are " CLASS_LIST, (int)n, p);
                 return -1;
             }
             f->classes |= 1u << k;
         } else {
+            if (!known_function(p, n)) {
+                unknown_function(p, n, err, err_cap);
+                return -1;
+            }
             if (f->nnames == TP_FILTER_MAX_NAMES) {
                 snprintf(err, err_cap, "too many names in trace set (at most %d)", TP_FILTER_MAX_NAMES);
                 return -1;
@@ -1162,50 +1211,53 @@ void tp_format_call(struct st_buf *out, const struct tc_call *c, const struct tp
         st_buf_addf(out, " /* %" PRIu64 " more memory commands not kept */", c->mem_dropped);
 }
 
-void tp_format_event(struct st_buf *out, const struct trace_event *ev, const struct tp_options *o)
+static void fmt_request_event(struct st_buf *out, const struct trace_event *ev)
+{
+    char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
+    const char *sig = ev->request.sig ? ev->request.sig : "";
+    tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
+    tp_format_text(out, sig);
+    for (size_t i = 0; i < ev->request.nargs && i < TRACE_MAX_ARGS; i++) {
+        st_buf_puts(out, " ");
+        char k = i < strlen(kinds) ? kinds[i] : 'i';
+        if (k == 'p')
+            st_buf_addf(out, "%#" PRIx64, ev->request.args[i]);
+        else
+            fmt_wire(out, k, ev->request.args[i]);
+    }
+}
+
+/* A memory command, E or RESULT in raw form: 1 when `ev` is one. */
+static int fmt_call_part_event(struct st_buf *out, const struct trace_event *ev,
+                               const struct tp_options *o)
 {
     const char *s;
     switch (ev->kind) {
-    case TRACE_EV_REQUEST: {
-        char name[TRACE_MAX_SIG_LEN + 1], kinds[TRACE_MAX_ARGS + 1], res;
-        const char *sig = ev->request.sig ? ev->request.sig : "";
-        tc_parse_sig(sig, name, sizeof name, kinds, sizeof kinds, &res);
-        tp_format_text(out, sig);
-        for (size_t i = 0; i < ev->request.nargs && i < TRACE_MAX_ARGS; i++) {
-            st_buf_puts(out, " ");
-            char k = i < strlen(kinds) ? kinds[i] : 'i';
-            if (k == 'p')
-                st_buf_addf(out, "%#" PRIx64, ev->request.args[i]);
-            else
-                fmt_wire(out, k, ev->request.args[i]);
-        }
-        break;
-    }
     case TRACE_EV_MEM_READ:
         st_buf_addf(out, "R %#" PRIx64 " %zu -> ", ev->mem.ptr, ev->mem.len);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
-        break;
+        return 1;
     case TRACE_EV_MEM_READ_STR:
         st_buf_addf(out, "Z %#" PRIx64 " %" PRId64 " -> ", ev->mem.ptr, (int64_t)ev->mem.size);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
-        break;
+        return 1;
     case TRACE_EV_MEM_WRITE:
         st_buf_addf(out, "W %#" PRIx64 " %zu <- ", ev->mem.ptr, ev->mem.len);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
-        break;
+        return 1;
     case TRACE_EV_MEM_ALLOC:
         st_buf_addf(out, "M %zu ", ev->mem.len);
         tp_format_bytes(out, ev->mem.data, ev->mem.len, o);
         st_buf_addf(out, " -> %#" PRIx64, ev->mem.ptr);
-        break;
+        return 1;
     case TRACE_EV_MEM_FREE:
         st_buf_addf(out, "F %#" PRIx64, ev->mem.ptr);
-        break;
+        return 1;
     case TRACE_EV_SET_ERRNO:
         st_buf_addf(out, "E %" PRId32, ev->set_errno.value);
         if ((s = tp_errno_name(ev->set_errno.value)))
             st_buf_addf(out, " %s", s);
-        break;
+        return 1;
     case TRACE_EV_RESULT:
         st_buf_puts(out, "= ");
         if (ev->result.kind == 'v')
@@ -1214,6 +1266,40 @@ void tp_format_event(struct st_buf *out, const struct trace_event *ev, const str
             st_buf_addf(out, "%#" PRIx64, ev->result.value);
         else
             fmt_wire(out, ev->result.kind, ev->result.value);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void fmt_exit_event(struct st_buf *out, const struct trace_event *ev)
+{
+    const char *s;
+    if (ev->guest_exit.signal) {
+        if ((s = tp_signal_name(ev->guest_exit.signal)))
+            st_buf_addf(out, "+++ killed by %s", s);
+        else
+            st_buf_addf(out, "+++ killed by signal %" PRId32, ev->guest_exit.signal);
+    } else {
+        st_buf_addf(out, "+++ exited with %" PRId32, ev->guest_exit.code);
+    }
+    /* The reason, unless it only says what the line already says. */
+    if (ev->guest_exit.reason && *ev->guest_exit.reason &&
+        (ev->guest_exit.signal || strncmp(ev->guest_exit.reason, "exited", 6))) {
+        st_buf_puts(out, " (");
+        tp_format_text(out, ev->guest_exit.reason);
+        st_buf_puts(out, ")");
+    }
+    st_buf_puts(out, " +++");
+}
+
+void tp_format_event(struct st_buf *out, const struct trace_event *ev, const struct tp_options *o)
+{
+    if (fmt_call_part_event(out, ev, o))
+        return;
+    switch (ev->kind) {
+    case TRACE_EV_REQUEST:
+        fmt_request_event(out, ev);
         break;
     case TRACE_EV_GUEST_STDERR:
         st_buf_puts(out, "--- stderr ");
@@ -1221,23 +1307,7 @@ void tp_format_event(struct st_buf *out, const struct trace_event *ev, const str
         st_buf_puts(out, " ---");
         break;
     case TRACE_EV_GUEST_EXIT:
-        if (ev->guest_exit.signal) {
-            if ((s = tp_signal_name(ev->guest_exit.signal)))
-                st_buf_addf(out, "+++ killed by %s", s);
-            else
-                st_buf_addf(out, "+++ killed by signal %" PRId32, ev->guest_exit.signal);
-        } else {
-            st_buf_addf(out, "+++ exited with %" PRId32, ev->guest_exit.code);
-        }
-        /* The reason, unless it only says what the line already says. */
-        if (ev->guest_exit.reason && *ev->guest_exit.reason &&
-            (ev->guest_exit.signal || strncmp(ev->guest_exit.reason, "exited", 6)))
-        {
-            st_buf_puts(out, " (");
-            tp_format_text(out, ev->guest_exit.reason);
-            st_buf_puts(out, ")");
-        }
-        st_buf_puts(out, " +++");
+        fmt_exit_event(out, ev);
         break;
     case TRACE_EV_LIMIT:
         st_buf_puts(out, "!!! limit ");
@@ -1303,12 +1373,38 @@ struct tp_printer *tp_printer_new(const struct tp_options *o, FILE *f, struct st
     return p;
 }
 
+/* -t, -tt, -ttt: the wall-clock time of an event, strace's forms. */
+static void abs_time(struct st_buf *b, int level, int64_t start, uint64_t ns)
+{
+    int64_t t = start + (int64_t)ns;
+    int64_t sec = t / 1000000000, us = t % 1000000000 / 1000;
+    if (us < 0) {
+        us += 1000000;
+        sec--;
+    }
+    if (level >= 3) {
+        st_buf_addf(b, "%" PRId64 ".%06" PRId64, sec, us);
+        return;
+    }
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    if (!localtime_r(&tt, &tm)) {
+        st_buf_puts(b, "??:??:??");
+        return;
+    }
+    st_buf_addf(b, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (level == 2)
+        st_buf_addf(b, ".%06" PRId64, us);
+}
+
 static void prefix(struct tp_printer *p, uint64_t seq, uint64_t ns)
 {
     if (p->o.no_prefix)
         return;
     st_buf_addf(&p->line, "%" PRIu64 " ", seq);
-    if (p->o.relative) {
+    if (p->o.absolute) {
+        abs_time(&p->line, p->o.absolute, p->o.start_unix_ns, ns);
+    } else if (p->o.relative) {
         uint64_t d = p->have_last && ns >= p->last_ns ? ns - p->last_ns : 0;
         st_buf_puts(&p->line, " ");
         fmt_secs(&p->line, d);
@@ -1388,15 +1484,23 @@ void tp_printer_print_item(struct tp_printer *p, const struct tc_item *it)
         }
     } else if (it->kind == TC_ITEM_EVENT) {
         prefix(p, it->ev.seq, it->ev.time_ns);
+        int part = 0;
         switch (it->ev.kind) {
         case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE:
         case TRACE_EV_MEM_ALLOC: case TRACE_EV_MEM_FREE: case TRACE_EV_SET_ERRNO: case TRACE_EV_RESULT:
-            st_buf_puts(&p->line, "??? outside any request: ");
+            part = 1;
             break;
         default:
             break;
         }
+        /* A part of a call shown alone: the range (--events) starts after
+         * its request (dump --raw), or it belongs to no request. */
+        int before = part && it->ev.req_seq != TRACE_SEQ_NONE && it->ev.req_seq < p->o.range_first;
+        if (part)
+            st_buf_puts(&p->line, before ? "  " : "??? outside any request: ");
         tp_format_event(&p->line, &it->ev, &p->o);
+        if (before)
+            st_buf_addf(&p->line, " (of the call at event %" PRIu64 ")", it->ev.req_seq);
         emit(p);
     }
 }

@@ -50,7 +50,10 @@ struct tp_filter {
     char names[TP_FILTER_MAX_NAMES][64];
 };
 /* Parses "open,read,%file,%desc" (optionally "trace=" first, "!" to
- * negate; "all" and "none"). 0, or -1 with a message in err. */
+ * negate; "all" and "none"). A name must be a function of the signature
+ * table (controller/sigtable.def) or a whole signature ("open(pii)i"); a
+ * class must be one of the five. 0, or -1 with a message in err that names
+ * what is unknown and lists the valid classes. */
 int tp_filter_parse(struct tp_filter *f, const char *spec, char *err, size_t err_cap);
 /* Does the filter let the call through? */
 int tp_filter_match(const struct tp_filter *f, const struct tc_call *c);
@@ -61,6 +64,11 @@ struct tp_options {
     int raw;                /* --raw: every memory command on its own line after the call */
     int verbose;            /* -v: every field of structures */
     int relative;           /* -r: time since the previous line instead of since the start */
+    int absolute;           /* -t: wall-clock time of day, -tt: with microseconds, -ttt: seconds
+                             * since the epoch (strace's forms), from the recording's start time */
+    int64_t start_unix_ns;  /* for -t: when the recording started (the header's created time) */
+    uint64_t range_first;   /* --events A..: a memory command whose request is before A is
+                             * shown as "(of the call at event N)" */
     int durations;          /* -T: " <S.UUUUUU>" time from request to result */
     int no_prefix;          /* no "SEQ TIME " prefix */
     int fd_paths;           /* -y: file descriptors with their paths, 3</lib/os.py> */

@@ -76,34 +76,36 @@ static void test_verify_valid_trace_prints_ok_with_counts(void **state)
     expect(&r, 0, "ok: 40 events in ", NULL);
 }
 
-static void test_verify_flipped_byte_exits_1_with_offset(void **state)
+/* Issue #16: a damaged trace is exit 5 (was 1), said on stderr in words. */
+static void test_verify_flipped_byte_exits_5_with_offset(void **state)
 {
     struct fixture *f = *state;
     struct tu_run r = tu_run_sandtrace((const char *[]){ "verify", f->flipped, NULL }, NULL);
-    expect(&r, 1, "bad: '", NULL);
+    expect(&r, 5, NULL, "sandtrace verify: trace '");
     r = tu_run_sandtrace((const char *[]){ "verify", f->flipped, NULL }, NULL);
-    expect(&r, 1, "checksum mismatch", NULL);
+    expect(&r, 5, NULL, "checksum mismatch");
     r = tu_run_sandtrace((const char *[]){ "verify", f->junk, NULL }, NULL);
-    expect(&r, 1, "not a sandtrace trace", NULL);
+    expect(&r, 4, NULL, "not a sandtrace trace");
 }
 
 static void test_verify_truncated_trace_exits_5(void **state)
 {
     struct fixture *f = *state;
     struct tu_run r = tu_run_sandtrace((const char *[]){ "verify", f->cut, NULL }, NULL);
-    expect(&r, 5, "ends at offset", NULL);
+    expect(&r, 5, NULL, "ends at offset");
 }
 
+/* Issue #16: key problems are exit 7 (were 6: 6 is "cannot write the output"). */
 static void test_verify_keys_have_their_own_exit_code(void **state)
 {
     struct fixture *f = *state;
     struct tu_run r = tu_run_sandtrace((const char *[]){ "verify", f->keyed, NULL }, NULL);
-    expect(&r, 6, "trace is keyed", NULL);
+    expect(&r, 7, NULL, "trace is keyed");
     r = tu_run_sandtrace((const char *[]){ "verify", "--key", f->other_key, f->keyed, NULL },
                          NULL);
-    expect(&r, 6, "key does not match", NULL);
+    expect(&r, 7, NULL, "key does not match");
     r = tu_run_sandtrace((const char *[]){ "verify", "--key", f->key, f->good, NULL }, NULL);
-    expect(&r, 6, "not keyed", NULL);
+    expect(&r, 7, NULL, "not keyed");
     r = tu_run_sandtrace((const char *[]){ "verify", "--key", f->key, f->keyed, NULL }, NULL);
     expect(&r, 0, "keyed chain verified", NULL);
 }
@@ -112,9 +114,9 @@ static void test_verify_usage_and_open_errors(void **state)
 {
     struct fixture *f = *state;
     struct tu_run r = tu_run_sandtrace((const char *[]){ "verify", NULL }, NULL);
-    expect(&r, 2, NULL, "missing TRACE");
+    expect(&r, 2, NULL, "sandtrace verify: no TRACE given\n");
     r = tu_run_sandtrace((const char *[]){ "verify", "--bogus", f->good, NULL }, NULL);
-    expect(&r, 2, NULL, "usage:");
+    expect(&r, 2, NULL, "sandtrace verify: unknown option '--bogus'\n");
     r = tu_run_sandtrace((const char *[]){ "verify", "--help", NULL }, NULL);
     expect(&r, 0, "exit codes:", NULL);
     r = tu_run_sandtrace((const char *[]){ "verify", "/nonexistent/x.sbt", NULL }, NULL);
@@ -157,18 +159,18 @@ static void test_info_on_damaged_and_foreign_files(void **state)
 {
     struct fixture *f = *state;
     struct tu_run r = tu_run_sandtrace((const char *[]){ "info", f->cut, NULL }, NULL);
-    expect(&r, 1, "footer:       no", "is damaged at offset");
+    expect(&r, 5, "footer:       no", "is truncated at offset"); /* issue #16: 5, was 1 */
     r = tu_run_sandtrace((const char *[]){ "info", f->junk, NULL }, NULL);
     expect(&r, 4, NULL, "not a sandtrace trace");
     r = tu_run_sandtrace((const char *[]){ "info", NULL }, NULL);
-    expect(&r, 2, NULL, "missing TRACE");
+    expect(&r, 2, NULL, "sandtrace info: no TRACE given\n");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_valid_trace_prints_ok_with_counts),
-        cmocka_unit_test(test_verify_flipped_byte_exits_1_with_offset),
+        cmocka_unit_test(test_verify_flipped_byte_exits_5_with_offset),
         cmocka_unit_test(test_verify_truncated_trace_exits_5),
         cmocka_unit_test(test_verify_keys_have_their_own_exit_code),
         cmocka_unit_test(test_verify_usage_and_open_errors),

@@ -184,7 +184,7 @@ static void test_commands_survive_hostile_traces(void **state)
         static const char *const dumps[][7] = {
             { "dump", "-v", "--raw", "-x", "-T", "-y", NULL },
             { "dump", "-xx", "-s", "0", "-r", NULL },
-            { "dump", "-e", "trace=%file,weird", "--events", "10..200", NULL },
+            { "dump", "-e", "trace=%file,weird(ii)p", "--events", "10..200", NULL },
         };
         for (size_t k = 0; k < sizeof dumps / sizeof dumps[0]; k++) {
             const char *args[8];

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "tests/testutil.h"
+#include "tools/options.c"
+#include "tools/progress.c"
 #include "tools/trace_calls.c"
 #include "tools/trace_cli.c"
 #include "tools/trace_print.c"
@@ -488,11 +490,12 @@ static void test_commands_refuse_bad_input_with_clear_messages(void **state)
         { { "dump", ST_SOURCE_DIR "/tests/golden/cat.dump" }, 4, "cannot open trace" },
         { { "stats", "/nonexistent/t.sbt" }, 4, "cannot open trace" },
         { { "export", "/nonexistent/t.sbt" }, 4, "cannot open trace" },
-        { { "dump", "-s", "x", "T" }, 2, "bad string size 'x'" },
+        { { "dump", "-s", "x", "T" }, 2, "option '-s' requires a number (not 'x')" },
+        { { "dump", "-s", "1x", "T" }, 2, "option '-s': bad string size '1x'" },
         { { "dump", "--events", "9..1", "T" }, 2, "bad event range '9..1'" },
         { { "dump", "-e", "trace=%nope", "T" }, 2, "unknown class '%nope'" },
         { { "dump", "--frobnicate", "T" }, 2, "unknown option '--frobnicate'" },
-        { { "dump" }, 2, "expected one TRACE" },
+        { { "dump" }, 2, "no TRACE given" },
         { { "stats", "-S", "size", "T" }, 2, "unknown sort key 'size'" },
         { { "export", "--format", "xml", "T" }, 2, "unknown format 'xml'" },
     };
