@@ -292,7 +292,14 @@ static int out_open_file(struct tcli_out *o, const char *path)
         }
         return 0;
     }
-    char *dcopy = strdup(path), *bcopy = strdup(path);
+    /* Through a symbolic link: the file it names is replaced, not the link. */
+    char *real = exists ? realpath(path, NULL) : NULL;
+    const char *target = real ? real : path;
+    o->target = strdup(target);
+    free(real);
+    if (!o->target)
+        goto nomem;
+    char *dcopy = strdup(target), *bcopy = strdup(target);
     if (!dcopy || !bcopy || asprintf(&o->tmp, "%s/.%s.XXXXXX", dirname(dcopy), basename(bcopy)) < 0) {
         free(dcopy);
         free(bcopy);
@@ -348,7 +355,8 @@ int tcli_out_open(struct tcli_out *o, const char *cmd, const char *path,
     int status = out_open_file(o, path);
     if (status) {
         free(o->path);
-        o->path = NULL;
+        free(o->target);
+        o->path = o->target = NULL;
     }
     return status;
 }
@@ -383,7 +391,7 @@ int tcli_out_close(struct tcli_out *o)
             o->err = errno ? errno : EIO;
     }
     o->f = NULL;
-    if (!o->err && o->tmp && rename(o->tmp, o->path) < 0)
+    if (!o->err && o->tmp && rename(o->tmp, o->target) < 0)
         o->err = errno;
     if (o->tmp && o->err)
         unlink(o->tmp);
@@ -399,7 +407,8 @@ int tcli_out_close(struct tcli_out *o)
     }
     free(o->tmp);
     free(o->path);
-    o->tmp = o->path = NULL;
+    free(o->target);
+    o->tmp = o->path = o->target = NULL;
     return status;
 }
 

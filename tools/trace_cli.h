@@ -101,7 +101,8 @@ int tcli_trace_end(struct tcli_trace *t, int rc, uint64_t gaps);
 struct tcli_out {
     const char *cmd;
     FILE *f;
-    char *path;              /* the target; NULL for stdout */
+    char *path;              /* as given, for messages; NULL for stdout */
+    char *target;            /* the file replaced (a link's target); NULL when written in place */
     char *tmp;               /* the temporary file; NULL when writing in place (stdout, a device) */
     int err;                 /* errno of the first write error, or 0 */
 };

@@ -505,6 +505,19 @@ static void test_outputs_appear_whole_or_not_at_all(void **state)
     free(d);
     tu_run_release(&w);
     assert_int_equal(count_entries(dir), 1);
+    /* Through a symbolic link, the file it names is replaced and the link stays. */
+    char link[4200];
+    snprintf(link, sizeof link, "%s/link.txt", dir);
+    assert_int_equal(symlink("out.txt", link), 0);
+    r = st("stats", GOLDEN, "-o", link, NULL);
+    expect(&r, 0, "", "");
+    struct stat lst;
+    assert_int_equal(lstat(link, &lst), 0);
+    assert_true(S_ISLNK(lst.st_mode));
+    d = slurp(out, &len);
+    assert_non_null(strstr(d, "% time     seconds  usecs/call"));
+    free(d);
+    assert_int_equal(count_entries(dir), 2);
     r = st("dump", GOLDEN, "-o", "/nonexistent/dir/out.txt", NULL);
     expect(&r, 6, "", "sandtrace dump: cannot write '/nonexistent/dir/out.txt': No such file or "
                       "directory\n");
