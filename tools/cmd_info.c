@@ -150,7 +150,9 @@ static void text_counts(FILE *out, const struct counts *c)
     uint64_t dur = c->st.events ? c->st.last_time_ns - c->st.first_time_ns : 0;
     fprintf(out, "duration:     %llu.%09llu s\n", (unsigned long long)(dur / 1000000000),
             (unsigned long long)(dur % 1000000000));
-    fprintf(out, "footer:       %s\n", c->st.footer_seen ? "yes (closed cleanly)" : "no");
+    fprintf(out, "footer:       %s\n", c->st.footer_seen  ? "yes (closed cleanly)"
+                                      : c->st.incomplete ? "no (still being written, or cut short)"
+                                                         : "no");
     if (c->rc < 0)
         fprintf(out, "damaged:      at offset %llu: %s\n", (unsigned long long)c->error_offset,
                 c->message);
@@ -230,8 +232,9 @@ static void json_counts(FILE *out, const struct counts *c)
         fprintf(out, "%.4f", (double)c->st.raw_bytes / (double)c->st.compressed_bytes);
     else
         fprintf(out, "null");
-    fprintf(out, ",\"duration_ns\":%llu,\"footer\":%s,\"damaged\":", (unsigned long long)dur,
-            c->st.footer_seen ? "true" : "false");
+    fprintf(out, ",\"duration_ns\":%llu,\"footer\":%s,\"incomplete\":%s,\"damaged\":",
+            (unsigned long long)dur, c->st.footer_seen ? "true" : "false",
+            c->st.incomplete ? "true" : "false");
     if (c->rc < 0) {
         fprintf(out, "{\"offset\":%llu,\"error\":\"%s\",\"message\":",
                 (unsigned long long)c->error_offset, tcli_error_word(c->rc));

@@ -27,7 +27,8 @@ static void usage(FILE *out)
             "  2  bad command line\n"
             "  4  the trace or the key file cannot be read (missing, a directory), or the\n"
             "     trace is not a trace\n"
-            "  5  the trace is damaged, was tampered with, or is cut short (no footer)\n"
+            "  5  the trace is damaged, was tampered with, or is incomplete (no footer:\n"
+            "     still being written, or cut short)\n"
             "  6  the output cannot be written\n"
             "  7  key problem: keyed trace without --key, wrong key, or a key for an\n"
             "     unkeyed trace\n");
@@ -80,7 +81,7 @@ static int verdict(int rc, const char **what)
 {
     switch (rc) {
     case TRACE_E_TRUNCATED:
-        *what = "is cut short";
+        *what = "is incomplete (no footer)";
         return ST_EXIT_DAMAGED;
     case TRACE_E_CHAIN:
         *what = "was tampered with or damaged";

@@ -193,9 +193,11 @@ int tcli_trace_open(struct tcli_trace *t, const char *cmd, const char *path, int
         fprintf(stderr, "sandtrace %s: cannot open trace '%s': %s\n", cmd, path,
                 *msg ? msg : tcli_error_word(rc));
         t->r = NULL;
-        /* The magic is right but the header is damaged or cut short: a trace. */
-        return rc == TRACE_E_CHECKSUM || rc == TRACE_E_CORRUPT ? ST_EXIT_DAMAGED
-                                                                : ST_EXIT_UNREADABLE;
+        /* The magic is right but the header is damaged or cut short (still
+         * being written): a trace. */
+        return rc == TRACE_E_CHECKSUM || rc == TRACE_E_CORRUPT || rc == TRACE_E_TRUNCATED
+                   ? ST_EXIT_DAMAGED
+                   : ST_EXIT_UNREADABLE;
     }
     return 0;
 }
@@ -228,6 +230,14 @@ int tcli_trace_end(struct tcli_trace *t, int rc, uint64_t gaps)
     }
     if (rc == TRACE_E_NOMEM) {
         fprintf(stderr, "sandtrace %s: out of memory reading trace '%s'\n", t->cmd, t->path);
+        return ST_EXIT_DAMAGED;
+    }
+    if (rc < 0 && st.incomplete) {
+        /* No footer: `record` is still writing it, or it was cut short. */
+        const char *m = trace_reader_error_message(t->r);
+        fprintf(stderr, "sandtrace %s: trace '%s' is incomplete after %" PRIu64 " event%s: %s\n",
+                t->cmd, t->path, st.events, st.events == 1 ? "" : "s",
+                m && *m ? m : "it ends without its footer");
         return ST_EXIT_DAMAGED;
     }
     if (rc < 0) {

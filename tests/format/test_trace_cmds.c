@@ -159,7 +159,7 @@ static void test_info_on_damaged_and_foreign_files(void **state)
 {
     struct fixture *f = *state;
     struct tu_run r = tu_run_sandtrace((const char *[]){ "info", f->cut, NULL }, NULL);
-    expect(&r, 5, "footer:       no", "is truncated at offset"); /* issue #16: 5, was 1 */
+    expect(&r, 5, "footer:       no", "is incomplete after "); /* issue #16: 5, was 1 */
     r = tu_run_sandtrace((const char *[]){ "info", f->junk, NULL }, NULL);
     expect(&r, 4, NULL, "not a sandtrace trace");
     r = tu_run_sandtrace((const char *[]){ "info", NULL }, NULL);

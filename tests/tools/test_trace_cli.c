@@ -323,8 +323,9 @@ static void test_verify_says_what_is_wrong_in_words_with_the_table_codes(void **
     tu_run_release(&r);
     r = st("verify", f->cut, NULL);
     assert_int_equal(r.status, 5);
-    snprintf(want, sizeof want, "sandtrace verify: trace '%s' is cut short at offset ", f->cut);
-    if (strncmp(r.err, want, strlen(want)) || strstr(r.err, "TRACE_E_"))
+    snprintf(want, sizeof want, "sandtrace verify: trace '%s' is incomplete (no footer) at offset ", f->cut);
+    if (strncmp(r.err, want, strlen(want)) || strstr(r.err, "TRACE_E_") ||
+        !strstr(r.err, "it is still being written, or was cut short"))
         fail_msg("verify cut: %s", r.err);
     tu_run_release(&r);
     r = st("verify", f->keyed, NULL);
@@ -426,13 +427,30 @@ static void test_dump_of_a_trace_still_being_written_says_it_is_incomplete(void 
     assert_int_equal(r.status, 5);
     assert_true(r.out_len > 0);
     char want[8192];
-    snprintf(want, sizeof want, "sandtrace dump: trace '%s' is truncated at offset ", path);
-    if (strncmp(r.err, want, strlen(want)) || strstr(r.err, "18446744"))
+    snprintf(want, sizeof want, "sandtrace dump: trace '%s' is incomplete after 20 events: ", path);
+    if (strncmp(r.err, want, strlen(want)) || strstr(r.err, "18446744") ||
+        !strstr(r.err, "it is still being written, or was cut short\n"))
         fail_msg("dump of a live trace: %s", r.err);
     tu_run_release(&r);
     r = st("info", path, NULL);
     assert_int_equal(r.status, 5);
-    assert_non_null(strstr(r.out, "footer:       no\n"));
+    assert_non_null(strstr(r.out, "footer:       no (still being written, or cut short)\n"));
+    tu_run_release(&r);
+    r = st("info", "-j", path, NULL);
+    assert_int_equal(r.status, 5);
+    assert_non_null(strstr(r.out, "\"footer\":false,\"incomplete\":true,\"damaged\":{"));
+    tu_run_release(&r);
+    /* It grows while nothing reads it; read again, it goes further, and
+     * once closed it reads whole. */
+    assert_int_equal(trace_writer_flush(w), 0);
+    r = st("dump", path, NULL);
+    assert_int_equal(r.status, 5);
+    snprintf(want, sizeof want, "sandtrace dump: trace '%s' is incomplete after 30 events: ", path);
+    assert_true(!strncmp(r.err, want, strlen(want)));
+    tu_run_release(&r);
+    assert_int_equal(trace_writer_close(w), 0);
+    r = st("dump", path, NULL);
+    assert_int_equal(r.status, 0);
     tu_run_release(&r);
     trace_writer_free(w);
 }
@@ -589,7 +607,7 @@ static void test_help_lists_the_exit_codes_of_the_table(void **state)
     (void)state;
     struct tu_run r = st("verify", "--help", NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "  5  the trace is damaged, was tampered with, or is cut short"));
+    assert_non_null(strstr(r.out, "  5  the trace is damaged, was tampered with, or is incomplete (no footer:"));
     assert_non_null(strstr(r.out, "  7  key problem"));
     assert_null(strstr(r.out, "  1  "));
     tu_run_release(&r);
