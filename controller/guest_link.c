@@ -2,9 +2,14 @@
 #include "controller/guest_link.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -87,7 +92,228 @@ int st_link_wait_fd(struct st_link *l, int fd, short events)
 
 static int wait_guest_out(void *ctx, int fd)
 {
-    return st_link_wait_fd(ctx, fd, POLLIN);
+    struct st_link *l = ctx;
+    l->polled_waits++;
+    return st_link_wait_fd(l, fd, POLLIN);
+}
+
+/* ------------------------------------------------ the blocking fast path */
+
+/* Who runs: the link's user (BUSY), the user blocked in the fast read
+ * (PARKED: the watcher may take over), or the watcher (WATCHER: the user,
+ * back from its read, waits until the watcher is done). The watcher looks
+ * at the link only in WATCHER state, so that the hooks and the link's
+ * fields are never used by both threads at once. */
+enum { LW_BUSY, LW_PARKED, LW_WATCHER };
+
+struct st_link_watch {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state;
+    int waiting;            /* the watcher waits for the user to park */
+    int quit;
+    int wake_fd;            /* eventfd: ends the watcher's poll at close */
+    /* What the watcher polls, copied from the link when it may look at it
+     * (at creation, then in WATCHER state). A stale copy only costs a
+     * spurious wake-up: everything is checked again on the link itself. */
+    int err_fd;
+    double deadline;
+    struct st_link *l;
+};
+
+/* The watcher's turn, the user being parked in its read: drain the stderr
+ * (the hook may stop the run), and end the read by killing the guest when
+ * the run is stopped or past its deadline. */
+static void watch_act(struct st_link *l, struct st_link_watch *w)
+{
+    if (l->child.err_fd >= 0)
+        st_link_drain_stderr(l);
+    int end = stop_asked(l);
+    if (!end && l->deadline > 0 && st_link_now() >= l->deadline) {
+        l->timed_out = 1;
+        end = 1;
+    }
+    if (end) {
+        /* The run ends here as it would after the read: the caller kills
+         * the guest anyway. Its death closes the pipe's only writer. */
+        st_child_kill(&l->child, SIGKILL);
+        w->deadline = 0;
+    } else {
+        w->deadline = l->deadline;
+    }
+    w->err_fd = l->child.err_fd;
+}
+
+static void *watch_main(void *arg)
+{
+    struct st_link_watch *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->quit) {
+        int err_fd = w->err_fd;
+        double deadline = w->deadline;
+        pthread_mutex_unlock(&w->mu);
+        struct pollfd p[2] = { { w->wake_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
+        int ms = -1;
+        if (deadline > 0) {
+            double left = deadline - st_link_now();
+            ms = left <= 0 ? 0 : (int)(left * 1000.0) + 1;
+        }
+        int n = poll(p, err_fd >= 0 ? 2 : 1, ms);
+        pthread_mutex_lock(&w->mu);
+        if (w->quit)
+            break;
+        if (n < 0 || (n == 0 && deadline > 0 && st_link_now() < deadline))
+            continue;
+        if (n > 0 && !(err_fd >= 0 && p[1].revents))
+            continue; /* the wake-up fd alone: quit is checked above */
+        /* Stderr to drain, or the deadline: wait for the user to park. */
+        w->waiting = 1;
+        while (!w->quit && w->state != LW_PARKED)
+            pthread_cond_wait(&w->cv, &w->mu);
+        w->waiting = 0;
+        if (w->quit)
+            break;
+        w->state = LW_WATCHER;
+        pthread_mutex_unlock(&w->mu);
+        watch_act(w->l, w);
+        pthread_mutex_lock(&w->mu);
+        w->state = LW_PARKED;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void watch_stop(struct st_link *l)
+{
+    struct st_link_watch *w = l->watch;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    uint64_t one = 1;
+    while (write(w->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    close(w->wake_fd);
+    free(w);
+    l->watch = NULL;
+}
+
+/* Starts the watcher thread, with every signal blocked in it. 0 or -1. */
+static int watch_start(struct st_link *l)
+{
+    struct st_link_watch *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->l = l;
+    w->state = LW_BUSY;
+    w->err_fd = l->child.err_fd;
+    w->deadline = l->deadline;
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0) {
+        free(w);
+        return -1;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&w->thread, NULL, watch_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        close(w->wake_fd);
+        free(w);
+        return -1;
+    }
+    l->watch = w;
+    return 0;
+}
+
+/* Sets the fast path up at its first use: 1 on, 0 off (not wanted, or
+ * what it needs cannot be had; the waits then poll). */
+static int fast_setup(struct st_link *l)
+{
+    l->fast = 0;
+    const char *env = getenv("SANDTRACE_LINK_WAIT");
+    if (env && !strcmp(env, "poll"))
+        return 0;
+    /* A second open file description of the pipe, blocking, while the
+     * wire's stays non-blocking. Opened non-blocking (a FIFO open waits
+     * for a writer otherwise), then made blocking. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", l->child.from_guest);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    if (fcntl(fd, F_SETFL, 0) < 0 ||
+        ((l->child.err_fd >= 0 || l->deadline > 0) && watch_start(l) < 0)) {
+        close(fd);
+        return 0;
+    }
+    l->fast_fd = fd;
+    l->fast = 1;
+    return 1;
+}
+
+/* One blocking read of the guest's stdout, the watcher allowed to act
+ * meanwhile. read()'s result, errno kept. */
+static ssize_t parked_read(struct st_link *l, void *dst, size_t n)
+{
+    struct st_link_watch *w = l->watch;
+    if (w) {
+        pthread_mutex_lock(&w->mu);
+        w->state = LW_PARKED;
+        if (w->waiting)
+            pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    ssize_t got = read(l->fast_fd, dst, n);
+    int e = errno;
+    if (w) {
+        pthread_mutex_lock(&w->mu);
+        while (w->state == LW_WATCHER)
+            pthread_cond_wait(&w->cv, &w->mu);
+        w->state = LW_BUSY;
+        pthread_mutex_unlock(&w->mu);
+    }
+    errno = e;
+    return got;
+}
+
+/* Before the wire reads from the guest: when nothing is buffered, fills
+ * the buffer with one blocking read (the fast path). 0 (the wire's own
+ * non-blocking read then takes what is there, an end of stream, or waits
+ * the polling way after an EINTR), ST_E_TIMEOUT or ST_E_STOPPED. */
+static int fast_fill(struct st_link *l)
+{
+    if (l->fast == 0 || st_wire_reader_pending(&l->rd))
+        return 0;
+    if (l->fast < 0 && !fast_setup(l))
+        return 0;
+    if (stop_asked(l))
+        return ST_E_STOPPED;
+    if (ms_left(l) == 0)
+        return ST_E_TIMEOUT;
+    l->rd.start = l->rd.end = 0;
+    ssize_t got = parked_read(l, l->rd.buf, sizeof l->rd.buf);
+    if (got > 0) {
+        l->rd.end = (size_t)got;
+        l->fast_reads++;
+    }
+    if (l->timed_out)
+        return ST_E_TIMEOUT;
+    if (stop_asked(l))
+        return ST_E_STOPPED;
+    return 0;
 }
 
 static int wait_guest_in(void *ctx, int fd)
@@ -100,6 +326,7 @@ int st_link_start(struct st_link *l, const struct st_spawn_config *sc, double ti
 {
     memset(l, 0, sizeof *l);
     l->child.to_guest = l->child.from_guest = l->child.err_fd = -1;
+    l->fast_fd = -1;
     if (hooks)
         l->hooks = *hooks;
     if (timeout_seconds > 0)
@@ -113,6 +340,10 @@ int st_link_start(struct st_link *l, const struct st_spawn_config *sc, double ti
      * unjailed child may be a proxy (sandtrace tap, a wrapper) relaying
      * another process's requests: its memory is not the guest's. */
     l->direct = sc->seccomp ? -1 : 0;
+    /* The same reason for the blocking fast path: the watcher ends a
+     * blocked read by killing the guest, which closes the pipe only when
+     * no other process holds its write end. */
+    l->fast = sc->seccomp ? -1 : 0;
     st_wire_reader_init(&l->rd, l->child.from_guest, wait_guest_out, l);
     st_wire_out_init(&l->out, l->child.to_guest, wait_guest_in, l);
     return 0;
@@ -190,7 +421,14 @@ static int direct_str(struct st_link *l, uint64_t ptr, uint64_t maxlen, char *ds
 
 int st_link_read_request(struct st_link *l, struct st_wire_request *req)
 {
-    int rc = st_wire_read_request(&l->rd, req);
+    int rc = fast_fill(l);
+    if (rc < 0) {
+        req->raw_len = 0;
+        req->text_len = 0;
+        req->text[0] = '\0';
+        return rc;
+    }
+    rc = st_wire_read_request(&l->rd, req);
     if (rc == 0 && l->requests++ == 0)
         st_jail_mark_running(l->child.jail);
     return rc;
@@ -206,6 +444,8 @@ int st_link_mem_read(struct st_link *l, uint64_t ptr, void *dst, size_t n)
     int rc = st_wire_out_mem_read(&l->out, ptr, n);
     if (rc == 0)
         rc = st_wire_out_flush(&l->out);
+    if (rc == 0 && n)
+        rc = fast_fill(l);
     if (rc == 0)
         rc = st_wire_read_exact(&l->rd, dst, n);
     return rc;
@@ -229,6 +469,8 @@ int st_link_mem_read_str(struct st_link *l, uint64_t ptr, uint64_t maxlen, char 
     int rc = st_wire_out_str_read(&l->out, ptr, maxlen);
     if (rc == 0)
         rc = st_wire_out_flush(&l->out);
+    if (rc == 0)
+        rc = fast_fill(l);
     if (rc == 0)
         rc = st_wire_read_str_reply(&l->rd, maxlen, dst, cap, len);
     return rc;
@@ -256,6 +498,8 @@ int st_link_alloc(struct st_link *l, const void *data, size_t n, uint64_t *ptr)
     int rc = st_wire_out_alloc(&l->out, data, n);
     if (rc == 0)
         rc = st_wire_out_flush(&l->out);
+    if (rc == 0)
+        rc = fast_fill(l);
     if (rc == 0)
         rc = st_wire_read_u64(&l->rd, ptr);
     return rc;
@@ -332,5 +576,11 @@ void st_link_finish_stderr(struct st_link *l, double seconds)
 
 void st_link_close(struct st_link *l)
 {
+    watch_stop(l);
+    if (l->fast > 0) {
+        close(l->fast_fd);
+        l->fast_fd = -1;
+        l->fast = 0;
+    }
     st_child_close(&l->child);
 }

@@ -15,7 +15,28 @@
  *
  * It installs no signal handler and never prints: an interruption reaches
  * it through the should_stop hook (a flag the caller's handler set), and
- * everything the guest writes to its real stderr through on_stderr. */
+ * everything the guest writes to its real stderr through on_stderr.
+ *
+ * Waiting for the guest (the fast path). A jailed guest's next request,
+ * and its replies to R, Z and M, are read with one blocking read() on a
+ * second, blocking open file description of its stdout pipe: no EAGAIN
+ * read and no poll() per request. Meanwhile a watcher thread (started at
+ * the first such read when the guest has a stderr pipe or the run a
+ * deadline; all signals blocked, so that the caller's interruption still
+ * reaches the reading thread and ends its read with EINTR) sleeps in
+ * poll() on the guest's stderr and the deadline. While the link's user is
+ * blocked in that read, and only then, the watcher drains the stderr
+ * (on_stderr and should_stop are called from the watcher thread, never at
+ * the same time as anything else of the link's user); when the deadline
+ * passes or should_stop says so, it kills the guest (the jail keeps it
+ * from forking, so nothing else holds its stdout open), the read ends,
+ * and the wait returns ST_E_TIMEOUT or ST_E_STOPPED as it would have.
+ * Everything else (a request cut midway, waits for the guest's stdin,
+ * an unjailed guest) waits the other way: a non-blocking read, and
+ * poll() on the fd, the stderr pipe and the deadline when it would block.
+ * SANDTRACE_LINK_WAIT=poll in the environment turns the fast path off
+ * (the tests run the hostile guests both ways). A caller whose signal
+ * handler uses SA_RESTART is not woken by it in a blocking read. */
 #ifndef SANDTRACE_CONTROLLER_GUEST_LINK_H
 #define SANDTRACE_CONTROLLER_GUEST_LINK_H
 
@@ -40,6 +61,8 @@ enum st_link_memory {
     ST_LINK_MEM_PROTOCOL,   /* always R, Z and W over the pipes */
 };
 
+struct st_link_watch;
+
 struct st_link {
     struct st_child child;
     struct st_wire_reader rd;
@@ -53,6 +76,12 @@ struct st_link {
      * tried yet. Decided once per run, at the first memory operation. */
     int direct;
     uint64_t direct_ops, protocol_ops;  /* memory operations done each way */
+    /* The blocking fast path (above): 1 in use, 0 not, -1 not set up yet.
+     * fast_fd is the blocking description of the guest's stdout. */
+    int fast;
+    int fast_fd;
+    struct st_link_watch *watch;    /* the watcher thread, or NULL */
+    uint64_t fast_reads, polled_waits;  /* blocking reads; waits with poll() */
     struct st_link_hooks hooks;
     char errbuf[4096];
 };

@@ -356,11 +356,20 @@ static int sanitized_build(void)
 #endif
 }
 
-/* Each case runs twice: with the guest's memory read and written directly
- * (the default fast path) and with the protocol's commands only. */
+/* Each case runs three times: with the default fast paths (the guest's
+ * memory read and written directly, its requests read with blocking
+ * reads), with the protocol's commands only, and with polling waits
+ * (SANDTRACE_LINK_WAIT=poll: a non-blocking read and poll() whenever the
+ * guest has not written yet). */
+enum hmode { H_FAST, H_PROTOCOL_MEMORY, H_POLLED_WAITS, H_MODES };
+
+static const char *const mode_suffix[H_MODES] = { "", "-p", "-w" };
+static const char *const mode_name[H_MODES] = { "", "(protocol-memory)", "(polled-waits)" };
+
 struct hrun {
     const struct hcase *c;
     int protocol_memory;
+    int polled_waits;
     char name[96];
 };
 
@@ -369,9 +378,11 @@ static void run_case(void **state)
     const struct hrun *h = *state;
     const struct hcase *c = h->c;
     char trace[4200], outcome[4200];
-    snprintf(trace, sizeof trace, "%s/%s%s.sbt", fixture_dir, c->name, h->protocol_memory ? "-p" : "");
-    snprintf(outcome, sizeof outcome, "%s/%s%s.json", fixture_dir, c->name,
-             h->protocol_memory ? "-p" : "");
+    const char *suffix = mode_suffix[h->protocol_memory ? H_PROTOCOL_MEMORY
+                                     : h->polled_waits  ? H_POLLED_WAITS
+                                                        : H_FAST];
+    snprintf(trace, sizeof trace, "%s/%s%s.sbt", fixture_dir, c->name, suffix);
+    snprintf(outcome, sizeof outcome, "%s/%s%s.json", fixture_dir, c->name, suffix);
     char subst[MAX_OPTS][4200];
     const char *argv[64];
     size_t n = 0;
@@ -394,7 +405,10 @@ static void run_case(void **state)
         argv[n++] = c->args[i];
     argv[n] = NULL;
 
+    if (h->polled_waits)
+        setenv("SANDTRACE_LINK_WAIT", "poll", 1);
     struct tu_run r = tu_run(argv, NULL);
+    unsetenv("SANDTRACE_LINK_WAIT");
     if (r.status != c->exit_status)
         fail_msg("%s: exit status %d, want %d; stderr: %.2000s", c->name, r.status, c->exit_status,
                  r.err);
@@ -475,17 +489,19 @@ static void test_every_attack_has_a_case(void **state)
 int main(void)
 {
 
-    static struct hrun runs[2 * NCASES];
-    struct CMUnitTest tests[2 * NCASES + 1];
-    for (size_t i = 0; i < 2 * NCASES; i++) {
+    static struct hrun runs[H_MODES * NCASES];
+    struct CMUnitTest tests[H_MODES * NCASES + 1];
+    for (size_t i = 0; i < H_MODES * NCASES; i++) {
         struct hrun *h = &runs[i];
+        enum hmode m = (enum hmode)(i / NCASES);
         h->c = &cases[i % NCASES];
-        h->protocol_memory = i >= NCASES;
-        snprintf(h->name, sizeof h->name, "%s%s", h->c->name,
-                 h->protocol_memory ? "(protocol-memory)" : "");
+        h->protocol_memory = m == H_PROTOCOL_MEMORY;
+        h->polled_waits = m == H_POLLED_WAITS;
+        snprintf(h->name, sizeof h->name, "%s%s", h->c->name, mode_name[m]);
         tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(run_case, h);
         tests[i].name = h->name;
     }
-    tests[2 * NCASES] = (struct CMUnitTest)cmocka_unit_test(test_every_attack_has_a_case);
-    return _cmocka_run_group_tests("hostile", tests, 2 * NCASES + 1, make_fixture, remove_fixture);
+    tests[H_MODES * NCASES] = (struct CMUnitTest)cmocka_unit_test(test_every_attack_has_a_case);
+    return _cmocka_run_group_tests("hostile", tests, H_MODES * NCASES + 1, make_fixture,
+                                   remove_fixture);
 }
