@@ -119,17 +119,17 @@ $(PYPY_FIXTURES)/%/.unpacked: $(PYPY_ARCHIVES)/%.tar.zst
 	@test -d $(PYPY_FIXTURES)/$*/lib-python || { echo "pypy-fixtures: $< has no $*/lib-python" >&2; exit 1; }
 	@touch $@
 
-# `make test` runs the real-PyPy tests against every build unpacked above,
-# unless PYPY_SANDBOX / PYPY3_SANDBOX are already set (to another build, or
-# empty to skip those tests).
+# `make test` runs the real-PyPy tests, and `make bench` its real-PyPy
+# rows, against every build unpacked above, unless PYPY_SANDBOX /
+# PYPY3_SANDBOX are already set (to another build, or empty to skip them).
 ifeq ($(origin PYPY_SANDBOX),undefined)
 ifneq ($(filter pypy2-sandbox,$(PYPY_PRESENT)),)
-test: export PYPY_SANDBOX := $(abspath $(PYPY_FIXTURES)/pypy2-sandbox/bin/pypy-c-sandbox)
+test bench: export PYPY_SANDBOX := $(abspath $(PYPY_FIXTURES)/pypy2-sandbox/bin/pypy-c-sandbox)
 endif
 endif
 ifeq ($(origin PYPY3_SANDBOX),undefined)
 ifneq ($(filter pypy3-sandbox,$(PYPY_PRESENT)),)
-test: export PYPY3_SANDBOX := $(abspath $(PYPY_FIXTURES)/pypy3-sandbox/bin/pypy3-c-sandbox)
+test bench: export PYPY3_SANDBOX := $(abspath $(PYPY_FIXTURES)/pypy3-sandbox/bin/pypy3-c-sandbox)
 endif
 endif
 
@@ -143,7 +143,7 @@ check:
 demo: all
 	@tests/demo.sh $(BUILD)
 
-bench: all $(BENCH_PROGS)
+bench: all $(BENCH_PROGS) pypy-fixtures
 	@bench/run_bench.sh $(BUILD)
 
 fuzz:

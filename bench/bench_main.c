@@ -782,7 +782,7 @@ static void measure_many_runs(struct bench *b, struct many_runs *m)
  * request with the system calls behind it, and record against run. */
 static void add_pypy_figures(const struct bench_pypy *py)
 {
-    static char ids[BENCH_PYPY_BUILDS * BENCH_PYPY_WORKLOADS * 3 + BENCH_PYPY_BUILDS][48];
+    static char ids[BENCH_PYPY_BUILDS * BENCH_PYPY_WORKLOADS * 4 + BENCH_PYPY_BUILDS][48];
     size_t nid = 0;
     static const char *const names[BENCH_PYPY_BUILDS] = { "pypy2", "pypy3" };
     for (int bi = 0; bi < BENCH_PYPY_BUILDS; bi++) {
@@ -797,12 +797,16 @@ static void add_pypy_figures(const struct bench_pypy *py)
     }
     for (int i = 0; i < py->nrows; i++) {
         const struct bench_pypy_row *r = &py->rows[i];
-        char name[96], sc[256];
-        if (isnan(r->sc_ctrl))
+        char name[96], sc[200], scp[160];
+        if (isnan(r->sc_ctrl)) {
             snprintf(sc, sizeof sc, "system calls not counted: %s", py->strace_note);
-        else
-            snprintf(sc, sizeof sc, "%.1f system calls per request in the controller, %.1f in "
-                     "the guest (strace)", r->sc_ctrl, r->sc_guest);
+            snprintf(scp, sizeof scp, "system calls not counted");
+        } else {
+            snprintf(sc, sizeof sc, "%.2f system calls per request in the controller, %.2f in "
+                     "the guest (%s)", r->sc_ctrl, r->sc_guest, r->sc_tool);
+            snprintf(scp, sizeof scp, "%.2f system calls per request in the controller, %.2f in "
+                     "the guest (%s)", r->sc_ctrl_poll, r->sc_guest_poll, r->sc_tool);
+        }
 
         snprintf(ids[nid], sizeof ids[nid], "pypy_%s_%s_wall", r->build, r->workload);
         snprintf(name, sizeof name, "11. %s %s (%s): wall per request", r->build, r->workload,
@@ -830,11 +834,18 @@ static void add_pypy_figures(const struct bench_pypy *py)
         f = add_fig(ids[nid++], name, r->ctrl_ns, "ns", NAN, NULL, NAN);
         if (!strcmp(r->workload, "stat") || !strcmp(r->workload, "write")) {
             set_goal(f, G_LE, 0, 4000, "<= 4000 ns");
-            add_why(f, "%s (direct guest memory is on for a jailed guest; the blocking fast "
-                       "path is not built)", sc);
+            add_why(f, "%s, with direct guest memory and the blocking fast path", sc);
         }
         if (f->met != 0)
             snprintf(f->note, sizeof f->note, "%s", sc);
+
+        snprintf(ids[nid], sizeof ids[nid], "pypy_%s_%s_polled", r->build, r->workload);
+        snprintf(name, sizeof name, "11. (diagnostic) %s %s: controller CPU per request, "
+                 "fast path against polled waits", r->build, r->workload);
+        f = add_fig(ids[nid++], name, r->ctrl_ns, "ns", r->poll_ctrl_ns, "polled waits",
+                    r->poll_ctrl_ratio);
+        snprintf(f->note, sizeof f->note, "polled waits (SANDTRACE_LINK_WAIT=poll): %s; wall "
+                 "per request %.0f ns polled, %.0f ns fast", scp, r->poll_wall_ns, r->wall_ns);
 
         snprintf(ids[nid], sizeof ids[nid], "pypy_%s_%s_record", r->build, r->workload);
         snprintf(name, sizeof name, "11. %s %s: record, wall per request", r->build, r->workload);

@@ -81,10 +81,25 @@ struct one {
     double wall, ctrl, guest, calls;
 };
 
+/* The modes a workload is timed in: run, record, and run with polled
+ * waits (SANDTRACE_LINK_WAIT=poll: the controller's wait before the
+ * blocking fast path, for comparison in the same run). */
+enum { M_RUN, M_RECORD, M_POLLED, M_MODES };
+
+/* SANDTRACE_LINK_WAIT=poll for what is started until the next call with 0. */
+static void polled_waits(int on)
+{
+    if (on)
+        setenv("SANDTRACE_LINK_WAIT", "poll", 1);
+    else
+        unsetenv("SANDTRACE_LINK_WAIT");
+}
+
 static int run_one(const char *sandtrace, const struct build *bd, const struct workload *w,
-                   long n, int record, const char *tmp, const char *log, struct one *o,
+                   long n, int mode, const char *tmp, const char *log, struct one *o,
                    char *why, size_t cap)
 {
+    int record = mode == M_RECORD;
     char script[512], outcome[PATH_MAX], trace[PATH_MAX], mount[PATH_MAX + 16];
     make_script(script, sizeof script, w, n);
     snprintf(outcome, sizeof outcome, "%s/pypy-outcome.json", tmp);
@@ -113,7 +128,10 @@ static int run_one(const char *sandtrace, const struct build *bd, const struct w
     argv[k++] = script;
     argv[k] = NULL;
     struct bench_proc p;
-    if (bench_spawn((char *const *)argv, NULL, log, &p) < 0 || bench_wait(&p, 0) < 0) {
+    polled_waits(mode == M_POLLED);
+    int sp = bench_spawn((char *const *)argv, NULL, log, &p);
+    polled_waits(0);
+    if (sp < 0 || bench_wait(&p, 0) < 0) {
         snprintf(why, cap, "cannot run sandtrace: %s", strerror(errno));
         return -1;
     }
@@ -132,14 +150,29 @@ static int run_one(const char *sandtrace, const struct build *bd, const struct w
     return 0;
 }
 
-/* --- system calls, counted with strace outside the timed runs --- */
+/* --- system calls, counted outside the timed runs --- */
 
-static const char *find_strace(void)
+/* The counting tool: `perf trace -s` (the kernel's syscall tracepoints:
+ * the traced processes are not stopped at every call, so the controller
+ * waits for its guest as often as it does untraced, which decides how many
+ * of its reads would block), else `strace -f -ff` (each call stops the
+ * process: the guest is always late, and every wait of a polling
+ * controller becomes an EAGAIN read and a poll). */
+enum counter { C_NONE, C_PERF, C_STRACE };
+
+static const char *find_tool(const char *name)
 {
-    static const char *const paths[] = { "/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace" };
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
+    static char found[3][64];
+    static int next;
+    static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/local/bin" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char *p = found[next % 3];
+        snprintf(p, sizeof found[0], "%s/%s", dirs[i], name);
+        if (access(p, X_OK) == 0) {
+            next++;
+            return p;
+        }
+    }
     return NULL;
 }
 
@@ -169,32 +202,10 @@ static long count_file(const char *path, const char *exe, int *is_guest)
     return n;
 }
 
-/* Runs the workload at n iterations under strace -f -ff; *ctrl and *guest
- * get the system calls of the controller (all its threads) and the guest,
- * *calls the requests. Returns 0 or -1. */
-static int strace_one(const char *strace, const char *sandtrace, const struct build *bd,
-                      const struct workload *w, long n, const char *tmp, const char *log,
-                      double *ctrl, double *guest, double *calls)
+/* Adds up a strace -ff directory's files. 0 or -1. */
+static int count_strace_dir(const char *dir, const char *exe, double *ctrl, double *guest)
 {
-    char dir[PATH_MAX], prefix[PATH_MAX + 8], script[512], outcome[PATH_MAX],
-        mount[PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/strace", tmp);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return -1;
-    snprintf(prefix, sizeof prefix, "%s/t", dir);
-    make_script(script, sizeof script, w, n);
-    snprintf(outcome, sizeof outcome, "%s/pypy-outcome.json", tmp);
-    snprintf(mount, sizeof mount, "/data=%s/pypydata", tmp);
-    const char *argv[] = { strace, "-f", "-ff", "-o", prefix, sandtrace, "run", "--quiet",
-                           "--outcome", outcome, "--mount", mount, "--lib-path", bd->lib, "--",
-                           bd->exe, "-S", "-c", script, NULL };
-    struct bench_proc p;
-    if (bench_spawn((char *const *)argv, NULL, log, &p) < 0 || bench_wait(&p, 0) < 0)
-        return -1;
-    struct bench_outcome bo;
-    int ok = WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 &&
-             bench_outcome_read(outcome, &bo) == 0;
-    *ctrl = *guest = 0;
+    int ok = 1;
     DIR *d = opendir(dir);
     if (!d)
         return -1;
@@ -205,7 +216,7 @@ static int strace_one(const char *strace, const char *sandtrace, const struct bu
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         int is_guest;
-        long c = count_file(path, bd->exe, &is_guest);
+        long c = count_file(path, exe, &is_guest);
         if (c < 0)
             ok = 0;
         else if (is_guest)
@@ -215,10 +226,111 @@ static int strace_one(const char *strace, const char *sandtrace, const struct bu
         unlink(path);
     }
     closedir(d);
+    return ok ? 0 : -1;
+}
+
+/* Adds up `perf trace -s` output: a block per thread, headed
+ * " COMM (TID), N events, P%", then one line per system call whose second
+ * column is the number of calls. The guest's threads are the ones named
+ * pypy*; every other one (the controller, its jail's warden, its watcher
+ * thread, the child before its execve) is the controller's. 0 or -1. */
+static int count_perf_file(const char *path, double *ctrl, double *guest)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    int blocks = 0, in_guest = 0;
+    while (fgets(line, sizeof line, f)) {
+        char comm[64], name[64];
+        long tid, calls;
+        if (sscanf(line, " %63s (%ld), %ld events", comm, &tid, &calls) == 3) {
+            blocks++;
+            in_guest = !strncmp(comm, "pypy", 4);
+            continue;
+        }
+        if (blocks && sscanf(line, " %63[a-z0-9_] %ld", name, &calls) == 2)
+            *(in_guest ? guest : ctrl) += (double)calls;
+    }
+    fclose(f);
+    return blocks ? 0 : -1;
+}
+
+/* Runs the workload at n iterations (polled waits or not) under the
+ * counter; *ctrl and *guest get the system calls of the controller (all
+ * its threads) and the guest, *calls the requests. Returns 0 or -1. */
+static int count_one(enum counter how, const char *tool, const char *sandtrace,
+                     const struct build *bd, const struct workload *w, long n, int polled,
+                     const char *tmp, const char *log, double *ctrl, double *guest, double *calls)
+{
+    char dir[PATH_MAX], prefix[PATH_MAX + 8], script[512], outcome[PATH_MAX],
+        mount[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/strace", tmp);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return -1;
+    snprintf(prefix, sizeof prefix, "%s/t", dir);
+    make_script(script, sizeof script, w, n);
+    snprintf(outcome, sizeof outcome, "%s/pypy-outcome.json", tmp);
+    snprintf(mount, sizeof mount, "/data=%s/pypydata", tmp);
+    const char *argv[32];
+    int k = 0;
+    argv[k++] = tool;
+    if (how == C_PERF) {
+        argv[k++] = "trace";
+        argv[k++] = "-s";
+        argv[k++] = "-o";
+    } else {
+        argv[k++] = "-f";
+        argv[k++] = "-ff";
+        argv[k++] = "-o";
+    }
+    argv[k++] = prefix;
+    if (how == C_PERF)
+        argv[k++] = "--";
+    const char *rest[] = { sandtrace, "run", "--quiet", "--outcome", outcome, "--mount", mount,
+                           "--lib-path", bd->lib, "--", bd->exe, "-S", "-c", script, NULL };
+    for (size_t i = 0; rest[i]; i++)
+        argv[k++] = rest[i];
+    argv[k] = NULL;
+    unlink(outcome);
+    struct bench_proc p;
+    polled_waits(polled);
+    int sp = bench_spawn((char *const *)argv, NULL, log, &p);
+    polled_waits(0);
+    if (sp < 0 || bench_wait(&p, 0) < 0)
+        return -1;
+    struct bench_outcome bo;
+    int ok = WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 &&
+             bench_outcome_read(outcome, &bo) == 0;
+    *ctrl = *guest = 0;
+    if (how == C_PERF) {
+        if (count_perf_file(prefix, ctrl, guest) < 0)
+            ok = 0;
+        unlink(prefix);
+    } else if (count_strace_dir(dir, bd->exe, ctrl, guest) < 0) {
+        ok = 0;
+    }
     rmdir(dir);
     if (!ok)
         return -1;
     *calls = bo.calls;
+    return 0;
+}
+
+/* System calls per request of a workload (at n/4 iterations less at 0).
+ * 0 or -1. */
+static int count_per_request(enum counter how, const char *tool, const char *sandtrace,
+                             const struct build *bd, const struct workload *w, long n, int polled,
+                             const char *tmp, const char *log, double *ctrl, double *guest)
+{
+    double c1, g1, k1, c0, g0, k0;
+    long ns = n / 4 > 0 ? n / 4 : 1;
+    if (count_one(how, tool, sandtrace, bd, w, ns, polled, tmp, log, &c1, &g1, &k1) < 0 ||
+        count_one(how, tool, sandtrace, bd, w, 0, polled, tmp, log, &c0, &g0, &k0) < 0 ||
+        k1 <= k0)
+        return -1;
+    *ctrl = (c1 - c0) / (k1 - k0);
+    *guest = (g1 - g0) / (k1 - k0);
     return 0;
 }
 
@@ -257,9 +369,11 @@ void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char
         { "pypy3", "PYPY3_SANDBOX", "pypy3-sandbox/bin/pypy3-c-sandbox", "", "" },
     };
     int reps = quick ? 1 : 3;
-    const char *strace = find_strace();
-    if (!strace)
-        snprintf(out->strace_note, sizeof out->strace_note, "no strace on this machine");
+    const char *perf = find_tool("perf"), *strace = find_tool("strace");
+    enum counter how = perf ? C_PERF : strace ? C_STRACE : C_NONE;
+    if (how == C_NONE)
+        snprintf(out->strace_note, sizeof out->strace_note, "neither perf nor strace on this "
+                 "machine");
     if (make_data(tmp) < 0) {
         for (int b = 0; b < BENCH_PYPY_BUILDS; b++)
             snprintf(out->skipped[b], sizeof out->skipped[b], "cannot write the workloads' file");
@@ -275,14 +389,15 @@ void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char
             long n = quick ? w->n_quick : w->n;
             double wall[MAX_REPS], ctrl[MAX_REPS], guest[MAX_REPS], ratio[MAX_REPS];
             double rwall[MAX_REPS], rctrl[MAX_REPS], rratio[MAX_REPS], per_iter[MAX_REPS];
-            /* o[rep][record][zero iterations] */
-            struct one o[MAX_REPS][2][2];
+            double pwall[MAX_REPS], pctrl[MAX_REPS], pratio[MAX_REPS];
+            /* o[rep][mode][zero iterations] */
+            struct one o[MAX_REPS][M_MODES][2];
             for (int rep = 0; rep < reps; rep++) {
                 progress(bd->name, w->name, rep + 1, reps);
-                for (int s = 0; s < 4; s++) {
-                    int k = rep % 2 ? 3 - s : s;
-                    int rec = k / 2, zero = k % 2;
-                    if (run_one(sandtrace, bd, w, zero ? 0 : n, rec, tmp, log, &o[rep][rec][zero],
+                for (int s = 0; s < 2 * M_MODES; s++) {
+                    int k = rep % 2 ? 2 * M_MODES - 1 - s : s;
+                    int mode = k / 2, zero = k % 2;
+                    if (run_one(sandtrace, bd, w, zero ? 0 : n, mode, tmp, log, &o[rep][mode][zero],
                                 out->skipped[b], sizeof out->skipped[b]) < 0) {
                         out->nrows = first_row;
                         goto next_build;
@@ -292,35 +407,40 @@ void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char
             /* Start-up (the runs at 0 iterations), the median of each
              * mode's, is taken off every run at N: one slow start on a
              * loaded machine then spoils no repetition. */
-            struct one z[2];
-            for (int rec = 0; rec < 2; rec++) {
+            struct one z[M_MODES];
+            for (int mode = 0; mode < M_MODES; mode++) {
                 double v[4][MAX_REPS];
                 for (int rep = 0; rep < reps; rep++) {
-                    v[0][rep] = o[rep][rec][1].wall;
-                    v[1][rep] = o[rep][rec][1].ctrl;
-                    v[2][rep] = o[rep][rec][1].guest;
-                    v[3][rep] = o[rep][rec][1].calls;
+                    v[0][rep] = o[rep][mode][1].wall;
+                    v[1][rep] = o[rep][mode][1].ctrl;
+                    v[2][rep] = o[rep][mode][1].guest;
+                    v[3][rep] = o[rep][mode][1].calls;
                 }
-                z[rec] = (struct one){ median(v[0], (size_t)reps), median(v[1], (size_t)reps),
-                                       median(v[2], (size_t)reps), median(v[3], (size_t)reps) };
+                z[mode] = (struct one){ median(v[0], (size_t)reps), median(v[1], (size_t)reps),
+                                        median(v[2], (size_t)reps), median(v[3], (size_t)reps) };
             }
             for (int rep = 0; rep < reps; rep++) {
-                const struct one *run = &o[rep][0][0], *rec = &o[rep][1][0];
-                double dc = run->calls - z[0].calls, rdc = rec->calls - z[1].calls;
-                if (dc <= 0 || rdc != dc) {
+                const struct one *run = &o[rep][M_RUN][0], *rec = &o[rep][M_RECORD][0],
+                                 *pol = &o[rep][M_POLLED][0];
+                double dc = run->calls - z[M_RUN].calls, rdc = rec->calls - z[M_RECORD].calls,
+                       pdc = pol->calls - z[M_POLLED].calls;
+                if (dc <= 0 || rdc != dc || pdc != dc) {
                     snprintf(out->skipped[b], sizeof out->skipped[b],
-                             "%s: run made %.0f requests more at %ld iterations, record %.0f",
-                             w->name, dc, n, rdc);
+                             "%s: run made %.0f requests more at %ld iterations, record %.0f, "
+                             "run with polled waits %.0f", w->name, dc, n, rdc, pdc);
                     out->nrows = first_row;
                     goto next_build;
                 }
-                wall[rep] = (run->wall - z[0].wall) / dc * 1e9;
-                ctrl[rep] = (run->ctrl - z[0].ctrl) / dc * 1e9;
-                guest[rep] = (run->guest - z[0].guest) / dc * 1e9;
+                wall[rep] = (run->wall - z[M_RUN].wall) / dc * 1e9;
+                ctrl[rep] = (run->ctrl - z[M_RUN].ctrl) / dc * 1e9;
+                guest[rep] = (run->guest - z[M_RUN].guest) / dc * 1e9;
                 ratio[rep] = wall[rep] / guest[rep];
-                rwall[rep] = (rec->wall - z[1].wall) / dc * 1e9;
-                rctrl[rep] = (rec->ctrl - z[1].ctrl) / dc * 1e9;
+                rwall[rep] = (rec->wall - z[M_RECORD].wall) / dc * 1e9;
+                rctrl[rep] = (rec->ctrl - z[M_RECORD].ctrl) / dc * 1e9;
                 rratio[rep] = rwall[rep] / wall[rep];
+                pwall[rep] = (pol->wall - z[M_POLLED].wall) / dc * 1e9;
+                pctrl[rep] = (pol->ctrl - z[M_POLLED].ctrl) / dc * 1e9;
+                pratio[rep] = ctrl[rep] / pctrl[rep];
                 per_iter[rep] = dc / (double)n;
             }
             struct bench_pypy_row *r = &out->rows[out->nrows++];
@@ -336,23 +456,31 @@ void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char
             r->rec_wall_ns = median(rwall, (size_t)reps);
             r->rec_ctrl_ns = median(rctrl, (size_t)reps);
             r->rec_ratio = median(rratio, (size_t)reps);
-            r->sc_ctrl = r->sc_guest = NAN;
-            if (strace) {
-                /* strace slows every call down: a quarter of the
+            r->poll_wall_ns = median(pwall, (size_t)reps);
+            r->poll_ctrl_ns = median(pctrl, (size_t)reps);
+            r->poll_ctrl_ratio = median(pratio, (size_t)reps);
+            r->sc_ctrl = r->sc_guest = r->sc_ctrl_poll = r->sc_guest_poll = NAN;
+            while (how != C_NONE) {
+                /* Counting slows every call down: a quarter of the
                  * iterations, and counts, not times, are kept. */
-                double c1, g1, k1, c0, g0, k0;
-                long ns = n / 4 > 0 ? n / 4 : 1;
-                fprintf(stderr, "bench: real PyPy: %s %s, system calls counted with strace\n",
-                        bd->name, w->name);
-                if (strace_one(strace, sandtrace, bd, w, ns, tmp, log, &c1, &g1, &k1) == 0 &&
-                    strace_one(strace, sandtrace, bd, w, 0, tmp, log, &c0, &g0, &k0) == 0 &&
-                    k1 > k0) {
-                    r->sc_ctrl = (c1 - c0) / (k1 - k0);
-                    r->sc_guest = (g1 - g0) / (k1 - k0);
-                } else if (!out->strace_note[0]) {
-                    snprintf(out->strace_note, sizeof out->strace_note,
-                             "strace could not trace sandtrace here (ptrace refused?)");
+                const char *tool = how == C_PERF ? perf : strace;
+                fprintf(stderr, "bench: real PyPy: %s %s, system calls counted with %s\n",
+                        bd->name, w->name, how == C_PERF ? "perf trace" : "strace");
+                if (count_per_request(how, tool, sandtrace, bd, w, n, 0, tmp, log, &r->sc_ctrl,
+                                      &r->sc_guest) == 0 &&
+                    count_per_request(how, tool, sandtrace, bd, w, n, 1, tmp, log,
+                                      &r->sc_ctrl_poll, &r->sc_guest_poll) == 0) {
+                    r->sc_tool = how == C_PERF ? "perf trace" : "strace";
+                    break;
                 }
+                r->sc_ctrl = r->sc_guest = r->sc_ctrl_poll = r->sc_guest_poll = NAN;
+                if (how == C_PERF && strace) {
+                    how = C_STRACE; /* perf refused (permissions): strace for the rest */
+                    continue;
+                }
+                how = C_NONE;
+                snprintf(out->strace_note, sizeof out->strace_note,
+                         "neither perf trace nor strace could trace sandtrace here");
             }
         }
     next_build:;

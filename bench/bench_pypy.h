@@ -9,9 +9,12 @@
  * start on a loaded machine spoils no repetition). The runs of one
  * repetition are interleaved (run N, run 0, record N, record 0, the order
  * alternating between repetitions); a value is the median over
- * repetitions. System calls are counted once per workload,
- * outside the timed runs, with `strace -f -ff` (per process and thread),
- * also at N and 0 iterations. */
+ * repetitions. Each workload is also run with polled waits
+ * (SANDTRACE_LINK_WAIT=poll, the controller's way of waiting before the
+ * blocking fast path), interleaved the same way. System calls are counted
+ * once per workload and wait mode, outside the timed runs, with `perf
+ * trace -s` (the kernel's tracepoints; per thread), or `strace -f -ff`
+ * where perf is missing or refused, at N/4 and 0 iterations. */
 #ifndef SANDTRACE_BENCH_PYPY_H
 #define SANDTRACE_BENCH_PYPY_H
 
@@ -34,8 +37,13 @@ struct bench_pypy_row {
     double rec_wall_ns;       /* record: wall per request */
     double rec_ctrl_ns;       /* record: the controller's CPU per request */
     double rec_ratio;         /* record wall / run wall, median of the repetitions' */
+    double poll_wall_ns;      /* run with polled waits (SANDTRACE_LINK_WAIT=poll): wall */
+    double poll_ctrl_ns;      /*   and the controller's CPU per request */
+    double poll_ctrl_ratio;   /* controller CPU, fast path / polled waits, median of ratios */
     double sc_ctrl, sc_guest; /* system calls per request, controller (every thread) and
                                  guest; NAN when not counted */
+    double sc_ctrl_poll, sc_guest_poll; /* the same with polled waits */
+    const char *sc_tool;      /* what counted them: "perf trace" or "strace" */
 };
 
 struct bench_pypy {
