@@ -11,7 +11,8 @@
 
 struct st_outcome;
 
-/* The limits a session enforces. */
+/* The limits a session enforces: each is a reason for the controller to end
+ * the guest wherever it is, reported to observers where it happens. */
 enum st_limit {
     ST_LIMIT_TIMEOUT, /* wall clock */
     ST_LIMIT_CPU,     /* RLIMIT_CPU */
@@ -19,14 +20,17 @@ enum st_limit {
     ST_LIMIT_OUTPUT,  /* bytes written to stdout and stderr */
     ST_LIMIT_CALLS,   /* requests */
     ST_LIMIT_TRACE,   /* an observer's bound: the trace's size (record --max-trace) */
+    ST_LIMIT_INTERRUPT, /* the caller's interrupt flag (a SIGINT, SIGTERM, SIGHUP) */
     ST_LIMIT_COUNT
 };
 
-/* The limit's name, as a trace's LIMIT event records it: "timeout", "cpu",
- * "memory", "output", "calls", "trace" ("?" out of range). */
+/* The limit's name, as a trace's LIMIT event records it and as the run's
+ * status it causes is named (st_status_name): "timeout", "cpu", "memory",
+ * "output", "max-calls", "trace-limit", "interrupted" ("?" out of range). */
 const char *st_limit_name(enum st_limit limit);
 
-/* The limit `name` names (st_limit_name's inverse), or -1. */
+/* The limit `name` names (st_limit_name's inverse; also the names traces
+ * recorded before they were the status names: "calls", "trace"), or -1. */
 int st_limit_by_name(const char *name);
 
 /* What a subscriber may do to the run it observes: end it, for a bound of

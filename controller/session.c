@@ -185,7 +185,13 @@ static int session_should_stop(void *ctx)
     struct st_session *s = ctx;
     if (!s->stopping && s->cfg.interrupt && *s->cfg.interrupt) {
         int sig = (int)*s->cfg.interrupt;
-        st_session_stop(s, ST_STATUS_ERROR, "interrupted by signal %d (%s)", sig, strsignal(sig));
+        char why[96];
+        snprintf(why, sizeof why, "interrupted by signal %d (%s)", sig, strsignal(sig));
+        /* Observers hear it where it happens, as of a limit: a trace then
+         * says after which event the run was ended. */
+        ST_EMIT(s, on_limit, ST_LIMIT_INTERRUPT, why);
+        s->interrupt_signal = sig;
+        st_session_stop(s, ST_STATUS_INTERRUPTED, "%s", why);
     }
     return s->stopping;
 }
@@ -289,8 +295,10 @@ int st_session_answer_builtin(struct st_session *s, struct st_call *c)
             /* A long name is shortened, so that the reason (256 bytes)
              * still says why. */
             int shown = req->text_len > 96 ? 93 : (int)req->text_len;
-            st_session_stop(s, ST_STATUS_UNKNOWN_CALL, "called '%.*s%s', which has %s", shown,
-                            req->text, shown < (int)req->text_len ? "..." : "",
+            st_session_stop(s, ST_STATUS_UNKNOWN_CALL,
+                            "called '%.*s%s', which has %s (--allow-unknown refuses it with "
+                            "ENOSYS instead)",
+                            shown, req->text, shown < (int)req->text_len ? "..." : "",
                             sig ? "no allowed handler" : "no entry in the registry");
             return ST_E_STOPPED;
         }
@@ -395,6 +403,9 @@ static void classify(struct st_session *s, struct st_outcome *o, int loop_rc)
         if (s->stop_status == ST_STATUS_EXITED) {
             o->exit_code = s->exit_code_requested;
             o->signal = 0;
+        } else if (s->stop_status == ST_STATUS_INTERRUPTED) {
+            o->exit_code = -1;
+            o->signal = s->interrupt_signal;
         }
         return;
     }

@@ -8,7 +8,7 @@
  *   if (st_session_new(&cfg, &s) == 0) {
  *       st_session_add_observer(s, &tracer_observer);
  *       struct st_outcome out;
- *       st_session_run(s, &out);             // out.status, st_outcome_exit_code(&out)
+ *       st_session_run(s, &out);             // out.status, out.reason
  *       st_session_free(s);
  *   }
  *
@@ -43,35 +43,24 @@ enum st_status {
     ST_STATUS_ERROR,         /* the controller failed (could not start the guest, I/O) */
     ST_STATUS_HANDLER,       /* a user handler failed (controller/handler.h): a handler
                                 process died, hung past its deadline or answered garbage */
+    ST_STATUS_INTERRUPTED,   /* the caller's interrupt flag (cfg.interrupt) ended the run;
+                                the outcome's signal is the flag's value */
 };
 
 /* "exited", "signaled", "timeout", "cpu", "memory", "output", "max-calls",
- * "violation", "unknown-call", "seccomp", "trace-limit", "error", "handler". */
+ * "violation", "unknown-call", "seccomp", "trace-limit", "error", "handler",
+ * "interrupted". A status that a limit causes has that limit's name
+ * (st_limit_name). */
 const char *st_status_name(enum st_status status);
 
-/* Exit codes of `sandtrace run` (and `record`): a guest that exits gives its
- * own code; a guest killed by signal N gives 128+N; every other end has its
- * own code in 70..80. A guest that itself exits with 70..80 cannot be told
- * apart by the exit code alone: the outcome JSON's "status" always can. */
-enum st_run_exit {
-    ST_RUN_EXIT_ERROR = 70,        /* controller error */
-    ST_RUN_EXIT_TIMEOUT = 71,
-    ST_RUN_EXIT_CPU = 72,
-    ST_RUN_EXIT_MEMORY = 73,
-    ST_RUN_EXIT_OUTPUT = 74,
-    ST_RUN_EXIT_MAX_CALLS = 75,
-    ST_RUN_EXIT_VIOLATION = 76,
-    ST_RUN_EXIT_UNKNOWN_CALL = 77,
-    ST_RUN_EXIT_SECCOMP = 78,
-    ST_RUN_EXIT_HANDLER = 79,
-    ST_RUN_EXIT_TRACE_LIMIT = 80,  /* record: --max-trace, or the trace's signature table */
-    ST_RUN_EXIT_SIGNAL_BASE = 128, /* + signal number */
-};
+/* The limit (enum st_limit) behind a status, or -1 when none is. */
+int st_status_limit(enum st_status status);
 
 struct st_outcome {
     enum st_status status;
     int exit_code;            /* the guest's exit code (ST_STATUS_EXITED), else -1 */
-    int signal;               /* the signal that ended the guest, else 0 */
+    int signal;               /* the signal that ended the guest (or, status interrupted,
+                                 the run), else 0 */
     char reason[256];         /* one lowercase line: "exited with code 3", "timeout after 2 s" */
     uint64_t calls;           /* requests read */
     uint64_t refused;         /* requests answered with a deliberate refusal */
@@ -101,13 +90,6 @@ struct st_outcome {
      * controller/fsjail.h); empty when not known. */
     char jail_layers[96];
 };
-
-/* The process exit code for an outcome (see enum st_run_exit). */
-int st_outcome_exit_code(const struct st_outcome *o);
-
-/* Writes `o` as one JSON object (no newline) into dst (cap bytes, NUL-terminated
- * when cap > 0). Returns the length the whole object needs (as snprintf). */
-int st_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap);
 
 enum st_time_mode {
     ST_TIME_FROZEN,           /* always time_base: deterministic */
@@ -164,9 +146,10 @@ struct st_session_config {
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */
     /* The caller's interruption flag (a signal handler of the caller's sets
-     * it to the signal's number): when nonzero, the run ends the guest and
-     * reports "interrupted by signal N" (status error). NULL: none. The
-     * library installs no signal handler. */
+     * it to the signal's number): when nonzero, the run ends the guest,
+     * reports the limit ST_LIMIT_INTERRUPT to observers (a trace records
+     * where it happened) and ends with status interrupted, "interrupted by
+     * signal N (...)". NULL: none. The library installs no signal handler. */
     const volatile sig_atomic_t *interrupt;
     /* The virtual file system: the session owns it after st_session_new()
      * (freed by st_session_free, even when st_session_new fails). NULL: a

@@ -30,6 +30,7 @@ struct st_session {
     enum st_status stop_status;
     char stop_reason[256];
     int exit_code_requested;        /* for an _exit request */
+    int interrupt_signal;           /* the value of cfg.interrupt that ended the run */
     /* Counters (copied into the outcome). */
     uint64_t calls, refused, unknown;
     uint64_t output_total, stderr_total, input_total;

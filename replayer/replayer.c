@@ -975,7 +975,7 @@ static int replay_end(struct rp_replay *r, int controller_ended)
     }
 }
 
-/* The exit code `run` gave the recorded run (st_outcome_exit_code's rules),
+/* The exit code `run` gave the recorded run (tools/run_outcome.c's rules),
  * rebuilt from the LIMIT/VIOLATION events and the GUEST_EXIT's reason (the
  * session's own wording for each ending, controller/session.c). */
 static int recorded_exit_code(const struct rp_result *res)
@@ -998,6 +998,8 @@ static int recorded_exit_code(const struct rp_result *res)
     if (!res->recorded_end_seen)
         return -1;
     int limit = st_limit_by_name(res->recorded_limit);
+    if (limit == ST_LIMIT_INTERRUPT) /* the run was interrupted by a signal: 128+N */
+        return 128 + (res->recorded_signal & 0x7f);
     if (limit >= 0)
         return limits[limit];
     if (res->recorded_violation)
@@ -1409,7 +1411,11 @@ static void judge_end(struct rp_replay *r)
         res->end = RP_END_DIVERGED;
     }
     if (res->end == RP_END_COMPLETE && !res->message[0]) {
-        if (res->live_killed && res->recorded_limit[0])
+        if (res->live_killed && st_limit_by_name(res->recorded_limit) == ST_LIMIT_INTERRUPT)
+            snprintf(res->message, sizeof res->message,
+                     "the recording was %s here: the guest was ended at the same point",
+                     res->recorded_reason);
+        else if (res->live_killed && res->recorded_limit[0])
             snprintf(res->message, sizeof res->message, "trace ends with limit %s",
                      res->recorded_limit);
         else if (res->live_killed)

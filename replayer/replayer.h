@@ -163,7 +163,7 @@ struct rp_result {
     char recorded_limit[32];   /* the limit the recording ended with ("timeout"...), or "" */
     int recorded_violation;    /* the recording saw a protocol violation */
     /* The process exit code `sandtrace run`/`record` gave the recorded run
-     * (st_outcome_exit_code's rules): the code, 128 + signal, or 71..76 for
+     * (run_outcome_exit_code's rules): the code, 128 + signal, or 71..76 for
      * a limit or a violation. -1 when the trace does not say. */
     int recorded_exit;
     /* How the live guest ended (signal 0: exited with code). */

@@ -491,7 +491,8 @@ static const char *run_status(const struct ix_acc *a)
 {
     static const struct { const char *limit, *status; } limits[] = {
         { "timeout", "timeout" }, { "cpu", "cpu" }, { "memory", "memory" },
-        { "output", "output" }, { "calls", "max-calls" },
+        { "output", "output" }, { "calls", "max-calls" }, { "max-calls", "max-calls" },
+        { "interrupted", "interrupted" },
     };
     if (!a->end.has_exit)
         return "unfinished";
@@ -512,6 +513,8 @@ static const char *run_status(const struct ix_acc *a)
         return "output";
     if (starts(r, "more than ") && strstr(r, " calls"))
         return "max-calls";
+    if (starts(r, "interrupted by signal") && a->nlimits)
+        return "interrupted"; /* recorded as such (older traces: status error) */
     if (starts(r, "interrupted by signal") || starts(r, "cannot execute") || starts(r, "cannot start"))
         return "error";
     for (size_t i = 0; i < a->nlimits; i++)

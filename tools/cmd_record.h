@@ -1,10 +1,12 @@
-/* `sandtrace record`, and `sandtrace run --record FILE`, which is the same
- * code path. */
+/* `sandtrace record`, and `sandtrace run` (with --record FILE, a recording):
+ * one code path. */
 #ifndef SANDTRACE_TOOLS_CMD_RECORD_H
 #define SANDTRACE_TOOLS_CMD_RECORD_H
 
-/* 1 when the options of `run` (before its executable) include --record,
- * so that cmd_run hands the whole command line to cmd_record. */
-int st_record_requested(int argc, char **argv);
+#include <stdio.h>
+
+/* Parses the command line of `run` or `record` (prog), prints `usage` for
+ * --help, then runs or records. Returns the exit code. */
+int st_run_main(int argc, char **argv, const char *prog, void (*usage)(FILE *out, const char *prog));
 
 #endif

@@ -244,25 +244,32 @@ static void on_output(void *ctx, int fd, const void *data, size_t len)
     struct replay_tool *t = ctx;
     if (t->check)
         return;
+    /* As `run` shows it: into a pipe or a file the bytes as they are; on a
+     * terminal no control characters (UTF-8 passes). */
     if (fd == 2) {
-        /* As `run` shows it by default: no control characters, UTF-8 passes. */
-        st_write_sanitized(2, data, len);
+        if (isatty(2))
+            st_write_sanitized(2, data, len);
+        else
+            (void)st_write_all(2, data, len);
         return;
     }
     if (t->out_errno)
         return; /* said once, at the end */
-    int rc = t->raw_stdout ? st_write_all(1, data, len) : st_write_sanitized(1, data, len);
+    int rc = t->raw_stdout || !isatty(1) ? st_write_all(1, data, len)
+                                         : st_write_sanitized(1, data, len);
     if (rc < 0)
         t->out_errno = errno ? errno : EIO;
 }
 
-/* The live guest's real stderr: sanitized like `run` does, so that a
+/* The live guest's real stderr: sanitized on a terminal like `run` does, so that a
  * hostile guest cannot drive the terminal during a replay either. */
 static void on_stderr(void *ctx, const void *data, size_t len)
 {
     struct replay_tool *t = ctx;
-    if (!t->check)
+    if (!t->check && isatty(2))
         st_write_sanitized(2, data, len);
+    else if (!t->check)
+        (void)st_write_all(2, data, len);
 }
 
 /* "write(1, 0x7ffc..., 5)": a call by its raw arguments (the live request's

@@ -10,11 +10,26 @@
 
 #include "controller/observer.h"
 #include "controller/session.h"
+#include "tools/options.h"
+#include "tools/run_output.h"
 
 enum {
     ST_RUN_OPT_HELP = 1,     /* --help was asked for */
-    ST_RUN_OPT_USAGE = -1,   /* bad command line (message printed) */
-    ST_RUN_OPT_ERROR = -2,   /* a file could not be read (message printed) */
+    ST_RUN_OPT_USAGE = -1,   /* bad command line (message and hint printed) */
+    ST_RUN_OPT_ERROR = -2,   /* a --config file could not be read (message printed) */
+};
+
+/* --color=WHEN */
+enum st_run_color { ST_RUN_COLOR_AUTO, ST_RUN_COLOR_ALWAYS, ST_RUN_COLOR_NEVER };
+
+/* A command's own options beside run's (record's -o, --key...): their table,
+ * with ids from ST_RUN_EXTRA_ID up, and what to do with each one. `take`
+ * returns 0, or ST_RUN_OPT_USAGE after a message (opt_usage). */
+#define ST_RUN_EXTRA_ID 1000
+struct st_run_extra {
+    const struct opt_spec *specs;
+    int (*take)(void *ctx, const struct opt_parser *p, int id);
+    void *ctx;
 };
 
 struct st_run_kv {
@@ -52,7 +67,8 @@ struct st_run_options {
     int show_dotfiles, follow_symlinks;
     /* Streams. */
     char *stdin_file, *stdout_file, *stderr_file;
-    int nocolor, force_color;
+    int raw_stdout, raw_stderr;     /* --raw-stdout, --raw-stderr: raw on a terminal too */
+    enum st_run_color color;
     /* Report. */
     char *outcome_file;
     int debug;
@@ -68,6 +84,13 @@ struct st_run_options {
     /* Owned strings from --config FILE. */
     char **owned;
     size_t nowned;
+    /* The run options given on the command line, as words ("--mount",
+     * "/d=x"), for the trace's record of them (owned). */
+    char **words;
+    size_t nwords;
+    /* record: the trace's file, put in place when the guest starts (not owned). */
+    struct run_output *trace_output;
+    int started;                    /* st_run_execute: the guest was started */
 };
 
 void st_run_options_init(struct st_run_options *ro);
@@ -76,24 +99,29 @@ void st_run_options_release(struct st_run_options *ro);
 /* The option lines of --help (shared by run and record). */
 const char *st_run_options_help(void);
 
-/* Parses argv (argv[0] is the subcommand's name). Returns 0, ST_RUN_OPT_HELP,
- * or a negative ST_RUN_OPT_* after printing a message. `extra` options
- * unknown here are refused. */
-int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const char *prog);
+/* Parses argv (argv[0] is the subcommand's name) with tools/options.h: the
+ * options end at the executable (or "--"). `extra` (may be NULL) adds the
+ * command's own options. Returns 0, ST_RUN_OPT_HELP, or a negative
+ * ST_RUN_OPT_* after printing a message. */
+int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const char *prog,
+                         const struct st_run_extra *extra);
 
-/* 1 when the command-line word `word` is a run option that takes its value
- * as the next word ("--mount" but not "--mount=X", "--tmp-write" or
- * "--no-seccomp"), with getopt's unambiguous abbreviations; else 0. Lets
- * `record` find its own options among the run options. */
-int st_run_options_takes_value(const char *word);
+/* The exit code for a parse result that is not 0: 0 for --help, 2 for a
+ * usage error, 4 for a --config file that cannot be read. */
+int st_run_options_exit_code(int rc);
 
 /* --debug: runs the guest in dump mode and prints, on stderr, every
  * function it can request that the registry does not handle. */
 void st_run_debug_dump(const struct st_run_options *ro);
 
-/* Builds the session, adds `extra` (may be NULL) as an observer, runs it,
- * prints the end (unless it exited normally) on stderr and writes
- * --outcome. Returns 0 or a negative ST_E_*; `out` is always filled. */
+/* Checks every file of the run (--stdin, --stdout, --stderr, --outcome,
+ * --export-tmp) before anything starts, builds the session, adds `extra`
+ * (may be NULL) as an observer, runs it, prints the end (unless it exited
+ * normally, or -q) on stderr and writes --outcome. The stream files and
+ * ro->trace_output replace their targets once the guest has started
+ * (ro->started). Returns the exit code (tools/run_outcome.h; 4 for an
+ * unreadable --stdin, 6 for an output that cannot be written, 70 for a
+ * guest that could not be set up); `out` is always filled. */
 int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
                    struct st_outcome *out);
 

@@ -5,4 +5,4 @@
 # replay's corpus mode (replay_*.c).
 BIN_SRCS := tools/main.c tools/options.c tools/progress.c $(sort $(wildcard tools/cmd_*.c)) $(sort $(wildcard tools/trace_*.c)) \
             $(sort $(wildcard tools/index_*.c)) $(sort $(wildcard tools/corpus_*.c)) \
-            $(sort $(wildcard tools/replay_*.c))
+            $(sort $(wildcard tools/replay_*.c)) $(sort $(wildcard tools/run_*.c))

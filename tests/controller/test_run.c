@@ -13,6 +13,7 @@
 
 #include "controller/session.h"
 #include "tests/testutil.h"
+#include "tools/commands.h"
 
 static const char *tguest(void)
 {
@@ -115,10 +116,11 @@ static void test_run_unknown_signature_is_fatal_by_default(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--", tguest(), "unknown", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_UNKNOWN_CALL);
+    assert_int_equal(r.status, ST_EXIT_UNKNOWN_CALL);
     assert_status(json, "unknown-call");
     assert_int_equal(json_int(json, "unknown"), 1);
-    assert_non_null(strstr(r.err, "frobnicate(i)i"));
+    assert_string_equal(r.err, "sandtrace run: called 'frobnicate(i)i', which has no entry in the "
+                               "registry (--allow-unknown refuses it with ENOSYS instead)\n");
     free(json);
     tu_run_release(&r);
 }
@@ -143,7 +145,7 @@ static void test_run_protocol_violations_end_the_guest(void **state)
     for (size_t i = 0; i < 4; i++) {
         struct tu_run r;
         char *json = run_outcome((const char *[]){ "--", tguest(), modes[i], NULL }, &r);
-        if (r.status != ST_RUN_EXIT_VIOLATION)
+        if (r.status != ST_EXIT_VIOLATION)
             fail_msg("%s: status %d, stderr %s", modes[i], r.status, r.err);
         assert_status(json, "violation");
         if (!strstr(r.err, why[i]))
@@ -158,7 +160,7 @@ static void test_run_seccomp_kills_a_direct_system_call(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--", tguest(), "syscall", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_SECCOMP);
+    assert_int_equal(r.status, ST_EXIT_SECCOMP);
     assert_status(json, "seccomp");
     /* The warden kills it and the outcome names the call. */
     assert_int_equal(json_int(json, "signal"), 9);
@@ -175,7 +177,11 @@ static void test_run_seccomp_kills_a_direct_system_call(void **state)
     assert_non_null(strstr(json, "\"denied_syscall_names\":{\"socket\":1}"));
     free(json);
     tu_run_release(&r);
-    /* Without the jail the same call goes through (and the guest goes on). */
+    /* Without the jail the same call goes through (and the guest goes on):
+     * --no-jail, as every command calls it, and its earlier name. */
+    r = run((const char *[]){ "--no-jail", "--", tguest(), "syscall", NULL });
+    assert_int_equal(r.status, 0);
+    tu_run_release(&r);
     r = run((const char *[]){ "--no-seccomp", "--", tguest(), "syscall", NULL });
     assert_int_equal(r.status, 0);
     tu_run_release(&r);
@@ -329,7 +335,7 @@ static void test_run_timeout_ends_a_looping_guest(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--timeout", "0.3", "--", tguest(), "spin", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_TIMEOUT);
+    assert_int_equal(r.status, ST_EXIT_TIMEOUT);
     assert_status(json, "timeout");
     assert_non_null(strstr(r.err, "timeout"));
     free(json);
@@ -341,7 +347,7 @@ static void test_run_cpu_limit_ends_a_spinning_guest(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--cpu", "1", "--timeout", "30", "--", tguest(), "spin", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_CPU);
+    assert_int_equal(r.status, ST_EXIT_CPU);
     assert_status(json, "cpu");
     free(json);
     tu_run_release(&r);
@@ -352,7 +358,7 @@ static void test_run_memory_limit_ends_a_hog(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--memory", "64M", "--timeout", "30", "--", tguest(), "hog", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_MEMORY);
+    assert_int_equal(r.status, ST_EXIT_MEMORY);
     assert_status(json, "memory");
     free(json);
     tu_run_release(&r);
@@ -363,7 +369,7 @@ static void test_run_max_calls_ends_the_guest(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--max-calls", "10", "--", tguest(), "calls", "1000", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_MAX_CALLS);
+    assert_int_equal(r.status, ST_EXIT_MAX_CALLS);
     assert_status(json, "max-calls");
     assert_int_equal(json_int(json, "calls"), 11);
     free(json);
@@ -397,7 +403,7 @@ static void test_run_missing_executable_is_a_controller_error(void **state)
 {
     (void)state;
     struct tu_run r = run((const char *[]){ "--", "/nonexistent/guest", NULL });
-    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    assert_int_equal(r.status, ST_EXIT_ERROR);
     assert_non_null(strstr(r.err, "cannot execute '/nonexistent/guest'"));
     tu_run_release(&r);
 }
@@ -437,7 +443,7 @@ static void test_run_config_file_sets_options(void **state)
     char path[4096];
     snprintf(path, sizeof path, "%s/run.conf", dir);
     struct tu_run r = run((const char *[]){ "--config", path, "--", tguest(), "calls", "20", NULL });
-    assert_int_equal(r.status, ST_RUN_EXIT_MAX_CALLS);
+    assert_int_equal(r.status, ST_EXIT_MAX_CALLS);
     tu_run_release(&r);
     const char *bad = "max-calls 5\nfrobnicate 1\n";
     tu_write_file(dir, "bad.conf", bad, strlen(bad));
@@ -549,7 +555,7 @@ static void test_check_of_the_guest_runtime_has_no_unknowns(void **state)
     assert_non_null(strstr(r.out, "0 unknown"));
     tu_run_release(&r);
     r = tu_run_sandtrace((const char *[]){ "check", "/nonexistent", NULL }, NULL);
-    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    assert_int_equal(r.status, ST_EXIT_ERROR);
     tu_run_release(&r);
 }
 
@@ -571,7 +577,7 @@ static void test_run_lying_string_reply_is_a_violation(void **state)
     (void)state;
     struct tu_run r;
     char *json = run_outcome((const char *[]){ "--env", "A=1", "--", tguest(), "lying-z", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_VIOLATION);
+    assert_int_equal(r.status, ST_EXIT_VIOLATION);
     assert_status(json, "violation");
     assert_non_null(strstr(r.err, "reply does not match its command"));
     free(json);
@@ -592,7 +598,7 @@ static void test_run_guest_real_stderr_passes_through_without_deadlock(void **st
     tu_run_release(&r);
     /* It counts against --max-output. */
     json = run_outcome((const char *[]){ "--max-output", "1000", "--", tguest(), "stderr", "1048576", NULL }, &r);
-    assert_int_equal(r.status, ST_RUN_EXIT_OUTPUT);
+    assert_int_equal(r.status, ST_EXIT_OUTPUT_LIMIT);
     assert_status(json, "output");
     free(json);
     tu_run_release(&r);
@@ -678,14 +684,100 @@ static void test_run_interrupted_controller_ends_the_guest_and_reports(void **st
     int st = 0;
     waitpid(pid, &st, 0);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), ST_RUN_EXIT_ERROR);
+    /* 128 + SIGTERM, like every shell tool; the outcome says it too. */
+    assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM);
     char *json = slurp(out);
     assert_non_null(json);
-    assert_status(json, "error");
-    assert_non_null(strstr(json, "interrupted by signal 15"));
+    assert_status(json, "interrupted");
+    assert_non_null(strstr(json, "\"reason\":\"interrupted by signal 15"));
+    assert_non_null(strstr(json, "\"exit_status\":143,\"exit_code\":null,\"signal\":15"));
     free(json);
     /* The guest is gone with it. */
     assert_int_equal(kill(guest, 0), -1);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_run_option_values_have_one_message_format(void **state)
+{
+    (void)state;
+    struct tu_run r = run((const char *[]){ "--outcome", NULL });
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "sandtrace run: option '--outcome' requires an argument\n"
+                               "Try 'sandtrace run --help' for more information.\n");
+    tu_run_release(&r);
+    r = run((const char *[]){ "--time", "5", tguest(), "exit", "0", NULL });
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "sandtrace run: option '--time': bad mode '5' (valid: frozen, "
+                               "frozen:UNIXSECONDS, real, offset:SECONDS)\n"
+                               "Try 'sandtrace run --help' for more information.\n");
+    tu_run_release(&r);
+    r = run((const char *[]){ "--timout", "5", tguest(), "exit", "0", NULL });
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "sandtrace run: unknown option '--timout' (did you mean "
+                               "'--timeout'?)\nTry 'sandtrace run --help' for more information.\n");
+    tu_run_release(&r);
+    /* An optional value in the next word, when it is a number. */
+    char *dir = tu_mkdtemp();
+    char out[4200];
+    snprintf(out, sizeof out, "%s/exported", dir);
+    r = run((const char *[]){ "--tmp-write", "16M", "--export-tmp", out, tguest(), "mkfile",
+                              "/tmp/made", NULL });
+    assert_int_equal(r.status, 0);
+    char *made = slurp(strcat(out, "/made"));
+    assert_non_null(made);
+    assert_string_equal(made, "made\n");
+    free(made);
+    tu_rm_rf(dir);
+    free(dir);
+    /* -q: no closing line. */
+    r = run((const char *[]){ "-q", tguest(), "exit", "3", NULL });
+    assert_int_equal(r.status, 3);
+    assert_string_equal(r.err, "");
+    tu_run_release(&r);
+}
+
+static void test_run_outputs_are_checked_before_the_guest_starts(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char made[4200], missing[4200];
+    snprintf(made, sizeof made, "%s/made", dir);
+    snprintf(missing, sizeof missing, "%s/no/such/dir/o.json", dir);
+    /* The guest would create `made` in the exported /tmp: it never runs. */
+    static const char *const opts[] = { "--outcome", "--stdout", "--stderr" };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        struct tu_run r = run((const char *[]){ opts[i], missing, "--", tu_guest("hello"), NULL });
+        assert_int_equal(r.status, ST_EXIT_OUTPUT);
+        char want[9000];
+        snprintf(want, sizeof want, "sandtrace run: cannot write '%s': No such file or directory\n",
+                 missing);
+        assert_string_equal(r.err, want);
+        assert_string_equal(r.out, "");
+        tu_run_release(&r);
+    }
+    struct tu_run r = run((const char *[]){ "--tmp-write", "--export-tmp", missing, "--", tguest(),
+                                            "mkfile", "/tmp/x", NULL });
+    assert_int_equal(r.status, ST_EXIT_OUTPUT);
+    assert_non_null(strstr(r.err, "no/such/dir/o.json': No such file or directory\n"));
+    tu_run_release(&r);
+    /* An outcome that cannot be written after the run: 6 too. */
+    r = run((const char *[]){ "--outcome", "/dev/full", "--", tguest(), "exit", "0", NULL });
+    assert_int_equal(r.status, ST_EXIT_OUTPUT);
+    assert_string_equal(r.err, "sandtrace run: cannot write outcome '/dev/full': No space left "
+                               "on device\n");
+    tu_run_release(&r);
+    /* A setup error leaves an existing --stdout file as it was. */
+    tu_write_file(dir, "kept.txt", "kept\n", 5);
+    char kept[4200];
+    snprintf(kept, sizeof kept, "%s/kept.txt", dir);
+    r = run((const char *[]){ "--stdout", kept, "--mount", "/d=/no/such/dir", "--",
+                              tu_guest("hello"), NULL });
+    assert_int_equal(r.status, ST_EXIT_ERROR);
+    tu_run_release(&r);
+    char *k = slurp(kept);
+    assert_string_equal(k, "kept\n");
+    free(k);
     tu_rm_rf(dir);
     free(dir);
 }
@@ -712,6 +804,8 @@ int main(void)
         cmocka_unit_test(test_run_outcome_counts_calls_and_bytes),
         cmocka_unit_test(test_run_missing_executable_is_a_controller_error),
         cmocka_unit_test(test_run_bad_options_are_usage_errors),
+        cmocka_unit_test(test_run_option_values_have_one_message_format),
+        cmocka_unit_test(test_run_outputs_are_checked_before_the_guest_starts),
         cmocka_unit_test(test_run_config_file_sets_options),
         cmocka_unit_test(test_run_help_documents_exit_codes),
         cmocka_unit_test(test_run_guest_crash_on_a_bad_pointer_is_its_signal),

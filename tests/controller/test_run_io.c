@@ -11,7 +11,10 @@
 #include <cmocka.h>
 
 #include "controller/session.h"
+#include <termios.h>
+
 #include "tests/testutil.h"
+#include "tools/commands.h"
 
 static const char *tguest(void)
 {
@@ -116,32 +119,150 @@ static void test_run_echo_stdin_from_stdin_and_from_file(void **state)
     free(dir);
 }
 
-static void test_run_output_is_sanitized_unless_raw(void **state)
+/* Runs `sandtrace run ARGS` with its stdout and stderr on one pseudo-terminal
+ * (raw mode: no '\r' added), `in` on a pipe, and `env_add` ("NO_COLOR=1",
+ * or NULL) in its environment (NO_COLOR otherwise unset). What the terminal
+ * got is in r.out. */
+static struct tu_run run_on_tty(const char *const *args, const char *in, const char *env_add)
+{
+    struct tu_run r = { 0 };
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    assert_true(slave >= 0);
+    struct termios tio;
+    assert_int_equal(tcgetattr(slave, &tio), 0);
+    cfmakeraw(&tio);
+    assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+    int pin[2];
+    assert_int_equal(pipe(pin), 0);
+    if (in)
+        assert_int_equal(write(pin[1], in, strlen(in)), (ssize_t)strlen(in));
+    close(pin[1]);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(pin[0], 0);
+        dup2(slave, 1);
+        dup2(slave, 2);
+        close(master);
+        unsetenv("NO_COLOR");
+        if (env_add)
+            putenv((char *)env_add);
+        const char *argv[64] = { "sandtrace", "run" };
+        for (size_t i = 0; args[i] && i < 60; i++)
+            argv[i + 2] = args[i];
+        execv(tu_sandtrace(), (char **)argv);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(slave);
+    char buf[4096];
+    size_t len = 0;
+    r.out = calloc(1, 1);
+    for (;;) {
+        ssize_t k = read(master, buf, sizeof buf);
+        if (k <= 0)
+            break; /* EIO once the last writer closed the terminal */
+        r.out = realloc(r.out, len + (size_t)k + 1);
+        memcpy(r.out + len, buf, (size_t)k);
+        len += (size_t)k;
+        r.out[len] = '\0';
+    }
+    close(master);
+    int st;
+    waitpid(pid, &st, 0);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.err = calloc(1, 1);
+    return r;
+}
+
+static void test_run_output_is_sanitized_only_on_a_terminal(void **state)
 {
     (void)state;
-    /* echo-stdin copies bytes: control characters and bytes that are not
-     * UTF-8 become '?' (a C1 control, U+009B, too: terminals obey it as
-     * CSI); UTF-8 text passes. */
-    const char in[] = "ok\x01\x1b[31m\xc3\xa9 \xe2\x98\x83 \xff\xc2\x9b\xc3\tend\n";
-    struct tu_run r = run_in((const char *[]){ "--", tu_guest("echo-stdin"), NULL }, in);
-    assert_string_equal(r.out, "ok??[31m\xc3\xa9 \xe2\x98\x83 ????\tend\n");
+    /* Into a pipe, the guest's bytes pass as they are: UTF-8 text and
+     * control characters alike. */
+    struct tu_run r = run_in((const char *[]){ "--", tu_guest("echo-stdin"), NULL }, "caf\xc3\xa9\n");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "caf\xc3\xa9\n");
     tu_run_release(&r);
-    r = run_in((const char *[]){ "--raw-stdout", "--", tu_guest("echo-stdin"), NULL }, in);
+    const char in[] = "ok\x01\x1b[31m\xc3\xa9 \xe2\x98\x83 \xff\xc2\x9b\xc3\tend\n";
+    r = run_in((const char *[]){ "--", tu_guest("echo-stdin"), NULL }, in);
     assert_string_equal(r.out, in);
     tu_run_release(&r);
-    /* --color wraps each write in green (stdout) or red (stderr). */
-    r = run_in((const char *[]){ "--color", "--", tu_guest("hello"), NULL }, NULL);
-    assert_string_equal(r.out, "\033[32mhello from the sandbox\n\033[0m");
-    assert_string_equal(r.err, "\033[31mhello: this line goes to stderr\n\033[0m");
+    /* On a terminal, control characters and bytes that are not UTF-8
+     * become '?' (a C1 control, U+009B, too: terminals obey it as CSI);
+     * UTF-8 text passes. */
+    r = run_on_tty((const char *[]){ "--color=never", "--", tu_guest("echo-stdin"), NULL }, in, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "ok??[31m\xc3\xa9 \xe2\x98\x83 ????\tend\n");
+    tu_run_release(&r);
+    r = run_on_tty((const char *[]){ "--nocolor", "--raw-stdout", "--", tu_guest("echo-stdin"),
+                                     NULL },
+                   in, NULL);
+    assert_string_equal(r.out, in);
     tu_run_release(&r);
 }
 
-static void test_run_guest_real_stderr_is_sanitized_too(void **state)
+static void test_run_color_follows_when_and_no_color(void **state)
 {
     (void)state;
-    struct tu_run r = run_in((const char *[]){ "--", tguest(), "stderr-esc", NULL }, NULL);
+    static const char green_red[] = "\033[32mhello from the sandbox\n\033[0m"
+                                    "\033[31mhello: this line goes to stderr\n\033[0m";
+    static const char plain[] = "hello from the sandbox\nhello: this line goes to stderr\n";
+    /* --color (always) colours a pipe too: green stdout, red stderr. */
+    struct tu_run r = run_in((const char *[]){ "--color", "--", tu_guest("hello"), NULL }, NULL);
+    assert_string_equal(r.out, "\033[32mhello from the sandbox\n\033[0m");
+    assert_string_equal(r.err, "\033[31mhello: this line goes to stderr\n\033[0m");
+    tu_run_release(&r);
+    r = run_in((const char *[]){ "--color=always", "--", tu_guest("hello"), NULL }, NULL);
+    assert_string_equal(r.out, "\033[32mhello from the sandbox\n\033[0m");
+    tu_run_release(&r);
+    /* auto (the default): on a terminal only, and not under NO_COLOR. */
+    r = run_in((const char *[]){ "--", tu_guest("hello"), NULL }, NULL);
+    assert_string_equal(r.out, "hello from the sandbox\n");
+    tu_run_release(&r);
+    r = run_on_tty((const char *[]){ "--", tu_guest("hello"), NULL }, NULL, NULL);
+    assert_string_equal(r.out, green_red);
+    tu_run_release(&r);
+    r = run_on_tty((const char *[]){ "--color=auto", "--", tu_guest("hello"), NULL }, NULL,
+                   "NO_COLOR=1");
+    assert_string_equal(r.out, plain);
+    tu_run_release(&r);
+    r = run_on_tty((const char *[]){ "--color=never", "--", tu_guest("hello"), NULL }, NULL, NULL);
+    assert_string_equal(r.out, plain);
+    tu_run_release(&r);
+    /* --color=always wins over NO_COLOR. */
+    r = run_on_tty((const char *[]){ "--color=always", "--", tu_guest("hello"), NULL }, NULL,
+                   "NO_COLOR=1");
+    assert_string_equal(r.out, green_red);
+    tu_run_release(&r);
+    r = run_in((const char *[]){ "--color=sometimes", "--", tu_guest("hello"), NULL }, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "sandtrace run: option '--color': bad value 'sometimes' (valid: "
+                               "auto, always, never)\nTry 'sandtrace run --help' for more "
+                               "information.\n");
+    tu_run_release(&r);
+}
+
+static void test_run_guest_real_stderr_is_sanitized_on_a_terminal_too(void **state)
+{
+    (void)state;
+    struct tu_run r = run_on_tty((const char *[]){ "--nocolor", "--", tguest(), "stderr-esc", NULL },
+                                 NULL, NULL);
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.err, "?[2Jx\n");
+    assert_string_equal(r.out, "?[2Jx\n");
+    tu_run_release(&r);
+    r = run_on_tty((const char *[]){ "--nocolor", "--raw-stderr", "--", tguest(), "stderr-esc",
+                                     NULL },
+                   NULL, NULL);
+    assert_string_equal(r.out, "\033[2Jx\n");
+    tu_run_release(&r);
+    /* Into a pipe, or into a file, the bytes as they are. */
+    r = run_in((const char *[]){ "--", tguest(), "stderr-esc", NULL }, NULL);
+    assert_string_equal(r.err, "\033[2Jx\n");
     tu_run_release(&r);
     char *dir = tu_mkdtemp();
     char err[4096];
@@ -183,7 +304,7 @@ static void test_run_max_output_truncates_with_a_marker(void **state)
     snprintf(path, sizeof path, "%s/outcome.json", dir);
     struct tu_run r = run_in((const char *[]){ "--max-output", "1000", "--outcome", path, "--",
                                                tguest(), "flood", "1000000", NULL }, NULL);
-    assert_int_equal(r.status, ST_RUN_EXIT_OUTPUT);
+    assert_int_equal(r.status, ST_EXIT_OUTPUT_LIMIT);
     /* Exactly the limit's bytes, then the marker. */
     assert_true(r.out_len > 1000);
     for (size_t i = 0; i < 1000; i++)
@@ -257,7 +378,7 @@ static void test_run_timeout_holds_while_nobody_reads_stdout(void **state)
     }
     close(p[0]);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), ST_RUN_EXIT_TIMEOUT);
+    assert_int_equal(WEXITSTATUS(st), ST_EXIT_TIMEOUT);
     char *json = slurp(dir, "outcome.json", NULL);
     assert_non_null(json);
     assert_non_null(strstr(json, "\"status\":\"timeout\""));
@@ -298,8 +419,9 @@ int main(void)
         cmocka_unit_test(test_run_clock_shows_virtual_time_and_pid),
         cmocka_unit_test(test_run_env_entries_reach_getenv),
         cmocka_unit_test(test_run_echo_stdin_from_stdin_and_from_file),
-        cmocka_unit_test(test_run_output_is_sanitized_unless_raw),
-        cmocka_unit_test(test_run_guest_real_stderr_is_sanitized_too),
+        cmocka_unit_test(test_run_output_is_sanitized_only_on_a_terminal),
+        cmocka_unit_test(test_run_color_follows_when_and_no_color),
+        cmocka_unit_test(test_run_guest_real_stderr_is_sanitized_on_a_terminal_too),
         cmocka_unit_test(test_run_stdout_and_stderr_into_files),
         cmocka_unit_test(test_run_max_output_truncates_with_a_marker),
         cmocka_unit_test(test_run_large_output_passes_whole),

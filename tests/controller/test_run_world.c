@@ -12,6 +12,7 @@
 
 #include "controller/session.h"
 #include "tests/testutil.h"
+#include "tools/commands.h"
 
 static struct tu_run run(const char *const *args)
 {
@@ -69,7 +70,7 @@ static void test_run_mount_and_file_show_real_content_read_only(void **state)
     tu_run_release(&r);
     /* A mount of a missing directory is a setup error, named. */
     r = run((const char *[]){ "--mount", "/srv=/nonexistent/dir", "--", tu_guest("ls"), "/srv", NULL });
-    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    assert_int_equal(r.status, ST_EXIT_ERROR);
     assert_non_null(strstr(r.err, "cannot mount '/srv' from '/nonexistent/dir'"));
     tu_run_release(&r);
     free(data);
@@ -156,7 +157,7 @@ static void test_run_lib_path_builds_pypy_home(void **state)
     assert_int_equal(r.status, 0);
     tu_run_release(&r);
     r = run((const char *[]){ "--lib-path", "/nonexistent", "--", tu_guest("ls"), "/lib", NULL });
-    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    assert_int_equal(r.status, ST_EXIT_ERROR);
     assert_non_null(strstr(r.err, "/nonexistent"));
     tu_run_release(&r);
     tu_rm_rf(dir);
@@ -226,7 +227,7 @@ static void test_run_cwd_option(void **state)
     assert_string_equal(r.out, "cwd ok\n");
     tu_run_release(&r);
     r = run((const char *[]){ "--cwd", "/nowhere", "--", tu_guest("cat"), "here.txt", NULL });
-    assert_int_equal(r.status, ST_RUN_EXIT_ERROR);
+    assert_int_equal(r.status, ST_EXIT_ERROR);
     tu_run_release(&r);
     tu_rm_rf(dir);
     free(dir);

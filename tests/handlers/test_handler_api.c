@@ -17,6 +17,8 @@
 #include "controller/session.h"
 #include "controller/vfs.h"
 #include "tests/testutil.h"
+#include "tools/commands.h"
+#include "tools/run_outcome.c"
 
 /* ----------------------------------------------------------- a recorder */
 
@@ -376,8 +378,8 @@ static void test_handler_failure_ends_the_run_before_the_guest_is_answered(void 
     struct run r;
     run_fsops(&r, add_broken, (const char *[]){ "stat", "/x", "cat", "/data/real.txt", NULL });
     assert_int_equal(r.out.status, ST_STATUS_HANDLER);
-    assert_int_equal(st_outcome_exit_code(&r.out), ST_RUN_EXIT_HANDLER);
-    assert_int_equal(ST_RUN_EXIT_HANDLER, 79);
+    assert_int_equal(run_outcome_exit_code(&r.out), ST_EXIT_HANDLER);
+    assert_int_equal(ST_EXIT_HANDLER, 79);
     assert_string_equal(st_status_name(r.out.status), "handler");
     assert_non_null(strstr(r.out.reason, "handler 'broken' gave up on /x"));
     /* The stat64 request got no result, and nothing came after it. */
@@ -387,7 +389,7 @@ static void test_handler_failure_ends_the_run_before_the_guest_is_answered(void 
     assert_null(strstr(req, "req open"));
     assert_string_equal(r.stdout_text, "");
     char json[2048];
-    st_outcome_to_json(&r.out, json, sizeof json);
+    run_outcome_to_json(&r.out, json, sizeof json);
     assert_non_null(strstr(json, "\"status\":\"handler\""));
     assert_non_null(strstr(json, "\"exit_status\":79"));
 }

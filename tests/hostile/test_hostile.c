@@ -424,7 +424,7 @@ static void run_case(void **state)
     if (!json)
         fail_msg("%s: no outcome file", c->name);
     char want[128];
-    snprintf(want, sizeof want, "{\"status\":\"%s\",", c->status);
+    snprintf(want, sizeof want, "{\"schema_version\":1,\"status\":\"%s\",", c->status);
     if (strncmp(json, want, strlen(want)) != 0)
         fail_msg("%s: outcome %s, want status '%s'", c->name, json, c->status);
     free(json);

@@ -150,7 +150,7 @@ static void test_index_status_query_counts_exits_and_limits(void **state)
 {
     (void)state;
     const long long per_kind = CORPUS_N / CG_KINDS;
-    assert_int_equal(q_int(db_path, "SELECT count(*) FROM runs WHERE status = 'max-calls' AND limits_hit = 'calls'",
+    assert_int_equal(q_int(db_path, "SELECT count(*) FROM runs WHERE status = 'max-calls' AND limits_hit = 'max-calls'",
                            NULL, NULL), per_kind);
     assert_int_equal(q_int(db_path, "SELECT count(*) FROM runs WHERE status = 'exited'", NULL, NULL),
                      CORPUS_N - per_kind);

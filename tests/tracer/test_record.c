@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <libgen.h>
+#include <poll.h>
 
 #include "tests/testutil.h"
 #include "tests/pypy_env.h"
@@ -303,7 +305,8 @@ static void test_record_max_calls_ends_with_limit_then_exit(void **state)
               NULL, 75, path, &t);
     long lim = tevs_find(&t, TRACE_EV_LIMIT, 0);
     assert_true(lim >= 0);
-    assert_string_equal(t.ev[lim].text, "calls");
+    /* The limit has the name of the status it causes (run --outcome). */
+    assert_string_equal(t.ev[lim].text, "max-calls");
     assert_int_equal(t.ev[lim].value, 3);
     assert_int_equal(tevs_count(&t, TRACE_EV_RESULT), 3);
     assert_int_equal(t.ev[t.n - 1].kind, TRACE_EV_GUEST_EXIT);
@@ -383,7 +386,8 @@ static void test_record_usage_errors(void **state)
     tu_run_release(&r);
     r = tu_run_sandtrace((const char *[]){ "record", "-o", NULL }, NULL);
     assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "needs a value"));
+    assert_string_equal(r.err, "sandtrace record: option '-o' requires an argument\n"
+                               "Try 'sandtrace record --help' for more information.\n");
     tu_run_release(&r);
     r = tu_run_sandtrace((const char *[]){ "record", "-o", trace_path("nope"), "--bogus", "--",
                                            tu_guest("hello"), NULL },
@@ -394,8 +398,11 @@ static void test_record_usage_errors(void **state)
     snprintf(bad, sizeof bad, "%s/no/such/dir/t.sbt", tmpdir);
     r = tu_run_sandtrace((const char *[]){ "record", "-o", bad, "--", tu_guest("hello"), NULL },
                          NULL);
-    assert_int_equal(r.status, 70);
-    assert_non_null(strstr(r.err, "cannot create trace"));
+    /* An output that cannot be written: 6, before the guest runs. */
+    assert_int_equal(r.status, 6);
+    assert_non_null(strstr(r.err, "sandtrace record: cannot write '"));
+    assert_non_null(strstr(r.err, "/no/such/dir/t.sbt': No such file or directory\n"));
+    assert_null(strstr(r.out, "hello"));
     tu_run_release(&r);
     r = tu_run_sandtrace((const char *[]){ "record", "--help", NULL }, NULL);
     assert_int_equal(r.status, 0);
@@ -545,6 +552,198 @@ static void test_record_real_pypy_prints_42(void **state)
     tevs_release(&t);
 }
 
+static void test_record_options_after_the_executable_are_the_guests(void **state)
+{
+    (void)state;
+    struct tu_run r = tu_run_sandtrace(
+        (const char *[]){ "record", "--", "g", "-o", "x.sbt", NULL }, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "sandtrace record: no trace file given (-o FILE); options go before "
+                               "the executable: '-o' after 'g' is passed to the guest\n"
+                               "Try 'sandtrace record --help' for more information.\n");
+    tu_run_release(&r);
+}
+
+/* The whole file (caller frees). */
+static char *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        buf = realloc(buf, cap += 65536);
+        assert_non_null(buf);
+        size_t k = fread(buf + *len, 1, cap - *len, f);
+        *len += k;
+        if (k == 0)
+            break;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The names in `dir` that start with '.' (temporary files left behind). */
+static int hidden_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void test_record_setup_error_leaves_an_existing_trace_untouched(void **state)
+{
+    (void)state;
+    const char *path = trace_path("golden");
+    struct tevs t;
+    record_ok((const char *[]){ "record", "-o", path, "--", tu_guest("ping"), "3", NULL }, NULL, 0,
+              path, &t);
+    tevs_release(&t);
+    size_t len0 = 0, len1 = 0;
+    char *before = read_whole(path, &len0);
+    /* A mount that does not exist: the guest never starts. */
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "record", "-o", path, "--mount",
+                                                         "/d=./typo-not-there", "--",
+                                                         tu_guest("hello"), NULL },
+                                       NULL);
+    assert_int_equal(r.status, 70);
+    assert_non_null(strstr(r.err, "sandtrace record: cannot mount '/d' from './typo-not-there'"));
+    tu_run_release(&r);
+    /* An executable that cannot start. */
+    r = tu_run_sandtrace((const char *[]){ "record", "-o", path, "--", "/no/such/guest", NULL },
+                         NULL);
+    assert_int_equal(r.status, 70);
+    tu_run_release(&r);
+    char *after = read_whole(path, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, after, len0);
+    assert_int_equal(hidden_files(tmpdir), 0);
+    free(before);
+    free(after);
+}
+
+/* Starts `sandtrace ARGS` (a record), waits until `marker` is on its stdout
+ * (NULL: until the trace at `path` holds 20000 bytes), sends it `sig` and
+ * returns its exit status. */
+static int interrupt_record(const char *const *args, const char *path, const char *marker, int sig)
+{
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(null, 2);
+        close(out[0]);
+        const char *argv[40] = { "sandtrace" };
+        for (size_t i = 0; args[i] && i < 38; i++)
+            argv[i + 1] = args[i];
+        execv(tu_sandtrace(), (char **)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    double deadline = tu__now() + 60;
+    char seen[4096] = "";
+    size_t nseen = 0;
+    struct stat st;
+    while (tu__now() < deadline) {
+        if (!marker && stat(path, &st) == 0 && st.st_size >= 20000)
+            break;
+        if (marker) {
+            struct pollfd pf = { out[0], POLLIN, 0 };
+            if (poll(&pf, 1, 50) > 0) {
+                ssize_t k = read(out[0], seen + nseen, sizeof seen - 1 - nseen);
+                if (k <= 0)
+                    break;
+                nseen += (size_t)k;
+                seen[nseen] = '\0';
+                if (strstr(seen, marker))
+                    break;
+            }
+            continue;
+        }
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, sig);
+    int status;
+    waitpid(pid, &status, 0);
+    close(out[0]);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* The trace of an interrupted recording: complete, its last events the
+ * interruption (where it happened) and the end; replay stops there too. */
+static void check_interrupted_trace(const char *path, int sig)
+{
+    struct trace_verify_result vr;
+    if (verify_file(path, &vr) != 0)
+        fail_msg("trace '%s' does not verify: %s", path, vr.message);
+    struct tevs t;
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.end, 0);
+    long lim = tevs_find(&t, TRACE_EV_LIMIT, 0);
+    assert_true(lim > 0);
+    assert_string_equal(t.ev[lim].text, "interrupted");
+    assert_int_equal(t.ev[t.n - 1].kind, TRACE_EV_GUEST_EXIT);
+    assert_int_equal(t.ev[t.n - 1].signal, sig);
+    char want[64];
+    snprintf(want, sizeof want, "interrupted by signal %d (%s)", sig, strsignal(sig));
+    assert_string_equal(t.ev[t.n - 1].text, want);
+    tevs_release(&t);
+    struct tu_run r = tu_run_sandtrace((const char *[]){ "replay", "--check", path, NULL }, NULL);
+    if (r.status != 0)
+        fail_msg("replay --check: status %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "identical"));
+    tu_run_release(&r);
+    /* Without --check, replay exits as the recorded run did. */
+    r = tu_run_sandtrace((const char *[]){ "replay", path, NULL }, NULL);
+    assert_int_equal(r.status, 128 + sig);
+    tu_run_release(&r);
+}
+
+static void test_record_interrupted_exits_130_and_replays_identically(void **state)
+{
+    (void)state;
+    const char *path = trace_path("interrupted");
+    int code = interrupt_record((const char *[]){ "record", "-o", path, "--", tguest(), "calls",
+                                                  "4000000000", NULL },
+                                path, NULL, SIGINT);
+    assert_int_equal(code, 130);
+    check_interrupted_trace(path, SIGINT);
+    path = trace_path("terminated");
+    code = interrupt_record((const char *[]){ "record", "-o", path, "--", tguest(), "calls",
+                                              "4000000000", NULL },
+                            path, NULL, SIGTERM);
+    assert_int_equal(code, 143);
+    check_interrupted_trace(path, SIGTERM);
+}
+
+static void test_record_real_pypy_interrupted_replays_identically(void **state)
+{
+    struct tu_pypy *py = *state;
+    TU_NEED_PYPY(py);
+    char name[64];
+    snprintf(name, sizeof name, "%s-interrupted", py->name);
+    const char *path = trace_path(name);
+    int code = interrupt_record(
+        (const char *[]){ "record", "-o", path, "--timeout", "120", "--lib-path", py->lib, "--",
+                          py->exe, "-S", "-c",
+                          "import os, time\nos.write(1, b'ready\\n')\nwhile 1: time.time()\n",
+                          NULL },
+        path, "ready\n", SIGINT);
+    assert_int_equal(code, 130);
+    check_interrupted_trace(path, SIGINT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,10 +757,14 @@ int main(void)
         cmocka_unit_test(test_run_record_writes_the_same_trace_as_record),
         cmocka_unit_test(test_record_guest_arguments_are_never_taken_as_options),
         cmocka_unit_test(test_record_usage_errors),
+        cmocka_unit_test(test_record_options_after_the_executable_are_the_guests),
+        cmocka_unit_test(test_record_setup_error_leaves_an_existing_trace_untouched),
+        cmocka_unit_test(test_record_interrupted_exits_130_and_replays_identically),
         cmocka_unit_test(test_record_keyed_trace_verifies_only_with_its_key),
         cmocka_unit_test(test_record_killed_recorder_keeps_its_complete_chunks),
         cmocka_unit_test(test_record_quiet_guest_events_reach_disk_before_the_end),
         TU_PYPY_TESTS(test_record_real_pypy_prints_42),
+        TU_PYPY_TESTS(test_record_real_pypy_interrupted_replays_identically),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -141,7 +141,7 @@ static void test_tracer_each_callback_becomes_its_event(void **state)
             assert_string_equal(ev.note.text, "refused 'fork()i' with EPERM");
             break;
         case TRACE_EV_LIMIT:
-            assert_string_equal(ev.limit.name, "calls");
+            assert_string_equal(ev.limit.name, "max-calls");
             assert_int_equal(ev.limit.value, 7);
             assert_string_equal(ev.limit.detail, "more than 7 calls");
             break;
