@@ -916,26 +916,32 @@ static void note_interrupt(int sig)
     run_interrupted = sig;
 }
 
-/* Runs the session with the process-wide settings a run needs: SIGPIPE
- * ignored (a guest that dies mid-answer must not kill sandtrace),
- * interruptions turned into the session's flag; all restored after. */
-static int run_session_with_signals(struct st_session *s, struct st_outcome *out)
+/* The process-wide settings a run needs, from before its setup until its
+ * end: SIGPIPE ignored (a guest that dies mid-answer must not kill
+ * sandtrace), interruptions turned into the session's flag (one that comes
+ * during the setup ends the run before the guest starts). */
+struct run_signals {
+    struct sigaction pipe, intr, term, hup;
+};
+
+static void signals_install(struct run_signals *old)
 {
     struct sigaction ign = { .sa_handler = SIG_IGN }, on_int = { .sa_handler = note_interrupt };
-    struct sigaction old_pipe, old_int, old_term, old_hup;
     sigemptyset(&ign.sa_mask);
     sigemptyset(&on_int.sa_mask);
     run_interrupted = 0;
-    sigaction(SIGPIPE, &ign, &old_pipe);
-    sigaction(SIGINT, &on_int, &old_int);
-    sigaction(SIGTERM, &on_int, &old_term);
-    sigaction(SIGHUP, &on_int, &old_hup);
-    int rc = st_session_run(s, out);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    sigaction(SIGPIPE, &old_pipe, NULL);
-    return rc;
+    sigaction(SIGPIPE, &ign, &old->pipe);
+    sigaction(SIGINT, &on_int, &old->intr);
+    sigaction(SIGTERM, &on_int, &old->term);
+    sigaction(SIGHUP, &on_int, &old->hup);
+}
+
+static void signals_restore(const struct run_signals *old)
+{
+    sigaction(SIGINT, &old->intr, NULL);
+    sigaction(SIGTERM, &old->term, NULL);
+    sigaction(SIGHUP, &old->hup, NULL);
+    sigaction(SIGPIPE, &old->pipe, NULL);
 }
 
 void st_run_real_env(const struct st_run_options *ro, char *lang, size_t lang_cap, char *tz,
@@ -1167,7 +1173,8 @@ static int finish_run(struct st_run_options *ro, struct run_files *f, struct st_
     return code;
 }
 
-int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
+/* st_run_execute with the signals set (run_signals). */
+static int execute(struct st_run_options *ro, const struct st_observer *extra,
                    struct st_outcome *out)
 {
     memset(out, 0, sizeof *out);
@@ -1193,12 +1200,34 @@ int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
         close_files(&f, 0);
         return ST_EXIT_ERROR;
     }
+    if (run_interrupted) {
+        /* Before the guest started: nothing ran, nothing is replaced. */
+        int sig = (int)run_interrupted;
+        snprintf(out->reason, sizeof out->reason, "interrupted by signal %d (%s) before the guest "
+                 "started", sig, strsignal(sig));
+        out->status = ST_STATUS_INTERRUPTED;
+        out->signal = sig;
+        fprintf(stderr, "sandtrace %s: %s\n", ro->prog, out->reason);
+        st_session_free(s);
+        close_files(&f, 0);
+        return ST_EXIT_SIGNAL_BASE + sig;
+    }
     fflush(stdout);
-    int rc = run_session_with_signals(s, out);
+    int rc = st_session_run(s, out);
     /* st_spawn sets up exactly these layers or does not start the guest. */
     if (rc == 0)
         st_fsjail_layers_name(layers, out->jail_layers, sizeof out->jail_layers);
     code = finish_run(ro, &f, s, out, rc);
     st_session_free(s);
+    return code;
+}
+
+int st_run_execute(struct st_run_options *ro, const struct st_observer *extra,
+                   struct st_outcome *out)
+{
+    struct run_signals old;
+    signals_install(&old);
+    int code = execute(ro, extra, out);
+    signals_restore(&old);
     return code;
 }
