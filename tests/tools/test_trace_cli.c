@@ -622,6 +622,44 @@ static void test_help_lists_the_exit_codes_of_the_table(void **state)
     tu_run_release(&r);
 }
 
+/* ------------------------------------------------------------------------
+ * Progress: a line on a terminal for long work, nothing otherwise. */
+
+static void test_export_shows_progress_on_a_terminal_only(void **state)
+{
+    struct fixture *f = *state;
+    if (access("/usr/bin/script", X_OK) != 0)
+        skip();
+    size_t len;
+    uint8_t *t = ts_make_trace(300000, 0, NULL, &len); /* ~1.5 s to export */
+    tu_write_file(f->dir, "big.sbt", t, len);
+    free(t);
+    char big[4200], out[4200], cmd[9000];
+    snprintf(big, sizeof big, "%s/big.sbt", f->dir);
+    snprintf(out, sizeof out, "%s/big.json", f->dir);
+    /* On a terminal (script gives it one): "\r\e[Ksandtrace export: N% (...)". */
+    snprintf(cmd, sizeof cmd, "'%s' export '%s' -o '%s'", tu_sandtrace(), big, out);
+    const char *argv[] = { "/usr/bin/script", "-qec", cmd, "/dev/null", NULL };
+    struct tu_run r = tu_run(argv, NULL);
+    assert_int_equal(r.status, 0);
+    if (!strstr(r.out, "\r\033[Ksandtrace export: ") || !strstr(r.out, "% ("))
+        fail_msg("no progress line on a terminal: [%s]", r.out);
+    tu_run_release(&r);
+    /* -q: none, also on a terminal. */
+    snprintf(cmd, sizeof cmd, "'%s' export -q '%s' -o '%s'", tu_sandtrace(), big, out);
+    r = tu_run(argv, NULL);
+    assert_int_equal(r.status, 0);
+    assert_null(strstr(r.out, "sandtrace export: "));
+    tu_run_release(&r);
+    /* Not a terminal: nothing on stderr. */
+    r = st("export", big, "-o", out, NULL);
+    expect(&r, 0, "", "");
+    r = st("stats", big, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    tu_run_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -643,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_a_full_disk_is_exit_6_in_every_command),
         cmocka_unit_test(test_json_outputs_carry_a_schema_version_and_null),
         cmocka_unit_test(test_help_lists_the_exit_codes_of_the_table),
+        cmocka_unit_test(test_export_shows_progress_on_a_terminal_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
