@@ -728,6 +728,7 @@ static void test_run_option_values_have_one_message_format(void **state)
     assert_non_null(made);
     assert_string_equal(made, "made\n");
     free(made);
+    tu_run_release(&r);
     tu_rm_rf(dir);
     free(dir);
     /* -q: no closing line. */
