@@ -304,12 +304,11 @@ static int out_open_file(struct tcli_out *o, const char *path)
     }
     /* Through a symbolic link: the file it names is replaced, not the link. */
     char *real = exists ? realpath(path, NULL) : NULL;
-    const char *target = real ? real : path;
-    o->target = strdup(target);
+    o->target = strdup(real ? real : path);
     free(real);
     if (!o->target)
         goto nomem;
-    char *dcopy = strdup(target), *bcopy = strdup(target);
+    char *dcopy = strdup(o->target), *bcopy = strdup(o->target);
     if (!dcopy || !bcopy || asprintf(&o->tmp, "%s/.%s.XXXXXX", dirname(dcopy), basename(bcopy)) < 0) {
         free(dcopy);
         free(bcopy);
