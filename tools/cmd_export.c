@@ -297,7 +297,9 @@ static int export_jsonl(struct export *x)
         goto out;
     }
     uint64_t hidden = TRACE_SEQ_NONE, next = 0;
-    int have_next = 0;
+    /* Read from the first event (no seek): a gap before the first event
+     * read is lost events too. */
+    int have_next = x->c->first == 0 || rc == TRACE_E_UNSUPPORTED;
     struct trace_event ev;
     while ((rc = trace_reader_next(r, &ev)) > 0) {
         if (have_next && ev.seq > next)

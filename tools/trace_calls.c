@@ -294,8 +294,13 @@ int tc_source_init(struct tc_source *s, struct trace_reader *r, uint64_t first_s
     s->col = tc_collector_new();
     if (!s->col)
         return TRACE_E_NOMEM;
+    /* Reading from the first event, events missing before the first one
+     * read are lost too (the damage was in the first chunk). */
+    s->have_seq = 1;
     if (first_seq > 0) {
         int rc = trace_reader_seek(r, first_seq);
+        if (rc == 0)
+            s->have_seq = 0; /* sought: what comes before is not ours to count */
         if (rc == TRACE_E_RANGE) {
             s->done = 1; /* nothing in range */
         } else if (rc < 0) {

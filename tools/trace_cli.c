@@ -223,9 +223,10 @@ int tcli_trace_end(struct tcli_trace *t, int rc, uint64_t gaps)
     if (st.damaged_regions) {
         fprintf(stderr,
                 "sandtrace %s: trace '%s' is damaged: --recover skipped %" PRIu64 " damaged region%s"
-                " (%" PRIu64 " byte%s, %" PRIu64 " event%s lost)\n",
+                " (%" PRIu64 " byte%s, %s%" PRIu64 " event%s lost)\n",
                 t->cmd, t->path, st.damaged_regions, st.damaged_regions == 1 ? "" : "s",
-                st.skipped_bytes, st.skipped_bytes == 1 ? "" : "s", gaps, gaps == 1 ? "" : "s");
+                st.skipped_bytes, st.skipped_bytes == 1 ? "" : "s",
+                st.footer_seen ? "" : "at least ", gaps, gaps == 1 ? "" : "s");
         status = ST_EXIT_DAMAGED;
     }
     if (rc == TRACE_E_NOMEM) {

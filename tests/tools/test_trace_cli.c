@@ -29,7 +29,33 @@ static const char *const trace_cmds[] = { "dump", "stats", "export", "info", "ve
 struct fixture {
     char *dir;
     char good[4096], flipped[4096], cut[4096], keyed[4096], key[4096];
+    char first[4096]; /* damaged in its first chunk */
 };
+
+/* The length of the trace's file header: the shortest prefix of it that
+ * opens (a reader opens a trace without its chunks, as a growing one). */
+static size_t header_length(const char *dir, const uint8_t *t, size_t len)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/prefix.sbt", dir);
+    size_t lo = 1, hi = len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        tu_write_file(dir, "prefix.sbt", t, mid);
+        struct trace_io *io = NULL;
+        struct trace_reader *r = NULL;
+        int ok = trace_io_open_file(path, TRACE_IO_READ, &io) == 0 &&
+                 trace_reader_open(&r, io, 1, NULL, NULL, 0) == 0;
+        trace_reader_free(r);
+        if (ok)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    unlink(path);
+    assert_true(lo > 16 && lo + 64 < len);
+    return lo;
+}
 
 static int setup(void **state)
 {
@@ -42,6 +68,10 @@ static int setup(void **state)
     tu_write_file(f->dir, "flipped.sbt", t, len);
     t[len / 2] ^= 0x10;
     tu_write_file(f->dir, "cut.sbt", t, len - 100);
+    size_t hlen = header_length(f->dir, t, len);
+    t[hlen + 24] ^= 0x10;
+    tu_write_file(f->dir, "first.sbt", t, len);
+    t[hlen + 24] ^= 0x10;
     free(t);
     tu_write_file(f->dir, "k.key", "correct horse battery staple", 28);
     snprintf(f->key, sizeof f->key, "%s/k.key", f->dir);
@@ -54,6 +84,7 @@ static int setup(void **state)
     snprintf(f->good, sizeof f->good, "%s/good.sbt", f->dir);
     snprintf(f->flipped, sizeof f->flipped, "%s/flipped.sbt", f->dir);
     snprintf(f->cut, sizeof f->cut, "%s/cut.sbt", f->dir);
+    snprintf(f->first, sizeof f->first, "%s/first.sbt", f->dir);
     snprintf(f->keyed, sizeof f->keyed, "%s/keyed.sbt", f->dir);
     *state = f;
     return 0;
@@ -363,6 +394,15 @@ static void test_info_on_a_damaged_trace_exits_5(void **state)
     tu_run_release(&r);
 }
 
+/* The "events" count of an `info --json` run (which is released). */
+static long json_events(struct tu_run r)
+{
+    const char *p = strstr(r.out, ",\"events\":");
+    long n = p ? strtol(p + 10, NULL, 10) : -1;
+    tu_run_release(&r);
+    return n;
+}
+
 static void test_dump_recover_says_what_it_skipped_and_exits_5(void **state)
 {
     struct fixture *f = *state;
@@ -379,14 +419,28 @@ static void test_dump_recover_says_what_it_skipped_and_exits_5(void **state)
         fail_msg("dump --recover: %s", r.err);
     tu_run_release(&r);
     tu_run_release(&all);
-    static const char *const cmds[] = { "stats", "export", "info" };
-    for (size_t i = 0; i < 3; i++) {
-        r = st(cmds[i], "--recover", f->flipped, NULL);
-        snprintf(want, sizeof want, "sandtrace %s: trace '%s' is damaged: --recover skipped 1 "
-                 "damaged region (", cmds[i], f->flipped);
-        if (r.status != 5 || strncmp(r.err, want, strlen(want)))
-            fail_msg("%s --recover: exit %d, %s", cmds[i], r.status, r.err);
-        tu_run_release(&r);
+    /* The events lost are what the good trace has and the damaged one
+     * does not, counted the same way by every command, whether the damage
+     * is in the middle or in the first chunk (the events before the first
+     * one read are lost too). */
+    long good = json_events(st("info", "--json", f->good, NULL));
+    const char *const damaged[] = { f->flipped, f->first };
+    for (size_t d = 0; d < 2; d++) {
+        long read = json_events(st("info", "--json", "--recover", damaged[d], NULL));
+        assert_true(good > 0 && read > 0 && read < good);
+        static const char *const cmds[] = { "dump", "stats", "export", "info" };
+        for (size_t i = 0; i < 4; i++) {
+            r = st(cmds[i], "--recover", damaged[d], NULL);
+            snprintf(want, sizeof want, "sandtrace %s: trace '%s' is damaged: --recover skipped 1 "
+                     "damaged region (", cmds[i], damaged[d]);
+            if (r.status != 5 || strncmp(r.err, want, strlen(want)))
+                fail_msg("%s --recover: exit %d, %s", cmds[i], r.status, r.err);
+            const char *lost = strstr(r.err, " bytes, ");
+            if (!lost || strtol(lost + 8, NULL, 10) != good - read)
+                fail_msg("%s --recover %s: want %ld events lost: %s", cmds[i], damaged[d],
+                         good - read, r.err);
+            tu_run_release(&r);
+        }
     }
 }
 
