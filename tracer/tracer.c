@@ -30,18 +30,23 @@
 #define HOLD_BYTES (256u * 1024)
 #define HOLD_ONE_MAX (64u * 1024)
 
+/* By the negated code (the codes run from 0 down without gaps). */
+static const char *const tracer_errors[] = {
+    [-ST_TRACER_OK] = "success",
+    [-ST_TRACER_E_NOMEM] = "out of memory",
+    [-ST_TRACER_E_INVALID] = "invalid argument",
+    [-ST_TRACER_E_TRACE] = "cannot write the trace",
+    [-ST_TRACER_E_HASH] = "cannot read the guest executable to hash it",
+    [-ST_TRACER_E_SPAWN] = "cannot start the guest",
+    [-ST_TRACER_E_IO] = "cannot relay between controller and guest",
+    [-ST_TRACER_E_LIMIT] = "size beyond a hard limit",
+};
+
 const char *st_tracer_strerror(int err)
 {
-    switch (err) {
-    case ST_TRACER_OK: return "success";
-    case ST_TRACER_E_NOMEM: return "out of memory";
-    case ST_TRACER_E_INVALID: return "invalid argument";
-    case ST_TRACER_E_TRACE: return "cannot write the trace";
-    case ST_TRACER_E_HASH: return "cannot read the guest executable to hash it";
-    case ST_TRACER_E_SPAWN: return "cannot start the guest";
-    case ST_TRACER_E_IO: return "cannot relay between controller and guest";
-    case ST_TRACER_E_LIMIT: return "size beyond a hard limit";
-    }
+    int n = (int)(sizeof tracer_errors / sizeof *tracer_errors);
+    if (err <= 0 && err > -n && tracer_errors[-err])
+        return tracer_errors[-err];
     return "unknown tracer error";
 }
 

@@ -225,6 +225,19 @@ static void test_tracer_free_without_close_is_like_a_crash(void **state)
     trace_io_free(io);
 }
 
+static void test_tracer_every_error_has_its_own_text(void **state)
+{
+    (void)state;
+    for (int a = ST_TRACER_OK; a >= ST_TRACER_E_LIMIT; a--) {
+        assert_string_not_equal(st_tracer_strerror(a), "unknown tracer error");
+        for (int b = a - 1; b >= ST_TRACER_E_LIMIT; b--)
+            assert_string_not_equal(st_tracer_strerror(a), st_tracer_strerror(b));
+    }
+    assert_string_equal(st_tracer_strerror(ST_TRACER_E_LIMIT - 1), "unknown tracer error");
+    assert_string_equal(st_tracer_strerror(1), "unknown tracer error");
+    assert_string_equal(st_tracer_strerror(-2147483647 - 1), "unknown tracer error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_tracer_meta_refuses_an_unreadable_executable),
         cmocka_unit_test(test_tracer_write_failure_is_reported_at_close),
         cmocka_unit_test(test_tracer_free_without_close_is_like_a_crash),
+        cmocka_unit_test(test_tracer_every_error_has_its_own_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
