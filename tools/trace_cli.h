@@ -36,13 +36,6 @@ enum {
 #define TCLI_OPT_EVENTS { TCLI_O_EVENTS, 0, "events", OPT_REQ }
 #define TCLI_OPT_RECOVER { TCLI_O_RECOVER, 0, "recover", OPT_NONE }
 
-/* The exit codes under their older names (tools/commands.h has the table);
- * new code uses ST_EXIT_*. */
-#define TCLI_EXIT_DIFFERENT ST_EXIT_DIFFERENT
-#define TCLI_EXIT_TRACE ST_EXIT_UNREADABLE
-#define TCLI_EXIT_DAMAGED ST_EXIT_DAMAGED
-#define TCLI_EXIT_OUTPUT ST_EXIT_OUTPUT
-
 /* What the shared options set. */
 struct tcli_common {
     const char *outpath;     /* -o FILE; NULL: stdout */
