@@ -1312,7 +1312,8 @@ void tp_format_event(struct st_buf *out, const struct trace_event *ev, const str
     case TRACE_EV_LIMIT:
         st_buf_puts(out, "!!! limit ");
         tp_format_text(out, ev->limit.name ? ev->limit.name : "?");
-        st_buf_addf(out, "=%" PRIu64, ev->limit.value);
+        if (ev->limit.value) /* 0: a limit without a value (interrupted) */
+            st_buf_addf(out, "=%" PRIu64, ev->limit.value);
         if (ev->limit.detail && *ev->limit.detail) {
             st_buf_puts(out, ": ");
             tp_format_text(out, ev->limit.detail);

@@ -708,6 +708,15 @@ static void check_interrupted_trace(const char *path, int sig)
     r = tu_run_sandtrace((const char *[]){ "replay", path, NULL }, NULL);
     assert_int_equal(r.status, 128 + sig);
     tu_run_release(&r);
+    /* dump names the interruption without a meaningless value. */
+    r = tu_run_sandtrace((const char *[]){ "dump", "--no-prefix", path, NULL }, NULL);
+    assert_int_equal(r.status, 0);
+    char line[128];
+    snprintf(line, sizeof line, "\n!!! limit interrupted: %s !!!\n", want);
+    if (!strstr(r.out, line))
+        fail_msg("dump does not show '%s': ...%s", line + 1,
+                 r.out_len > 300 ? r.out + r.out_len - 300 : r.out);
+    tu_run_release(&r);
 }
 
 static void test_record_interrupted_exits_130_and_replays_identically(void **state)
