@@ -15,6 +15,7 @@
 #include "format/trace.h"
 #include "tools/commands.h"
 #include "tools/options.h"
+#include "tools/run_output.h"
 #include "tracer/tap.h"
 #include "tracer/tracer.h"
 
@@ -50,7 +51,7 @@ static void tap_usage(FILE *out)
         "KEY, PASS, CREDENTIAL, AUTH..., AWS_*, GITHUB_*..., URLs with a password; see\n"
         "'man sandtrace') are recorded as '" ST_TAP_REDACTED "'.\n"
         "\n"
-        "  -o, --output FILE    the trace to write\n"
+        "  -o, --output FILE    the trace to write (replaced only once the guest started)\n"
         "  --sync               fsync every chunk\n"
         "  --key KEYFILE        key the trace's hash chain with KEYFILE's hash\n"
         "  --argv0 NAME         the guest's argv[0] (default: tap's own argv[0], as the\n"
@@ -179,7 +180,8 @@ static int fill_meta(const struct tap_opts *o, struct st_tracer_meta *meta, int 
 }
 
 /* The tracer on -o. 0 or the exit code after a message. */
-static int open_tracer(const struct tap_opts *o, int dump_mode, struct st_tracer **t)
+static int open_tracer(const struct tap_opts *o, int dump_mode, struct run_output *file,
+                       struct st_tracer **t)
 {
     struct trace_writer_options wopt;
     trace_writer_options_init(&wopt);
@@ -202,17 +204,25 @@ static int open_tracer(const struct tap_opts *o, int dump_mode, struct st_tracer
         fprintf(stderr, "sandtrace tap: %s\n", st_tracer_strerror(meta.error));
         code = ST_EXIT_ERROR;
     }
+    /* A temporary file beside -o, put in place once the guest started. */
     struct trace_io *io = NULL;
-    if (!code && trace_io_open_file(o->out, TRACE_IO_WRITE, &io) < 0) {
-        fprintf(stderr, "sandtrace tap: cannot write '%s': %s\n", o->out, strerror(errno));
+    if (!code && run_output_open(file, "tap", o->out) < 0)
         code = ST_EXIT_OUTPUT;
+    if (!code) {
+        io = trace_io_from_fd(file->fd, 1);
+        if (!io)
+            close(file->fd);
+        file->fd = -1; /* the trace's io owns it now */
     }
     int terr = 0, rc = 0;
-    if (!code && (rc = st_tracer_new(t, io, 1, &meta.header, &wopt, &terr)) < 0) {
+    if (!code && (rc = io ? st_tracer_new(t, io, 1, &meta.header, &wopt, &terr)
+                          : ST_TRACER_E_NOMEM) < 0) {
         fprintf(stderr, "sandtrace tap: cannot write trace '%s': %s\n", o->out,
                 terr ? trace_strerror(terr) : st_tracer_strerror(rc));
         code = ST_EXIT_OUTPUT;
     }
+    if (code && file->tmp)
+        run_output_discard(file);
     st_tap_env_free((char **)meta.header.guest_real_env); /* the header was copied */
     meta.header.guest_real_env = NULL;
     st_tracer_meta_release(&meta);
@@ -239,6 +249,19 @@ static int forward_signals(void)
     return sp[0];
 }
 
+struct tap_started {
+    struct run_output *file;
+    int placed;
+};
+
+/* The guest runs: its trace takes the place of -o. */
+static void put_trace_in_place(void *ctx)
+{
+    struct tap_started *s = ctx;
+    s->placed = 1;
+    run_output_place(s->file, "tap");
+}
+
 int cmd_tap(int argc, char **argv)
 {
     struct tap_opts o = { 0 };
@@ -253,7 +276,8 @@ int cmd_tap(int argc, char **argv)
     const char *dump = getenv("RPY_SANDBOX_DUMP");
     int dump_mode = dump && *dump; /* what the guest's runtime checks */
     struct st_tracer *t = NULL;
-    if ((code = open_tracer(&o, dump_mode, &t)) != 0)
+    struct run_output file = { .fd = -1 };
+    if ((code = open_tracer(&o, dump_mode, &file, &t)) != 0)
         return code;
     st_tracer_set_background_flush(t, 100);
     struct st_observer obs = st_tracer_observer(t);
@@ -265,8 +289,18 @@ int cmd_tap(int argc, char **argv)
     cfg.signal_fd = forward_signals();
     cfg.dump_mode = dump_mode;
     cfg.no_aslr = o.no_aslr;
+    struct tap_started started = { &file, 0 };
+    cfg.on_started = put_trace_in_place;
+    cfg.started_ctx = &started;
+    /* A controller that goes away must not kill tap before the trace ends. */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     struct st_tap_result res;
     int rc = st_tap_run(&cfg, &obs, &res);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     code = -1;
     if (rc < 0) {
         fprintf(stderr, "sandtrace tap: cannot start '%s': %s\n", o.exe,
@@ -280,5 +314,9 @@ int cmd_tap(int argc, char **argv)
         code = ST_EXIT_OUTPUT;
     }
     st_tracer_free(t);
+    /* A guest that never started leaves an existing trace as it was. */
+    if (!started.placed)
+        run_output_discard(&file);
+    free(file.tmp); /* set only when it could not be put in place (and said so) */
     return code < 0 ? exit_like(res.wait_status) : code;
 }

@@ -536,15 +536,14 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
     sc.stderr_pipe = 1;
     sc.seccomp = 0; /* the foreign controller decides about jails, not tap */
     sc.no_aslr = cfg->no_aslr;
-    /* A controller that goes away must not kill tap before the trace ends. */
-    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     if (st_spawn(&sc, &t.child) < 0) {
         res->exec_errno = t.child.exec_errno;
-        signal(SIGPIPE, old_pipe);
         relay_release(&t);
         return ST_TRACER_E_SPAWN;
     }
     res->pid = t.child.pid;
+    if (cfg->on_started)
+        cfg->on_started(cfg->started_ctx);
     int in_flags = make_nonblocking(cfg->in_fd);
     int out_flags = make_nonblocking(cfg->out_fd);
     t.c2g->src = cfg->in_fd;
@@ -565,7 +564,6 @@ int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
         fcntl(cfg->in_fd, F_SETFL, in_flags);
     if (out_flags >= 0)
         fcntl(cfg->out_fd, F_SETFL, out_flags);
-    signal(SIGPIPE, old_pipe);
     relay_release(&t);
     return 0;
 }

@@ -125,6 +125,12 @@ struct st_tap_config {
      * replay does: a real PyPy's garbage collector can move a pair of
      * gettimeofday calls by a few requests when its addresses change. */
     int no_aslr;
+    /* Called once the guest has started (its executable is running), before
+     * anything is relayed; NULL: nothing. `record`-like callers put their
+     * trace file in place here, so that a guest that cannot start leaves an
+     * existing trace as it was. */
+    void (*on_started)(void *ctx);
+    void *started_ctx;
 };
 
 #define ST_TAP_NOTE_DUMP_MODE \
@@ -149,7 +155,9 @@ struct st_tap_result {
  * and reports everything to `obs` (requests... guest stderr, a violation
  * if any, then on_exit with the guest's outcome). Returns 0 when the guest
  * ran (whatever it did), ST_TRACER_E_SPAWN (res->exec_errno) or
- * ST_TRACER_E_NOMEM. */
+ * ST_TRACER_E_NOMEM. The caller ignores SIGPIPE (tools/ does): a controller
+ * that goes away must not kill tap before the trace ends; this library does
+ * not touch signal dispositions. */
 int st_tap_run(const struct st_tap_config *cfg, const struct st_observer *obs,
                struct st_tap_result *res);
 

@@ -6,6 +6,8 @@
 #include "tests/guest/guest_peer.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include "tests/pypy_env.h"
 #include "tests/tracer/obs_log.h"
 #include "tests/tracer/trace_events.h"
@@ -526,12 +528,37 @@ static void test_tap_exits_like_its_guest(void **state)
     assert_int_equal(t.ev[t.n - 1].signal, SIGABRT);
     assert_true(tevs_find(&t, TRACE_EV_GUEST_STDERR, 0) >= 0);
     tevs_release(&t);
-    /* A guest that cannot be started. */
+    /* A guest that cannot be started: exit 70, and the trace already at -o
+     * is left as it was (the new one was a temporary file, now removed). */
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
     struct tu_run rr = tu_run_sandtrace(
         (const char *[]){ "tap", "-o", path, "--", "/no/such/guest", NULL }, NULL);
     assert_int_equal(rr.status, 70); /* the one table: the guest could not be started */
     assert_non_null(strstr(rr.err, "'/no/such/guest'"));
     tu_run_release(&rr);
+    /* One that exists (tap reads and hashes it) but cannot be executed. */
+    char noexec[4200];
+    snprintf(noexec, sizeof noexec, "%s/not-executable", tmpdir);
+    tu_write_file(tmpdir, "not-executable", "#!/bin/sh\n", 10);
+    chmod(noexec, 0644);
+    rr = tu_run_sandtrace((const char *[]){ "tap", "-o", path, "--", noexec, NULL }, NULL);
+    assert_int_equal(rr.status, 70);
+    tu_run_release(&rr);
+    unlink(noexec);
+    assert_int_equal(stat(path, &after), 0);
+    assert_true(after.st_ino == before.st_ino && after.st_size == before.st_size &&
+                after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+                after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+    assert_int_equal(tevs_read(path, &t), 0);
+    assert_int_equal(t.ev[t.n - 1].signal, SIGABRT); /* still the run above */
+    tevs_release(&t);
+    DIR *d = opendir(tmpdir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            fail_msg("a temporary file was left behind: %s", e->d_name);
+    closedir(d);
     rr = tu_run_sandtrace((const char *[]){ "tap", "--", tu_guest("hello"), NULL }, NULL);
     assert_int_equal(rr.status, 2);
     tu_run_release(&rr);
