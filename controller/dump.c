@@ -33,9 +33,6 @@ int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *e
     sc.seccomp = 1;
     sc.stderr_pipe = 1;
     struct st_child child;
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, &old);
     int rc = st_spawn(&sc, &child);
     if (rc == 0 && child.err_fd >= 0) {
         close(child.err_fd);
@@ -44,7 +41,6 @@ int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *e
     if (rc < 0) {
         if (exec_errno)
             *exec_errno = child.exec_errno;
-        sigaction(SIGPIPE, &old, NULL);
         return rc;
     }
     /* It gets no commands: its stdin closes now. */
@@ -86,7 +82,6 @@ int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *e
     st_child_kill(&child, SIGKILL);
     st_child_wait(&child, 0);
     st_child_close(&child);
-    sigaction(SIGPIPE, &old, NULL);
     if (rc < 0) {
         free(buf);
         return rc;

@@ -187,7 +187,8 @@ void st_session_free(struct st_session *s);
 
 /* Runs `exe` in dump mode (RPY_SANDBOX_DUMP=1, in the jail) and returns its
  * stdout in *text (caller frees), at most 1 MiB, waiting at most
- * `timeout_seconds`. Returns 0, ST_E_SPAWN, ST_E_TIMEOUT, ST_E_TOO_BIG. */
+ * `timeout_seconds`. Returns 0, ST_E_SPAWN, ST_E_TIMEOUT, ST_E_TOO_BIG.
+ * Signal dispositions are the caller's (tools/ ignores SIGPIPE meanwhile). */
 int st_dump_capture(const char *exe, double timeout_seconds, char **text, int *exec_errno);
 
 /* A parsed dump. `funcs` point into the text given to st_dump_parse. */

@@ -8,6 +8,7 @@
 
 #include "controller/registry.h"
 #include "controller/session.h"
+#include "tools/cmd_run_opts.h"
 #include "tools/commands.h"
 #include "tools/options.h"
 
@@ -75,7 +76,7 @@ int cmd_check(int argc, char **argv)
         return code;
     char *text = NULL;
     int err = 0;
-    int rc = st_dump_capture(exe, 10, &text, &err);
+    int rc = st_run_dump_capture(exe, &text, &err);
     if (rc < 0) {
         fprintf(stderr, "sandtrace check: cannot run '%s' in dump mode: %s\n", exe,
                 err ? strerror(err) : st_error_name(rc));

@@ -831,11 +831,21 @@ static void note_to_stderr(void *ctx, const char *text)
     fprintf(stderr, "sandtrace: %s\n", text);
 }
 
+int st_run_dump_capture(const char *exe, char **text, int *exec_errno)
+{
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    int rc = st_dump_capture(exe, 10, text, exec_errno);
+    sigaction(SIGPIPE, &old, NULL);
+    return rc;
+}
+
 void st_run_debug_dump(const struct st_run_options *ro)
 {
     char *text = NULL;
     int err = 0;
-    int rc = st_dump_capture(ro->exe, 10, &text, &err);
+    int rc = st_run_dump_capture(ro->exe, &text, &err);
     if (rc < 0) {
         fprintf(stderr, "sandtrace: --debug: cannot run '%s' in dump mode: %s\n", ro->exe,
                 err ? strerror(err) : st_error_name(rc));

@@ -110,6 +110,10 @@ int st_run_options_parse(struct st_run_options *ro, int argc, char **argv, const
  * usage error, 4 for a --config file that cannot be read. */
 int st_run_options_exit_code(int rc);
 
+/* st_dump_capture (10 s) with SIGPIPE ignored meanwhile: a guest that
+ * closes its pipes early must not kill sandtrace. */
+int st_run_dump_capture(const char *exe, char **text, int *exec_errno);
+
 /* --debug: runs the guest in dump mode and prints, on stderr, every
  * function it can request that the registry does not handle. */
 void st_run_debug_dump(const struct st_run_options *ro);
