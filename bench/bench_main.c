@@ -855,6 +855,420 @@ static void add_pypy_figures(const struct bench_pypy *py)
     }
 }
 
+/* ---------------------------------------------------- the measurements */
+
+static const int conc_m[3] = { 1, 10, 100 }; /* 8.'s sandboxes at once */
+
+/* What the measuring functions hand the table's. */
+struct results {
+    /* 1 to 6: the floor and the workloads, repetition by repetition */
+    struct series floor_ns, floor_cpu;
+    struct series floor_nb_ns, floor_nb_cpu, floor_nb_ratio, floor_nb_cpu_ratio;
+    struct workload ping, writer, importer;
+    struct rusage_check rc;
+    /* 7. memory */
+    struct subject msmall, mmid, mbig;
+    struct bench_proc guest_alone;
+    /* 8. concurrency, per conc_m */
+    struct series conc_rate[3], conc_cpu[3], conc_busy[3];
+    struct many_runs mr;      /* 9 and 10 */
+    struct bench_pypy py;     /* 11 */
+    struct bench_handlers hb; /* 12 */
+};
+
+/* 1 to 6: the floor, then ping, writer and importer run, recorded and
+ * replayed, interleaved in each repetition. */
+static void measure_reps(struct bench *b, struct results *r)
+{
+    /* The request bytes of getpid()i, encoded by the controller's own codec
+     * (tests/bench/test_bench_floor.c checks them against a real guest). */
+    unsigned char req[ST_WIRE_MAX_REQUEST];
+    int req_len = bench_floor_request(req, sizeof req);
+    if (req_len < 0)
+        die("cannot encode the floor's request");
+
+    char ping_n[32], writer_n[32], writer_size[32], rounds[32], mount[PATH_MAX + 8];
+    snprintf(ping_n, sizeof ping_n, "%ld", b->ping_n);
+    snprintf(writer_n, sizeof writer_n, "%ld", b->writer_n);
+    snprintf(writer_size, sizeof writer_size, "%ld", b->writer_size);
+    snprintf(rounds, sizeof rounds, "%ld", b->importer_rounds);
+    snprintf(mount, sizeof mount, "/lib=%s", b->tree);
+    const char *ping_argv[] = { "ping", ping_n, NULL };
+    const char *writer_argv[] = { "writer", writer_n, writer_size, NULL };
+    const char *importer_argv[] = { "importer", "/lib", rounds, NULL };
+    const char *importer_extra[] = { "--mount", mount, NULL };
+    struct workload *ping = &r->ping, *writer = &r->writer, *importer = &r->importer;
+    *ping = (struct workload){ .name = "ping", .argv = ping_argv, .jail_diag = 1 };
+    *writer = (struct workload){ .name = "writer", .argv = writer_argv };
+    *importer = (struct workload){ .name = "importer", .argv = importer_argv,
+                                   .extra = importer_extra };
+
+    r->rc = (struct rusage_check){ NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0, 0, 0 };
+    progress("%s mode: %d repetitions of floor, ping %ld, writer %ld x %ld B, importer %ld rounds "
+             "(run, record, replay each)",
+             b->quick ? "quick" : "full", b->reps, b->ping_n, b->writer_n, b->writer_size,
+             b->importer_rounds);
+    for (int rep = 0; rep < b->reps; rep++) {
+        progress("repetition %d/%d", rep + 1, b->reps);
+        struct series f1 = { .n = 0 }, c1 = { .n = 0 }, fnb = { .n = 0 }, cnb = { .n = 0 };
+        floor_once(b, req, (size_t)req_len, &f1, &c1, 0);
+        floor_once(b, req, (size_t)req_len, &fnb, &cnb, 1);
+        push(&r->floor_nb_ns, fnb.v[0]);
+        push(&r->floor_nb_cpu, cnb.v[0]);
+        push(&r->floor_nb_ratio, fnb.v[0] / f1.v[0]);
+        push(&r->floor_nb_cpu_ratio, cnb.v[0] / c1.v[0]);
+        measure_workload(b, ping, rep, f1.v[0], c1.v[0], 1, &r->rc);
+        struct series f2 = { .n = 0 }, c2 = { .n = 0 };
+        floor_once(b, req, (size_t)req_len, &f2, &c2, 0);
+        measure_workload(b, writer, rep, f2.v[0], c2.v[0], 2, NULL);
+        measure_workload(b, importer, rep, 0, 0, 0, NULL);
+        push(&r->floor_ns, f1.v[0]);
+        push(&r->floor_ns, f2.v[0]);
+        push(&r->floor_cpu, c1.v[0]);
+        push(&r->floor_cpu, c2.v[0]);
+    }
+    /* Their arguments live in this function only: the table needs none. */
+    ping->argv = writer->argv = importer->argv = importer->extra = NULL;
+}
+
+/* 7. Memory: the recording controller's peak RSS, small and big. */
+static void measure_memory(struct bench *b, struct results *r)
+{
+    char trace[PATH_MAX], small_n[32], mid_n[32], big_n[32];
+    path_join(trace, sizeof trace, b->tmp, "memory.sbt");
+    snprintf(small_n, sizeof small_n, "%ld", b->mem_small);
+    snprintf(mid_n, sizeof mid_n, "%ld", b->mem_mid);
+    snprintf(big_n, sizeof big_n, "%ld", b->mem_big);
+    const char *small_argv[] = { "ping", small_n, NULL };
+    const char *mid_argv[] = { "ping", mid_n, NULL };
+    const char *big_argv[] = { "ping", big_n, NULL };
+    progress("memory: recording ping %ld, ping %ld, then ping %ld", b->mem_small, b->mem_mid,
+             b->mem_big);
+    run_subject(b, MODE_RECORD, trace, NULL, small_argv, 2, &r->msmall);
+    run_subject(b, MODE_RECORD, trace, NULL, mid_argv, 20, &r->mmid);
+    run_subject(b, MODE_RECORD, trace, NULL, big_argv, 20, &r->mbig);
+    unlink(trace);
+    /* wait4's ru_maxrss is the larger of the controller's and its guest's
+     * peaks: measure the guest alone (dump mode: it starts, prints its
+     * function list and exits) to show which one it is. */
+    char ping_path[PATH_MAX];
+    path_join(ping_path, sizeof ping_path, b->guests, "ping");
+    char *dump_argv[] = { ping_path, "0", NULL };
+    setenv("RPY_SANDBOX_DUMP", "1", 1);
+    int dump_rc = bench_spawn(dump_argv, NULL, NULL, &r->guest_alone);
+    unsetenv("RPY_SANDBOX_DUMP");
+    if (dump_rc < 0 || bench_wait(&r->guest_alone, 0) < 0)
+        die("cannot run the ping guest alone: %s", strerror(errno));
+    r->rc.maxrss_small = r->msmall.p.maxrss_kb;
+    r->rc.maxrss_mid = r->mmid.p.maxrss_kb;
+    r->rc.maxrss_big = r->mbig.p.maxrss_kb;
+    r->rc.hwm_mid = r->mmid.p.hwm_kb;
+    r->rc.maxrss_guest_alone = r->guest_alone.maxrss_kb;
+    r->rc.hwm_small = r->msmall.p.hwm_kb;
+    r->rc.hwm_big = r->mbig.p.hwm_kb;
+}
+
+/* 8. Concurrency: M sandboxes with ping at once. */
+static void measure_concurrency(struct bench *b, struct results *r)
+{
+    memset(r->conc_rate, 0, sizeof r->conc_rate);
+    memset(r->conc_cpu, 0, sizeof r->conc_cpu);
+    memset(r->conc_busy, 0, sizeof r->conc_busy);
+    char conc_n[32], guest[PATH_MAX];
+    snprintf(conc_n, sizeof conc_n, "%ld", b->conc_n);
+    path_join(guest, sizeof guest, b->guests, "ping");
+    char *conc_argv[] = { b->sandtrace, "run", "--quiet", "--", guest, conc_n, NULL };
+    for (int rep = 0; rep < b->conc_reps; rep++) {
+        for (int k = 0; k < 3; k++) {
+            int nsb = conc_m[k];
+            progress("concurrency: %d sandbox%s of ping %ld (repetition %d/%d)", nsb,
+                     nsb > 1 ? "es" : "", b->conc_n, rep + 1, b->conc_reps);
+            static struct bench_proc procs[MAX_CONC];
+            double t0 = bench_now();
+            for (int i = 0; i < nsb; i++)
+                if (bench_spawn(conc_argv, NULL, NULL, &procs[i]) < 0)
+                    die("cannot start sandtrace: %s", strerror(errno));
+            for (int i = 0; i < nsb; i++) {
+                if (bench_wait(&procs[i], 0) < 0)
+                    die("cannot wait for sandtrace: %s", strerror(errno));
+                if (!WIFEXITED(procs[i].status) || WEXITSTATUS(procs[i].status) != 0)
+                    die("a concurrent sandtrace run failed (wait status 0x%x)", procs[i].status);
+            }
+            double wall = bench_now() - t0;
+            double cpu = 0; /* every sandtrace with its guest (bench_proc.h) */
+            for (int i = 0; i < nsb; i++)
+                cpu += procs[i].cpu;
+            double calls = (double)nsb * (double)(b->conc_n + 1);
+            push(&r->conc_rate[k], calls / wall);
+            push(&r->conc_cpu[k], cpu / calls * 1e9);
+            push(&r->conc_busy[k], cpu / wall);
+        }
+    }
+}
+
+/* Every measurement, in the order they run; the scratch directory is gone
+ * after. */
+static void measure_all(struct bench *b, struct results *r)
+{
+    measure_reps(b, r);
+    measure_memory(b, r);
+    measure_concurrency(b, r);
+    /* 11. The real PyPys (bench_pypy.h), when a build is there. */
+    bench_pypy_measure(b->sandtrace, b->build, b->tmp, b->log, b->quick, &r->py);
+    /* 12. Calls answered by the user's handlers (bench_handlers.h). */
+    bench_handlers_measure(b->sandtrace, b->build, b->tmp, b->log, b->quick, &r->hb);
+    /* 9 and 10. */
+    measure_many_runs(b, &r->mr);
+    remove_tmp(); /* after the last figure that writes there */
+}
+
+/* ------------------------------------------------------- the table */
+
+/* 1. The pipe floor. */
+static void table_floor(const struct results *r)
+{
+    double fl = med(&r->floor_ns), flc = med(&r->floor_cpu);
+    add_fig("floor_round_trip", "1. pipe floor: one getpid()i round trip (10 B + 9 B)", fl, "ns",
+            NAN, NULL, NAN);
+    add_fig("floor_cpu", "1. pipe floor: answering side's CPU per round trip", flc, "ns", NAN,
+            NULL, NAN);
+    add_fig("floor_nonblocking", "1. (diagnostic) floor read the controller's way (O_NONBLOCK, "
+            "poll on EAGAIN)", med(&r->floor_nb_ns), "ns", fl, "floor", med(&r->floor_nb_ratio));
+    add_fig("floor_nonblocking_cpu", "1. (diagnostic) its answering side's CPU per round trip",
+            med(&r->floor_nb_cpu), "ns", flc, "floor's", med(&r->floor_nb_cpu_ratio));
+}
+
+/* 2 and 3. run ping and writer against the floor. */
+static void table_run(const struct results *r)
+{
+    const struct workload *ping = &r->ping, *writer = &r->writer;
+    double fl = med(&r->floor_ns), flc = med(&r->floor_cpu);
+    struct figure *f;
+    f = add_fig("ping_wall", "2. run ping: wall per call", med(&ping->run_wall), "ns", fl,
+                "floor", med(&ping->floor_ratio));
+    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
+    add_why(f, "%.2f without the seccomp jail; the controller's CPU per call is %.2f x the "
+               "floor's", med(&ping->nojail_ratio), med(&ping->cpu_floor_ratio));
+    f = add_fig("ping_ctrl_cpu", "2. run ping: controller CPU per call", med(&ping->run_cpu),
+                "ns", flc, "floor's answering CPU", med(&ping->cpu_floor_ratio));
+    set_goal(f, G_LT, 0, 1000, "< 1000 ns");
+    add_why(f, "a bare read() + write() round trip already costs %.0f ns of "
+                                  "CPU on this machine", flc);
+    add_fig("ping_nojail_wall", "2. (diagnostic) run ping --no-seccomp: wall per call",
+            med(&ping->nojail_wall), "ns", fl, "floor", med(&ping->nojail_ratio));
+
+    f = add_fig("writer_wall", "3. run writer (64 B): wall per call", med(&writer->run_wall),
+                "ns", 2 * fl, "2 x floor", med(&writer->floor_ratio));
+    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
+    add_why(f, "the controller's CPU per call is %.2f x twice the floor's; each call also "
+               "writes its 64 B to stdout", med(&writer->cpu_floor_ratio));
+    add_fig("writer_ctrl_cpu", "3. run writer: controller CPU per call", med(&writer->run_cpu),
+            "ns", 2 * flc, "2 x floor's answering CPU", med(&writer->cpu_floor_ratio));
+}
+
+/* 4. record against run, per workload (ping, writer, importer). */
+static void table_record(const struct workload *const ws[3])
+{
+    static const char *const wall_ids[3] = { "record_ping_wall", "record_writer_wall",
+                                             "record_importer_wall" };
+    static const char *const cpu_ids[3] = { "record_ping_cpu", "record_writer_cpu",
+                                            "record_importer_cpu" };
+    for (int i = 0; i < 3; i++) {
+        const struct workload *w = ws[i];
+        char name[96];
+        snprintf(name, sizeof name, "4. record %s: wall per call", w->name);
+        struct figure *f = add_fig(wall_ids[i], name, med(&w->rec_wall), "ns", med(&w->run_wall),
+                                   "run", med(&w->rec_ratio_wall));
+        set_goal(f, G_LE, 1, 1.05, "ratio <= 1.05");
+        add_why(f, "encoding and compressing the events costs %.0f ns of controller CPU per call",
+                med(&w->rec_cpu) - med(&w->run_cpu));
+        snprintf(name, sizeof name, "4. record %s: controller CPU per call", w->name);
+        add_fig(cpu_ids[i], name, med(&w->rec_cpu), "ns", med(&w->run_cpu), "run",
+                med(&w->rec_ratio_cpu));
+    }
+}
+
+/* 5. trace size, per workload (ping, writer, importer). */
+static void table_trace(const struct workload *const ws[3])
+{
+    static const char *const bytes_ids[3] = { "trace_ping_bytes", "trace_writer_bytes",
+                                              "trace_importer_bytes" };
+    static const char *const pipe_ids[3] = { "trace_ping_vs_pipe", "trace_writer_vs_pipe",
+                                             "trace_importer_vs_pipe" };
+    for (int i = 0; i < 3; i++) {
+        const struct workload *w = ws[i];
+        char name[96];
+        snprintf(name, sizeof name, "5. trace bytes per call, %s", w->name);
+        struct figure *f = add_fig(bytes_ids[i], name, med(&w->trace_per_call), "B", NAN, NULL,
+                                   NAN);
+        if (i == 0) /* ping */
+            set_goal(f, G_LE, 0, 4, "<= 4 B");
+        snprintf(name, sizeof name, "5. trace size / bytes over the pipes, %s", w->name);
+        add_fig(pipe_ids[i], name, med(&w->trace_per_pipe), "", NAN, NULL, NAN);
+    }
+}
+
+/* 6. replay against the recorded run, per workload (ping, writer,
+ * importer). */
+static void table_replay(const struct workload *const ws[3])
+{
+    static const char *const ids[3] = { "replay_ping_wall", "replay_writer_wall",
+                                        "replay_importer_wall" };
+    for (int i = 0; i < 3; i++) {
+        const struct workload *w = ws[i];
+        char name[96];
+        snprintf(name, sizeof name, "6. replay %s: wall per call", w->name);
+        struct figure *f = add_fig(ids[i], name, med(&w->rep_wall), "ns", med(&w->rec_wall),
+                                   "recorded run", med(&w->rep_ratio));
+        set_goal(f, G_LE, 1, 1.00, "ratio <= 1.00");
+        add_why(f, "%+.0f ns per call", med(&w->rep_wall) - med(&w->rec_wall));
+    }
+}
+
+/* 7. The recording controller's peak RSS. */
+static void table_memory(const struct bench *b, const struct results *r)
+{
+    long small = r->msmall.p.maxrss_kb, mid = r->mmid.p.maxrss_kb, big = r->mbig.p.maxrss_kb;
+    char name[96];
+    snprintf(name, sizeof name, "7. recording controller peak RSS, %ld calls", b->mem_big);
+    char bl[64];
+    snprintf(bl, sizeof bl, "%ld calls", b->mem_small);
+    struct figure *f = add_fig("memory_peak_rss", name, (double)big, "KiB", (double)small, bl,
+                               (double)big / (double)small);
+    set_goal(f, G_LE, 1, 1.10, "flat: ratio <= 1.10");
+    add_why(f, "from %ld to %ld calls the ratio is %.3f: bounded, see README", b->mem_mid,
+            b->mem_big, (double)big / (double)mid);
+    struct figure *fmem = f;
+    snprintf(name, sizeof name, "7. (diagnostic) the same, %ld calls against %ld", b->mem_big,
+             b->mem_mid);
+    snprintf(bl, sizeof bl, "%ld calls", b->mem_mid);
+    add_fig("memory_peak_rss_mid", name, (double)big, "KiB", (double)mid, bl,
+            (double)big / (double)mid);
+    if (r->guest_alone.maxrss_kb >= small)
+        snprintf(fmem->note, sizeof fmem->note, "(the guest alone peaks at %ld KiB: this may be "
+                 "the guest's)", r->guest_alone.maxrss_kb);
+}
+
+/* 8. Calls per second with 1, 10 and 100 sandboxes at once. */
+static void table_concurrency(const struct results *r)
+{
+    const struct series *busy = r->conc_busy, *cpu = r->conc_cpu;
+    double r1 = med(&r->conc_rate[0]), r10 = med(&r->conc_rate[1]), r100 = med(&r->conc_rate[2]);
+    add_fig("concurrency_1", "8. 1 sandbox (ping): calls per second", r1, "calls/s", NAN, NULL,
+            NAN);
+    struct figure *f = add_fig("concurrency_10", "8. 10 sandboxes at once: calls per second", r10,
+                               "calls/s", r1, "1 sandbox", r10 / r1);
+    set_goal(f, G_GT, 1, 1.0, "grows: ratio > 1");
+    add_why(f, "our processes kept %.2f cores busy with 1 sandbox and %.2f with 10 (of %ld)",
+            med(&busy[0]), med(&busy[1]), sysconf(_SC_NPROCESSORS_ONLN));
+    f = add_fig("concurrency_100", "8. 100 sandboxes at once: calls per second", r100, "calls/s",
+                r10, "10 sandboxes", r100 / r10);
+    set_goal(f, G_GE, 1, 0.90, "holds (cores busy): >= 0.90");
+    add_why(f, "CPU per call (controller and guest) went from %.0f to %.0f ns, with %.2f and "
+               "%.2f cores busy", med(&cpu[1]), med(&cpu[2]), med(&busy[1]), med(&busy[2]));
+    static const char *const conc_ids[3] = { "concurrency_cpu_1", "concurrency_cpu_10",
+                                              "concurrency_cpu_100" };
+    for (int k = 0; k < 3; k++) {
+        char cname[96], cbl[32];
+        snprintf(cname, sizeof cname, "8. (diagnostic) %d sandbox%s: CPU per call, controller "
+                 "and guest", conc_m[k], conc_m[k] > 1 ? "es" : "");
+        snprintf(cbl, sizeof cbl, "%d sandbox%s", k ? conc_m[k - 1] : 0, k > 1 ? "es" : "");
+        f = add_fig(conc_ids[k], cname, med(&cpu[k]), "ns", k ? med(&cpu[k - 1]) : NAN,
+                    k ? cbl : NULL, k ? med(&cpu[k]) / med(&cpu[k - 1]) : NAN);
+        snprintf(f->note, sizeof f->note, "%.2f cores busy", med(&busy[k]));
+    }
+}
+
+/* 9 and 10. Many runs: index against dump, corpus replay -j 2 against -j 1. */
+static void table_many_runs(const struct many_runs *mr)
+{
+    char name[96];
+    snprintf(name, sizeof name, "9. index: calls indexed per second (writer, %ld calls)",
+             mr->idx_calls);
+    struct figure *f = add_fig("index_calls_per_s", name, med(&mr->idx_rate), "calls/s",
+                               med(&mr->dump_rate), "dump of the same trace",
+                               med(&mr->idx_ratio));
+    snprintf(f->note, sizeof f->note, "a row per call in SQLite, in transactions, WAL; dump "
+             "writes to /dev/null");
+    snprintf(name, sizeof name, "10. replay --check of %ld traces: traces per second, -j 2",
+             mr->corpus_n);
+    f = add_fig("replay_corpus_j2", name, med(&mr->rep2_rate), "traces/s", med(&mr->rep1_rate),
+                "-j 1", med(&mr->rep_ratio));
+    set_goal(f, G_GT, 1, 1.0, "scales: ratio > 1");
+    add_why(f, "%ld CPUs online", sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* 12. The user's handlers: a C plugin and a handler process. */
+static void table_handlers(const struct bench_handlers *hb)
+{
+    struct figure *f;
+    f = add_fig("handler_plugin_wall", "12. getpid()i by a C plugin (--plugin): wall per call",
+                hb->plugin_ns, "ns", hb->builtin_ns, "built-in answer", hb->plugin_ratio);
+    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
+    snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted%s%s", hb->plugin_n,
+             f->met == 0 ? "; " : "", f->met == 0 ? "see the ratio" : "");
+    f = add_fig("handler_process_wall",
+                "12. getpid()i by a handler process (--handler, python3): wall per call",
+                hb->proc_ns, "ns", hb->builtin_small_ns, "built-in answer", hb->proc_ratio);
+    if (hb->skipped[0])
+        snprintf(f->note, sizeof f->note, "skipped: %s", hb->skipped);
+    else
+        snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted; measured, no "
+                 "goal", hb->proc_n);
+}
+
+/* Every figure, in the table's order. */
+static void build_table(const struct bench *b, const struct results *r)
+{
+    const struct workload *const ws[3] = { &r->ping, &r->writer, &r->importer };
+    table_floor(r);
+    table_run(r);
+    table_record(ws);
+    table_trace(ws);
+    table_replay(ws);
+    table_memory(b, r);
+    table_concurrency(r);
+    table_many_runs(&r->mr);
+    add_pypy_figures(&r->py);
+    table_handlers(&r->hb);
+}
+
+/* The table on stdout with the run's circumstances and the memory and CPU
+ * attribution checks, then as markdown and JSON when asked. */
+static void report(struct bench *b, const struct results *r, struct machine *m, double total)
+{
+    const struct rusage_check *rc = &r->rc;
+    printf("sandtrace bench, %s, %ld CPU%s (%s), %s, %s mode, %.0f s, load average %s at the "
+           "start and %s at the end\n\n",
+           m->when, m->nproc, m->nproc > 1 ? "s" : "", m->cpu, m->kernel,
+           b->quick ? "quick" : "full", total, m->load_start, m->load_end);
+    print_table(stdout);
+    printf("\nmemory: wait4's ru_maxrss (max of the controller and its reaped guest): %ld KiB "
+           "(%ld calls), %ld KiB (%ld calls), %ld KiB (%ld calls); the ping guest alone: %ld KiB; "
+           "the controller's VmHWM sampled while it ran: %ld, %ld, %ld KiB\n",
+           r->msmall.p.maxrss_kb, b->mem_small, r->mmid.p.maxrss_kb, b->mem_mid,
+           r->mbig.p.maxrss_kb, b->mem_big, r->guest_alone.maxrss_kb, r->msmall.p.hwm_kb,
+           r->mmid.p.hwm_kb, r->mbig.p.hwm_kb);
+    printf("cpu attribution check (first ping run): wait4 user+sys %.3f s; the zombie's "
+           "/proc stat: own %.2f s + reaped children %.2f s; outcome: guest %.3f s, "
+           "controller during the run %.3f s (so wait4 - guest = %.3f s)\n",
+           rc->wait4_cpu, rc->proc_self, rc->proc_children, rc->outcome_guest,
+           rc->outcome_controller, rc->wait4_cpu - rc->outcome_guest);
+    if (b->md_path) {
+        FILE *md = fopen(b->md_path, "w");
+        if (!md)
+            die("cannot write '%s': %s", b->md_path, strerror(errno));
+        fprintf(md, "Measured %s on %ld CPU%s (%s), %s; %s mode, %.0f s; load average %s at "
+                "the start, %s at the end.\n\n",
+                m->when, m->nproc, m->nproc > 1 ? "s" : "", m->cpu, m->kernel,
+                b->quick ? "quick" : "full", total, m->load_start, m->load_end);
+        print_table(md);
+        fclose(md);
+    }
+    if (b->json_path)
+        write_json(b, m, rc, total);
+}
+
 int main(int argc, char **argv)
 {
     struct bench b;
@@ -871,313 +1285,13 @@ int main(int argc, char **argv)
     path_join(b.log, sizeof b.log, b.tmp, "stderr.log");
     make_tree(&b);
 
-    /* The request bytes of getpid()i, encoded by the controller's own codec
-     * (tests/bench/test_bench_floor.c checks them against a real guest). */
-    unsigned char req[ST_WIRE_MAX_REQUEST];
-    int req_len = bench_floor_request(req, sizeof req);
-    if (req_len < 0)
-        die("cannot encode the floor's request");
-
-    char ping_n[32], writer_n[32], writer_size[32], rounds[32], mount[PATH_MAX + 8];
-    snprintf(ping_n, sizeof ping_n, "%ld", b.ping_n);
-    snprintf(writer_n, sizeof writer_n, "%ld", b.writer_n);
-    snprintf(writer_size, sizeof writer_size, "%ld", b.writer_size);
-    snprintf(rounds, sizeof rounds, "%ld", b.importer_rounds);
-    snprintf(mount, sizeof mount, "/lib=%s", b.tree);
-    const char *ping_argv[] = { "ping", ping_n, NULL };
-    const char *writer_argv[] = { "writer", writer_n, writer_size, NULL };
-    const char *importer_argv[] = { "importer", "/lib", rounds, NULL };
-    const char *importer_extra[] = { "--mount", mount, NULL };
-    struct workload ping = { .name = "ping", .argv = ping_argv, .jail_diag = 1 };
-    struct workload writer = { .name = "writer", .argv = writer_argv };
-    struct workload importer = { .name = "importer", .argv = importer_argv, .extra = importer_extra };
-
-    struct series floor_ns = { .n = 0 }, floor_cpu = { .n = 0 };
-    struct series floor_nb_ns = { .n = 0 }, floor_nb_cpu = { .n = 0 };
-    struct series floor_nb_ratio = { .n = 0 }, floor_nb_cpu_ratio = { .n = 0 };
-    struct rusage_check rc = { NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0, 0, 0, 0 };
-    progress("%s mode: %d repetitions of floor, ping %ld, writer %ld x %ld B, importer %ld rounds "
-             "(run, record, replay each)",
-             b.quick ? "quick" : "full", b.reps, b.ping_n, b.writer_n, b.writer_size,
-             b.importer_rounds);
-    for (int rep = 0; rep < b.reps; rep++) {
-        progress("repetition %d/%d", rep + 1, b.reps);
-        struct series f1 = { .n = 0 }, c1 = { .n = 0 }, fnb = { .n = 0 }, cnb = { .n = 0 };
-        floor_once(&b, req, (size_t)req_len, &f1, &c1, 0);
-        floor_once(&b, req, (size_t)req_len, &fnb, &cnb, 1);
-        push(&floor_nb_ns, fnb.v[0]);
-        push(&floor_nb_cpu, cnb.v[0]);
-        push(&floor_nb_ratio, fnb.v[0] / f1.v[0]);
-        push(&floor_nb_cpu_ratio, cnb.v[0] / c1.v[0]);
-        measure_workload(&b, &ping, rep, f1.v[0], c1.v[0], 1, &rc);
-        struct series f2 = { .n = 0 }, c2 = { .n = 0 };
-        floor_once(&b, req, (size_t)req_len, &f2, &c2, 0);
-        measure_workload(&b, &writer, rep, f2.v[0], c2.v[0], 2, NULL);
-        measure_workload(&b, &importer, rep, 0, 0, 0, NULL);
-        push(&floor_ns, f1.v[0]);
-        push(&floor_ns, f2.v[0]);
-        push(&floor_cpu, c1.v[0]);
-        push(&floor_cpu, c2.v[0]);
-    }
-
-    /* 7. Memory: the recording controller's peak RSS, small and big. */
-    char trace[PATH_MAX], small_n[32], mid_n[32], big_n[32];
-    path_join(trace, sizeof trace, b.tmp, "memory.sbt");
-    snprintf(small_n, sizeof small_n, "%ld", b.mem_small);
-    snprintf(mid_n, sizeof mid_n, "%ld", b.mem_mid);
-    snprintf(big_n, sizeof big_n, "%ld", b.mem_big);
-    const char *small_argv[] = { "ping", small_n, NULL };
-    const char *mid_argv[] = { "ping", mid_n, NULL };
-    const char *big_argv[] = { "ping", big_n, NULL };
-    struct subject msmall, mmid, mbig;
-    progress("memory: recording ping %ld, ping %ld, then ping %ld", b.mem_small, b.mem_mid,
-             b.mem_big);
-    run_subject(&b, MODE_RECORD, trace, NULL, small_argv, 2, &msmall);
-    run_subject(&b, MODE_RECORD, trace, NULL, mid_argv, 20, &mmid);
-    run_subject(&b, MODE_RECORD, trace, NULL, big_argv, 20, &mbig);
-    unlink(trace);
-    /* wait4's ru_maxrss is the larger of the controller's and its guest's
-     * peaks: measure the guest alone (dump mode: it starts, prints its
-     * function list and exits) to show which one it is. */
-    char ping_path[PATH_MAX];
-    path_join(ping_path, sizeof ping_path, b.guests, "ping");
-    char *dump_argv[] = { ping_path, "0", NULL };
-    struct bench_proc guest_alone;
-    setenv("RPY_SANDBOX_DUMP", "1", 1);
-    int dump_rc = bench_spawn(dump_argv, NULL, NULL, &guest_alone);
-    unsetenv("RPY_SANDBOX_DUMP");
-    if (dump_rc < 0 || bench_wait(&guest_alone, 0) < 0)
-        die("cannot run the ping guest alone: %s", strerror(errno));
-    rc.maxrss_small = msmall.p.maxrss_kb;
-    rc.maxrss_mid = mmid.p.maxrss_kb;
-    rc.maxrss_big = mbig.p.maxrss_kb;
-    rc.hwm_mid = mmid.p.hwm_kb;
-    rc.maxrss_guest_alone = guest_alone.maxrss_kb;
-    rc.hwm_small = msmall.p.hwm_kb;
-    rc.hwm_big = mbig.p.hwm_kb;
-
-    /* 8. Concurrency: M sandboxes with ping at once. */
-    static const int conc_m[3] = { 1, 10, 100 };
-    struct series conc_rate[3], conc_cpu[3], conc_busy[3];
-    memset(conc_rate, 0, sizeof conc_rate);
-    memset(conc_cpu, 0, sizeof conc_cpu);
-    memset(conc_busy, 0, sizeof conc_busy);
-    char conc_n[32], guest[PATH_MAX];
-    snprintf(conc_n, sizeof conc_n, "%ld", b.conc_n);
-    path_join(guest, sizeof guest, b.guests, "ping");
-    char *conc_argv[] = { b.sandtrace, "run", "--quiet", "--", guest, conc_n, NULL };
-    for (int rep = 0; rep < b.conc_reps; rep++) {
-        for (int k = 0; k < 3; k++) {
-            int nsb = conc_m[k];
-            progress("concurrency: %d sandbox%s of ping %ld (repetition %d/%d)", nsb,
-                     nsb > 1 ? "es" : "", b.conc_n, rep + 1, b.conc_reps);
-            static struct bench_proc procs[MAX_CONC];
-            double t0 = bench_now();
-            for (int i = 0; i < nsb; i++)
-                if (bench_spawn(conc_argv, NULL, NULL, &procs[i]) < 0)
-                    die("cannot start sandtrace: %s", strerror(errno));
-            for (int i = 0; i < nsb; i++) {
-                if (bench_wait(&procs[i], 0) < 0)
-                    die("cannot wait for sandtrace: %s", strerror(errno));
-                if (!WIFEXITED(procs[i].status) || WEXITSTATUS(procs[i].status) != 0)
-                    die("a concurrent sandtrace run failed (wait status 0x%x)", procs[i].status);
-            }
-            double wall = bench_now() - t0;
-            double cpu = 0; /* every sandtrace with its guest (bench_proc.h) */
-            for (int i = 0; i < nsb; i++)
-                cpu += procs[i].cpu;
-            double calls = (double)nsb * (double)(b.conc_n + 1);
-            push(&conc_rate[k], calls / wall);
-            push(&conc_cpu[k], cpu / calls * 1e9);
-            push(&conc_busy[k], cpu / wall);
-        }
-    }
-    /* 11. The real PyPys (bench_pypy.h), when a build is there. */
-    struct bench_pypy py;
-    bench_pypy_measure(b.sandtrace, b.build, b.tmp, b.log, b.quick, &py);
-    /* 12. Calls answered by the user's handlers (bench_handlers.h). */
-    struct bench_handlers hb;
-    bench_handlers_measure(b.sandtrace, b.build, b.tmp, b.log, b.quick, &hb);
-
-    /* ------------------------------------------------------- the table */
-    struct figure *f;
-    double fl = med(&floor_ns), flc = med(&floor_cpu);
-    add_fig("floor_round_trip", "1. pipe floor: one getpid()i round trip (10 B + 9 B)", fl, "ns",
-            NAN, NULL, NAN);
-    add_fig("floor_cpu", "1. pipe floor: answering side's CPU per round trip", flc, "ns", NAN,
-            NULL, NAN);
-    add_fig("floor_nonblocking", "1. (diagnostic) floor read the controller's way (O_NONBLOCK, "
-            "poll on EAGAIN)", med(&floor_nb_ns), "ns", fl, "floor", med(&floor_nb_ratio));
-    add_fig("floor_nonblocking_cpu", "1. (diagnostic) its answering side's CPU per round trip",
-            med(&floor_nb_cpu), "ns", flc, "floor's", med(&floor_nb_cpu_ratio));
-
-    f = add_fig("ping_wall", "2. run ping: wall per call", med(&ping.run_wall), "ns", fl,
-                "floor", med(&ping.floor_ratio));
-    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
-    add_why(f, "%.2f without the seccomp jail; the controller's CPU per call is %.2f x the "
-               "floor's", med(&ping.nojail_ratio), med(&ping.cpu_floor_ratio));
-    f = add_fig("ping_ctrl_cpu", "2. run ping: controller CPU per call", med(&ping.run_cpu), "ns",
-                flc, "floor's answering CPU", med(&ping.cpu_floor_ratio));
-    set_goal(f, G_LT, 0, 1000, "< 1000 ns");
-    add_why(f, "a bare read() + write() round trip already costs %.0f ns of "
-                                  "CPU on this machine", flc);
-    add_fig("ping_nojail_wall", "2. (diagnostic) run ping --no-seccomp: wall per call",
-            med(&ping.nojail_wall), "ns", fl, "floor", med(&ping.nojail_ratio));
-
-    f = add_fig("writer_wall", "3. run writer (64 B): wall per call", med(&writer.run_wall), "ns",
-                2 * fl, "2 x floor", med(&writer.floor_ratio));
-    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
-    add_why(f, "the controller's CPU per call is %.2f x twice the floor's; each call also "
-               "writes its 64 B to stdout", med(&writer.cpu_floor_ratio));
-    add_fig("writer_ctrl_cpu", "3. run writer: controller CPU per call", med(&writer.run_cpu),
-            "ns", 2 * flc, "2 x floor's answering CPU", med(&writer.cpu_floor_ratio));
-
-    struct workload *ws[3] = { &ping, &writer, &importer };
-    for (int i = 0; i < 3; i++) {
-        struct workload *w = ws[i];
-        char name[96];
-        snprintf(name, sizeof name, "4. record %s: wall per call", w->name);
-        f = add_fig(w == &ping ? "record_ping_wall" : w == &writer ? "record_writer_wall"
-                                                                   : "record_importer_wall",
-                    name, med(&w->rec_wall), "ns", med(&w->run_wall), "run", med(&w->rec_ratio_wall));
-        set_goal(f, G_LE, 1, 1.05, "ratio <= 1.05");
-        add_why(f, "encoding and compressing the events costs %.0f ns of controller CPU per call",
-                med(&w->rec_cpu) - med(&w->run_cpu));
-        snprintf(name, sizeof name, "4. record %s: controller CPU per call", w->name);
-        add_fig(w == &ping ? "record_ping_cpu" : w == &writer ? "record_writer_cpu"
-                                                              : "record_importer_cpu",
-                name, med(&w->rec_cpu), "ns", med(&w->run_cpu), "run", med(&w->rec_ratio_cpu));
-    }
-    for (int i = 0; i < 3; i++) {
-        struct workload *w = ws[i];
-        char name[96];
-        snprintf(name, sizeof name, "5. trace bytes per call, %s", w->name);
-        f = add_fig(w == &ping ? "trace_ping_bytes" : w == &writer ? "trace_writer_bytes"
-                                                                   : "trace_importer_bytes",
-                    name, med(&w->trace_per_call), "B", NAN, NULL, NAN);
-        if (w == &ping)
-            set_goal(f, G_LE, 0, 4, "<= 4 B");
-        snprintf(name, sizeof name, "5. trace size / bytes over the pipes, %s", w->name);
-        add_fig(w == &ping ? "trace_ping_vs_pipe" : w == &writer ? "trace_writer_vs_pipe"
-                                                                 : "trace_importer_vs_pipe",
-                name, med(&w->trace_per_pipe), "", NAN, NULL, NAN);
-    }
-    for (int i = 0; i < 3; i++) {
-        struct workload *w = ws[i];
-        char name[96];
-        snprintf(name, sizeof name, "6. replay %s: wall per call", w->name);
-        f = add_fig(w == &ping ? "replay_ping_wall" : w == &writer ? "replay_writer_wall"
-                                                                   : "replay_importer_wall",
-                    name, med(&w->rep_wall), "ns", med(&w->rec_wall), "recorded run",
-                    med(&w->rep_ratio));
-        set_goal(f, G_LE, 1, 1.00, "ratio <= 1.00");
-        add_why(f, "%+.0f ns per call", med(&w->rep_wall) - med(&w->rec_wall));
-    }
-    char name[96];
-    snprintf(name, sizeof name, "7. recording controller peak RSS, %ld calls", b.mem_big);
-    char bl[64];
-    snprintf(bl, sizeof bl, "%ld calls", b.mem_small);
-    f = add_fig("memory_peak_rss", name, (double)mbig.p.maxrss_kb, "KiB",
-                (double)msmall.p.maxrss_kb, bl,
-                (double)mbig.p.maxrss_kb / (double)msmall.p.maxrss_kb);
-    set_goal(f, G_LE, 1, 1.10, "flat: ratio <= 1.10");
-    add_why(f, "from %ld to %ld calls the ratio is %.3f: bounded, see README", b.mem_mid,
-            b.mem_big, (double)mbig.p.maxrss_kb / (double)mmid.p.maxrss_kb);
-    struct figure *fmem = f;
-    snprintf(name, sizeof name, "7. (diagnostic) the same, %ld calls against %ld", b.mem_big,
-             b.mem_mid);
-    snprintf(bl, sizeof bl, "%ld calls", b.mem_mid);
-    add_fig("memory_peak_rss_mid", name, (double)mbig.p.maxrss_kb, "KiB", (double)mmid.p.maxrss_kb,
-            bl, (double)mbig.p.maxrss_kb / (double)mmid.p.maxrss_kb);
-    f = fmem;
-    if (guest_alone.maxrss_kb >= msmall.p.maxrss_kb)
-        snprintf(f->note, sizeof f->note, "(the guest alone peaks at %ld KiB: this may be the "
-                 "guest's)", guest_alone.maxrss_kb);
-    double r1 = med(&conc_rate[0]), r10 = med(&conc_rate[1]), r100 = med(&conc_rate[2]);
-    add_fig("concurrency_1", "8. 1 sandbox (ping): calls per second", r1, "calls/s", NAN, NULL,
-            NAN);
-    f = add_fig("concurrency_10", "8. 10 sandboxes at once: calls per second", r10, "calls/s", r1,
-                "1 sandbox", r10 / r1);
-    set_goal(f, G_GT, 1, 1.0, "grows: ratio > 1");
-    add_why(f, "our processes kept %.2f cores busy with 1 sandbox and %.2f with 10 (of %ld)",
-            med(&conc_busy[0]), med(&conc_busy[1]), sysconf(_SC_NPROCESSORS_ONLN));
-    f = add_fig("concurrency_100", "8. 100 sandboxes at once: calls per second", r100, "calls/s",
-                r10, "10 sandboxes", r100 / r10);
-    set_goal(f, G_GE, 1, 0.90, "holds (cores busy): >= 0.90");
-    add_why(f, "CPU per call (controller and guest) went from %.0f to %.0f ns, with %.2f and "
-               "%.2f cores busy", med(&conc_cpu[1]), med(&conc_cpu[2]), med(&conc_busy[1]),
-            med(&conc_busy[2]));
-    static const char *const conc_ids[3] = { "concurrency_cpu_1", "concurrency_cpu_10",
-                                              "concurrency_cpu_100" };
-    for (int k = 0; k < 3; k++) {
-        char cname[96], cbl[32];
-        snprintf(cname, sizeof cname, "8. (diagnostic) %d sandbox%s: CPU per call, controller "
-                 "and guest", conc_m[k], conc_m[k] > 1 ? "es" : "");
-        snprintf(cbl, sizeof cbl, "%d sandbox%s", k ? conc_m[k - 1] : 0, k > 1 ? "es" : "");
-        f = add_fig(conc_ids[k], cname, med(&conc_cpu[k]), "ns", k ? med(&conc_cpu[k - 1]) : NAN,
-                    k ? cbl : NULL, k ? med(&conc_cpu[k]) / med(&conc_cpu[k - 1]) : NAN);
-        snprintf(f->note, sizeof f->note, "%.2f cores busy", med(&conc_busy[k]));
-    }
-
-    struct many_runs mr;
-    measure_many_runs(&b, &mr);
-    remove_tmp(); /* after the last figure that writes there */
-    snprintf(name, sizeof name, "9. index: calls indexed per second (writer, %ld calls)", mr.idx_calls);
-    f = add_fig("index_calls_per_s", name, med(&mr.idx_rate), "calls/s", med(&mr.dump_rate),
-                "dump of the same trace", med(&mr.idx_ratio));
-    snprintf(f->note, sizeof f->note, "a row per call in SQLite, in transactions, WAL; dump writes to "
-             "/dev/null");
-    snprintf(name, sizeof name, "10. replay --check of %ld traces: traces per second, -j 2", mr.corpus_n);
-    f = add_fig("replay_corpus_j2", name, med(&mr.rep2_rate), "traces/s", med(&mr.rep1_rate), "-j 1",
-                med(&mr.rep_ratio));
-    set_goal(f, G_GT, 1, 1.0, "scales: ratio > 1");
-    add_why(f, "%ld CPUs online", sysconf(_SC_NPROCESSORS_ONLN));
-
-    add_pypy_figures(&py);
-    f = add_fig("handler_plugin_wall", "12. getpid()i by a C plugin (--plugin): wall per call",
-                hb.plugin_ns, "ns", hb.builtin_ns, "built-in answer", hb.plugin_ratio);
-    set_goal(f, G_LE, 1, 1.10, "ratio <= 1.10");
-    snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted%s%s", hb.plugin_n,
-             f->met == 0 ? "; " : "", f->met == 0 ? "see the ratio" : "");
-    f = add_fig("handler_process_wall",
-                "12. getpid()i by a handler process (--handler, python3): wall per call",
-                hb.proc_ns, "ns", hb.builtin_small_ns, "built-in answer", hb.proc_ratio);
-    if (hb.skipped[0])
-        snprintf(f->note, sizeof f->note, "skipped: %s", hb.skipped);
-    else
-        snprintf(f->note, sizeof f->note, "%ld calls per run, start-up subtracted; measured, no goal",
-                 hb.proc_n);
+    static struct results r; /* zeroed: the series start empty */
+    measure_all(&b, &r);
+    build_table(&b, &r);
 
     machine_info(&m);
     read_loadavg(m.load_end, sizeof m.load_end);
     double total = bench_now() - t_begin;
-    printf("sandtrace bench, %s, %ld CPU%s (%s), %s, %s mode, %.0f s, load average %s at the "
-           "start and %s at the end\n\n",
-           m.when, m.nproc, m.nproc > 1 ? "s" : "", m.cpu, m.kernel, b.quick ? "quick" : "full",
-           total, m.load_start, m.load_end);
-    print_table(stdout);
-    printf("\nmemory: wait4's ru_maxrss (max of the controller and its reaped guest): %ld KiB "
-           "(%ld calls), %ld KiB (%ld calls), %ld KiB (%ld calls); the ping guest alone: %ld KiB; "
-           "the controller's VmHWM sampled while it ran: %ld, %ld, %ld KiB\n",
-           msmall.p.maxrss_kb, b.mem_small, mmid.p.maxrss_kb, b.mem_mid, mbig.p.maxrss_kb,
-           b.mem_big, guest_alone.maxrss_kb, msmall.p.hwm_kb, mmid.p.hwm_kb, mbig.p.hwm_kb);
-    printf("cpu attribution check (first ping run): wait4 user+sys %.3f s; the zombie's "
-           "/proc stat: own %.2f s + reaped children %.2f s; outcome: guest %.3f s, "
-           "controller during the run %.3f s (so wait4 - guest = %.3f s)\n",
-           rc.wait4_cpu, rc.proc_self, rc.proc_children, rc.outcome_guest,
-           rc.outcome_controller, rc.wait4_cpu - rc.outcome_guest);
-    if (b.md_path) {
-        FILE *md = fopen(b.md_path, "w");
-        if (!md)
-            die("cannot write '%s': %s", b.md_path, strerror(errno));
-        fprintf(md, "Measured %s on %ld CPU%s (%s), %s; %s mode, %.0f s; load average %s at "
-                "the start, %s at the end.\n\n",
-                m.when, m.nproc, m.nproc > 1 ? "s" : "", m.cpu, m.kernel,
-                b.quick ? "quick" : "full", total, m.load_start, m.load_end);
-        print_table(md);
-        fclose(md);
-    }
-    if (b.json_path)
-        write_json(&b, &m, &rc, total);
+    report(&b, &r, &m, total);
     return 0;
 }

@@ -360,6 +360,163 @@ static int make_data(const char *tmp)
     return fclose(f);
 }
 
+/* What every workload of bench_pypy_measure shares: where to run, how
+ * many repetitions, the system-call counter (which can fall back from perf
+ * to strace, then to none, as runs go) and the results. */
+struct measure {
+    const char *sandtrace, *tmp, *log;
+    int quick, reps;
+    const char *perf, *strace;
+    enum counter how;
+    struct bench_pypy *out;
+};
+
+/* A workload's runs: o[rep][mode][zero iterations]. */
+struct runs {
+    struct one o[MAX_REPS][M_MODES][2];
+};
+
+/* Every repetition of every mode, at n and at 0 iterations, in an order
+ * that alternates. 0, or -1 with the build's skipped reason filled. */
+static int run_reps(const struct measure *m, const struct build *bd, const struct workload *w,
+                    long n, int b, struct runs *rs)
+{
+    for (int rep = 0; rep < m->reps; rep++) {
+        progress(bd->name, w->name, rep + 1, m->reps);
+        for (int s = 0; s < 2 * M_MODES; s++) {
+            int k = rep % 2 ? 2 * M_MODES - 1 - s : s;
+            int mode = k / 2, zero = k % 2;
+            if (run_one(m->sandtrace, bd, w, zero ? 0 : n, mode, m->tmp, m->log,
+                        &rs->o[rep][mode][zero], m->out->skipped[b],
+                        sizeof m->out->skipped[b]) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Start-up (the runs at 0 iterations), the median of each mode's, is
+ * taken off every run at N: one slow start on a loaded machine then spoils
+ * no repetition. */
+static void start_up(const struct runs *rs, int reps, struct one z[M_MODES])
+{
+    for (int mode = 0; mode < M_MODES; mode++) {
+        double v[4][MAX_REPS];
+        for (int rep = 0; rep < reps; rep++) {
+            v[0][rep] = rs->o[rep][mode][1].wall;
+            v[1][rep] = rs->o[rep][mode][1].ctrl;
+            v[2][rep] = rs->o[rep][mode][1].guest;
+            v[3][rep] = rs->o[rep][mode][1].calls;
+        }
+        z[mode] = (struct one){ median(v[0], (size_t)reps), median(v[1], (size_t)reps),
+                                median(v[2], (size_t)reps), median(v[3], (size_t)reps) };
+    }
+}
+
+/* The per-request figures of each repetition, start-up taken off, and
+ * their medians in *r. 0, or -1 with the build's skipped reason filled
+ * when the modes did not make the same requests. */
+static int fill_row(const struct measure *m, const struct workload *w, long n, int b,
+                    const struct runs *rs, struct bench_pypy_row *r)
+{
+    double wall[MAX_REPS], ctrl[MAX_REPS], guest[MAX_REPS], ratio[MAX_REPS];
+    double rwall[MAX_REPS], rctrl[MAX_REPS], rratio[MAX_REPS], per_iter[MAX_REPS];
+    double pwall[MAX_REPS], pctrl[MAX_REPS], pratio[MAX_REPS];
+    int reps = m->reps;
+    struct one z[M_MODES];
+    start_up(rs, reps, z);
+    for (int rep = 0; rep < reps; rep++) {
+        const struct one *run = &rs->o[rep][M_RUN][0], *rec = &rs->o[rep][M_RECORD][0],
+                         *pol = &rs->o[rep][M_POLLED][0];
+        double dc = run->calls - z[M_RUN].calls, rdc = rec->calls - z[M_RECORD].calls,
+               pdc = pol->calls - z[M_POLLED].calls;
+        if (dc <= 0 || rdc != dc || pdc != dc) {
+            snprintf(m->out->skipped[b], sizeof m->out->skipped[b],
+                     "%s: run made %.0f requests more at %ld iterations, record %.0f, "
+                     "run with polled waits %.0f", w->name, dc, n, rdc, pdc);
+            return -1;
+        }
+        wall[rep] = (run->wall - z[M_RUN].wall) / dc * 1e9;
+        ctrl[rep] = (run->ctrl - z[M_RUN].ctrl) / dc * 1e9;
+        guest[rep] = (run->guest - z[M_RUN].guest) / dc * 1e9;
+        ratio[rep] = wall[rep] / guest[rep];
+        rwall[rep] = (rec->wall - z[M_RECORD].wall) / dc * 1e9;
+        rctrl[rep] = (rec->ctrl - z[M_RECORD].ctrl) / dc * 1e9;
+        rratio[rep] = rwall[rep] / wall[rep];
+        pwall[rep] = (pol->wall - z[M_POLLED].wall) / dc * 1e9;
+        pctrl[rep] = (pol->ctrl - z[M_POLLED].ctrl) / dc * 1e9;
+        pratio[rep] = ctrl[rep] / pctrl[rep];
+        per_iter[rep] = dc / (double)n;
+    }
+    r->requests_per_iter = median(per_iter, (size_t)reps);
+    r->wall_ns = median(wall, (size_t)reps);
+    r->ctrl_ns = median(ctrl, (size_t)reps);
+    r->guest_ns = median(guest, (size_t)reps);
+    r->wall_guest_ratio = median(ratio, (size_t)reps);
+    r->rec_wall_ns = median(rwall, (size_t)reps);
+    r->rec_ctrl_ns = median(rctrl, (size_t)reps);
+    r->rec_ratio = median(rratio, (size_t)reps);
+    r->poll_wall_ns = median(pwall, (size_t)reps);
+    r->poll_ctrl_ns = median(pctrl, (size_t)reps);
+    r->poll_ctrl_ratio = median(pratio, (size_t)reps);
+    return 0;
+}
+
+/* The system calls per request of a row, with perf trace, else strace;
+ * when neither can trace, NAN and m->how left at C_NONE for the rest. */
+static void count_row(struct measure *m, const struct build *bd, const struct workload *w,
+                      long n, struct bench_pypy_row *r)
+{
+    r->sc_ctrl = r->sc_guest = r->sc_ctrl_poll = r->sc_guest_poll = NAN;
+    while (m->how != C_NONE) {
+        /* Counting slows every call down: a quarter of the
+         * iterations, and counts, not times, are kept. */
+        enum counter how = m->how;
+        const char *tool = how == C_PERF ? m->perf : m->strace;
+        fprintf(stderr, "bench: real PyPy: %s %s, system calls counted with %s\n",
+                bd->name, w->name, how == C_PERF ? "perf trace" : "strace");
+        if (count_per_request(how, tool, m->sandtrace, bd, w, n, 0, m->tmp, m->log, &r->sc_ctrl,
+                              &r->sc_guest) == 0 &&
+            count_per_request(how, tool, m->sandtrace, bd, w, n, 1, m->tmp, m->log,
+                              &r->sc_ctrl_poll, &r->sc_guest_poll) == 0) {
+            r->sc_tool = how == C_PERF ? "perf trace" : "strace";
+            break;
+        }
+        r->sc_ctrl = r->sc_guest = r->sc_ctrl_poll = r->sc_guest_poll = NAN;
+        if (how == C_PERF && m->strace) {
+            m->how = C_STRACE; /* perf refused (permissions): strace for the rest */
+            continue;
+        }
+        m->how = C_NONE;
+        snprintf(m->out->strace_note, sizeof m->out->strace_note,
+                 "neither perf trace nor strace could trace sandtrace here");
+    }
+}
+
+/* Every workload on one build (b, its index): a row each, or none, with
+ * the build's skipped reason, when one fails. */
+static void measure_build(struct measure *m, int b, const struct build *bd)
+{
+    struct bench_pypy *out = m->out;
+    int first_row = out->nrows;
+    for (int wi = 0; wi < BENCH_PYPY_WORKLOADS; wi++) {
+        const struct workload *w = &workloads[wi];
+        long n = m->quick ? w->n_quick : w->n;
+        struct runs rs;
+        struct bench_pypy_row *r = &out->rows[out->nrows];
+        if (run_reps(m, bd, w, n, b, &rs) < 0 || fill_row(m, w, n, b, &rs, r) < 0) {
+            out->nrows = first_row;
+            return;
+        }
+        out->nrows++;
+        r->build = bd->name;
+        r->workload = w->name;
+        r->statement = w->statement;
+        r->n = n;
+        count_row(m, bd, w, n, r);
+    }
+}
+
 void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char *tmp,
                         const char *log, int quick, struct bench_pypy *out)
 {
@@ -368,10 +525,12 @@ void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char
         { "pypy2", "PYPY_SANDBOX", "pypy2-sandbox/bin/pypy-c-sandbox", "", "" },
         { "pypy3", "PYPY3_SANDBOX", "pypy3-sandbox/bin/pypy3-c-sandbox", "", "" },
     };
-    int reps = quick ? 1 : 3;
-    const char *perf = find_tool("perf"), *strace = find_tool("strace");
-    enum counter how = perf ? C_PERF : strace ? C_STRACE : C_NONE;
-    if (how == C_NONE)
+    struct measure m = { .sandtrace = sandtrace, .tmp = tmp, .log = log, .quick = quick,
+                         .reps = quick ? 1 : 3, .out = out };
+    m.perf = find_tool("perf");
+    m.strace = find_tool("strace");
+    m.how = m.perf ? C_PERF : m.strace ? C_STRACE : C_NONE;
+    if (m.how == C_NONE)
         snprintf(out->strace_note, sizeof out->strace_note, "neither perf nor strace on this "
                  "machine");
     if (make_data(tmp) < 0) {
@@ -380,109 +539,7 @@ void bench_pypy_measure(const char *sandtrace, const char *build_dir, const char
         return;
     }
     for (int b = 0; b < BENCH_PYPY_BUILDS; b++) {
-        struct build *bd = &builds[b];
-        if (!find_build(bd, build_dir, out->skipped[b], sizeof out->skipped[b]))
-            continue;
-        int first_row = out->nrows;
-        for (int wi = 0; wi < BENCH_PYPY_WORKLOADS; wi++) {
-            const struct workload *w = &workloads[wi];
-            long n = quick ? w->n_quick : w->n;
-            double wall[MAX_REPS], ctrl[MAX_REPS], guest[MAX_REPS], ratio[MAX_REPS];
-            double rwall[MAX_REPS], rctrl[MAX_REPS], rratio[MAX_REPS], per_iter[MAX_REPS];
-            double pwall[MAX_REPS], pctrl[MAX_REPS], pratio[MAX_REPS];
-            /* o[rep][mode][zero iterations] */
-            struct one o[MAX_REPS][M_MODES][2];
-            for (int rep = 0; rep < reps; rep++) {
-                progress(bd->name, w->name, rep + 1, reps);
-                for (int s = 0; s < 2 * M_MODES; s++) {
-                    int k = rep % 2 ? 2 * M_MODES - 1 - s : s;
-                    int mode = k / 2, zero = k % 2;
-                    if (run_one(sandtrace, bd, w, zero ? 0 : n, mode, tmp, log, &o[rep][mode][zero],
-                                out->skipped[b], sizeof out->skipped[b]) < 0) {
-                        out->nrows = first_row;
-                        goto next_build;
-                    }
-                }
-            }
-            /* Start-up (the runs at 0 iterations), the median of each
-             * mode's, is taken off every run at N: one slow start on a
-             * loaded machine then spoils no repetition. */
-            struct one z[M_MODES];
-            for (int mode = 0; mode < M_MODES; mode++) {
-                double v[4][MAX_REPS];
-                for (int rep = 0; rep < reps; rep++) {
-                    v[0][rep] = o[rep][mode][1].wall;
-                    v[1][rep] = o[rep][mode][1].ctrl;
-                    v[2][rep] = o[rep][mode][1].guest;
-                    v[3][rep] = o[rep][mode][1].calls;
-                }
-                z[mode] = (struct one){ median(v[0], (size_t)reps), median(v[1], (size_t)reps),
-                                        median(v[2], (size_t)reps), median(v[3], (size_t)reps) };
-            }
-            for (int rep = 0; rep < reps; rep++) {
-                const struct one *run = &o[rep][M_RUN][0], *rec = &o[rep][M_RECORD][0],
-                                 *pol = &o[rep][M_POLLED][0];
-                double dc = run->calls - z[M_RUN].calls, rdc = rec->calls - z[M_RECORD].calls,
-                       pdc = pol->calls - z[M_POLLED].calls;
-                if (dc <= 0 || rdc != dc || pdc != dc) {
-                    snprintf(out->skipped[b], sizeof out->skipped[b],
-                             "%s: run made %.0f requests more at %ld iterations, record %.0f, "
-                             "run with polled waits %.0f", w->name, dc, n, rdc, pdc);
-                    out->nrows = first_row;
-                    goto next_build;
-                }
-                wall[rep] = (run->wall - z[M_RUN].wall) / dc * 1e9;
-                ctrl[rep] = (run->ctrl - z[M_RUN].ctrl) / dc * 1e9;
-                guest[rep] = (run->guest - z[M_RUN].guest) / dc * 1e9;
-                ratio[rep] = wall[rep] / guest[rep];
-                rwall[rep] = (rec->wall - z[M_RECORD].wall) / dc * 1e9;
-                rctrl[rep] = (rec->ctrl - z[M_RECORD].ctrl) / dc * 1e9;
-                rratio[rep] = rwall[rep] / wall[rep];
-                pwall[rep] = (pol->wall - z[M_POLLED].wall) / dc * 1e9;
-                pctrl[rep] = (pol->ctrl - z[M_POLLED].ctrl) / dc * 1e9;
-                pratio[rep] = ctrl[rep] / pctrl[rep];
-                per_iter[rep] = dc / (double)n;
-            }
-            struct bench_pypy_row *r = &out->rows[out->nrows++];
-            r->build = bd->name;
-            r->workload = w->name;
-            r->statement = w->statement;
-            r->n = n;
-            r->requests_per_iter = median(per_iter, (size_t)reps);
-            r->wall_ns = median(wall, (size_t)reps);
-            r->ctrl_ns = median(ctrl, (size_t)reps);
-            r->guest_ns = median(guest, (size_t)reps);
-            r->wall_guest_ratio = median(ratio, (size_t)reps);
-            r->rec_wall_ns = median(rwall, (size_t)reps);
-            r->rec_ctrl_ns = median(rctrl, (size_t)reps);
-            r->rec_ratio = median(rratio, (size_t)reps);
-            r->poll_wall_ns = median(pwall, (size_t)reps);
-            r->poll_ctrl_ns = median(pctrl, (size_t)reps);
-            r->poll_ctrl_ratio = median(pratio, (size_t)reps);
-            r->sc_ctrl = r->sc_guest = r->sc_ctrl_poll = r->sc_guest_poll = NAN;
-            while (how != C_NONE) {
-                /* Counting slows every call down: a quarter of the
-                 * iterations, and counts, not times, are kept. */
-                const char *tool = how == C_PERF ? perf : strace;
-                fprintf(stderr, "bench: real PyPy: %s %s, system calls counted with %s\n",
-                        bd->name, w->name, how == C_PERF ? "perf trace" : "strace");
-                if (count_per_request(how, tool, sandtrace, bd, w, n, 0, tmp, log, &r->sc_ctrl,
-                                      &r->sc_guest) == 0 &&
-                    count_per_request(how, tool, sandtrace, bd, w, n, 1, tmp, log,
-                                      &r->sc_ctrl_poll, &r->sc_guest_poll) == 0) {
-                    r->sc_tool = how == C_PERF ? "perf trace" : "strace";
-                    break;
-                }
-                r->sc_ctrl = r->sc_guest = r->sc_ctrl_poll = r->sc_guest_poll = NAN;
-                if (how == C_PERF && strace) {
-                    how = C_STRACE; /* perf refused (permissions): strace for the rest */
-                    continue;
-                }
-                how = C_NONE;
-                snprintf(out->strace_note, sizeof out->strace_note,
-                         "neither perf trace nor strace could trace sandtrace here");
-            }
-        }
-    next_build:;
+        if (find_build(&builds[b], build_dir, out->skipped[b], sizeof out->skipped[b]))
+            measure_build(&m, b, &builds[b]);
     }
 }
