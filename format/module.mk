@@ -2,7 +2,8 @@
 # by protoc-c into $(BUILD)/gen/format/ (never committed).
 FORMAT_GEN := $(BUILD)/gen/format/trace.pb-c.c
 format_SRCS := format/trace_common.c format/trace_io.c format/trace_writer.c \
-               format/trace_record.c format/trace_reader.c $(FORMAT_GEN)
+               format/trace_record.c format/trace_reader.c \
+               format/trace_header_footer.c format/trace_verify.c $(FORMAT_GEN)
 GEN_SRCS += $(FORMAT_GEN)
 INSTALL_HEADERS += format/trace.h
 COMPONENTS += format

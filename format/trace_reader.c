@@ -12,35 +12,12 @@
 
 #include <zstd.h>
 
-#include "format/trace.pb-c.h"
 #include "common/st_buf.h"
-#include "format/trace_internal.h"
-
-#define ARENA_BLOCK (64u * 1024)
-#define ARENA_RESET_BYTES (1u * 1024 * 1024)
-/* The largest footer a valid trace can have with at most 2^26 chunks. */
-#define MAX_FOOTER_BYTES                                                                     \
-    ((uint64_t)TFO_HEAD_SIZE + ((uint64_t)1 << 26) * TFO_ENTRY_SIZE +                        \
-     (uint64_t)TRACE_MAX_SIGNATURES * (2 + TRACE_MAX_SIG_LEN) + TFO_TRAILER_SIZE)
-#define SCAN_BLOCK 65536
-/* The end of every message about data that ends early: a trace without its
- * footer is being written right now, or its writer stopped without closing it. */
-#define STILL_WRITTEN ": it is still being written, or was cut short"
+#include "format/trace_reader_int.h"
 
 /* --- arena --- */
 
-struct arena_block {
-    struct arena_block *next;
-    size_t used, cap;
-    _Alignas(16) unsigned char data[];
-};
-
-struct arena {
-    struct arena_block *head;
-    size_t total;
-};
-
-static void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc(struct arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
@@ -63,7 +40,7 @@ static void *arena_alloc(struct arena *a, size_t n)
 }
 
 /* Frees every block but one small one, which is kept for reuse. */
-static void arena_reset(struct arena *a)
+void arena_reset(struct arena *a)
 {
     struct arena_block *keep = NULL;
     for (struct arena_block *b = a->head, *next; b; b = next) {
@@ -92,18 +69,18 @@ static void arena_free(struct arena *a)
     a->total = 0;
 }
 
-static void *pb_alloc(void *data, size_t size)
+void *pb_alloc(void *data, size_t size)
 {
     return arena_alloc(data, size);
 }
 
-static void pb_free(void *data, void *ptr)
+void pb_free(void *data, void *ptr)
 {
     (void)data;
     (void)ptr;
 }
 
-static char *arena_strndup(struct arena *a, const void *p, size_t n)
+char *arena_strndup(struct arena *a, const void *p, size_t n)
 {
     char *s = arena_alloc(a, n + 1);
     if (!s)
@@ -116,77 +93,9 @@ static char *arena_strndup(struct arena *a, const void *p, size_t n)
 
 /* --- the reader --- */
 
-struct index_entry {
-    uint64_t offset, first_event, first_time;
-};
-
-struct scan_entry {
-    uint64_t offset, first_event, first_time;
-    uint32_t count, psize;
-};
-
-struct trace_reader {
-    struct trace_io *io;
-    int own_io;
-    int recover;
-    uint8_t key[TRACE_KEY_BYTES];
-    int have_key, keyed;
-    ZSTD_DCtx *dctx;
-    uint64_t file_size;
-    int size_known;
-    uint64_t pos; /* the io's position */
-    uint64_t data_start;
-
-    struct trace_header hdr;
-    struct arena hdr_arena;
-
-    uint8_t chain[TRACE_HASH_BYTES];
-    int chain_known;   /* chain holds the previous chunk's value */
-    int chain_checking;
-    int from_start;    /* every chunk since the file header was read in order */
-    int numbers_known; /* next_chunk_number/next_event are expected values */
-    uint64_t next_chunk_number, next_event;
-
-    uint8_t *cbuf;
-    size_t cbuf_cap;
-    uint8_t *raw;
-    size_t raw_cap, raw_len, raw_pos;
-
-    int in_chunk;
-    uint64_t chunk_off, chunk_number;
-    uint32_t chunk_left, chunk_events;
-    uint64_t seq, prev_time;
-
-    char **sigs;
-    size_t sigs_cap;
-
-    struct index_entry *index; /* from the footer, for seek */
-    size_t nindex;
-    uint64_t index_events;
-    int has_index;
-    struct scan_entry *scanned; /* chunk headers found by seek without an index */
-    size_t nscanned, scanned_cap;
-    uint64_t recover_spent; /* payload bytes read for chunks found by resync */
-    int resyncing;
-    struct index_entry *seen; /* chunks read in order, to check the footer */
-    size_t nseen, seen_cap;
-
-    struct arena arena;
-    int state; /* 0 reading, 1 ended cleanly, <0 sticky error */
-
-    int err_code;
-    uint64_t err_off;
-    char err_msg[256];
-    struct trace_reader_stats st;
-    int last_time_set;
-};
-
-static int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 static void refresh_size(struct trace_reader *r);
 
-static int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
+int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -209,7 +118,7 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem)
 }
 
 /* Reads up to n bytes at r->pos; *got < n only at end of file. */
-static int rd(struct trace_reader *r, void *buf, size_t n, size_t *got)
+int rd(struct trace_reader *r, void *buf, size_t n, size_t *got)
 {
     size_t total = 0;
     while (total < n) {
@@ -227,7 +136,7 @@ static int rd(struct trace_reader *r, void *buf, size_t n, size_t *got)
     return 0;
 }
 
-static int rd_seek(struct trace_reader *r, uint64_t off)
+int rd_seek(struct trace_reader *r, uint64_t off)
 {
     if (off == r->pos)
         return 0;
@@ -269,7 +178,7 @@ static void refresh_size(struct trace_reader *r)
 
 /* 1 when the data reaches offset `end` (always, when the size is unknown:
  * then reading finds out). */
-static int data_reaches(struct trace_reader *r, uint64_t end)
+int data_reaches(struct trace_reader *r, uint64_t end)
 {
     if (!r->size_known || end <= r->file_size)
         return 1;
@@ -277,8 +186,8 @@ static int data_reaches(struct trace_reader *r, uint64_t end)
     return end <= r->file_size;
 }
 
-static int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
-                      const void *b, size_t blen, uint8_t out[TRACE_HASH_BYTES])
+int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
+               const void *b, size_t blen, uint8_t out[TRACE_HASH_BYTES])
 {
     tf_hash h;
     int rc = tf_hash_init(&h, r->keyed && r->have_key ? r->key : NULL);
@@ -295,8 +204,8 @@ static int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a
 
 /* --- signatures --- */
 
-static int sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, size_t len,
-                      uint64_t off)
+int sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, size_t len,
+               uint64_t off)
 {
     if (id >= TRACE_MAX_SIGNATURES)
         return set_err(r, TRACE_E_CORRUPT, off, "signature id %u at offset %llu is out of range",
@@ -330,384 +239,6 @@ static int sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, 
 const char *trace_reader_signature(const struct trace_reader *r, uint32_t id)
 {
     return r && id < r->sigs_cap ? r->sigs[id] : NULL;
-}
-
-/* --- file header --- */
-
-static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
-{
-    struct arena *a = &r->hdr_arena;
-    struct trace_header *h = &r->hdr;
-#define STR(dst, src)                                                                        \
-    do {                                                                                     \
-        if (!((dst) = arena_strndup(a, (src).data, (src).len)))                              \
-            return TRACE_E_NOMEM;                                                            \
-    } while (0)
-    h->format_major = hp->format_major;
-    h->format_minor = hp->format_minor;
-    h->keyed = r->keyed;
-    STR(h->writer_version, hp->writer_version);
-    h->created_unix_ns = hp->created_unix_ns;
-    STR(h->host_arch, hp->host_arch);
-    h->host_pointer_size = hp->host_pointer_size;
-    h->host_big_endian = hp->host_byte_order == 2;
-    h->host_byte_order_set = hp->host_byte_order == 1 || hp->host_byte_order == 2;
-    STR(h->host_kernel_release, hp->host_kernel_release);
-    STR(h->guest_exe_path, hp->guest_exe_path);
-    h->guest_exe_size = hp->guest_exe_size;
-    if (hp->guest_exe_blake2b.len == TRACE_HASH_BYTES) {
-        memcpy(h->guest_exe_blake2b, hp->guest_exe_blake2b.data, TRACE_HASH_BYTES);
-        h->guest_exe_hash_set = 1;
-    }
-    const char **argv = arena_alloc(a, (hp->n_guest_argv + 1) * sizeof *argv);
-    const char **env = arena_alloc(a, (hp->n_guest_env + 1) * sizeof *env);
-    const char **renv = arena_alloc(a, (hp->n_guest_real_env + 1) * sizeof *renv);
-    struct trace_kv *kv = arena_alloc(a, (hp->n_policy + 1) * sizeof *kv);
-    if (!argv || !env || !renv || !kv)
-        return TRACE_E_NOMEM;
-    for (size_t i = 0; i < hp->n_guest_argv; i++)
-        STR(argv[i], hp->guest_argv[i]);
-    argv[hp->n_guest_argv] = NULL;
-    for (size_t i = 0; i < hp->n_guest_env; i++)
-        STR(env[i], hp->guest_env[i]);
-    env[hp->n_guest_env] = NULL;
-    for (size_t i = 0; i < hp->n_guest_real_env; i++)
-        STR(renv[i], hp->guest_real_env[i]);
-    renv[hp->n_guest_real_env] = NULL;
-    for (size_t i = 0; i < hp->n_policy; i++) {
-        STR(kv[i].key, hp->policy[i]->key);
-        STR(kv[i].value, hp->policy[i]->value);
-    }
-    h->guest_argc = hp->n_guest_argv;
-    h->guest_argv = argv;
-    h->guest_envc = hp->n_guest_env;
-    h->guest_env = env;
-    h->guest_real_envc = hp->n_guest_real_env;
-    h->guest_real_env = renv;
-    h->policy_count = hp->n_policy;
-    h->policy = kv;
-#undef STR
-    return 0;
-}
-
-/* Checks the fixed part of the file header (`got` bytes of it read). */
-static int check_fixed_header(struct trace_reader *r, const uint8_t *fixed, size_t got)
-{
-    size_t m = got < 8 ? got : 8;
-    if (memcmp(fixed, TF_MAGIC, m) != 0 || got == 0)
-        return set_err(r, TRACE_E_BAD_MAGIC, 0,
-                       got == 0 ? "file is empty: not a sandtrace trace"
-                                : "bad magic number at offset 0: not a sandtrace trace");
-    if (got < 12)
-        return set_err(r, TRACE_E_TRUNCATED, got,
-                       "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
-    unsigned major = st_le16_get(fixed + 8), minor = st_le16_get(fixed + 10);
-    if (major != TRACE_FORMAT_MAJOR)
-        return set_err(r, TRACE_E_VERSION, 8,
-                       "trace format version %u.%u is not supported: this reader reads "
-                       "version %d.x",
-                       major, minor, TRACE_FORMAT_MAJOR);
-    if (got < TF_FIXED_SIZE)
-        return set_err(r, TRACE_E_TRUNCATED, got,
-                       "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
-    if (TF_CHECK && st_le64_get(fixed + 40) != tf_xxh3(fixed, 40))
-        return set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
-    return 0;
-}
-
-/* The key given against the trace's (its key check, in the fixed header). */
-static int check_key(struct trace_reader *r, const uint8_t *fixed)
-{
-    if (r->keyed && r->have_key) {
-        uint8_t kc[8];
-        tf_key_check(r->key, kc);
-        if (tf_memcmp_ct(kc, fixed + 24, 8) != 0)
-            return set_err(r, TRACE_E_WRONG_KEY, 24, "the key does not match this trace's key");
-    } else if (!r->keyed && r->have_key) {
-        return set_err(r, TRACE_E_NOT_KEYED, 12, "a key was given but the trace is not keyed");
-    }
-    return 0;
-}
-
-/* Unpacks and converts the header record hbuf[0, hsize) (checksum checked). */
-static int unpack_header(struct trace_reader *r, const uint8_t *hbuf, uint32_t hsize)
-{
-    ProtobufCAllocator al = { pb_alloc, pb_free, &r->arena };
-    Sandtrace__Header *hp = sandtrace__header__unpack(&al, hsize, hbuf);
-    int rc = 0;
-    if (!hp)
-        rc = set_err(r, TRACE_E_CORRUPT, TF_FIXED_SIZE, "header record at offset %d is malformed",
-                     TF_FIXED_SIZE);
-    else if ((rc = convert_header(r, hp)) < 0)
-        set_err(r, rc, TF_FIXED_SIZE, "out of memory");
-    arena_reset(&r->arena);
-    return rc;
-}
-
-static int read_file_header(struct trace_reader *r)
-{
-    uint8_t fixed[TF_FIXED_SIZE];
-    size_t got;
-    int rc = rd(r, fixed, sizeof fixed, &got);
-    if (rc < 0 || (rc = check_fixed_header(r, fixed, got)) < 0)
-        return rc;
-    uint32_t flags = st_le32_get(fixed + 12);
-    uint32_t hsize = st_le32_get(fixed + 16);
-    r->keyed = (flags & TF_FLAG_KEYED) != 0;
-    if (hsize > TRACE_MAX_HEADER)
-        return set_err(r, TRACE_E_CORRUPT, 16, "header record size %u exceeds the limit",
-                       hsize);
-    if (!data_reaches(r, TF_FIXED_SIZE + (uint64_t)hsize))
-        return set_err(r, TRACE_E_TRUNCATED, r->file_size,
-                       "trace ends at offset %llu, inside the header record" STILL_WRITTEN,
-                       (unsigned long long)r->file_size);
-    uint8_t *buf = malloc(TF_FIXED_SIZE + (size_t)hsize);
-    if (!buf)
-        return set_err(r, TRACE_E_NOMEM, 0, "out of memory");
-    memcpy(buf, fixed, TF_FIXED_SIZE);
-    rc = rd(r, buf + TF_FIXED_SIZE, hsize, &got);
-    if (rc == 0 && got < hsize)
-        rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
-                     "trace ends at offset %llu, inside the header record" STILL_WRITTEN,
-                     (unsigned long long)r->pos);
-    if (rc == 0 && TF_CHECK && st_le64_get(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
-        rc = set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
-                     "header record checksum mismatch at offset %d", TF_FIXED_SIZE);
-    if (rc == 0)
-        rc = unpack_header(r, buf + TF_FIXED_SIZE, hsize);
-    if (rc == 0)
-        rc = check_key(r, fixed);
-    if (rc == 0) {
-        tf_hash h;
-        if ((rc = tf_hash_init(&h, r->keyed && r->have_key ? r->key : NULL)) == 0) {
-            tf_hash_update(&h, TRACE_CHAIN_DOMAIN, strlen(TRACE_CHAIN_DOMAIN));
-            tf_hash_update(&h, buf, TF_FIXED_SIZE + hsize);
-            tf_hash_final(&h, r->chain);
-        }
-        r->chain_known = 1;
-        r->data_start = TF_FIXED_SIZE + (uint64_t)hsize;
-    }
-    free(buf);
-    return rc;
-}
-
-/* --- footer --- */
-
-/* Parses a footer held whole in f[0, size): index into *idx (malloc'd),
- * signature definitions (when `define`), counts. Checks everything but the
- * chain. `off` is the footer's offset in the file. */
-static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size, uint64_t off,
-                        struct index_entry **idx, size_t *nidx, uint64_t *events,
-                        uint64_t *last_time, int define)
-{
-    *idx = NULL;
-    *nidx = 0;
-    if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || memcmp(f, TFO_MAGIC, 8) != 0 ||
-        st_le64_get(f + 8) != size)
-        return set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu is malformed",
-                       (unsigned long long)off);
-    const uint8_t *t = f + size - TFO_TRAILER_SIZE;
-    if (memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
-        return set_err(r, TRACE_E_CORRUPT, off + size - 8, "bad end magic at offset %llu",
-                       (unsigned long long)(off + size - 8));
-    if (TF_CHECK && st_le64_get(t + 40) != tf_xxh3(f, (size_t)(t + 40 - f)))
-        return set_err(r, TRACE_E_CHECKSUM, off, "footer checksum mismatch at offset %llu",
-                       (unsigned long long)off);
-    if (st_le64_get(t + 32) != off)
-        return set_err(r, TRACE_E_CORRUPT, off + size - 24,
-                       "footer at offset %llu records offset %llu", (unsigned long long)off,
-                       (unsigned long long)st_le64_get(t + 32));
-    uint64_t nchunks = st_le64_get(f + 16);
-    uint32_t nsigs = st_le32_get(f + 40);
-    *events = st_le64_get(f + 24);
-    *last_time = st_le64_get(f + 32);
-    uint64_t avail = size - TFO_HEAD_SIZE - TFO_TRAILER_SIZE;
-    if (nchunks > avail / TFO_ENTRY_SIZE || nsigs > TRACE_MAX_SIGNATURES)
-        return set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu has impossible counts",
-                       (unsigned long long)off);
-    struct index_entry *e = malloc((nchunks ? nchunks : 1) * sizeof *e);
-    if (!e)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
-    const uint8_t *p = f + TFO_HEAD_SIZE;
-    for (uint64_t i = 0; i < nchunks; i++, p += TFO_ENTRY_SIZE) {
-        e[i].offset = st_le64_get(p);
-        e[i].first_event = st_le64_get(p + 8);
-        e[i].first_time = st_le64_get(p + 16);
-        if ((i == 0 && (e[i].offset != r->data_start || e[i].first_event != 0)) ||
-            (i > 0 && (e[i].offset <= e[i - 1].offset ||
-                       e[i].first_event <= e[i - 1].first_event)) ||
-            e[i].offset >= off || e[i].first_event >= *events) {
-            free(e);
-            return set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
-                           "footer index entry %llu is inconsistent", (unsigned long long)i);
-        }
-    }
-    if ((nchunks == 0) != (*events == 0)) {
-        free(e);
-        return set_err(r, TRACE_E_INDEX, off, "footer counts are inconsistent");
-    }
-    for (uint32_t i = 0; i < nsigs; i++) {
-        if ((uint64_t)(t - p) < 2 || (uint64_t)(t - p) < 2u + st_le16_get(p)) {
-            free(e);
-            return set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
-                           "footer signature table overruns at offset %llu",
-                           (unsigned long long)(off + (uint64_t)(p - f)));
-        }
-        uint16_t n = st_le16_get(p);
-        if (define && sig_define(r, i, p + 2, n, off + (uint64_t)(p - f)) < 0) {
-            free(e);
-            return r->err_code;
-        }
-        p += 2 + n;
-    }
-    if (p != t) {
-        free(e);
-        return set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
-                       "footer has %llu unexpected bytes before its trailer",
-                       (unsigned long long)(t - p));
-    }
-    *idx = e;
-    *nidx = (size_t)nchunks;
-    return 0;
-}
-
-/* Loads the index from the end of a seekable file (for seek). Not being
- * able to is not an error: the trace may be truncated. */
-static void load_index(struct trace_reader *r)
-{
-    if (!r->size_known || r->file_size < r->data_start + TFO_HEAD_SIZE + TFO_TRAILER_SIZE)
-        return;
-    uint8_t t[TFO_TRAILER_SIZE];
-    size_t got;
-    if (rd_seek(r, r->file_size - TFO_TRAILER_SIZE) < 0 || rd(r, t, sizeof t, &got) < 0 ||
-        got != sizeof t || memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
-        goto out;
-    uint64_t off = st_le64_get(t + 32);
-    if (off < r->data_start || off > r->file_size - TFO_HEAD_SIZE - TFO_TRAILER_SIZE ||
-        r->file_size - off > MAX_FOOTER_BYTES)
-        goto out;
-    uint64_t size = r->file_size - off;
-    uint8_t *f = malloc((size_t)size);
-    if (!f)
-        goto out;
-    uint64_t events, last;
-    struct index_entry *idx;
-    size_t nidx;
-    if (rd_seek(r, off) == 0 && rd(r, f, (size_t)size, &got) == 0 && got == size &&
-        parse_footer(r, f, size, off, &idx, &nidx, &events, &last, 0) == 0) {
-        r->index = idx;
-        r->nindex = nidx;
-        r->index_events = events;
-        r->has_index = 1;
-    }
-    free(f);
-out:
-    /* Errors met here are not the caller's business. */
-    r->err_code = 0;
-    r->err_off = 0;
-    r->err_msg[0] = '\0';
-}
-
-/* The footer at `off` (index idx[0, nidx), `events` events, the last at
- * time `last`) against the chunks read from the start: they must agree. */
-static int footer_matches_chunks(struct trace_reader *r, uint64_t off,
-                                 const struct index_entry *idx, size_t nidx, uint64_t events,
-                                 uint64_t last)
-{
-    if (nidx != r->nseen || events != r->next_event)
-        return set_err(r, TRACE_E_INDEX, off,
-                       "footer at offset %llu counts %llu chunks and %llu events, the trace "
-                       "has %zu and %llu",
-                       (unsigned long long)off, (unsigned long long)nidx,
-                       (unsigned long long)events, r->nseen, (unsigned long long)r->next_event);
-    for (size_t i = 0; i < nidx; i++)
-        if (idx[i].offset != r->seen[i].offset || idx[i].first_event != r->seen[i].first_event ||
-            idx[i].first_time != r->seen[i].first_time)
-            return set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
-                           "footer index entry %zu does not match chunk %zu at offset %llu", i,
-                           i, (unsigned long long)r->seen[i].offset);
-    if (events && last != r->prev_time)
-        return set_err(r, TRACE_E_INDEX, off + 32,
-                       "footer's last event time does not match the last event");
-    return 0;
-}
-
-/* The footer f[0, size) at `off` ends the hash chain of the chunks before it. */
-static int footer_chain_check(struct trace_reader *r, const uint8_t *f, uint64_t size,
-                              uint64_t off)
-{
-    uint8_t want[TRACE_HASH_BYTES];
-    const uint8_t *t = f + size - TFO_TRAILER_SIZE;
-    int rc = chain_step(r, r->chain, f, (size_t)(t - f), NULL, 0, want);
-    if (rc == 0 && TF_CHECK && tf_memcmp_ct(want, t, TRACE_HASH_BYTES) != 0)
-        rc = set_err(r, TRACE_E_CHAIN, off + size - TFO_TRAILER_SIZE,
-                     "hash chain mismatch at the footer (offset %llu): the trace was "
-                     "edited, truncated or reordered",
-                     (unsigned long long)off);
-    return rc;
-}
-
-/* Reads the footer at `off` (its 8-byte magic already read). */
-static int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8])
-{
-    uint8_t head[TFO_HEAD_SIZE];
-    size_t got;
-    memcpy(head, magic, 8);
-    int rc = rd(r, head + 8, TFO_HEAD_SIZE - 8, &got);
-    if (rc < 0)
-        return rc;
-    if (got < TFO_HEAD_SIZE - 8)
-        return set_err(r, TRACE_E_TRUNCATED, r->pos,
-                       "trace ends at offset %llu, inside the footer that starts at %llu"
-                       STILL_WRITTEN,
-                       (unsigned long long)r->pos, (unsigned long long)off);
-    uint64_t size = st_le64_get(head + 8);
-    if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || size > MAX_FOOTER_BYTES)
-        return set_err(r, TRACE_E_CORRUPT, off + 8, "footer at offset %llu has a bad size",
-                       (unsigned long long)off);
-    if (!data_reaches(r, off + size))
-        return set_err(r, TRACE_E_TRUNCATED, r->file_size,
-                       "trace ends at offset %llu, inside the footer that starts at %llu"
-                       STILL_WRITTEN,
-                       (unsigned long long)r->file_size, (unsigned long long)off);
-    if (r->size_known && off + size < r->file_size)
-        return set_err(r, TRACE_E_CORRUPT, off + size,
-                       "unexpected data after the footer at offset %llu",
-                       (unsigned long long)(off + size));
-    uint8_t *f = malloc((size_t)size);
-    if (!f)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
-    memcpy(f, head, TFO_HEAD_SIZE);
-    rc = rd(r, f + TFO_HEAD_SIZE, (size_t)size - TFO_HEAD_SIZE, &got);
-    if (rc == 0 && got < size - TFO_HEAD_SIZE)
-        rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
-                     "trace ends at offset %llu, inside the footer that starts at %llu"
-                     STILL_WRITTEN,
-                     (unsigned long long)r->pos, (unsigned long long)off);
-    struct index_entry *idx = NULL;
-    size_t nidx = 0;
-    uint64_t events = 0, last = 0;
-    if (rc == 0)
-        rc = parse_footer(r, f, size, off, &idx, &nidx, &events, &last, 1);
-    if (rc == 0 && r->from_start)
-        rc = footer_matches_chunks(r, off, idx, nidx, events, last);
-    if (rc == 0 && r->chain_checking && r->chain_known)
-        rc = footer_chain_check(r, f, size, off);
-    if (rc == 0 && !r->size_known) {
-        /* Without a known size, check here that nothing follows. */
-        uint8_t extra;
-        if ((rc = rd(r, &extra, 1, &got)) == 0 && got)
-            rc = set_err(r, TRACE_E_CORRUPT, off + size,
-                         "unexpected data after the footer at offset %llu",
-                         (unsigned long long)(off + size));
-    }
-    free(idx);
-    free(f);
-    if (rc == 0) {
-        r->st.footer_seen = 1;
-        r->state = 1;
-    }
-    return rc;
 }
 
 /* --- chunks --- */
@@ -1411,45 +942,4 @@ void trace_reader_free(struct trace_reader *r)
     free(r->raw);
     sodium_memzero(r->key, sizeof r->key);
     free(r);
-}
-
-/* --- verify --- */
-
-int trace_verify(struct trace_io *io, const uint8_t *key, struct trace_verify_result *res)
-{
-    memset(res, 0, sizeof *res);
-    struct trace_reader_options o = { .recover = 0, .key = key };
-    struct trace_reader *r = NULL;
-    int rc = trace_reader_open(&r, io, 0, &o, res->message, sizeof res->message);
-    if (rc < 0) {
-        res->error = rc;
-        return rc;
-    }
-    res->keyed = r->keyed;
-    /* Read everything even without the key, so that the counts are there. */
-    struct trace_event ev;
-    while ((rc = trace_reader_next(r, &ev)) > 0)
-        ;
-    if (r->keyed && !key) {
-        res->error = TRACE_E_KEY_REQUIRED;
-        snprintf(res->message, sizeof res->message,
-                 "the trace is keyed: its hash chain can only be verified with its key");
-        res->error_offset = 12;
-    } else if (rc < 0) {
-        res->error = rc;
-        res->error_offset = r->err_off;
-        snprintf(res->message, sizeof res->message, "%s",
-                 r->err_msg[0] ? r->err_msg : trace_strerror(rc));
-    }
-    res->chunks = r->st.chunks;
-    res->events = r->st.events;
-    res->raw_bytes = r->st.raw_bytes;
-    res->compressed_bytes = r->st.compressed_bytes;
-    res->file_bytes = r->st.file_bytes;
-    res->first_time_ns = r->st.first_time_ns;
-    res->last_time_ns = r->st.last_time_ns;
-    res->footer_seen = r->st.footer_seen;
-    res->incomplete = res->error == TRACE_E_TRUNCATED;
-    trace_reader_free(r);
-    return res->error;
 }
