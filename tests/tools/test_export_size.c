@@ -18,6 +18,8 @@
 #include "tools/trace_calls.c"
 #include "tools/trace_cli.c"
 #include "tools/trace_print.c"
+#include "tools/trace_print_args.c"
+#include "tools/trace_print_filter.c"
 #include "tools/cmd_export.c"
 
 /* Runs export_flush with `written` bytes pending after `in` of `total`

@@ -17,6 +17,8 @@
 #include "tools/trace_calls.c"
 #include "tools/trace_cli.c"
 #include "tools/trace_print.c"
+#include "tools/trace_print_args.c"
+#include "tools/trace_print_filter.c"
 
 /* ------------------------------------------------------------------------
  * Building calls from events. */
