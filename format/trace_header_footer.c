@@ -15,7 +15,7 @@ static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
     struct trace_header *h = &r->hdr;
 #define STR(dst, src)                                                                        \
     do {                                                                                     \
-        if (!((dst) = arena_strndup(a, (src).data, (src).len)))                              \
+        if (!((dst) = trr_arena_strndup(a, (src).data, (src).len)))                              \
             return TRACE_E_NOMEM;                                                            \
     } while (0)
     h->format_major = hp->format_major;
@@ -34,10 +34,10 @@ static int convert_header(struct trace_reader *r, const Sandtrace__Header *hp)
         memcpy(h->guest_exe_blake2b, hp->guest_exe_blake2b.data, TRACE_HASH_BYTES);
         h->guest_exe_hash_set = 1;
     }
-    const char **argv = arena_alloc(a, (hp->n_guest_argv + 1) * sizeof *argv);
-    const char **env = arena_alloc(a, (hp->n_guest_env + 1) * sizeof *env);
-    const char **renv = arena_alloc(a, (hp->n_guest_real_env + 1) * sizeof *renv);
-    struct trace_kv *kv = arena_alloc(a, (hp->n_policy + 1) * sizeof *kv);
+    const char **argv = trr_arena_alloc(a, (hp->n_guest_argv + 1) * sizeof *argv);
+    const char **env = trr_arena_alloc(a, (hp->n_guest_env + 1) * sizeof *env);
+    const char **renv = trr_arena_alloc(a, (hp->n_guest_real_env + 1) * sizeof *renv);
+    struct trace_kv *kv = trr_arena_alloc(a, (hp->n_policy + 1) * sizeof *kv);
     if (!argv || !env || !renv || !kv)
         return TRACE_E_NOMEM;
     for (size_t i = 0; i < hp->n_guest_argv; i++)
@@ -70,23 +70,23 @@ static int check_fixed_header(struct trace_reader *r, const uint8_t *fixed, size
 {
     size_t m = got < 8 ? got : 8;
     if (memcmp(fixed, TF_MAGIC, m) != 0 || got == 0)
-        return set_err(r, TRACE_E_BAD_MAGIC, 0,
+        return trr_set_err(r, TRACE_E_BAD_MAGIC, 0,
                        got == 0 ? "file is empty: not a sandtrace trace"
                                 : "bad magic number at offset 0: not a sandtrace trace");
     if (got < 12)
-        return set_err(r, TRACE_E_TRUNCATED, got,
+        return trr_set_err(r, TRACE_E_TRUNCATED, got,
                        "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
     unsigned major = st_le16_get(fixed + 8), minor = st_le16_get(fixed + 10);
     if (major != TRACE_FORMAT_MAJOR)
-        return set_err(r, TRACE_E_VERSION, 8,
+        return trr_set_err(r, TRACE_E_VERSION, 8,
                        "trace format version %u.%u is not supported: this reader reads "
                        "version %d.x",
                        major, minor, TRACE_FORMAT_MAJOR);
     if (got < TF_FIXED_SIZE)
-        return set_err(r, TRACE_E_TRUNCATED, got,
+        return trr_set_err(r, TRACE_E_TRUNCATED, got,
                        "trace ends at offset %zu, inside the file header" STILL_WRITTEN, got);
     if (TF_CHECK && st_le64_get(fixed + 40) != tf_xxh3(fixed, 40))
-        return set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
+        return trr_set_err(r, TRACE_E_CHECKSUM, 0, "file header checksum mismatch at offset 0");
     return 0;
 }
 
@@ -97,9 +97,9 @@ static int check_key(struct trace_reader *r, const uint8_t *fixed)
         uint8_t kc[8];
         tf_key_check(r->key, kc);
         if (tf_memcmp_ct(kc, fixed + 24, 8) != 0)
-            return set_err(r, TRACE_E_WRONG_KEY, 24, "the key does not match this trace's key");
+            return trr_set_err(r, TRACE_E_WRONG_KEY, 24, "the key does not match this trace's key");
     } else if (!r->keyed && r->have_key) {
-        return set_err(r, TRACE_E_NOT_KEYED, 12, "a key was given but the trace is not keyed");
+        return trr_set_err(r, TRACE_E_NOT_KEYED, 12, "a key was given but the trace is not keyed");
     }
     return 0;
 }
@@ -107,46 +107,46 @@ static int check_key(struct trace_reader *r, const uint8_t *fixed)
 /* Unpacks and converts the header record hbuf[0, hsize) (checksum checked). */
 static int unpack_header(struct trace_reader *r, const uint8_t *hbuf, uint32_t hsize)
 {
-    ProtobufCAllocator al = { pb_alloc, pb_free, &r->arena };
+    ProtobufCAllocator al = { trr_pb_alloc, trr_pb_free, &r->arena };
     Sandtrace__Header *hp = sandtrace__header__unpack(&al, hsize, hbuf);
     int rc = 0;
     if (!hp)
-        rc = set_err(r, TRACE_E_CORRUPT, TF_FIXED_SIZE, "header record at offset %d is malformed",
+        rc = trr_set_err(r, TRACE_E_CORRUPT, TF_FIXED_SIZE, "header record at offset %d is malformed",
                      TF_FIXED_SIZE);
     else if ((rc = convert_header(r, hp)) < 0)
-        set_err(r, rc, TF_FIXED_SIZE, "out of memory");
-    arena_reset(&r->arena);
+        trr_set_err(r, rc, TF_FIXED_SIZE, "out of memory");
+    trr_arena_reset(&r->arena);
     return rc;
 }
 
-int read_file_header(struct trace_reader *r)
+int trr_read_file_header(struct trace_reader *r)
 {
     uint8_t fixed[TF_FIXED_SIZE];
     size_t got;
-    int rc = rd(r, fixed, sizeof fixed, &got);
+    int rc = trr_rd(r, fixed, sizeof fixed, &got);
     if (rc < 0 || (rc = check_fixed_header(r, fixed, got)) < 0)
         return rc;
     uint32_t flags = st_le32_get(fixed + 12);
     uint32_t hsize = st_le32_get(fixed + 16);
     r->keyed = (flags & TF_FLAG_KEYED) != 0;
     if (hsize > TRACE_MAX_HEADER)
-        return set_err(r, TRACE_E_CORRUPT, 16, "header record size %u exceeds the limit",
+        return trr_set_err(r, TRACE_E_CORRUPT, 16, "header record size %u exceeds the limit",
                        hsize);
-    if (!data_reaches(r, TF_FIXED_SIZE + (uint64_t)hsize))
-        return set_err(r, TRACE_E_TRUNCATED, r->file_size,
+    if (!trr_data_reaches(r, TF_FIXED_SIZE + (uint64_t)hsize))
+        return trr_set_err(r, TRACE_E_TRUNCATED, r->file_size,
                        "trace ends at offset %llu, inside the header record" STILL_WRITTEN,
                        (unsigned long long)r->file_size);
     uint8_t *buf = malloc(TF_FIXED_SIZE + (size_t)hsize);
     if (!buf)
-        return set_err(r, TRACE_E_NOMEM, 0, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, 0, "out of memory");
     memcpy(buf, fixed, TF_FIXED_SIZE);
-    rc = rd(r, buf + TF_FIXED_SIZE, hsize, &got);
+    rc = trr_rd(r, buf + TF_FIXED_SIZE, hsize, &got);
     if (rc == 0 && got < hsize)
-        rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
+        rc = trr_set_err(r, TRACE_E_TRUNCATED, r->pos,
                      "trace ends at offset %llu, inside the header record" STILL_WRITTEN,
                      (unsigned long long)r->pos);
     if (rc == 0 && TF_CHECK && st_le64_get(fixed + 32) != tf_xxh3(buf + TF_FIXED_SIZE, hsize))
-        rc = set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
+        rc = trr_set_err(r, TRACE_E_CHECKSUM, TF_FIXED_SIZE,
                      "header record checksum mismatch at offset %d", TF_FIXED_SIZE);
     if (rc == 0)
         rc = unpack_header(r, buf + TF_FIXED_SIZE, hsize);
@@ -179,17 +179,17 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
     *nidx = 0;
     if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || memcmp(f, TFO_MAGIC, 8) != 0 ||
         st_le64_get(f + 8) != size)
-        return set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu is malformed",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu is malformed",
                        (unsigned long long)off);
     const uint8_t *t = f + size - TFO_TRAILER_SIZE;
     if (memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
-        return set_err(r, TRACE_E_CORRUPT, off + size - 8, "bad end magic at offset %llu",
+        return trr_set_err(r, TRACE_E_CORRUPT, off + size - 8, "bad end magic at offset %llu",
                        (unsigned long long)(off + size - 8));
     if (TF_CHECK && st_le64_get(t + 40) != tf_xxh3(f, (size_t)(t + 40 - f)))
-        return set_err(r, TRACE_E_CHECKSUM, off, "footer checksum mismatch at offset %llu",
+        return trr_set_err(r, TRACE_E_CHECKSUM, off, "footer checksum mismatch at offset %llu",
                        (unsigned long long)off);
     if (st_le64_get(t + 32) != off)
-        return set_err(r, TRACE_E_CORRUPT, off + size - 24,
+        return trr_set_err(r, TRACE_E_CORRUPT, off + size - 24,
                        "footer at offset %llu records offset %llu", (unsigned long long)off,
                        (unsigned long long)st_le64_get(t + 32));
     uint64_t nchunks = st_le64_get(f + 16);
@@ -198,11 +198,11 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
     *last_time = st_le64_get(f + 32);
     uint64_t avail = size - TFO_HEAD_SIZE - TFO_TRAILER_SIZE;
     if (nchunks > avail / TFO_ENTRY_SIZE || nsigs > TRACE_MAX_SIGNATURES)
-        return set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu has impossible counts",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "footer at offset %llu has impossible counts",
                        (unsigned long long)off);
     struct index_entry *e = malloc((nchunks ? nchunks : 1) * sizeof *e);
     if (!e)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     const uint8_t *p = f + TFO_HEAD_SIZE;
     for (uint64_t i = 0; i < nchunks; i++, p += TFO_ENTRY_SIZE) {
         e[i].offset = st_le64_get(p);
@@ -213,23 +213,23 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
                        e[i].first_event <= e[i - 1].first_event)) ||
             e[i].offset >= off || e[i].first_event >= *events) {
             free(e);
-            return set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
+            return trr_set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
                            "footer index entry %llu is inconsistent", (unsigned long long)i);
         }
     }
     if ((nchunks == 0) != (*events == 0)) {
         free(e);
-        return set_err(r, TRACE_E_INDEX, off, "footer counts are inconsistent");
+        return trr_set_err(r, TRACE_E_INDEX, off, "footer counts are inconsistent");
     }
     for (uint32_t i = 0; i < nsigs; i++) {
         if ((uint64_t)(t - p) < 2 || (uint64_t)(t - p) < 2u + st_le16_get(p)) {
             free(e);
-            return set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
+            return trr_set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
                            "footer signature table overruns at offset %llu",
                            (unsigned long long)(off + (uint64_t)(p - f)));
         }
         uint16_t n = st_le16_get(p);
-        if (define && sig_define(r, i, p + 2, n, off + (uint64_t)(p - f)) < 0) {
+        if (define && trr_sig_define(r, i, p + 2, n, off + (uint64_t)(p - f)) < 0) {
             free(e);
             return r->err_code;
         }
@@ -237,7 +237,7 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
     }
     if (p != t) {
         free(e);
-        return set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
+        return trr_set_err(r, TRACE_E_CORRUPT, off + (uint64_t)(p - f),
                        "footer has %llu unexpected bytes before its trailer",
                        (unsigned long long)(t - p));
     }
@@ -248,13 +248,13 @@ static int parse_footer(struct trace_reader *r, const uint8_t *f, uint64_t size,
 
 /* Loads the index from the end of a seekable file (for seek). Not being
  * able to is not an error: the trace may be truncated. */
-void load_index(struct trace_reader *r)
+void trr_load_index(struct trace_reader *r)
 {
     if (!r->size_known || r->file_size < r->data_start + TFO_HEAD_SIZE + TFO_TRAILER_SIZE)
         return;
     uint8_t t[TFO_TRAILER_SIZE];
     size_t got;
-    if (rd_seek(r, r->file_size - TFO_TRAILER_SIZE) < 0 || rd(r, t, sizeof t, &got) < 0 ||
+    if (trr_rd_seek(r, r->file_size - TFO_TRAILER_SIZE) < 0 || trr_rd(r, t, sizeof t, &got) < 0 ||
         got != sizeof t || memcmp(t + 48, TFO_END_MAGIC, 8) != 0)
         goto out;
     uint64_t off = st_le64_get(t + 32);
@@ -268,7 +268,7 @@ void load_index(struct trace_reader *r)
     uint64_t events, last;
     struct index_entry *idx;
     size_t nidx;
-    if (rd_seek(r, off) == 0 && rd(r, f, (size_t)size, &got) == 0 && got == size &&
+    if (trr_rd_seek(r, off) == 0 && trr_rd(r, f, (size_t)size, &got) == 0 && got == size &&
         parse_footer(r, f, size, off, &idx, &nidx, &events, &last, 0) == 0) {
         r->index = idx;
         r->nindex = nidx;
@@ -290,7 +290,7 @@ static int footer_matches_chunks(struct trace_reader *r, uint64_t off,
                                  uint64_t last)
 {
     if (nidx != r->nseen || events != r->next_event)
-        return set_err(r, TRACE_E_INDEX, off,
+        return trr_set_err(r, TRACE_E_INDEX, off,
                        "footer at offset %llu counts %llu chunks and %llu events, the trace "
                        "has %zu and %llu",
                        (unsigned long long)off, (unsigned long long)nidx,
@@ -298,11 +298,11 @@ static int footer_matches_chunks(struct trace_reader *r, uint64_t off,
     for (size_t i = 0; i < nidx; i++)
         if (idx[i].offset != r->seen[i].offset || idx[i].first_event != r->seen[i].first_event ||
             idx[i].first_time != r->seen[i].first_time)
-            return set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
+            return trr_set_err(r, TRACE_E_INDEX, off + TFO_HEAD_SIZE + i * TFO_ENTRY_SIZE,
                            "footer index entry %zu does not match chunk %zu at offset %llu", i,
                            i, (unsigned long long)r->seen[i].offset);
     if (events && last != r->prev_time)
-        return set_err(r, TRACE_E_INDEX, off + 32,
+        return trr_set_err(r, TRACE_E_INDEX, off + 32,
                        "footer's last event time does not match the last event");
     return 0;
 }
@@ -313,9 +313,9 @@ static int footer_chain_check(struct trace_reader *r, const uint8_t *f, uint64_t
 {
     uint8_t want[TRACE_HASH_BYTES];
     const uint8_t *t = f + size - TFO_TRAILER_SIZE;
-    int rc = chain_step(r, r->chain, f, (size_t)(t - f), NULL, 0, want);
+    int rc = trr_chain_step(r, r->chain, f, (size_t)(t - f), NULL, 0, want);
     if (rc == 0 && TF_CHECK && tf_memcmp_ct(want, t, TRACE_HASH_BYTES) != 0)
-        rc = set_err(r, TRACE_E_CHAIN, off + size - TFO_TRAILER_SIZE,
+        rc = trr_set_err(r, TRACE_E_CHAIN, off + size - TFO_TRAILER_SIZE,
                      "hash chain mismatch at the footer (offset %llu): the trace was "
                      "edited, truncated or reordered",
                      (unsigned long long)off);
@@ -323,39 +323,39 @@ static int footer_chain_check(struct trace_reader *r, const uint8_t *f, uint64_t
 }
 
 /* Reads the footer at `off` (its 8-byte magic already read). */
-int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8])
+int trr_read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8])
 {
     uint8_t head[TFO_HEAD_SIZE];
     size_t got;
     memcpy(head, magic, 8);
-    int rc = rd(r, head + 8, TFO_HEAD_SIZE - 8, &got);
+    int rc = trr_rd(r, head + 8, TFO_HEAD_SIZE - 8, &got);
     if (rc < 0)
         return rc;
     if (got < TFO_HEAD_SIZE - 8)
-        return set_err(r, TRACE_E_TRUNCATED, r->pos,
+        return trr_set_err(r, TRACE_E_TRUNCATED, r->pos,
                        "trace ends at offset %llu, inside the footer that starts at %llu"
                        STILL_WRITTEN,
                        (unsigned long long)r->pos, (unsigned long long)off);
     uint64_t size = st_le64_get(head + 8);
     if (size < TFO_HEAD_SIZE + TFO_TRAILER_SIZE || size > MAX_FOOTER_BYTES)
-        return set_err(r, TRACE_E_CORRUPT, off + 8, "footer at offset %llu has a bad size",
+        return trr_set_err(r, TRACE_E_CORRUPT, off + 8, "footer at offset %llu has a bad size",
                        (unsigned long long)off);
-    if (!data_reaches(r, off + size))
-        return set_err(r, TRACE_E_TRUNCATED, r->file_size,
+    if (!trr_data_reaches(r, off + size))
+        return trr_set_err(r, TRACE_E_TRUNCATED, r->file_size,
                        "trace ends at offset %llu, inside the footer that starts at %llu"
                        STILL_WRITTEN,
                        (unsigned long long)r->file_size, (unsigned long long)off);
     if (r->size_known && off + size < r->file_size)
-        return set_err(r, TRACE_E_CORRUPT, off + size,
+        return trr_set_err(r, TRACE_E_CORRUPT, off + size,
                        "unexpected data after the footer at offset %llu",
                        (unsigned long long)(off + size));
     uint8_t *f = malloc((size_t)size);
     if (!f)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     memcpy(f, head, TFO_HEAD_SIZE);
-    rc = rd(r, f + TFO_HEAD_SIZE, (size_t)size - TFO_HEAD_SIZE, &got);
+    rc = trr_rd(r, f + TFO_HEAD_SIZE, (size_t)size - TFO_HEAD_SIZE, &got);
     if (rc == 0 && got < size - TFO_HEAD_SIZE)
-        rc = set_err(r, TRACE_E_TRUNCATED, r->pos,
+        rc = trr_set_err(r, TRACE_E_TRUNCATED, r->pos,
                      "trace ends at offset %llu, inside the footer that starts at %llu"
                      STILL_WRITTEN,
                      (unsigned long long)r->pos, (unsigned long long)off);
@@ -371,8 +371,8 @@ int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8])
     if (rc == 0 && !r->size_known) {
         /* Without a known size, check here that nothing follows. */
         uint8_t extra;
-        if ((rc = rd(r, &extra, 1, &got)) == 0 && got)
-            rc = set_err(r, TRACE_E_CORRUPT, off + size,
+        if ((rc = trr_rd(r, &extra, 1, &got)) == 0 && got)
+            rc = trr_set_err(r, TRACE_E_CORRUPT, off + size,
                          "unexpected data after the footer at offset %llu",
                          (unsigned long long)(off + size));
     }

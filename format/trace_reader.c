@@ -17,7 +17,7 @@
 
 /* --- arena --- */
 
-void *arena_alloc(struct arena *a, size_t n)
+void *trr_arena_alloc(struct arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
@@ -40,7 +40,7 @@ void *arena_alloc(struct arena *a, size_t n)
 }
 
 /* Frees every block but one small one, which is kept for reuse. */
-void arena_reset(struct arena *a)
+void trr_arena_reset(struct arena *a)
 {
     struct arena_block *keep = NULL;
     for (struct arena_block *b = a->head, *next; b; b = next) {
@@ -69,20 +69,20 @@ static void arena_free(struct arena *a)
     a->total = 0;
 }
 
-void *pb_alloc(void *data, size_t size)
+void *trr_pb_alloc(void *data, size_t size)
 {
-    return arena_alloc(data, size);
+    return trr_arena_alloc(data, size);
 }
 
-void pb_free(void *data, void *ptr)
+void trr_pb_free(void *data, void *ptr)
 {
     (void)data;
     (void)ptr;
 }
 
-char *arena_strndup(struct arena *a, const void *p, size_t n)
+char *trr_arena_strndup(struct arena *a, const void *p, size_t n)
 {
-    char *s = arena_alloc(a, n + 1);
+    char *s = trr_arena_alloc(a, n + 1);
     if (!s)
         return NULL;
     if (n)
@@ -95,7 +95,7 @@ char *arena_strndup(struct arena *a, const void *p, size_t n)
 
 static void refresh_size(struct trace_reader *r);
 
-int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
+int trr_set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -118,14 +118,14 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem)
 }
 
 /* Reads up to n bytes at r->pos; *got < n only at end of file. */
-int rd(struct trace_reader *r, void *buf, size_t n, size_t *got)
+int trr_rd(struct trace_reader *r, void *buf, size_t n, size_t *got)
 {
     size_t total = 0;
     while (total < n) {
         size_t g = 0;
         int rc = r->io->read(r->io, (uint8_t *)buf + total, n - total, &g);
         if (rc < 0)
-            return set_err(r, TRACE_E_IO, r->pos + total, "cannot read at offset %llu",
+            return trr_set_err(r, TRACE_E_IO, r->pos + total, "cannot read at offset %llu",
                            (unsigned long long)(r->pos + total));
         if (g == 0)
             break;
@@ -136,28 +136,28 @@ int rd(struct trace_reader *r, void *buf, size_t n, size_t *got)
     return 0;
 }
 
-int rd_seek(struct trace_reader *r, uint64_t off)
+int trr_rd_seek(struct trace_reader *r, uint64_t off)
 {
     if (off == r->pos)
         return 0;
     if (r->io->seek) {
         int rc = r->io->seek(r->io, off);
         if (rc < 0)
-            return set_err(r, rc, off, "cannot seek to offset %llu", (unsigned long long)off);
+            return trr_set_err(r, rc, off, "cannot seek to offset %llu", (unsigned long long)off);
         r->pos = off;
         return 0;
     }
     if (off < r->pos)
-        return set_err(r, TRACE_E_UNSUPPORTED, off, "cannot seek backwards in this input");
+        return trr_set_err(r, TRACE_E_UNSUPPORTED, off, "cannot seek backwards in this input");
     uint8_t buf[4096];
     while (r->pos < off) {
         size_t want = off - r->pos < sizeof buf ? (size_t)(off - r->pos) : sizeof buf;
         size_t got;
-        int rc = rd(r, buf, want, &got);
+        int rc = trr_rd(r, buf, want, &got);
         if (rc < 0)
             return rc;
         if (got < want)
-            return set_err(r, TRACE_E_TRUNCATED, r->pos, "trace ends at offset %llu" STILL_WRITTEN,
+            return trr_set_err(r, TRACE_E_TRUNCATED, r->pos, "trace ends at offset %llu" STILL_WRITTEN,
                            (unsigned long long)r->pos);
     }
     return 0;
@@ -178,7 +178,7 @@ static void refresh_size(struct trace_reader *r)
 
 /* 1 when the data reaches offset `end` (always, when the size is unknown:
  * then reading finds out). */
-int data_reaches(struct trace_reader *r, uint64_t end)
+int trr_data_reaches(struct trace_reader *r, uint64_t end)
 {
     if (!r->size_known || end <= r->file_size)
         return 1;
@@ -186,7 +186,7 @@ int data_reaches(struct trace_reader *r, uint64_t end)
     return end <= r->file_size;
 }
 
-int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
+int trr_chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
                const void *b, size_t blen, uint8_t out[TRACE_HASH_BYTES])
 {
     tf_hash h;
@@ -204,32 +204,32 @@ int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_
 
 /* --- signatures --- */
 
-int sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, size_t len,
+int trr_sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, size_t len,
                uint64_t off)
 {
     if (id >= TRACE_MAX_SIGNATURES)
-        return set_err(r, TRACE_E_CORRUPT, off, "signature id %u at offset %llu is out of range",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "signature id %u at offset %llu is out of range",
                        id, (unsigned long long)off);
     if (len == 0 || len > TRACE_MAX_SIG_LEN || memchr(text, 0, len))
-        return set_err(r, TRACE_E_CORRUPT, off,
+        return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "signature %u at offset %llu has an invalid text", id,
                        (unsigned long long)off);
     if (id >= r->sigs_cap) {
         size_t old = r->sigs_cap;
         if (grow(&r->sigs, &r->sigs_cap, (size_t)id + 1, sizeof *r->sigs) < 0)
-            return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+            return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
         memset(r->sigs + old, 0, (r->sigs_cap - old) * sizeof *r->sigs);
     }
     if (r->sigs[id]) {
         if (strlen(r->sigs[id]) != len || memcmp(r->sigs[id], text, len))
-            return set_err(r, TRACE_E_CORRUPT, off,
+            return trr_set_err(r, TRACE_E_CORRUPT, off,
                            "signature %u at offset %llu contradicts its earlier definition", id,
                            (unsigned long long)off);
         return 0;
     }
     char *s = malloc(len + 1);
     if (!s)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     memcpy(s, text, len);
     s[len] = '\0';
     r->sigs[id] = s;
@@ -247,16 +247,16 @@ const char *trace_reader_signature(const struct trace_reader *r, uint32_t id)
 static int check_chunk_header(struct trace_reader *r, const uint8_t *h, uint64_t off)
 {
     if (memcmp(h, TC_SYNC, 8) != 0)
-        return set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
                        (unsigned long long)off);
     if (TF_CHECK && st_le64_get(h + TC_XXH_OFF) != tf_xxh3(h, TC_XXH_OFF))
-        return set_err(r, TRACE_E_CHECKSUM, off,
+        return trr_set_err(r, TRACE_E_CHECKSUM, off,
                        "chunk header checksum mismatch at offset %llu", (unsigned long long)off);
     uint32_t hsize = st_le32_get(h + 8), count = st_le32_get(h + 40), raw = st_le32_get(h + 44),
              psize = st_le32_get(h + 48);
     if (hsize != TC_HEADER_SIZE || count == 0 || raw > TRACE_MAX_CHUNK_RAW ||
         (uint64_t)count * 3 > raw || psize == 0 || psize > ZSTD_compressBound(raw))
-        return set_err(r, TRACE_E_CORRUPT, off,
+        return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "chunk header at offset %llu has impossible sizes",
                        (unsigned long long)off);
     return 0;
@@ -268,11 +268,11 @@ static int check_chunk_header(struct trace_reader *r, const uint8_t *h, uint64_t
 static int read_chunk_header(struct trace_reader *r, uint64_t off, uint8_t h[TC_HEADER_SIZE])
 {
     size_t got;
-    int rc = rd(r, h + 8, TC_HEADER_SIZE - 8, &got);
+    int rc = trr_rd(r, h + 8, TC_HEADER_SIZE - 8, &got);
     if (rc < 0)
         return rc;
     if (got < TC_HEADER_SIZE - 8)
-        return set_err(r, TRACE_E_TRUNCATED, off,
+        return trr_set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the header of the chunk at %llu"
                        STILL_WRITTEN,
                        (unsigned long long)r->pos, (unsigned long long)off);
@@ -281,14 +281,14 @@ static int read_chunk_header(struct trace_reader *r, uint64_t off, uint8_t h[TC_
     uint64_t number = st_le64_get(h + 16), first = st_le64_get(h + 24);
     uint32_t count = st_le32_get(h + 40);
     if (r->numbers_known && (number != r->next_chunk_number || first != r->next_event))
-        return set_err(r, TRACE_E_CORRUPT, off,
+        return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "chunk at offset %llu is chunk %llu starting at event %llu, expected "
                        "chunk %llu at event %llu (chunks dropped or reordered)",
                        (unsigned long long)off, (unsigned long long)number,
                        (unsigned long long)first, (unsigned long long)r->next_chunk_number,
                        (unsigned long long)r->next_event);
     if (first > UINT64_MAX - count)
-        return set_err(r, TRACE_E_CORRUPT, off, "chunk at offset %llu has an impossible index",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "chunk at offset %llu has an impossible index",
                        (unsigned long long)off);
     return 0;
 }
@@ -299,9 +299,9 @@ static int read_payload(struct trace_reader *r, uint64_t off, const uint8_t *h)
 {
     uint64_t number = st_le64_get(h + 16);
     uint32_t psize = st_le32_get(h + 48);
-    if (!data_reaches(r, off + TC_HEADER_SIZE + psize)) {
+    if (!trr_data_reaches(r, off + TC_HEADER_SIZE + psize)) {
         uint64_t at = off + TC_HEADER_SIZE; /* where the payload starts */
-        return set_err(r, TRACE_E_TRUNCATED, off,
+        return trr_set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the payload of chunk %llu at %llu "
                        "(%llu of %u bytes)" STILL_WRITTEN,
                        (unsigned long long)r->file_size, (unsigned long long)number,
@@ -310,29 +310,29 @@ static int read_payload(struct trace_reader *r, uint64_t off, const uint8_t *h)
                        psize);
     }
     if (grow(&r->cbuf, &r->cbuf_cap, psize, 1) < 0)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     size_t got;
-    int rc = rd(r, r->cbuf, psize, &got);
+    int rc = trr_rd(r, r->cbuf, psize, &got);
     if (rc < 0)
         return rc;
     if (r->resyncing)
         r->recover_spent += got;
     if (got < psize)
-        return set_err(r, TRACE_E_TRUNCATED, off,
+        return trr_set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the payload of chunk %llu at %llu "
                        "(%zu of %u bytes)" STILL_WRITTEN,
                        (unsigned long long)r->pos, (unsigned long long)number,
                        (unsigned long long)off, got, psize);
     if (TF_CHECK && st_le64_get(h + 56) != tf_xxh3(r->cbuf, psize))
-        return set_err(r, TRACE_E_CHECKSUM, off,
+        return trr_set_err(r, TRACE_E_CHECKSUM, off,
                        "payload checksum mismatch in chunk %llu at offset %llu",
                        (unsigned long long)number, (unsigned long long)off);
     if (r->chain_checking && r->chain_known) {
         uint8_t want[TRACE_HASH_BYTES];
-        if ((rc = chain_step(r, r->chain, h, TC_CHAIN_OFF, r->cbuf, psize, want)) < 0)
-            return set_err(r, rc, off, "cannot hash");
+        if ((rc = trr_chain_step(r, r->chain, h, TC_CHAIN_OFF, r->cbuf, psize, want)) < 0)
+            return trr_set_err(r, rc, off, "cannot hash");
         if (TF_CHECK && tf_memcmp_ct(want, h + TC_CHAIN_OFF, TRACE_HASH_BYTES) != 0)
-            return set_err(r, TRACE_E_CHAIN, off,
+            return trr_set_err(r, TRACE_E_CHAIN, off,
                            "hash chain mismatch at chunk %llu (offset %llu): the trace was "
                            "edited, or chunks were dropped or reordered",
                            (unsigned long long)number, (unsigned long long)off);
@@ -351,14 +351,14 @@ static int decompress_payload(struct trace_reader *r, uint64_t off, const uint8_
     uint64_t number = st_le64_get(h + 16);
     uint32_t raw = st_le32_get(h + 44), psize = st_le32_get(h + 48);
     if (grow(&r->raw, &r->raw_cap, raw ? raw : 1, 1) < 0)
-        return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     unsigned long long fcs = ZSTD_getFrameContentSize(r->cbuf, psize);
     size_t fsz = ZSTD_findFrameCompressedSize(r->cbuf, psize);
     size_t dsz = 0;
     if (fcs != raw || ZSTD_isError(fsz) || fsz != psize ||
         ZSTD_isError(dsz = ZSTD_decompressDCtx(r->dctx, r->raw, raw, r->cbuf, psize)) ||
         dsz != raw)
-        return set_err(r, TRACE_E_CORRUPT, off,
+        return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "payload of chunk %llu at offset %llu is not one zstd frame of %u bytes",
                        (unsigned long long)number, (unsigned long long)off, raw);
     return 0;
@@ -372,7 +372,7 @@ static int enter_chunk(struct trace_reader *r, uint64_t off, const uint8_t *h)
     uint32_t count = st_le32_get(h + 40), raw = st_le32_get(h + 44), psize = st_le32_get(h + 48);
     if (r->from_start) {
         if (grow(&r->seen, &r->seen_cap, r->nseen + 1, sizeof *r->seen) < 0)
-            return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+            return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
         r->seen[r->nseen++] = (struct index_entry){ off, first, t0 };
     }
     r->raw_len = raw;
@@ -401,24 +401,24 @@ static int load_chunk(struct trace_reader *r)
     uint8_t h[TC_HEADER_SIZE];
     size_t got;
     r->in_chunk = 0;
-    arena_reset(&r->arena);
-    int rc = rd(r, h, 8, &got);
+    trr_arena_reset(&r->arena);
+    int rc = trr_rd(r, h, 8, &got);
     if (rc < 0)
         return rc;
     if (got == 0)
-        return set_err(r, TRACE_E_TRUNCATED, off,
+        return trr_set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu after %llu complete chunks, without a "
                        "footer" STILL_WRITTEN,
                        (unsigned long long)off, (unsigned long long)r->st.chunks);
     if (got < 8)
-        return set_err(r, TRACE_E_TRUNCATED, off,
+        return trr_set_err(r, TRACE_E_TRUNCATED, off,
                        "trace ends at offset %llu, inside the chunk or footer that starts at "
                        "%llu" STILL_WRITTEN,
                        (unsigned long long)(off + got), (unsigned long long)off);
     if (memcmp(h, TFO_MAGIC, 8) == 0)
-        return read_footer(r, off, h) < 0 ? r->err_code : 1;
+        return trr_read_footer(r, off, h) < 0 ? r->err_code : 1;
     if (memcmp(h, TC_SYNC, 8) != 0)
-        return set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "no chunk sync marker at offset %llu",
                        (unsigned long long)off);
     if ((rc = read_chunk_header(r, off, h)) < 0 || (rc = read_payload(r, off, h)) < 0 ||
         (rc = decompress_payload(r, off, h)) < 0)
@@ -438,7 +438,7 @@ static int convert_frame(struct trace_reader *r, const Sandtrace__Record *rec,
     ev->req_seq = TRACE_SEQ_NONE;
     if (rec->req_delta) {
         if (rec->req_delta > r->seq)
-            return set_err(r, TRACE_E_CORRUPT, off,
+            return trr_set_err(r, TRACE_E_CORRUPT, off,
                            "event %llu in chunk at offset %llu refers to a request before the "
                            "trace",
                            (unsigned long long)r->seq, (unsigned long long)off);
@@ -446,7 +446,7 @@ static int convert_frame(struct trace_reader *r, const Sandtrace__Record *rec,
     }
     if (rec->data.len > TRACE_MAX_BLOB || rec->text.len > TRACE_MAX_TEXT ||
         rec->detail.len > TRACE_MAX_TEXT)
-        return set_err(r, TRACE_E_CORRUPT, off,
+        return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "event %llu in chunk at offset %llu exceeds a size limit",
                        (unsigned long long)r->seq, (unsigned long long)off);
     return 0;
@@ -456,7 +456,7 @@ static int convert_request(struct trace_reader *r, const Sandtrace__Record *rec,
                            struct trace_event *ev, uint64_t off)
 {
     if (rec->n_args > TRACE_MAX_ARGS || !trace_reader_signature(r, rec->sig_id))
-        return set_err(r, TRACE_E_CORRUPT, off, "request %llu in chunk at offset %llu has %s",
+        return trr_set_err(r, TRACE_E_CORRUPT, off, "request %llu in chunk at offset %llu has %s",
                        (unsigned long long)r->seq, (unsigned long long)off,
                        rec->n_args > TRACE_MAX_ARGS ? "too many arguments"
                                                     : "an undefined signature id");
@@ -479,9 +479,9 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
     char *txt = NULL;
     if (rec->text.len || rec->kind == TRACE_EV_NOTE || rec->kind == TRACE_EV_VIOLATION ||
         rec->kind == TRACE_EV_LIMIT) {
-        txt = arena_strndup(&r->arena, rec->text.data, rec->text.len);
+        txt = trr_arena_strndup(&r->arena, rec->text.data, rec->text.len);
         if (!txt)
-            return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+            return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     }
     switch (rec->kind) {
     case TRACE_EV_REQUEST:
@@ -502,7 +502,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
     case TRACE_EV_RESULT:
         if (rec->result_kind != 'v' && rec->result_kind != 'i' && rec->result_kind != 'f' &&
             rec->result_kind != 'p')
-            return set_err(r, TRACE_E_CORRUPT, off,
+            return trr_set_err(r, TRACE_E_CORRUPT, off,
                            "result %llu in chunk at offset %llu has an invalid kind",
                            (unsigned long long)r->seq, (unsigned long long)off);
         ev->result.kind = (char)rec->result_kind;
@@ -518,9 +518,9 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
         ev->guest_exit.reason = txt ? txt : "";
         break;
     case TRACE_EV_LIMIT: {
-        char *d = arena_strndup(&r->arena, rec->detail.data, rec->detail.len);
+        char *d = trr_arena_strndup(&r->arena, rec->detail.data, rec->detail.len);
         if (!d)
-            return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+            return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
         ev->limit.name = txt;
         ev->limit.value = rec->value;
         ev->limit.detail = d;
@@ -535,7 +535,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
         ev->note.text = txt;
         break;
     default:
-        return set_err(r, TRACE_E_CORRUPT, off,
+        return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "record in chunk at offset %llu has unknown kind %u",
                        (unsigned long long)off, rec->kind);
     }
@@ -546,12 +546,12 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
  * chunk is used up; <0: error. */
 static int next_in_chunk(struct trace_reader *r, struct trace_event *ev)
 {
-    ProtobufCAllocator al = { pb_alloc, pb_free, &r->arena };
+    ProtobufCAllocator al = { trr_pb_alloc, trr_pb_free, &r->arena };
     while (r->raw_pos < r->raw_len) {
         uint64_t len;
         size_t n = tf_varint_get(r->raw + r->raw_pos, r->raw + r->raw_len, &len);
         if (n == 0 || len > r->raw_len - r->raw_pos - n)
-            return set_err(r, TRACE_E_CORRUPT, r->chunk_off,
+            return trr_set_err(r, TRACE_E_CORRUPT, r->chunk_off,
                            "chunk %llu at offset %llu has a malformed record at byte %zu",
                            (unsigned long long)r->chunk_number,
                            (unsigned long long)r->chunk_off, r->raw_pos);
@@ -559,21 +559,21 @@ static int next_in_chunk(struct trace_reader *r, struct trace_event *ev)
         size_t at = r->raw_pos;
         r->raw_pos += n + (size_t)len;
         if (r->arena.total > ARENA_RESET_BYTES)
-            arena_reset(&r->arena);
+            trr_arena_reset(&r->arena);
         Sandtrace__Record *rec = sandtrace__record__unpack(&al, (size_t)len, p);
         if (!rec)
-            return set_err(r, TRACE_E_CORRUPT, r->chunk_off,
+            return trr_set_err(r, TRACE_E_CORRUPT, r->chunk_off,
                            "chunk %llu at offset %llu has a malformed record at byte %zu",
                            (unsigned long long)r->chunk_number,
                            (unsigned long long)r->chunk_off, at);
         if (rec->kind == TR_KIND_SIGDEF) {
-            int rc = sig_define(r, rec->sig_id, rec->text.data, rec->text.len, r->chunk_off);
+            int rc = trr_sig_define(r, rec->sig_id, rec->text.data, rec->text.len, r->chunk_off);
             if (rc < 0)
                 return rc;
             continue;
         }
         if (r->chunk_left == 0)
-            return set_err(r, TRACE_E_CORRUPT, r->chunk_off,
+            return trr_set_err(r, TRACE_E_CORRUPT, r->chunk_off,
                            "chunk %llu at offset %llu holds more events than its header says",
                            (unsigned long long)r->chunk_number,
                            (unsigned long long)r->chunk_off);
@@ -586,7 +586,7 @@ static int next_in_chunk(struct trace_reader *r, struct trace_event *ev)
         return 1;
     }
     if (r->chunk_left != 0)
-        return set_err(r, TRACE_E_CORRUPT, r->chunk_off,
+        return trr_set_err(r, TRACE_E_CORRUPT, r->chunk_off,
                        "chunk %llu at offset %llu holds fewer events than its header says",
                        (unsigned long long)r->chunk_number, (unsigned long long)r->chunk_off);
     r->in_chunk = 0;
@@ -599,12 +599,12 @@ static int resync(struct trace_reader *r, uint64_t from)
 {
     uint8_t *buf = malloc(SCAN_BLOCK + TC_HEADER_SIZE);
     if (!buf)
-        return set_err(r, TRACE_E_NOMEM, from, "out of memory");
+        return trr_set_err(r, TRACE_E_NOMEM, from, "out of memory");
     uint64_t at = from;
     int rc = TRACE_E_TRUNCATED;
     for (;;) {
         size_t got;
-        if (rd_seek(r, at) < 0 || rd(r, buf, SCAN_BLOCK + TC_HEADER_SIZE, &got) < 0)
+        if (trr_rd_seek(r, at) < 0 || trr_rd(r, buf, SCAN_BLOCK + TC_HEADER_SIZE, &got) < 0)
             break;
         if (got < 8)
             break;
@@ -638,7 +638,7 @@ static int resync(struct trace_reader *r, uint64_t from)
     free(buf);
     if (rc == 0) {
         r->st.skipped_bytes += at - from + 1;
-        rc = rd_seek(r, at);
+        rc = trr_rd_seek(r, at);
     }
     return rc;
 }
@@ -681,7 +681,7 @@ int trace_reader_next(struct trace_reader *r, struct trace_event *ev)
         /* rc < 0: stop, or skip to the next valid chunk. */
         uint64_t bad = r->in_chunk ? r->chunk_off : r->err_off;
         if (!r->recover || !is_recoverable(rc) || (rc == TRACE_E_TRUNCATED && !r->in_chunk &&
-                                                    !data_reaches(r, r->pos + 1))) {
+                                                    !trr_data_reaches(r, r->pos + 1))) {
             r->state = rc;
             return rc;
         }
@@ -748,16 +748,16 @@ static int scan_for(struct trace_reader *r, uint64_t seq, struct index_entry *ou
     for (;;) {
         uint8_t h[TC_HEADER_SIZE];
         size_t got;
-        int rc = rd_seek(r, off);
+        int rc = trr_rd_seek(r, off);
         if (rc < 0)
             return rc;
-        if ((rc = rd(r, h, sizeof h, &got)) < 0)
+        if ((rc = trr_rd(r, h, sizeof h, &got)) < 0)
             return rc;
         if (got >= 8 && !memcmp(h, TFO_MAGIC, 8))
-            return set_err(r, TRACE_E_RANGE, off, "event %llu is beyond the last event",
+            return trr_set_err(r, TRACE_E_RANGE, off, "event %llu is beyond the last event",
                            (unsigned long long)seq);
         if (got < sizeof h)
-            return set_err(r, TRACE_E_RANGE, off,
+            return trr_set_err(r, TRACE_E_RANGE, off,
                            "event %llu is beyond the last complete chunk",
                            (unsigned long long)seq);
         if ((rc = check_chunk_header(r, h, off)) < 0)
@@ -765,11 +765,11 @@ static int scan_for(struct trace_reader *r, uint64_t seq, struct index_entry *ou
         uint64_t first = st_le64_get(h + 24);
         uint32_t count = st_le32_get(h + 40);
         if (st_le64_get(h + 16) != r->nscanned || first != next)
-            return set_err(r, TRACE_E_CORRUPT, off,
+            return trr_set_err(r, TRACE_E_CORRUPT, off,
                            "chunk at offset %llu is out of sequence",
                            (unsigned long long)off);
         if (grow(&r->scanned, &r->scanned_cap, r->nscanned + 1, sizeof *r->scanned) < 0)
-            return set_err(r, TRACE_E_NOMEM, off, "out of memory");
+            return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
         r->scanned[r->nscanned++] =
             (struct scan_entry){ off, first, st_le64_get(h + 32), count, st_le32_get(h + 48) };
         if (seq - first < count && seq >= first) {
@@ -787,13 +787,13 @@ int trace_reader_seek(struct trace_reader *r, uint64_t seq)
     if (!r)
         return TRACE_E_INVAL;
     if (!r->io->seek)
-        return set_err(r, TRACE_E_UNSUPPORTED, r->pos, "cannot seek in this input");
+        return trr_set_err(r, TRACE_E_UNSUPPORTED, r->pos, "cannot seek in this input");
     struct index_entry e = { 0, 0, 0 };
     uint64_t number = 0;
     int rc;
     if (r->has_index) {
         if (seq >= r->index_events)
-            return set_err(r, TRACE_E_RANGE, r->pos,
+            return trr_set_err(r, TRACE_E_RANGE, r->pos,
                            "event %llu is beyond the last event (%llu events)",
                            (unsigned long long)seq, (unsigned long long)r->index_events);
         size_t lo = 0, hi = r->nindex; /* last entry with first_event <= seq */
@@ -809,7 +809,7 @@ int trace_reader_seek(struct trace_reader *r, uint64_t seq)
     } else if ((rc = scan_for(r, seq, &e, &number)) < 0) {
         return rc;
     }
-    if ((rc = rd_seek(r, e.offset)) < 0)
+    if ((rc = trr_rd_seek(r, e.offset)) < 0)
         return rc;
     r->state = 0;
     r->in_chunk = 0;
@@ -829,7 +829,7 @@ int trace_reader_seek(struct trace_reader *r, uint64_t seq)
         rc = next_in_chunk(r, &ev);
         if (rc <= 0) {
             r->state = rc < 0 ? rc
-                              : set_err(r, TRACE_E_INDEX, e.offset,
+                              : trr_set_err(r, TRACE_E_INDEX, e.offset,
                                         "index says event %llu is in the chunk at offset %llu, "
                                         "it is not",
                                         (unsigned long long)seq, (unsigned long long)e.offset);
@@ -870,17 +870,17 @@ int trace_reader_open(struct trace_reader **out, struct trace_io *io, int own_io
     r->dctx = ZSTD_createDCtx();
     int rc = 0;
     if (!r->dctx) {
-        rc = set_err(r, TRACE_E_NOMEM, 0, "out of memory");
+        rc = trr_set_err(r, TRACE_E_NOMEM, 0, "out of memory");
         goto fail;
     }
     if (io->size && io->size(io, &r->file_size) == 0)
         r->size_known = 1;
     if (io->seek && io->seek(io, 0) < 0) {
-        rc = set_err(r, TRACE_E_IO, 0, "cannot seek to the start of the trace");
+        rc = trr_set_err(r, TRACE_E_IO, 0, "cannot seek to the start of the trace");
         goto fail;
     }
     r->pos = 0;
-    if ((rc = read_file_header(r)) < 0)
+    if ((rc = trr_read_file_header(r)) < 0)
         goto fail;
     r->st.file_bytes = r->size_known ? r->file_size : 0;
     r->chain_checking = !r->keyed || r->have_key;
@@ -888,8 +888,8 @@ int trace_reader_open(struct trace_reader **out, struct trace_io *io, int own_io
     r->from_start = 1;
     r->numbers_known = 1;
     if (io->seek && r->size_known) {
-        load_index(r);
-        if ((rc = rd_seek(r, r->data_start)) < 0)
+        trr_load_index(r);
+        if ((rc = trr_rd_seek(r, r->data_start)) < 0)
             goto fail;
     }
     r->st.has_index = r->has_index;

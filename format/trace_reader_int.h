@@ -107,32 +107,32 @@ struct trace_reader {
 
 /* --- helpers (trace_reader.c) --- */
 
-void *arena_alloc(struct arena *a, size_t n);
+void *trr_arena_alloc(struct arena *a, size_t n);
 /* Frees every block but one small one, which is kept for reuse. */
-void arena_reset(struct arena *a);
-void *pb_alloc(void *data, size_t size);
-void pb_free(void *data, void *ptr);
-char *arena_strndup(struct arena *a, const void *p, size_t n);
-int set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
+void trr_arena_reset(struct arena *a);
+void *trr_pb_alloc(void *data, size_t size);
+void trr_pb_free(void *data, void *ptr);
+char *trr_arena_strndup(struct arena *a, const void *p, size_t n);
+int trr_set_err(struct trace_reader *r, int code, uint64_t off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Reads up to n bytes at r->pos; *got < n only at end of file. */
-int rd(struct trace_reader *r, void *buf, size_t n, size_t *got);
-int rd_seek(struct trace_reader *r, uint64_t off);
+int trr_rd(struct trace_reader *r, void *buf, size_t n, size_t *got);
+int trr_rd_seek(struct trace_reader *r, uint64_t off);
 /* 1 when the data reaches offset `end` (always, when the size is unknown:
  * then reading finds out). */
-int data_reaches(struct trace_reader *r, uint64_t end);
-int chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
+int trr_data_reaches(struct trace_reader *r, uint64_t end);
+int trr_chain_step(struct trace_reader *r, const uint8_t *prev, const void *a, size_t alen,
                const void *b, size_t blen, uint8_t out[TRACE_HASH_BYTES]);
-int sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, size_t len,
+int trr_sig_define(struct trace_reader *r, uint32_t id, const uint8_t *text, size_t len,
                uint64_t off);
 
 /* --- file header and footer (trace_header_footer.c) --- */
 
-int read_file_header(struct trace_reader *r);
+int trr_read_file_header(struct trace_reader *r);
 /* Loads the index from the end of a seekable file (for seek). Not being
  * able to is not an error: the trace may be truncated. */
-void load_index(struct trace_reader *r);
+void trr_load_index(struct trace_reader *r);
 /* Reads the footer at `off` (its 8-byte magic already read). */
-int read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8]);
+int trr_read_footer(struct trace_reader *r, uint64_t off, const uint8_t magic[8]);
 
 #endif
