@@ -509,14 +509,9 @@ struct diff_opts {
 /* 0, ST_EXIT_USAGE (printed), or -1 after --help. */
 static int diff_parse(struct opt_parser *p, struct diff_opts *d)
 {
-    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+    for (int id; (id = tcli_next_option(&d->c, p)) != OPT_DONE;) {
         if (id == OPT_ERROR)
             return ST_EXIT_USAGE;
-        int shared = tcli_common_option(&d->c, p, id);
-        if (shared < 0)
-            return ST_EXIT_USAGE;
-        if (shared)
-            continue;
         switch (id) {
         case 's':
             if (tcli_parse_size(p->arg, &d->o.strsize) < 0)

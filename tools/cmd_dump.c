@@ -66,14 +66,9 @@ static const struct opt_spec dump_specs[] = {
  * -1 after --help. */
 static int dump_parse(struct opt_parser *p, struct tp_options *o, struct tcli_common *c)
 {
-    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+    for (int id; (id = tcli_next_option(c, p)) != OPT_DONE;) {
         if (id == OPT_ERROR)
             return ST_EXIT_USAGE;
-        int shared = tcli_common_option(c, p, id);
-        if (shared < 0)
-            return ST_EXIT_USAGE;
-        if (shared)
-            continue;
         switch (id) {
         case 's':
             if (tcli_parse_size(p->arg, &o->strsize) < 0)

@@ -458,14 +458,9 @@ static const struct opt_spec export_specs[] = {
 /* 0, ST_EXIT_USAGE (printed), or -1 after --help. */
 static int export_parse(struct opt_parser *p, struct tcli_common *c, int *perfetto)
 {
-    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+    for (int id; (id = tcli_next_option(c, p)) != OPT_DONE;) {
         if (id == OPT_ERROR)
             return ST_EXIT_USAGE;
-        int shared = tcli_common_option(c, p, id);
-        if (shared < 0)
-            return ST_EXIT_USAGE;
-        if (shared)
-            continue;
         if (id == TCLI_O_HELP) {
             export_usage(stdout);
             return -1;

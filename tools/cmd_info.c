@@ -254,15 +254,13 @@ static const struct opt_spec info_specs[] = {
 /* 0, ST_EXIT_USAGE (printed), or -1 after --help. */
 static int info_parse(struct opt_parser *p, struct tcli_common *c)
 {
-    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+    for (int id; (id = tcli_next_option(c, p)) != OPT_DONE;) {
         if (id == OPT_ERROR)
             return ST_EXIT_USAGE;
         if (id == TCLI_O_HELP) {
             usage(stdout);
             return -1;
         }
-        if (tcli_common_option(c, p, id) < 0)
-            return ST_EXIT_USAGE;
     }
     return tcli_check_operands(p, 1, "TRACE");
 }

@@ -267,14 +267,9 @@ static int stats_parse(struct opt_parser *p, struct tcli_common *c)
 {
     static const char *const keys[] = { "time", "calls", "errors", "name", "bytes-in",
                                         "bytes-out", "nothing", NULL };
-    for (int id; (id = opt_next(p)) != OPT_DONE;) {
+    for (int id; (id = tcli_next_option(c, p)) != OPT_DONE;) {
         if (id == OPT_ERROR)
             return ST_EXIT_USAGE;
-        int shared = tcli_common_option(c, p, id);
-        if (shared < 0)
-            return ST_EXIT_USAGE;
-        if (shared)
-            continue;
         if (id == TCLI_O_HELP) {
             stats_usage(stdout);
             return -1;

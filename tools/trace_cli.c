@@ -28,7 +28,9 @@ void tcli_common_release(struct tcli_common *c)
     c->filter = NULL;
 }
 
-int tcli_common_option(struct tcli_common *c, const struct opt_parser *p, int id)
+/* Handles option `id` when it is a shared one: 1 (handled), 0 (not a shared
+ * option: the command's own), or -1 (a bad value: printed with the hint). */
+static int tcli_common_option(struct tcli_common *c, const struct opt_parser *p, int id)
 {
     char err[512];
     switch (id) {
@@ -62,6 +64,20 @@ int tcli_common_option(struct tcli_common *c, const struct opt_parser *p, int id
         return 1;
     default:
         return 0;
+    }
+}
+
+int tcli_next_option(struct tcli_common *c, struct opt_parser *p)
+{
+    for (;;) {
+        int id = opt_next(p);
+        if (id == OPT_DONE || id == OPT_ERROR)
+            return id;
+        int shared = tcli_common_option(c, p, id);
+        if (shared < 0)
+            return OPT_ERROR;
+        if (!shared)
+            return id;
     }
 }
 

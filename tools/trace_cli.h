@@ -48,9 +48,10 @@ struct tcli_common {
 void tcli_common_init(struct tcli_common *c);
 void tcli_common_release(struct tcli_common *c);
 
-/* Handles option `id` when it is a shared one: 1 (handled), 0 (not a shared
- * option: the command's own), or -1 (a bad value: printed with the hint). */
-int tcli_common_option(struct tcli_common *c, const struct opt_parser *p, int id);
+/* opt_next, with the shared options (-o, -e, --events, --recover, -q, -j)
+ * handled on the way: the command's own next option (TCLI_O_HELP
+ * included), OPT_DONE, or OPT_ERROR (printed, a bad value included). */
+int tcli_next_option(struct tcli_common *c, struct opt_parser *p);
 
 /* Checks the operands: exactly `n` traces, and at most one of them "-"
  * (standard input can be read only once). ST_EXIT_USAGE after printing,
