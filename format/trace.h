@@ -411,6 +411,10 @@ struct trace_reader_stats {
     uint64_t first_time_ns, last_time_ns;
     uint64_t damaged_regions;   /* recover mode: regions skipped */
     uint64_t skipped_bytes;     /* recover mode: bytes skipped */
+    uint64_t events_missing;    /* events whose sequence numbers were skipped between
+                                   those returned, counted from event 0 (or, after a
+                                   seek, from the first event returned): the events
+                                   lost to damaged regions in recover mode */
     int footer_seen;            /* the footer was read and checked */
     /* Reading stopped because the data ends without the footer (at a chunk
      * boundary, or inside the last chunk or the footer): the trace is still

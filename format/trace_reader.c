@@ -663,6 +663,10 @@ int trace_reader_next(struct trace_reader *r, struct trace_event *ev)
             rc = next_in_chunk(r, ev);
             if (rc > 0) {
                 r->st.events++;
+                if (!r->seq_sought && ev->seq > r->next_seq)
+                    r->st.events_missing += ev->seq - r->next_seq;
+                r->next_seq = ev->seq + 1;
+                r->seq_sought = 0;
                 if (!r->last_time_set) {
                     r->st.first_time_ns = ev->time_ns;
                     r->last_time_set = 1;
@@ -815,6 +819,7 @@ int trace_reader_seek(struct trace_reader *r, uint64_t seq)
     r->in_chunk = 0;
     r->chain_known = 0;
     r->from_start = 0;
+    r->seq_sought = 1;
     r->numbers_known = 1;
     r->next_chunk_number = number;
     r->next_event = e.first_event;

@@ -50,6 +50,8 @@ struct scan_entry {
 };
 
 struct trace_reader {
+    uint64_t next_seq;          /* the seq expected next (st.events_missing) */
+    int seq_sought;             /* a seek: no event returned since, nothing to count yet */
     struct trace_io *io;
     int own_io;
     int recover;

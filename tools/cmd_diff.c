@@ -674,7 +674,7 @@ int cmd_diff(int argc, char **argv)
     status = x.divergences ? ST_EXIT_DIFFERENT : ST_EXIT_OK;
     tcli_out_buf(&o, &x.out);
     for (int i = 0; i < 2; i++) {
-        int st = tcli_trace_end(&x.s[i].t, x.s[i].err, x.s[i].src.seq_gaps);
+        int st = tcli_trace_end(&x.s[i].t, x.s[i].err);
         if (st)
             status = st;
     }

@@ -143,11 +143,9 @@ int cmd_dump(int argc, char **argv)
     if (rc == 0) {
         src.keep_orphans = o.raw;
         rc = dump_items(&src, pr, &out);
-        status = tcli_trace_end(&t, rc, src.seq_gaps);
         tc_source_release(&src);
-    } else {
-        status = tcli_trace_end(&t, rc, 0);
     }
+    status = tcli_trace_end(&t, rc);
     int ostatus = tcli_out_close(&out);
     tp_printer_free(pr);
     tcli_trace_close(&t);

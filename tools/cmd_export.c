@@ -218,7 +218,6 @@ struct export {
     struct st_buf b;
     uint64_t written;        /* bytes handed to the output */
     int warned;              /* the size warning was given (or cannot be) */
-    uint64_t seq_gaps;
 };
 
 /* Hands the buffer to the output when it is large (or `force`); 1 when the
@@ -296,16 +295,9 @@ static int export_jsonl(struct export *x)
             rc = 0;
         goto out;
     }
-    uint64_t hidden = TRACE_SEQ_NONE, next = 0;
-    /* Read from the first event (no seek): a gap before the first event
-     * read is lost events too. */
-    int have_next = x->c->first == 0 || rc == TRACE_E_UNSUPPORTED;
+    uint64_t hidden = TRACE_SEQ_NONE;
     struct trace_event ev;
     while ((rc = trace_reader_next(r, &ev)) > 0) {
-        if (have_next && ev.seq > next)
-            x->seq_gaps += ev.seq - next;
-        next = ev.seq + 1;
-        have_next = 1;
         if (ev.seq < x->c->first)
             continue;
         if (ev.seq > x->c->last)
@@ -442,7 +434,6 @@ static int export_perfetto(struct export *x)
     st_buf_puts(&x->b, "\n]}\n");
     export_flush(x, 1, NULL);
     st_buf_release(&line);
-    x->seq_gaps = src.seq_gaps;
     tc_source_release(&src);
     return rc;
 }
@@ -496,7 +487,7 @@ int cmd_export(int argc, char **argv)
     tp_options_init(&x.po);
     st_buf_init(&x.b, 0);
     int rc = perfetto ? export_perfetto(&x) : export_jsonl(&x);
-    status = tcli_trace_end(&t, rc, x.seq_gaps);
+    status = tcli_trace_end(&t, rc);
     int ostatus = tcli_out_close(&out);
     st_buf_release(&x.b);
     tcli_trace_close(&t);

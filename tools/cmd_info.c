@@ -81,7 +81,6 @@ struct counts {
     int rc;
     char message[256];
     uint64_t error_offset;
-    uint64_t seq_gaps; /* events missing from the sequence (--recover) */
 };
 
 static void text_header(FILE *out, const char *path, const struct trace_header *h)
@@ -269,14 +268,10 @@ static void info_read(struct tcli_trace *t, struct counts *cnt)
 {
     memset(cnt, 0, sizeof *cnt);
     struct trace_event ev;
-    uint64_t next = 0;
     int rc;
     while ((rc = trace_reader_next(t->r, &ev)) == 1) {
         if ((int)ev.kind >= 1 && (int)ev.kind <= TRACE_EV_KIND_MAX)
             cnt->by_kind[ev.kind]++;
-        if (ev.seq > next)
-            cnt->seq_gaps += ev.seq - next;
-        next = ev.seq + 1;
     }
     cnt->rc = rc;
     if (rc < 0) {
@@ -304,7 +299,7 @@ int cmd_info(int argc, char **argv)
     }
     static struct counts cnt;
     info_read(&t, &cnt);
-    status = tcli_trace_end(&t, cnt.rc, cnt.seq_gaps);
+    status = tcli_trace_end(&t, cnt.rc);
     struct tcli_out out;
     int ostatus = tcli_out_open(&out, "info", c.outpath, &path, 1);
     if (!ostatus) {

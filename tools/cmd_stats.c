@@ -314,7 +314,7 @@ int cmd_stats(int argc, char **argv)
     int rc = tc_source_init(&src, t.r, c.first, c.last);
     if (rc == 0)
         rc = stats_read(&s, &src, c.filter);
-    status = tcli_trace_end(&t, rc, src.seq_gaps);
+    status = tcli_trace_end(&t, rc);
     struct trace_reader_stats rs;
     trace_reader_stats(t.r, &rs);
     s.events = rs.events;

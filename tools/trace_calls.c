@@ -294,13 +294,8 @@ int tc_source_init(struct tc_source *s, struct trace_reader *r, uint64_t first_s
     s->col = tc_collector_new();
     if (!s->col)
         return TRACE_E_NOMEM;
-    /* Reading from the first event, events missing before the first one
-     * read are lost too (the damage was in the first chunk). */
-    s->have_seq = 1;
     if (first_seq > 0) {
         int rc = trace_reader_seek(r, first_seq);
-        if (rc == 0)
-            s->have_seq = 0; /* sought: what comes before is not ours to count */
         if (rc == TRACE_E_RANGE) {
             s->done = 1; /* nothing in range */
         } else if (rc < 0) {
@@ -327,10 +322,6 @@ int tc_source_next(struct tc_source *s, struct tc_item *out)
             tc_collector_finish(s->col);
             continue;
         }
-        if (s->have_seq && ev.seq > s->next_seq)
-            s->seq_gaps += ev.seq - s->next_seq;
-        s->next_seq = ev.seq + 1;
-        s->have_seq = 1;
         if (ev.seq < s->first_seq)
             continue;
         if (ev.seq > s->last_seq) {

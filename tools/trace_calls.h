@@ -114,9 +114,6 @@ struct tc_source {
     uint64_t first_seq, last_seq; /* event range to keep (inclusive) */
     int keep_orphans;   /* memory commands in the range whose request is before it are
                          * handed out as event items (dump --raw), not skipped */
-    uint64_t seq_gaps;  /* events missing from the sequence (skipped by --recover) */
-    uint64_t next_seq;  /* the seq expected next, once one was read */
-    int have_seq;
 };
 int tc_source_init(struct tc_source *s, struct trace_reader *r, uint64_t first_seq, uint64_t last_seq);
 int tc_source_next(struct tc_source *s, struct tc_item *out);

@@ -230,7 +230,7 @@ void tcli_trace_close(struct tcli_trace *t)
     t->r = NULL;
 }
 
-int tcli_trace_end(struct tcli_trace *t, int rc, uint64_t gaps)
+int tcli_trace_end(struct tcli_trace *t, int rc)
 {
     progress_end(&t->pg);
     struct trace_reader_stats st;
@@ -242,7 +242,8 @@ int tcli_trace_end(struct tcli_trace *t, int rc, uint64_t gaps)
                 " (%" PRIu64 " byte%s, %s%" PRIu64 " event%s lost)\n",
                 t->cmd, t->path, st.damaged_regions, st.damaged_regions == 1 ? "" : "s",
                 st.skipped_bytes, st.skipped_bytes == 1 ? "" : "s",
-                st.footer_seen ? "" : "at least ", gaps, gaps == 1 ? "" : "s");
+                st.footer_seen ? "" : "at least ", st.events_missing,
+                st.events_missing == 1 ? "" : "s");
         status = ST_EXIT_DAMAGED;
     }
     if (rc == TRACE_E_NOMEM) {

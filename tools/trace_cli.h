@@ -86,9 +86,9 @@ int tcli_trace_open_io(struct tcli_trace *t, const char *cmd, const char *path,
 
 /* After the reading ended (rc is the reader's last result: 0 at the end,
  * or an error): prints what was skipped (--recover) and why reading
- * stopped, on stderr; returns ST_EXIT_OK or ST_EXIT_DAMAGED. `gaps` is the
- * count of events missing from the sequence (tc_source's seq_gaps). */
-int tcli_trace_end(struct tcli_trace *t, int rc, uint64_t gaps);
+ * stopped, on stderr (the events lost are the reader's events_missing);
+ * returns ST_EXIT_OK or ST_EXIT_DAMAGED. */
+int tcli_trace_end(struct tcli_trace *t, int rc);
 
 /* The output of a command: stdout, or a file written to a temporary file
  * beside it and renamed into place by tcli_out_close. */
