@@ -87,18 +87,20 @@ int vfs_mount_child_at(struct st_vfs *vfs, struct node *dir, const char *name, i
                        struct node **out)
 {
     struct mount *m = dir->mnt;
+    /* A cached child passed the visibility test when it was added (the
+     * mount's exclusions never change): no path to build, no pattern to
+     * match again on the way of every lookup. */
+    struct node *k = vfs_kid_find(dir, name);
+    if (k) {
+        *out = k;
+        return 0;
+    }
     char *rel = rel_join(dir->rel, name);
     if (!rel)
         return ST_VFS_ENOMEM;
     if (!mount_visible(m, rel, name)) {
         free(rel);
         return ST_VFS_ENOENT;
-    }
-    struct node *k = vfs_kid_find(dir, name);
-    if (k) {
-        free(rel);
-        *out = k;
-        return 0;
     }
     int dfd = parent_fd >= 0 ? parent_fd : vfs_mount_open(m, dir->rel, O_PATH | O_DIRECTORY);
     if (dfd < 0) {

@@ -79,7 +79,11 @@ static void walk_at(struct walk *w, struct node *parent, struct node *node, int 
     w->parent = parent;
     w->node = node;
     w->last_dot = dot;
-    snprintf(w->name, sizeof w->name, "%s", name);
+    /* A component (at most ST_VFS_NAME_MAX bytes, like w->name): copied,
+     * not printed, as this runs for every component of every path. */
+    size_t l = strnlen(name, sizeof w->name - 1);
+    memcpy(w->name, name, l);
+    w->name[l] = '\0';
 }
 
 /* Resolves `path` from `start` (absolute paths from the root). With
