@@ -1029,7 +1029,7 @@ static int index_parse(int argc, char **argv, struct index_args *a, struct opt_p
             return ST_EXIT_USAGE;
         case IO_HELP:
             index_usage(stdout);
-            return fflush(stdout) == 0 ? ST_EXIT_OK : ST_EXIT_OUTPUT;
+            return fflush(stdout) == 0 && !ferror(stdout) ? ST_EXIT_OK : ST_EXIT_OUTPUT;
         case IO_OUT: a->out = p->arg; break;
         case IO_JOBS:
             if (tcli_parse_size(p->arg, &a->jobs) < 0 || a->jobs < 1 || a->jobs > IX_JOBS_MAX)

@@ -591,7 +591,7 @@ static int replay_parse(int argc, char **argv, struct replay_args *a, struct opt
             return ST_EXIT_USAGE;
         if (id == O_HELP) {
             replay_usage(stdout);
-            return fflush(stdout) == 0 ? ST_EXIT_OK : ST_EXIT_OUTPUT;
+            return fflush(stdout) == 0 && !ferror(stdout) ? ST_EXIT_OK : ST_EXIT_OUTPUT;
         }
         if (replay_option(p, id, a) != 0)
             return ST_EXIT_USAGE;
