@@ -607,8 +607,9 @@ struct workload {
     struct series trace_per_call, trace_per_pipe;
     struct series floor_ratio;                  /* run wall / (k x floor) */
     struct series cpu_floor_ratio;
-    int jail_diag;                              /* also run it with --no-seccomp */
+    int jail_diag;                              /* also run it with --no-seccomp, --pin any */
     struct series nojail_wall, nojail_ratio;    /* ns per call; / (k x floor) */
+    struct series any_cpu_wall, any_cpu_ratio;  /* the same with --pin any */
 };
 
 static void measure_workload(struct bench *b, struct workload *w, int rep, double floor_ns,
@@ -634,6 +635,12 @@ static void measure_workload(struct bench *b, struct workload *w, int rep, doubl
         double nj_ns = nj.p.wall / nj.calls * 1e9;
         push(&w->nojail_wall, nj_ns);
         push(&w->nojail_ratio, nj_ns / (floor_mult * floor_ns));
+        static const char *const any_cpu[] = { "--pin", "any", NULL };
+        struct subject ua;
+        run_subject(b, MODE_RUN, NULL, any_cpu, w->argv, 0, &ua);
+        double ua_ns = ua.p.wall / ua.calls * 1e9;
+        push(&w->any_cpu_wall, ua_ns);
+        push(&w->any_cpu_ratio, ua_ns / (floor_mult * floor_ns));
     }
     if (run.calls != rec.calls)
         die("%s: run made %.0f calls, record %.0f", w->name, run.calls, rec.calls);
@@ -664,15 +671,20 @@ static void measure_workload(struct bench *b, struct workload *w, int rep, doubl
     }
 }
 
+/* How the floor is measured: on one CPU (the baseline), read the
+ * controller's way, or with the two sides free to run on any CPU. */
+enum floor_way { FLOOR_ONE_CPU, FLOOR_NONBLOCKING, FLOOR_ANY_CPU };
+
 static void floor_once(struct bench *b, const unsigned char *req, size_t req_len,
-                       struct series *ns, struct series *cpu_ns, int nonblocking)
+                       struct series *ns, struct series *cpu_ns, enum floor_way way)
 {
     unsigned char res[BENCH_FLOOR_RESULT_LEN];
     bench_floor_result(res, 4200); /* sandtrace's default virtual pid */
     double wall, cpu;
-    int rc = nonblocking ? bench_floor_nonblocking(req, req_len, res, sizeof res, b->floor_n,
-                                                   &wall, &cpu)
-                         : bench_floor(req, req_len, res, sizeof res, b->floor_n, &wall, &cpu);
+    int rc = way == FLOOR_NONBLOCKING
+                 ? bench_floor_nonblocking(req, req_len, res, sizeof res, b->floor_n, &wall, &cpu)
+                 : bench_floor(req, req_len, res, sizeof res, b->floor_n, way == FLOOR_ONE_CPU,
+                               &wall, &cpu);
     if (rc < 0)
         die("the pipe floor failed: %s", strerror(errno));
     push(ns, wall / (double)b->floor_n * 1e9);
@@ -777,12 +789,35 @@ static void measure_many_runs(struct bench *b, struct many_runs *m)
     rmdir(corpus);
 }
 
+/* Figure 11's diagnostic rows of one workload, with the ids given: the
+ * controller's CPU against polled waits, and the wall on one shared CPU
+ * against --pin any. */
+static void add_pypy_diagnostics(const struct bench_pypy_row *r, const char *scp, char *id1,
+                                 char *id2, size_t idcap)
+{
+    char name[128];
+    snprintf(id1, idcap, "pypy_%s_%s_polled", r->build, r->workload);
+    snprintf(name, sizeof name, "11. (diagnostic) %s %s: controller CPU per request, "
+             "fast path against polled waits", r->build, r->workload);
+    struct figure *f = add_fig(id1, name, r->ctrl_ns, "ns", r->poll_ctrl_ns, "polled waits",
+                               r->poll_ctrl_ratio);
+    snprintf(f->note, sizeof f->note, "polled waits (SANDTRACE_LINK_WAIT=poll): %s; wall "
+             "per request %.0f ns polled, %.0f ns fast", scp, r->poll_wall_ns, r->wall_ns);
+    snprintf(id2, idcap, "pypy_%s_%s_unpinned", r->build, r->workload);
+    snprintf(name, sizeof name, "11. (diagnostic) %s %s: wall per request, one CPU for both "
+             "against --pin any", r->build, r->workload);
+    f = add_fig(id2, name, r->wall_ns, "ns", r->unpinned_wall_ns, "--pin any",
+                r->pinned_wall_ratio);
+    snprintf(f->note, sizeof f->note, "controller CPU per request: %.0f ns on one CPU, %.0f ns "
+             "with --pin any", r->ctrl_ns, r->unpinned_ctrl_ns);
+}
+
 /* The rows of figure 11 (bench_pypy.h): per build and workload, the wall
  * per request against the guest's own CPU, the controller's CPU per
  * request with the system calls behind it, and record against run. */
 static void add_pypy_figures(const struct bench_pypy *py)
 {
-    static char ids[BENCH_PYPY_BUILDS * BENCH_PYPY_WORKLOADS * 4 + BENCH_PYPY_BUILDS][48];
+    static char ids[BENCH_PYPY_BUILDS * BENCH_PYPY_WORKLOADS * 5 + BENCH_PYPY_BUILDS][48];
     size_t nid = 0;
     static const char *const names[BENCH_PYPY_BUILDS] = { "pypy2", "pypy3" };
     for (int bi = 0; bi < BENCH_PYPY_BUILDS; bi++) {
@@ -839,13 +874,8 @@ static void add_pypy_figures(const struct bench_pypy *py)
         if (f->met != 0)
             snprintf(f->note, sizeof f->note, "%s", sc);
 
-        snprintf(ids[nid], sizeof ids[nid], "pypy_%s_%s_polled", r->build, r->workload);
-        snprintf(name, sizeof name, "11. (diagnostic) %s %s: controller CPU per request, "
-                 "fast path against polled waits", r->build, r->workload);
-        f = add_fig(ids[nid++], name, r->ctrl_ns, "ns", r->poll_ctrl_ns, "polled waits",
-                    r->poll_ctrl_ratio);
-        snprintf(f->note, sizeof f->note, "polled waits (SANDTRACE_LINK_WAIT=poll): %s; wall "
-                 "per request %.0f ns polled, %.0f ns fast", scp, r->poll_wall_ns, r->wall_ns);
+        add_pypy_diagnostics(r, scp, ids[nid], ids[nid + 1], sizeof ids[nid]);
+        nid += 2;
 
         snprintf(ids[nid], sizeof ids[nid], "pypy_%s_%s_record", r->build, r->workload);
         snprintf(name, sizeof name, "11. %s %s: record, wall per request", r->build, r->workload);
@@ -864,6 +894,7 @@ struct results {
     /* 1 to 6: the floor and the workloads, repetition by repetition */
     struct series floor_ns, floor_cpu;
     struct series floor_nb_ns, floor_nb_cpu, floor_nb_ratio, floor_nb_cpu_ratio;
+    struct series floor_any_ns, floor_any_ratio, floor_any_cpu_ratio;
     struct workload ping, writer, importer;
     struct rusage_check rc;
     /* 7. memory */
@@ -911,15 +942,20 @@ static void measure_reps(struct bench *b, struct results *r)
     for (int rep = 0; rep < b->reps; rep++) {
         progress("repetition %d/%d", rep + 1, b->reps);
         struct series f1 = { .n = 0 }, c1 = { .n = 0 }, fnb = { .n = 0 }, cnb = { .n = 0 };
-        floor_once(b, req, (size_t)req_len, &f1, &c1, 0);
-        floor_once(b, req, (size_t)req_len, &fnb, &cnb, 1);
+        struct series fany = { .n = 0 }, cany = { .n = 0 };
+        floor_once(b, req, (size_t)req_len, &f1, &c1, FLOOR_ONE_CPU);
+        floor_once(b, req, (size_t)req_len, &fnb, &cnb, FLOOR_NONBLOCKING);
+        floor_once(b, req, (size_t)req_len, &fany, &cany, FLOOR_ANY_CPU);
         push(&r->floor_nb_ns, fnb.v[0]);
         push(&r->floor_nb_cpu, cnb.v[0]);
         push(&r->floor_nb_ratio, fnb.v[0] / f1.v[0]);
         push(&r->floor_nb_cpu_ratio, cnb.v[0] / c1.v[0]);
+        push(&r->floor_any_ns, fany.v[0]);
+        push(&r->floor_any_ratio, fany.v[0] / f1.v[0]);
+        push(&r->floor_any_cpu_ratio, cany.v[0] / c1.v[0]);
         measure_workload(b, ping, rep, f1.v[0], c1.v[0], 1, &r->rc);
         struct series f2 = { .n = 0 }, c2 = { .n = 0 };
-        floor_once(b, req, (size_t)req_len, &f2, &c2, 0);
+        floor_once(b, req, (size_t)req_len, &f2, &c2, FLOOR_ONE_CPU);
         measure_workload(b, writer, rep, f2.v[0], c2.v[0], 2, NULL);
         measure_workload(b, importer, rep, 0, 0, 0, NULL);
         push(&r->floor_ns, f1.v[0]);
@@ -1036,6 +1072,11 @@ static void table_floor(const struct results *r)
             "poll on EAGAIN)", med(&r->floor_nb_ns), "ns", fl, "floor", med(&r->floor_nb_ratio));
     add_fig("floor_nonblocking_cpu", "1. (diagnostic) its answering side's CPU per round trip",
             med(&r->floor_nb_cpu), "ns", flc, "floor's", med(&r->floor_nb_cpu_ratio));
+    struct figure *f = add_fig("floor_any_cpu", "1. (diagnostic) floor, the two sides free to "
+                               "run on any CPU", med(&r->floor_any_ns), "ns", fl, "floor",
+                               med(&r->floor_any_ratio));
+    snprintf(f->note, sizeof f->note, "the answering side's CPU per round trip is %.2f x the "
+             "floor's on one CPU", med(&r->floor_any_cpu_ratio));
 }
 
 /* 2 and 3. run ping and writer against the floor. */
@@ -1056,6 +1097,8 @@ static void table_run(const struct results *r)
                                   "CPU on this machine", flc);
     add_fig("ping_nojail_wall", "2. (diagnostic) run ping --no-seccomp: wall per call",
             med(&ping->nojail_wall), "ns", fl, "floor", med(&ping->nojail_ratio));
+    add_fig("ping_any_cpu_wall", "2. (diagnostic) run ping --pin any: wall per call",
+            med(&ping->any_cpu_wall), "ns", fl, "floor", med(&ping->any_cpu_ratio));
 
     f = add_fig("writer_wall", "3. run writer (64 B): wall per call", med(&writer->run_wall),
                 "ns", 2 * fl, "2 x floor", med(&writer->floor_ratio));

@@ -52,16 +52,17 @@ int bench_wait(struct bench_proc *p, int sample_ms);
 /* The pipe floor: a forked child sends `req` (req_len bytes) on one pipe
  * and reads `res_len` bytes from the other, n times; this process reads
  * each request (into a 16 KiB buffer, as the controller does) and answers
- * with `res`. Blocking pipes, no poll. Returns 0 and the wall time of the
- * whole exchange (fork to reap) and this process's own CPU (user + sys)
- * over it, or -1. */
+ * with `res`. Blocking pipes, no poll; with `pinned`, both sides on one
+ * CPU, as sandtrace's guest and controller are by default. Returns 0 and
+ * the wall time of the whole exchange (fork to reap) and this process's
+ * own CPU (user + sys) over it, or -1. */
 int bench_floor(const void *req, size_t req_len, const void *res, size_t res_len, long n,
-                double *wall, double *cpu);
+                int pinned, double *wall, double *cpu);
 
 /* The same exchange, but this side reads the way the controller does: its
  * request pipe is O_NONBLOCK, and when a read() finds nothing it poll()s that
  * pipe together with a second, idle one (the guest's stderr in the
- * controller), then reads again. A diagnostic: how much of the controller's
+ * controller), then reads again; both sides on one CPU. A diagnostic: how much of the controller's
  * cost is that design rather than its work per request. */
 int bench_floor_nonblocking(const void *req, size_t req_len, const void *res, size_t res_len,
                             long n, double *wall, double *cpu);

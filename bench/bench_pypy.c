@@ -81,10 +81,11 @@ struct one {
     double wall, ctrl, guest, calls;
 };
 
-/* The modes a workload is timed in: run, record, and run with polled
- * waits (SANDTRACE_LINK_WAIT=poll: the controller's wait before the
- * blocking fast path, for comparison in the same run). */
-enum { M_RUN, M_RECORD, M_POLLED, M_MODES };
+/* The modes a workload is timed in: run, record, run with polled waits
+ * (SANDTRACE_LINK_WAIT=poll: the controller's wait before the blocking
+ * fast path), and run with --pin any (guest and controller free to run on
+ * any CPU, as before they shared one), for comparison in the same run. */
+enum { M_RUN, M_RECORD, M_POLLED, M_UNPINNED, M_MODES };
 
 /* SANDTRACE_LINK_WAIT=poll for what is started until the next call with 0. */
 static void polled_waits(int on)
@@ -115,6 +116,10 @@ static int run_one(const char *sandtrace, const struct build *bd, const struct w
         argv[k++] = trace;
     }
     argv[k++] = "--quiet";
+    if (mode == M_UNPINNED) {
+        argv[k++] = "--pin";
+        argv[k++] = "any";
+    }
     argv[k++] = "--outcome";
     argv[k++] = outcome;
     argv[k++] = "--mount";
@@ -422,18 +427,20 @@ static int fill_row(const struct measure *m, const struct workload *w, long n, i
     double wall[MAX_REPS], ctrl[MAX_REPS], guest[MAX_REPS], ratio[MAX_REPS];
     double rwall[MAX_REPS], rctrl[MAX_REPS], rratio[MAX_REPS], per_iter[MAX_REPS];
     double pwall[MAX_REPS], pctrl[MAX_REPS], pratio[MAX_REPS];
+    double uwall[MAX_REPS], uctrl[MAX_REPS], uratio[MAX_REPS];
     int reps = m->reps;
     struct one z[M_MODES];
     start_up(rs, reps, z);
     for (int rep = 0; rep < reps; rep++) {
         const struct one *run = &rs->o[rep][M_RUN][0], *rec = &rs->o[rep][M_RECORD][0],
-                         *pol = &rs->o[rep][M_POLLED][0];
+                         *pol = &rs->o[rep][M_POLLED][0], *unp = &rs->o[rep][M_UNPINNED][0];
         double dc = run->calls - z[M_RUN].calls, rdc = rec->calls - z[M_RECORD].calls,
-               pdc = pol->calls - z[M_POLLED].calls;
-        if (dc <= 0 || rdc != dc || pdc != dc) {
+               pdc = pol->calls - z[M_POLLED].calls, udc = unp->calls - z[M_UNPINNED].calls;
+        if (dc <= 0 || rdc != dc || pdc != dc || udc != dc) {
             snprintf(m->out->skipped[b], sizeof m->out->skipped[b],
                      "%s: run made %.0f requests more at %ld iterations, record %.0f, "
-                     "run with polled waits %.0f", w->name, dc, n, rdc, pdc);
+                     "run with polled waits %.0f, with --pin any %.0f", w->name, dc, n, rdc, pdc,
+                     udc);
             return -1;
         }
         wall[rep] = (run->wall - z[M_RUN].wall) / dc * 1e9;
@@ -446,6 +453,9 @@ static int fill_row(const struct measure *m, const struct workload *w, long n, i
         pwall[rep] = (pol->wall - z[M_POLLED].wall) / dc * 1e9;
         pctrl[rep] = (pol->ctrl - z[M_POLLED].ctrl) / dc * 1e9;
         pratio[rep] = ctrl[rep] / pctrl[rep];
+        uwall[rep] = (unp->wall - z[M_UNPINNED].wall) / dc * 1e9;
+        uctrl[rep] = (unp->ctrl - z[M_UNPINNED].ctrl) / dc * 1e9;
+        uratio[rep] = wall[rep] / uwall[rep];
         per_iter[rep] = dc / (double)n;
     }
     r->requests_per_iter = median(per_iter, (size_t)reps);
@@ -459,6 +469,9 @@ static int fill_row(const struct measure *m, const struct workload *w, long n, i
     r->poll_wall_ns = median(pwall, (size_t)reps);
     r->poll_ctrl_ns = median(pctrl, (size_t)reps);
     r->poll_ctrl_ratio = median(pratio, (size_t)reps);
+    r->unpinned_wall_ns = median(uwall, (size_t)reps);
+    r->unpinned_ctrl_ns = median(uctrl, (size_t)reps);
+    r->pinned_wall_ratio = median(uratio, (size_t)reps);
     return 0;
 }
 

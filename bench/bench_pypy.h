@@ -11,7 +11,8 @@
  * alternating between repetitions); a value is the median over
  * repetitions. Each workload is also run with polled waits
  * (SANDTRACE_LINK_WAIT=poll, the controller's way of waiting before the
- * blocking fast path), interleaved the same way. System calls are counted
+ * blocking fast path), and with --pin any (guest and controller not
+ * sharing one CPU), interleaved the same way. System calls are counted
  * once per workload and wait mode, outside the timed runs, with `perf
  * trace -s` (the kernel's tracepoints; per thread), or `strace -f -ff`
  * where perf is missing or refused, at N/4 and 0 iterations. */
@@ -40,6 +41,9 @@ struct bench_pypy_row {
     double poll_wall_ns;      /* run with polled waits (SANDTRACE_LINK_WAIT=poll): wall */
     double poll_ctrl_ns;      /*   and the controller's CPU per request */
     double poll_ctrl_ratio;   /* controller CPU, fast path / polled waits, median of ratios */
+    double unpinned_wall_ns;  /* run with --pin any (no shared CPU): wall */
+    double unpinned_ctrl_ns;  /*   and the controller's CPU per request */
+    double pinned_wall_ratio; /* wall, one shared CPU / --pin any, median of ratios */
     double sc_ctrl, sc_guest; /* system calls per request, controller (every thread) and
                                  guest; NAN when not counted */
     double sc_ctrl_poll, sc_guest_poll; /* the same with polled waits */

@@ -331,9 +331,15 @@ int st_link_start(struct st_link *l, const struct st_spawn_config *sc, double ti
         l->hooks = *hooks;
     if (timeout_seconds > 0)
         l->deadline = st_link_now() + timeout_seconds;
+    /* Pinned before the fork, so that the guest inherits the CPU from its
+     * first instruction (controller/cpu_place.h says why). */
+    if (st_cpu_pin(&l->place, sc->cpu_policy, sc->cpu) < 0)
+        return ST_E_CONFIG;
     int rc = st_spawn(sc, &l->child);
-    if (rc < 0)
+    if (rc < 0) {
+        st_cpu_release(&l->place);
         return rc;
+    }
     l->started = 1;
     /* Direct access only to a jailed guest: it cannot fork, so the process
      * that speaks the protocol is the one whose pointers these are. An
@@ -583,4 +589,5 @@ void st_link_close(struct st_link *l)
         l->fast = 0;
     }
     st_child_close(&l->child);
+    st_cpu_release(&l->place);
 }

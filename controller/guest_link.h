@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "controller/cpu_place.h"
 #include "controller/spawn.h"
 #include "controller/wire.h"
 
@@ -83,6 +84,9 @@ struct st_link {
     struct st_link_watch *watch;    /* the watcher thread, or NULL */
     uint64_t fast_reads, polled_waits;  /* blocking reads; waits with poll() */
     struct st_link_hooks hooks;
+    /* The CPU the guest and this thread share (sc->cpu_policy), when
+     * place.pinned; the thread's own set comes back at close. */
+    struct st_cpu_place place;
     char errbuf[4096];
 };
 

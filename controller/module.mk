@@ -2,11 +2,11 @@
 # families (controller/calls/), virtual world, guest spawning and jail.
 controller_SRCS := controller/registry.c $(sort $(wildcard controller/vfs*.c)) $(sort $(wildcard controller/calls/*.c))
 # The engine: codec, dispatcher, session, spawning (one line, kept apart from the vfs one).
-controller_SRCS += controller/error.c controller/limit.c controller/wire.c controller/spawn.c controller/jail.c controller/fsjail.c controller/elf_deps.c controller/guest_link.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
+controller_SRCS += controller/error.c controller/limit.c controller/wire.c controller/spawn.c controller/jail.c controller/fsjail.c controller/elf_deps.c controller/cpu_place.c controller/guest_link.c controller/session.c controller/io.c controller/outcome.c controller/dump.c
 # User handlers: the C API, plugins (dlopen), handler processes (JSON lines).
 controller_SRCS += controller/handler.c controller/handler_proc.c
 COMPONENTS += controller
-INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/fsjail.h controller/elf_deps.h controller/guest_link.h controller/session.h controller/registry.h controller/sigtable.def controller/argtable.def controller/observer.h controller/call.h controller/handler.h
+INSTALL_HEADERS += controller/error.h controller/wire.h controller/spawn.h controller/jail.h controller/fsjail.h controller/elf_deps.h controller/cpu_place.h controller/guest_link.h controller/session.h controller/registry.h controller/sigtable.def controller/argtable.def controller/observer.h controller/call.h controller/handler.h
 # Plugins call the handler API in the program that loads them: its symbols
 # are exported (-rdynamic); dlopen is in libc since glibc 2.34, -ldl is for
 # older ones.

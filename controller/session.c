@@ -481,6 +481,8 @@ static int start_guest(struct st_session *s, struct st_outcome *o)
         sc.no_aslr = s->cfg.no_aslr;
         sc.cpu_seconds = s->cfg.cpu_seconds;
         sc.memory_bytes = s->cfg.memory_bytes;
+        sc.cpu_policy = s->cfg.cpu_policy;
+        sc.cpu = s->cfg.cpu;
         struct st_link_hooks hooks = { .ctx = s, .on_stderr = on_guest_stderr,
                                        .should_stop = session_should_stop };
         rc = st_link_start(&s->link, &sc, s->cfg.timeout_seconds, &hooks);
@@ -590,6 +592,8 @@ static void fill_counters(struct st_session *s, struct st_outcome *o, const stru
     o->output_bytes = s->output_total;
     o->stderr_bytes = s->stderr_total;
     o->input_bytes = s->input_total;
+    o->pinned = s->link.place.pinned;
+    o->cpu = s->link.place.cpu;
     o->memory_access = s->link.direct_ops ? "direct" : s->link.protocol_ops ? "protocol" : "none";
     o->wall_seconds = st_session_now() - s->t_start;
     o->guest_user_seconds = seconds_of(s->link.child.usage.ru_utime);

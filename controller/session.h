@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "controller/cpu_place.h"
 #include "controller/error.h"
 #include "controller/observer.h"
 
@@ -78,6 +79,10 @@ struct st_outcome {
     /* How the guest's memory was accessed: "direct" (process_vm_readv and
      * writev), "protocol" (R/Z/W commands), or "none" (no memory operation). */
     const char *memory_access;
+    /* 1: the guest and the controller shared the CPU `cpu`; 0: not pinned
+     * (ST_CPU_ANY, a single CPU, the kernel refused, or no guest ran). */
+    int pinned;
+    int cpu;
     /* Direct system calls the jail denied (or killed the guest for), by
      * name, in the order first seen (docs/security.md). */
     uint64_t denied;                /* all of them */
@@ -143,6 +148,9 @@ struct st_session_config {
     int no_aslr;                    /* 0 */
     int protocol_memory;            /* 1: read and write the guest's memory only with the
                                        protocol's R/Z/W commands, never directly */
+    enum st_cpu_policy cpu_policy;  /* where the guest and the controller run
+                                       (controller/cpu_place.h): one CPU by default */
+    int cpu;                        /* with ST_CPU_FIXED */
     int allow_unknown;              /* 1: unknown signatures are refused with ENOSYS, not fatal */
     int log_refused;                /* 1: each refused call is reported with on_note */
     /* The caller's interruption flag (a signal handler of the caller's sets

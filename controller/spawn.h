@@ -12,6 +12,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "controller/cpu_place.h"
+
 struct st_spawn_config {
     const char *path;          /* the real executable */
     char *const *argv;         /* NULL-terminated; argv[0] is what the guest sees */
@@ -25,6 +27,11 @@ struct st_spawn_config {
                                   of killing (controller/jail.h) */
     int no_fs_jail;            /* 1: no namespaces, empty root or Landlock
                                   (controller/fsjail.h); 0: every such layer available */
+    /* Where the guest and the thread that answers it run (for the guest
+     * link, which pins: controller/cpu_place.h). ST_CPU_SHARED (0): on one
+     * CPU chosen at the start; `cpu` with ST_CPU_FIXED. */
+    enum st_cpu_policy cpu_policy;
+    int cpu;
 };
 
 /* Sets every field to its default: no env, stderr piped, seccomp on. */

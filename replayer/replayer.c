@@ -1325,6 +1325,8 @@ static int start_guest(struct rp_replay *r)
      * so the kernel would end it at another point; the trace's own end
      * (its LIMIT cpu event) is where replay ends it. */
     sc.memory_bytes = policy_u64(h, TRACE_POLICY_LIMIT_MEMORY_BYTES);
+    sc.cpu_policy = r->cfg.cpu_policy;
+    sc.cpu = r->cfg.cpu;
     struct st_link_hooks hooks = { .ctx = r, .on_stderr = on_live_stderr };
     rc = st_link_start(&r->link, &sc, r->cfg.timeout_seconds, &hooks);
     free(argv);

@@ -49,6 +49,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "controller/cpu_place.h"
 #include "format/trace.h"
 
 enum rp_error {
@@ -131,6 +132,9 @@ struct rp_config {
     uint64_t max_divergences;      /* with keep_going: stop after this many; default 100 */
     uint64_t stop_at;              /* pause before event N (RP_NO_STOP: never) */
     double timeout_seconds;        /* 0: none; else the live guest is killed after this long */
+    enum st_cpu_policy cpu_policy; /* where the guest and the replayer run: one CPU by
+                                      default (controller/cpu_place.h) */
+    int cpu;                       /* with ST_CPU_FIXED */
     void *ctx;
     /* Each recorded event, once replayed (requests once matched; non-call
      * events such as GUEST_STDERR and NOTE as they are passed). */

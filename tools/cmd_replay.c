@@ -101,6 +101,9 @@ static void replay_usage(FILE *out)
         "  --print-events    print each call and event on stderr as it is replayed,\n"
         "                    in the format of `sandtrace dump`\n"
         "  --timeout SECS    kill the guest and fail after SECS seconds\n"
+        "  --pin WHERE       the CPU the guest and the replayer run on: auto (default:\n"
+        "                    one CPU for both; with many traces, each job its own),\n"
+        "                    any (wherever the scheduler puts them), or a CPU number\n"
         "  --no-jail         no jail at all: no seccomp filter, namespaces or Landlock\n"
         "                    (otherwise always every layer this system has, whatever\n"
         "                    the trace says)\n"
@@ -525,7 +528,7 @@ static int trace_events_upto(const char *path, const uint8_t *key, uint64_t upto
 /* ---------------------------------------------------------- command line */
 
 enum {
-    O_EXE = 256, O_CHECK, O_QUIET, O_KEEP, O_STOP, O_PRINT, O_TIMEOUT, O_NOJAIL, O_KEY, O_RAW,
+    O_EXE = 256, O_CHECK, O_QUIET, O_KEEP, O_STOP, O_PRINT, O_TIMEOUT, O_NOJAIL, O_PIN, O_KEY, O_RAW,
     O_JOBS, O_JUNIT, O_REPORTS, O_HELP,
 };
 
@@ -538,6 +541,7 @@ static const struct opt_spec replay_specs[] = {
     { O_PRINT, 0, "print-events", OPT_NONE },
     { O_TIMEOUT, 0, "timeout", OPT_NUM },
     { O_NOJAIL, 0, "no-jail", OPT_NONE },
+    { O_PIN, 0, "pin", OPT_REQ },
     { O_KEY, 0, "key", OPT_REQ },
     { O_RAW, 0, "raw-stdout", OPT_NONE },
     { O_JOBS, 'j', "jobs", OPT_NUM },
@@ -566,6 +570,13 @@ static int replay_option(struct opt_parser *p, int id, struct replay_args *a)
         a->corpus.timeout = p->arg;
         break;
     case O_NOJAIL: a->cfg.seccomp = 0; break;
+    case O_PIN:
+        if (st_cpu_parse(p->arg, &a->cfg.cpu_policy, &a->cfg.cpu) < 0)
+            return opt_bad_value(p, "not auto, any or a CPU number");
+        if (a->cfg.cpu_policy == ST_CPU_FIXED && !st_cpu_allowed(a->cfg.cpu))
+            return opt_bad_value(p, "not a CPU this process may run on");
+        a->corpus.pin = p->arg;
+        break;
     case O_KEY: a->key_path = p->arg; break;
     case O_RAW: a->raw_stdout = 1; break;
     case O_JOBS:

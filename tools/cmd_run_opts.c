@@ -33,7 +33,7 @@ enum opt_id {
     O_NOCOLOR, O_COLOR, O_MAX_OUTPUT, O_TIMEOUT, O_CPU, O_MEMORY, O_MAX_CALLS, O_OUTCOME,
     O_NO_JAIL, O_ALLOW_UNKNOWN, O_DEBUG, O_CONFIG, O_NO_ASLR, O_ASLR, O_PROTOCOL_MEMORY,
     O_UID, O_GID, O_PID, O_STRICT_JAIL, O_LOOSE_JAIL, O_TZ, O_LOCALE, O_EXCLUDE, O_DOTFILES,
-    O_FOLLOW, O_PLUGIN, O_HANDLER, O_HANDLER_TIMEOUT, O_NO_FS_JAIL,
+    O_FOLLOW, O_PLUGIN, O_HANDLER, O_HANDLER_TIMEOUT, O_NO_FS_JAIL, O_PIN,
 };
 
 /* The run options (tools/options.h). Aliases share an id. */
@@ -82,6 +82,7 @@ static const struct opt_spec run_specs[] = {
     { O_NO_ASLR, 0, "no-aslr", OPT_NONE },
     { O_ASLR, 0, "aslr", OPT_NONE },
     { O_PROTOCOL_MEMORY, 0, "protocol-memory", OPT_NONE },
+    { O_PIN, 0, "pin", OPT_REQ },
     { O_QUIET, 'q', "quiet", OPT_NONE },
     { O_UID, 0, "uid", OPT_NUM },
     { O_GID, 0, "gid", OPT_NUM },
@@ -157,6 +158,11 @@ const char *st_run_options_help(void)
         "                       status seccomp; --strict-jail says so explicitly)\n"
         "  --protocol-memory    read and write the guest's memory only with the protocol's\n"
         "                       R/Z/W commands (default: directly, where the kernel allows)\n"
+        "  --pin WHERE          the CPU the guest and the controller run on: auto (default:\n"
+        "                       one CPU for both, chosen at the start; the protocol runs\n"
+        "                       one side at a time, and a wake-up on another CPU costs\n"
+        "                       more than the work), any (wherever the scheduler puts\n"
+        "                       them), or a CPU number\n"
         "  --aslr               randomise the guest's addresses (default: not, so that a\n"
         "                       guest whose behaviour depends on them, as pypy3's does,\n"
         "                       replays identically; --no-aslr says so explicitly)\n"
@@ -496,6 +502,12 @@ static int apply_policy(struct st_run_options *ro, int id, const char *name, con
     case O_NO_ASLR: c->no_aslr = 1; return 0;
     case O_ASLR: c->no_aslr = 0; return 0;
     case O_PROTOCOL_MEMORY: c->protocol_memory = 1; return 0;
+    case O_PIN:
+        if (st_cpu_parse(arg, &c->cpu_policy, &c->cpu) < 0)
+            return bad_value(ro, name, "not auto, any or a CPU number", arg);
+        if (c->cpu_policy == ST_CPU_FIXED && !st_cpu_allowed(c->cpu))
+            return bad_value(ro, name, "not a CPU this process may run on", arg);
+        return 0;
     case O_PLUGIN:
         if (!*arg || *arg == ':' || ro->nplugins >= 16)
             return bad_value(ro, name, "bad plugin", arg);

@@ -15,6 +15,7 @@
 
 #include "common/st_buf.h"
 #include "common/st_util.h"
+#include "controller/cpu_place.h"
 #include "tools/commands.h"
 #include "tools/corpus_list.h"
 
@@ -145,10 +146,17 @@ static void report_name(char *dst, size_t cap, const char *dir, struct corpus_li
         snprintf(dst, cap, "%s/%.*s.txt", dir, (int)n, base);
 }
 
-static pid_t start_one(const struct replay_corpus_options *o, const char *trace, const char *report)
+static pid_t start_one(const struct replay_corpus_options *o, size_t slot, const char *trace,
+                       const char *report)
 {
-    const char *argv[16];
+    const char *argv[18];
     int n = 0;
+    /* Each job slot on a CPU of its own (by default): the jobs start at
+     * once, and each replay left to choose would often take the one CPU
+     * the scheduler started them all on (controller/cpu_place.h). */
+    char cpu[16];
+    int nth = o->pin ? -1 : st_cpu_nth_allowed(slot);
+    snprintf(cpu, sizeof cpu, "%d", nth);
     argv[n++] = "sandtrace";
     argv[n++] = "replay";
     argv[n++] = "--check";
@@ -168,6 +176,10 @@ static pid_t start_one(const struct replay_corpus_options *o, const char *trace,
         argv[n++] = "--no-jail";
     if (o->keep_going)
         argv[n++] = "--keep-going";
+    if (o->pin || nth >= 0) {
+        argv[n++] = "--pin";
+        argv[n++] = o->pin ? o->pin : cpu;
+    }
     argv[n++] = "--";
     argv[n++] = trace;
     argv[n] = NULL;
@@ -508,7 +520,7 @@ static void rc_fill(struct rc_run *run)
         sl->index = run->next++;
         report_name(sl->report_path, sizeof sl->report_path, run->dir, &run->list, sl->index);
         sl->start = st_clock_seconds();
-        sl->pid = start_one(run->o, run->list.paths[sl->index], sl->report_path);
+        sl->pid = start_one(run->o, s, run->list.paths[sl->index], sl->report_path);
         if (sl->pid < 0) {
             struct rc_result *r = &run->res[sl->index];
             r->verdict = V_ERROR;

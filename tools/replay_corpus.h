@@ -18,6 +18,7 @@ struct replay_corpus_options {
     const char *key;         /* --key FILE, or NULL */
     int no_jail;             /* --no-jail */
     int keep_going;          /* --keep-going */
+    const char *pin;         /* --pin WHERE as given, or NULL: each job on its own CPU */
     int quiet;               /* -q: only the lines of the traces that failed */
     const char *junit;       /* write JUnit XML here, or NULL */
     const char *reports;     /* keep each trace's report in this directory, or NULL */

@@ -103,6 +103,7 @@ int run_outcome_to_json(const struct st_outcome *o, char *dst, size_t cap)
     put_counters(&b, o);
     jput(&b, ",\"memory_access\":");
     jstr(&b, o->memory_access);
+    jint(&b, "cpu", o->cpu, o->pinned);
     jput(&b, ",\"denied_syscalls\":%llu,\"denied_syscall_names\":{", (unsigned long long)o->denied);
     for (size_t i = 0; i < o->ndenied_names; i++) {
         if (i)

@@ -1,6 +1,7 @@
 /* `sandtrace run` and `sandtrace check` end to end with real guest processes:
  * exit codes, limits, the seccomp jail, protocol violations, unknown calls
  * and the JSON outcome. (Output and input: test_run_io.c.) */
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -397,6 +398,57 @@ static void test_run_outcome_counts_calls_and_bytes(void **state)
     assert_non_null(strstr(json, "\"wall_seconds\":"));
     free(json);
     tu_run_release(&r);
+}
+
+/* The guest and the controller share one CPU by default, and the outcome
+ * says which (controller/cpu_place.h); --pin any pins nothing, --pin N
+ * names it, and a CPU this process may not use is refused before the run. */
+static void test_run_pin_places_guest_and_controller(void **state)
+{
+    (void)state;
+    cpu_set_t own;
+    assert_int_equal(sched_getaffinity(0, sizeof own, &own), 0);
+    struct tu_run r;
+    char *json = run_outcome((const char *[]){ "--", tguest(), "calls", "10", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    if (CPU_COUNT(&own) >= 2) {
+        long long cpu = json_int(json, "cpu");
+        assert_true(cpu >= 0 && CPU_ISSET((int)cpu, &own));
+    } else {
+        print_message("skipped in part: this process may run on one CPU only\n");
+        assert_non_null(strstr(json, "\"cpu\":null"));
+    }
+    free(json);
+    tu_run_release(&r);
+    json = run_outcome((const char *[]){ "--pin", "any", "--", tguest(), "calls", "10", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(json, "\"cpu\":null"));
+    free(json);
+    tu_run_release(&r);
+    int last = -1, outside = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &own))
+            last = c;
+        else if (outside < 0)
+            outside = c;
+    }
+    char n[16];
+    snprintf(n, sizeof n, "%d", last);
+    json = run_outcome((const char *[]){ "--pin", n, "--", tguest(), "calls", "10", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    if (CPU_COUNT(&own) >= 2)
+        assert_int_equal(json_int(json, "cpu"), last);
+    free(json);
+    tu_run_release(&r);
+    snprintf(n, sizeof n, "%d", outside);
+    static const char *bad[] = { NULL, "auto1", "-1", "" };
+    bad[0] = n;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = run((const char *[]){ "--pin", bad[i], "--", tguest(), "calls", "1", NULL });
+        if (r.status != 2 || !strstr(r.err, "option '--pin'"))
+            fail_msg("--pin '%s': status %d, %s", bad[i], r.status, r.err);
+        tu_run_release(&r);
+    }
 }
 
 static void test_run_missing_executable_is_a_controller_error(void **state)
@@ -803,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_run_memory_limit_ends_a_hog),
         cmocka_unit_test(test_run_max_calls_ends_the_guest),
         cmocka_unit_test(test_run_outcome_counts_calls_and_bytes),
+        cmocka_unit_test(test_run_pin_places_guest_and_controller),
         cmocka_unit_test(test_run_missing_executable_is_a_controller_error),
         cmocka_unit_test(test_run_bad_options_are_usage_errors),
         cmocka_unit_test(test_run_option_values_have_one_message_format),

@@ -1,0 +1,110 @@
+/* One CPU for a guest and its controller (controller/cpu_place.h). */
+#include "controller/cpu_place.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "common/st_util.h"
+
+/* How many pinned links of this process use each CPU. */
+static pthread_mutex_t counts_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned counts[CPU_SETSIZE];
+
+int st_cpu_allowed(int cpu)
+{
+    cpu_set_t allowed;
+    if (cpu < 0 || cpu >= CPU_SETSIZE ||
+        pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0)
+        return 0;
+    return CPU_ISSET(cpu, &allowed) ? 1 : 0;
+}
+
+int st_cpu_nth_allowed(size_t n)
+{
+    cpu_set_t allowed;
+    if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0)
+        return -1;
+    int count = CPU_COUNT(&allowed);
+    if (count < 2)
+        return -1;
+    size_t k = n % (size_t)count;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &allowed) && k-- == 0)
+            return c;
+    return -1;
+}
+
+/* The allowed CPU the fewest links use, the current one among equals.
+ * Called with counts_mu held. */
+static int least_used(const cpu_set_t *allowed)
+{
+    int here = sched_getcpu();
+    int best = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, allowed))
+            continue;
+        if (best < 0 || counts[c] < counts[best] || (counts[c] == counts[best] && c == here))
+            best = c;
+    }
+    return best;
+}
+
+int st_cpu_pin(struct st_cpu_place *p, enum st_cpu_policy policy, int cpu)
+{
+    p->pinned = 0;
+    p->cpu = -1;
+    if (policy == ST_CPU_ANY)
+        return 0;
+    if (pthread_getaffinity_np(pthread_self(), sizeof p->saved, &p->saved) != 0)
+        return 0;
+    if (policy == ST_CPU_FIXED && (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &p->saved))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (policy == ST_CPU_SHARED && CPU_COUNT(&p->saved) < 2)
+        return 0; /* one CPU already: nothing to choose */
+    pthread_mutex_lock(&counts_mu);
+    if (policy == ST_CPU_SHARED)
+        cpu = least_used(&p->saved);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (cpu >= 0 && pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) {
+        counts[cpu]++;
+        p->cpu = cpu;
+        p->pinned = 1;
+    }
+    pthread_mutex_unlock(&counts_mu);
+    return 0;
+}
+
+void st_cpu_release(struct st_cpu_place *p)
+{
+    if (!p->pinned)
+        return;
+    pthread_mutex_lock(&counts_mu);
+    if (counts[p->cpu] > 0)
+        counts[p->cpu]--;
+    pthread_mutex_unlock(&counts_mu);
+    pthread_setaffinity_np(pthread_self(), sizeof p->saved, &p->saved);
+    p->pinned = 0;
+}
+
+int st_cpu_parse(const char *s, enum st_cpu_policy *policy, int *cpu)
+{
+    uint64_t n;
+    if (!strcmp(s, "auto")) {
+        *policy = ST_CPU_SHARED;
+        *cpu = 0;
+    } else if (!strcmp(s, "any")) {
+        *policy = ST_CPU_ANY;
+        *cpu = 0;
+    } else if (st_parse_u64(s, &n, 0) == 0 && n < CPU_SETSIZE) {
+        *policy = ST_CPU_FIXED;
+        *cpu = (int)n;
+    } else {
+        return -1;
+    }
+    return 0;
+}
