@@ -1,9 +1,13 @@
 /* One CPU for a guest and its controller (controller/cpu_place.h). */
 #include "controller/cpu_place.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/st_util.h"
 
@@ -20,6 +24,15 @@ int st_cpu_allowed(int cpu)
     return CPU_ISSET(cpu, &allowed) ? 1 : 0;
 }
 
+/* The k-th CPU of `s` (k < its count), or -1. */
+static int nth_set(const cpu_set_t *s, int k)
+{
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, s) && k-- == 0)
+            return c;
+    return -1;
+}
+
 int st_cpu_nth_allowed(size_t n)
 {
     cpu_set_t allowed;
@@ -28,26 +41,61 @@ int st_cpu_nth_allowed(size_t n)
     int count = CPU_COUNT(&allowed);
     if (count < 2)
         return -1;
-    size_t k = n % (size_t)count;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &allowed) && k-- == 0)
-            return c;
-    return -1;
+    return nth_set(&allowed, (int)(n % (size_t)count));
 }
 
-/* The allowed CPU the fewest links use, the current one among equals.
- * Called with counts_mu held. */
-static int least_used(const cpu_set_t *allowed)
+/* Adds to score[c], for each CPU c, the processes of this machine that
+ * may run on c alone: other pinned pairs (sandtrace's, of any process and
+ * user), and the per-CPU kernel threads, as many on every CPU. One
+ * sched_getaffinity() a process: about a millisecond for a few hundred. */
+static void count_pinned_processes(unsigned *score)
 {
-    int here = sched_getcpu();
-    int best = -1;
-    for (int c = 0; c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, allowed))
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
             continue;
-        if (best < 0 || counts[c] < counts[best] || (counts[c] == counts[best] && c == here))
+        cpu_set_t s;
+        if (sched_getaffinity((pid_t)pid, sizeof s, &s) != 0 || CPU_COUNT(&s) != 1)
+            continue;
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &s)) {
+                score[c]++;
+                break;
+            }
+    }
+    closedir(d);
+}
+
+int st_cpu_choose(const cpu_set_t *allowed, const unsigned *score, unsigned seed)
+{
+    int n = CPU_COUNT(allowed);
+    if (n == 0)
+        return -1;
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        int c = nth_set(allowed, (int)((seed + (unsigned)i) % (unsigned)n));
+        if (c >= 0 && (best < 0 || score[c] < score[best]))
             best = c;
     }
     return best;
+}
+
+/* The allowed CPU with the fewest pinned processes on the machine plus
+ * links of this process on it, the search starting at a CPU drawn from
+ * the pid: several sandboxes started at the same moment (each counting
+ * before the others pinned) then spread at random rather than all taking
+ * the CPU they were started on. Called with counts_mu held. */
+static int least_used(const cpu_set_t *allowed)
+{
+    static unsigned score[CPU_SETSIZE];
+    memcpy(score, counts, sizeof score);
+    count_pinned_processes(score);
+    return st_cpu_choose(allowed, score, ((uint32_t)getpid() * 2654435761u) >> 16);
 }
 
 int st_cpu_pin(struct st_cpu_place *p, enum st_cpu_policy policy, int cpu)

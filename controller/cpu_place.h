@@ -10,12 +10,18 @@
  * system time of the run fell by the same factor).
  *
  * So by default (ST_CPU_SHARED) the link pins the calling thread to one
- * CPU before it spawns the guest, which inherits the pin, and restores the
- * thread's own set when the link closes. The CPU is the one of the allowed
- * set that the fewest links of this process use at the moment, the one the
- * thread runs on among equals (the scheduler's latest choice), so that
- * several links of one process (replay -j) spread over the CPUs; separate
- * processes each start where the scheduler put them. The cost: a pinned
+ * CPU before it spawns a jailed guest (one thread, no children), which
+ * inherits the pin, and restores the thread's own set when the link
+ * closes; an unjailed guest is pinned only to a CPU named (ST_CPU_FIXED).
+ *
+ * The CPU: the allowed one with the fewest processes of the machine pinned
+ * to it (other sandboxes, of any program or user: /proc is read, one
+ * sched_getaffinity() a process) plus links of this process on it, so
+ * that sandboxes spread over the CPUs. Among equals the search starts at a
+ * CPU drawn from the pid: sandboxes started at the same moment, each
+ * counting before the others pinned, spread at random rather than all on
+ * the CPU they were started on (measured: 10 pings at once, chosen by
+ * sched_getcpu(), once all on one CPU of two). The cost of pinning: a
  * pair is not moved when another program takes its CPU. ST_CPU_ANY leaves
  * placement to the scheduler; ST_CPU_FIXED names the CPU. */
 #ifndef SANDTRACE_CONTROLLER_CPU_PLACE_H
@@ -53,6 +59,11 @@ int st_cpu_allowed(int cpu);
 /* The (n mod count)-th CPU this thread may run on, for a caller that
  * spreads several runs itself; -1 when it may run on one CPU only. */
 int st_cpu_nth_allowed(size_t n);
+
+/* The CPU of `allowed` with the lowest score[] (indexed by CPU number),
+ * the first of equals counting from the (seed mod count)-th allowed CPU;
+ * -1 when `allowed` is empty. (st_cpu_pin's choice, given its counts.) */
+int st_cpu_choose(const cpu_set_t *allowed, const unsigned *score, unsigned seed);
 
 /* A user's choice: "auto" (ST_CPU_SHARED), "any" (ST_CPU_ANY) or a CPU
  * number (ST_CPU_FIXED; at most CPU_SETSIZE - 1). 0, or -1 for anything

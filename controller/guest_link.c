@@ -332,8 +332,14 @@ int st_link_start(struct st_link *l, const struct st_spawn_config *sc, double ti
     if (timeout_seconds > 0)
         l->deadline = st_link_now() + timeout_seconds;
     /* Pinned before the fork, so that the guest inherits the CPU from its
-     * first instruction (controller/cpu_place.h says why). */
-    if (st_cpu_pin(&l->place, sc->cpu_policy, sc->cpu) < 0)
+     * first instruction (controller/cpu_place.h says why). A jailed guest
+     * is one thread that cannot fork: one CPU costs it nothing. An
+     * unjailed one may start threads and processes that would all share
+     * the pin: only a CPU the caller names pins it. */
+    enum st_cpu_policy pol = sc->cpu_policy;
+    if (pol == ST_CPU_SHARED && !sc->seccomp)
+        pol = ST_CPU_ANY;
+    if (st_cpu_pin(&l->place, pol, sc->cpu) < 0)
         return ST_E_CONFIG;
     int rc = st_spawn(sc, &l->child);
     if (rc < 0) {

@@ -29,7 +29,7 @@ struct st_spawn_config {
                                   (controller/fsjail.h); 0: every such layer available */
     /* Where the guest and the thread that answers it run (for the guest
      * link, which pins: controller/cpu_place.h). ST_CPU_SHARED (0): on one
-     * CPU chosen at the start; `cpu` with ST_CPU_FIXED. */
+     * CPU chosen at the start, for a jailed guest; `cpu` with ST_CPU_FIXED. */
     enum st_cpu_policy cpu_policy;
     int cpu;
 };

@@ -420,7 +420,14 @@ static void test_run_pin_places_guest_and_controller(void **state)
     }
     free(json);
     tu_run_release(&r);
+    /* Not pinned: --pin any, and an unjailed guest (its threads and
+     * children would share the one CPU) unless a CPU is named. */
     json = run_outcome((const char *[]){ "--pin", "any", "--", tguest(), "calls", "10", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(json, "\"cpu\":null"));
+    free(json);
+    tu_run_release(&r);
+    json = run_outcome((const char *[]){ "--no-jail", "--", tguest(), "calls", "10", NULL }, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(json, "\"cpu\":null"));
     free(json);
@@ -435,6 +442,13 @@ static void test_run_pin_places_guest_and_controller(void **state)
     char n[16];
     snprintf(n, sizeof n, "%d", last);
     json = run_outcome((const char *[]){ "--pin", n, "--", tguest(), "calls", "10", NULL }, &r);
+    assert_int_equal(r.status, 0);
+    if (CPU_COUNT(&own) >= 2)
+        assert_int_equal(json_int(json, "cpu"), last);
+    free(json);
+    tu_run_release(&r);
+    json = run_outcome((const char *[]){ "--pin", n, "--no-jail", "--", tguest(), "calls", "10",
+                                         NULL }, &r);
     assert_int_equal(r.status, 0);
     if (CPU_COUNT(&own) >= 2)
         assert_int_equal(json_int(json, "cpu"), last);
