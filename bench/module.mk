@@ -15,3 +15,11 @@ BENCH_PROGS += $(BUILD)/bench/sandtrace-bench
 $(BUILD)/bench/sandtrace-bench: $(BENCH_OBJS) $(BENCH_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(BENCH_LIB) $(PKG_LIBS) -lm
+
+# make bench-sandboxlib: sandtrace against the reference controller, PyPy's
+# sandboxlib, on the same real-PyPy workloads, wall and controller CPU side by
+# side (issue #15). By hand only, not in CI: it needs SANDBOXLIB, a sandboxlib
+# checkout this repository does not hold (bench/compare_sandboxlib.sh).
+.PHONY: bench-sandboxlib
+bench-sandboxlib: all pypy-fixtures
+	@BUILD=$(BUILD) bench/compare_sandboxlib.sh
