@@ -37,7 +37,9 @@
 # driver's own user+sys CPU (getrusage RUSAGE_SELF at its end: interpreter
 # start, imports and the run; the guest is its child and not in it).
 # Walls are medians; "best walls" is the ratio of the two controllers' fastest
-# runs (less sensitive to a busy machine). The table also gives sandboxlib's
+# runs, and "paired runs" the median of the ratios of each sandtrace run to
+# the sandboxlib run just before it (both less sensitive to a machine whose
+# load changes during the runs). The table also gives sandboxlib's
 # CPU from starting the guest to reaping it only ("run only": without the
 # interpreter's start and imports).
 # Requests: sandtrace's outcome "calls"; for sandboxlib, one more untimed run
@@ -203,11 +205,12 @@ for r in rows:
     key = (build, wl)
     if key not in figs:
         order.append(key)
-        figs[key] = {'sandboxlib': [], 'sandtrace': [], 'failed': []}
+        figs[key] = {'sandboxlib': [], 'sandtrace': [], 'failed': [], 'pairs': {}}
     if rc != '0' or num(wall) is None:
         figs[key]['failed'].append(ctl)
         continue
     figs[key][ctl].append((num(wall), num(cpu), num(req), num(cpu_run)))
+    figs[key]['pairs'].setdefault(rep, {})[ctl] = num(wall)
 
 def fmt_ms(x):
     return '-' if x is None else '%.0f ms' % (x * 1000)
@@ -216,9 +219,9 @@ def fmt_us(x):
     return '-' if x is None else '%.1f us' % (x * 1e6)
 
 print('| build | workload | requests (sandboxlib / sandtrace) | sandboxlib wall | sandtrace wall '
-      '| sandtrace / sandboxlib | same, best walls | sandboxlib CPU / request '
+      '| sandtrace / sandboxlib | same, best walls | same, paired runs | sandboxlib CPU / request '
       '| sandboxlib CPU / request, run only | sandtrace CPU / request |')
-print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for key in order:
     f = figs[key]
     cols = {}
@@ -235,6 +238,9 @@ for key in order:
     a, b = cols['sandboxlib'], cols['sandtrace']
     ratio = '%.3f' % (b[0] / a[0]) if a[0] and b[0] else '-'
     best = '%.3f' % (b[4] / a[4]) if a[4] and b[4] else '-'
+    paired = median([p['sandtrace'] / p['sandboxlib'] for p in f['pairs'].values()
+                     if p.get('sandboxlib') and p.get('sandtrace')])
+    paired = '-' if paired is None else '%.3f' % paired
     req = '%s / %s' % tuple('-' if c[2] is None else '%d' % c[2] for c in (a, b))
     note = ''
     if f['failed']:
@@ -242,8 +248,8 @@ for key in order:
     n = min(len(f['sandboxlib']), len(f['sandtrace']))
     if n < reps:
         note += ' (median of %d)' % n
-    print('| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-        key[0], key[1], note, req, fmt_ms(a[0]), fmt_ms(b[0]), ratio, best,
+    print('| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+        key[0], key[1], note, req, fmt_ms(a[0]), fmt_ms(b[0]), ratio, best, paired,
         fmt_us(a[1]), fmt_us(a[3]), fmt_us(b[1])))
 EOF
 echo "per-run figures: $runs; the controllers' stderr: $log" >&2
