@@ -115,13 +115,15 @@ int st_cpu_pin(struct st_cpu_place *p, enum st_cpu_policy policy, int cpu)
     pthread_mutex_lock(&counts_mu);
     if (policy == ST_CPU_SHARED)
         cpu = least_used(&p->saved);
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    if (cpu >= 0 && pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) {
-        counts[cpu]++;
-        p->cpu = cpu;
-        p->pinned = 1;
+    if (cpu >= 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) {
+            counts[cpu]++;
+            p->cpu = cpu;
+            p->pinned = 1;
+        }
     }
     pthread_mutex_unlock(&counts_mu);
     return 0;
