@@ -345,6 +345,11 @@ void trace_writer_free(struct trace_writer *w);
 uint64_t trace_writer_now_ns(const struct trace_writer *w);
 /* Events added so far. */
 uint64_t trace_writer_event_count(const struct trace_writer *w);
+/* Bytes the writer holds on the heap: its compressor's workspace (fixed at
+ * creation), the open chunk's raw and compressed buffers (a chunk's size
+ * each, unless an event is bigger than a chunk), the signatures and the
+ * chunk index (24 bytes a chunk: the footer needs them). */
+size_t trace_writer_memory(const struct trace_writer *w);
 
 /* ---------------------------------------------------------------------------
  * Reader. */

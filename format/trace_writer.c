@@ -10,6 +10,9 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+/* ZSTD_estimateCCtxSize and ZSTD_initStaticCCtx: exported by the shared
+ * libzstd, declared in its "static linking only" section. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "common/st_util.h"
@@ -37,7 +40,9 @@ struct trace_writer {
     struct trace_writer_options opt;
     uint8_t key[TRACE_KEY_BYTES];
     int keyed;
-    ZSTD_CCtx *cctx;
+    ZSTD_CCtx *cctx; /* lives in zws (a static context): no ZSTD_freeCCtx */
+    void *zws;
+    size_t zws_size;
 
     uint64_t offset;  /* bytes written so far */
     uint8_t chain[TRACE_HASH_BYTES];
@@ -90,6 +95,18 @@ uint64_t trace_writer_event_count(const struct trace_writer *w)
     return w->events;
 }
 
+size_t trace_writer_memory(const struct trace_writer *w)
+{
+    if (!w)
+        return 0;
+    size_t n = sizeof *w + ZSTD_sizeof_CCtx(w->cctx) + w->raw_cap + w->out_cap +
+               w->index_cap * sizeof *w->index + w->map_cap * sizeof *w->map +
+               w->sigs_cap * (sizeof *w->sigs + sizeof *w->sig_chunk);
+    for (size_t i = 0; i < w->nsigs; i++)
+        n += strlen(w->sigs[i]) + 1;
+    return n;
+}
+
 static int grow(void *pp, size_t *cap, size_t need, size_t elem, size_t max)
 {
     if (need <= *cap)
@@ -100,6 +117,24 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem, size_t max)
     if (!n)
         return TRACE_E_NOMEM;
     *(void **)pp = n;
+    return 0;
+}
+
+/* Makes room for `need` bytes in a chunk's buffer: for `usual` bytes at
+ * once (a whole chunk, or its compressed bound), then as needed up to `max`
+ * (an event bigger than a chunk). Allocated once and touched as it fills,
+ * where doubling from 16 bytes copied the buffer at every step and left
+ * the old copies as holes in the heap (issue 15, figure 7). */
+static int reserve(uint8_t **buf, size_t *cap, size_t need, size_t usual, size_t max)
+{
+    if (need <= *cap)
+        return 0;
+    if (need > max)
+        return TRACE_E_LIMIT;
+    uint8_t *n = st_grow(*buf, cap, need, 1, usual, max);
+    if (!n)
+        return TRACE_E_NOMEM;
+    *buf = n;
     return 0;
 }
 
@@ -122,6 +157,32 @@ static int write_out(struct trace_writer *w, const void *buf, size_t len)
     if (rc < 0)
         return rc;
     w->offset += len;
+    return 0;
+}
+
+/* The compression context lives in one workspace, allocated here for the
+ * largest chunk (ZSTD_estimateCCtxSize takes the maximum over every source
+ * size) and kept to the end. A context of zstd's own resizes itself to each
+ * chunk's size class (its tables follow the source size, and chunks closed
+ * by their age vary in size around those classes): it was freed and
+ * allocated again every few chunks, and the heap kept what it left behind,
+ * so the recording controller's peak RSS grew over its first million calls
+ * (issue 15, figure 7). The output is the same: it depends on the
+ * parameters and the input, not on where the tables live. */
+static int compressor_init(struct trace_writer *w)
+{
+    w->zws_size = ZSTD_estimateCCtxSize(w->opt.zstd_level);
+    if (ZSTD_isError(w->zws_size))
+        return TRACE_E_INVAL;
+    w->zws = malloc(w->zws_size);
+    if (!w->zws)
+        return TRACE_E_NOMEM;
+    w->cctx = ZSTD_initStaticCCtx(w->zws, w->zws_size);
+    if (!w->cctx)
+        return TRACE_E_NOMEM;
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opt.zstd_level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1)))
+        return TRACE_E_INVAL;
     return 0;
 }
 
@@ -310,16 +371,8 @@ int trace_writer_new(struct trace_writer **out, struct trace_io *io, int own_io,
         w->keyed = 1;
         w->opt.key = NULL; /* don't keep the caller's pointer */
     }
-    w->cctx = ZSTD_createCCtx();
-    if (!w->cctx) {
-        rc = TRACE_E_NOMEM;
+    if ((rc = compressor_init(w)) < 0)
         goto fail;
-    }
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->opt.zstd_level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1))) {
-        rc = TRACE_E_INVAL;
-        goto fail;
-    }
     w->open_request = TRACE_SEQ_NONE;
     w->start_mono = st_clock_ns();
     rc = write_file_header(w, header);
@@ -339,7 +392,8 @@ static int flush_chunk(struct trace_writer *w)
     if (w->chunk_events == 0)
         return 0;
     size_t bound = ZSTD_compressBound(w->raw_len);
-    int rc = grow(&w->out, &w->out_cap, TC_HEADER_SIZE + bound, 1, (size_t)-1);
+    int rc = reserve(&w->out, &w->out_cap, TC_HEADER_SIZE + bound,
+                     TC_HEADER_SIZE + ZSTD_compressBound(w->opt.chunk_bytes), (size_t)-1);
     if (rc < 0)
         return rc;
     size_t csize = ZSTD_compress2(w->cctx, w->out + TC_HEADER_SIZE, bound, w->raw, w->raw_len);
@@ -412,18 +466,29 @@ int trace_writer_flush(struct trace_writer *w)
     return rc;
 }
 
-/* Appends one record, length-prefixed, to the raw buffer: its exact size
- * first (a few additions), so that it is encoded once, straight into place. */
-static int append_record(struct trace_writer *w, const struct tf_record *rec)
+/* A record's encoded size and its length prefix's. */
+struct framed {
+    size_t size, prefix;
+};
+
+static struct framed frame_of(const struct tf_record *rec)
 {
-    size_t size = tf_record_size(rec), vl = tf_varint_len(size);
-    int rc = grow(&w->raw, &w->raw_cap, w->raw_len + vl + size, 1, TRACE_MAX_CHUNK_RAW);
+    size_t size = tf_record_size(rec);
+    return (struct framed){ size, tf_varint_len(size) };
+}
+
+/* Appends one record of `f`'s size, length-prefixed, to the raw buffer,
+ * encoded once, straight into place. */
+static int append_record(struct trace_writer *w, const struct tf_record *rec, struct framed f)
+{
+    int rc = reserve(&w->raw, &w->raw_cap, w->raw_len + f.prefix + f.size, w->opt.chunk_bytes,
+                     TRACE_MAX_CHUNK_RAW);
     if (rc < 0)
         return rc;
     uint8_t *p = w->raw + w->raw_len;
-    tf_varint_put(p, size);
-    tf_record_encode(rec, p + vl);
-    w->raw_len += vl + size;
+    tf_varint_put(p, f.size);
+    tf_record_encode(rec, p + f.prefix);
+    w->raw_len += f.prefix + f.size;
     return 0;
 }
 
@@ -627,6 +692,41 @@ static int build_record(struct trace_writer *w, const struct trace_event *ev,
     return 0;
 }
 
+/* Encodes an event (after its signature's definition, the first time the
+ * chunk uses it) straight into the open chunk. An event that would take a
+ * chunk that already holds events past its size closes it first, and opens
+ * the next one (the same chunks as appending it, taking it back and closing
+ * the chunk would give, without the raw buffer ever growing past a chunk
+ * for it). */
+static int encode_event(struct trace_writer *w, struct tf_record *rec, int is_request,
+                        size_t sig_len, uint64_t seq, uint64_t t)
+{
+    for (;;) {
+        if (w->chunk_events == 0) {
+            w->chunk_first_event = seq;
+            w->chunk_first_time = t;
+            w->chunk_prev_time = t;
+        }
+        struct tf_record def = { .kind = TR_KIND_SIGDEF, .sig_id = rec->sig_id };
+        struct framed fd = { 0, 0 };
+        int with_def = is_request && w->sig_chunk[rec->sig_id] != w->chunk_number;
+        if (with_def) {
+            set_bytes(&def.text, &def.text_len, w->sigs[rec->sig_id], sig_len);
+            fd = frame_of(&def);
+        }
+        rec->dtime = (int64_t)(t - w->chunk_prev_time);
+        struct framed fr = frame_of(rec);
+        if (w->chunk_events == 0 ||
+            w->raw_len + fd.prefix + fd.size + fr.prefix + fr.size <= w->opt.chunk_bytes) {
+            int rc = with_def ? append_record(w, &def, fd) : 0;
+            return rc < 0 ? rc : append_record(w, rec, fr);
+        }
+        int rc = flush_chunk(w);
+        if (rc < 0)
+            return rc;
+    }
+}
+
 int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
 {
     if (!w || !ev)
@@ -649,35 +749,8 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
     }
     uint64_t t = ev->time_ns == TRACE_TIME_NOW ? trace_writer_now_ns(w) : ev->time_ns;
 
-    /* Encode the event (after its signature's definition, the first time the
-     * chunk uses it) straight into the open chunk. If that overflows a
-     * chunk that already holds events, take it back, close the chunk, and
-     * encode it again as the first event of the next one. */
-    for (int attempt = 0;; attempt++) {
-        size_t mark = w->raw_len;
-        if (w->chunk_events == 0) {
-            w->chunk_first_event = seq;
-            w->chunk_first_time = t;
-            w->chunk_prev_time = t;
-        }
-        rc = 0;
-        if (is_request && w->sig_chunk[sig_id] != w->chunk_number) {
-            struct tf_record def = { .kind = TR_KIND_SIGDEF, .sig_id = sig_id };
-            set_bytes(&def.text, &def.text_len, w->sigs[sig_id], sig_len);
-            rc = append_record(w, &def);
-        }
-        rec.dtime = (int64_t)(t - w->chunk_prev_time);
-        if (rc == 0)
-            rc = append_record(w, &rec);
-        /* TRACE_E_LIMIT: the raw buffer is full; a fresh chunk may hold it. */
-        if (rc < 0 && (rc != TRACE_E_LIMIT || attempt > 0 || w->chunk_events == 0))
-            goto fail;
-        if (rc == 0 && (attempt > 0 || w->chunk_events == 0 || w->raw_len <= w->opt.chunk_bytes))
-            break;
-        w->raw_len = mark;
-        if ((rc = flush_chunk(w)) < 0)
-            goto fail;
-    }
+    if ((rc = encode_event(w, &rec, is_request, sig_len, seq, t)) < 0)
+        goto fail;
     uint64_t now_coarse = st_clock_coarse_ns();
     if (w->chunk_events == 0)
         w->chunk_open_mono = now_coarse;
@@ -772,7 +845,7 @@ void trace_writer_free(struct trace_writer *w)
         return;
     if (w->own_io)
         trace_io_free(w->io);
-    ZSTD_freeCCtx(w->cctx);
+    free(w->zws); /* and the context in it */
     for (size_t i = 0; i < w->nsigs; i++)
         free(w->sigs[i]);
     free(w->sigs);
