@@ -306,6 +306,12 @@ struct trace_writer_options {
     int zstd_level;         /* 0: 3 */
     int sync;               /* fsync after every chunk and the footer */
     const uint8_t *key;     /* TRACE_KEY_BYTES bytes for a keyed chain, or NULL */
+    /* Compress and write a chunk closed by its size or age in a thread of
+     * the writer's (started with the first such chunk), while the next one
+     * fills: a killed writer may then lose that chunk too. Flush, poll and
+     * close still write everything before they return; the thread's write
+     * errors are returned by the next call. */
+    int background;
 };
 
 /* Fills `o` with the defaults. */
@@ -347,9 +353,10 @@ uint64_t trace_writer_now_ns(const struct trace_writer *w);
 uint64_t trace_writer_event_count(const struct trace_writer *w);
 /* Bytes the writer holds on the heap: its compressor's workspace (fixed at
  * creation), the open chunk's raw and compressed buffers (a chunk's size
- * each, unless an event is bigger than a chunk), the signatures and the
- * chunk index (24 bytes a chunk: the footer needs them). */
-size_t trace_writer_memory(const struct trace_writer *w);
+ * each, unless an event is bigger than a chunk; with the background option
+ * a second raw buffer), the signatures and the chunk index (24 bytes a
+ * chunk: the footer needs them). Waits for the background compressor. */
+size_t trace_writer_memory(struct trace_writer *w);
 
 /* ---------------------------------------------------------------------------
  * Reader. */

@@ -6,6 +6,7 @@
  * its size or time bound: compressed as one zstd frame into a reused output
  * buffer that already has room for the chunk header in front, chained, and
  * written with one write, so a killed writer loses at most the open chunk. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -26,6 +27,15 @@
 
 struct index_entry {
     uint64_t offset, first_event, first_time;
+};
+
+/* A closed chunk on its way to the file: its raw records and its header's
+ * numbers. */
+struct chunk_job {
+    uint8_t *raw;
+    size_t raw_len, raw_cap;
+    uint64_t number, first_event, first_time;
+    uint32_t events;
 };
 
 struct sig_slot {
@@ -75,6 +85,16 @@ struct trace_writer {
 
     struct index_entry *index;
     size_t nindex, index_cap;
+
+    /* The background compressor (trace_writer_options.background). From
+     * the moment a chunk is handed to it (`bg_busy` set) until it is
+     * written (`bg_busy` cleared, under bg_lock), the thread owns `job` and
+     * what write_chunk touches: cctx, out, chain, offset, index and io. */
+    struct chunk_job job;
+    pthread_t bg_thread;
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_cond; /* a chunk handed over, written, or stop */
+    int bg_started, bg_busy, bg_stop, bg_rc;
 };
 
 void trace_writer_options_init(struct trace_writer_options *o)
@@ -93,18 +113,6 @@ uint64_t trace_writer_now_ns(const struct trace_writer *w)
 uint64_t trace_writer_event_count(const struct trace_writer *w)
 {
     return w->events;
-}
-
-size_t trace_writer_memory(const struct trace_writer *w)
-{
-    if (!w)
-        return 0;
-    size_t n = sizeof *w + ZSTD_sizeof_CCtx(w->cctx) + w->raw_cap + w->out_cap +
-               w->index_cap * sizeof *w->index + w->map_cap * sizeof *w->map +
-               w->sigs_cap * (sizeof *w->sigs + sizeof *w->sig_chunk);
-    for (size_t i = 0; i < w->nsigs; i++)
-        n += strlen(w->sigs[i]) + 1;
-    return n;
 }
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem, size_t max)
@@ -387,32 +395,41 @@ fail:
 
 /* --- chunks --- */
 
-static int flush_chunk(struct trace_writer *w)
+/* Makes room for a chunk of `raw_len` raw bytes: its compressed bound in
+ * `out` and its entry in the index. Called by the thread that owns them
+ * (so that the background compressor never allocates: a thread that does
+ * gets a malloc arena of its own). */
+static int chunk_room(struct trace_writer *w, size_t raw_len)
 {
-    if (w->chunk_events == 0)
-        return 0;
-    size_t bound = ZSTD_compressBound(w->raw_len);
-    int rc = reserve(&w->out, &w->out_cap, TC_HEADER_SIZE + bound,
+    int rc = reserve(&w->out, &w->out_cap, TC_HEADER_SIZE + ZSTD_compressBound(raw_len),
                      TC_HEADER_SIZE + ZSTD_compressBound(w->opt.chunk_bytes), (size_t)-1);
     if (rc < 0)
         return rc;
-    size_t csize = ZSTD_compress2(w->cctx, w->out + TC_HEADER_SIZE, bound, w->raw, w->raw_len);
+    return grow(&w->index, &w->index_cap, w->nindex + 1, sizeof *w->index, (size_t)1 << 40);
+}
+
+/* Compresses one closed chunk, chains it and writes it with one write
+ * (chunk_room made room for it). */
+static int write_chunk(struct trace_writer *w, const struct chunk_job *j)
+{
+    size_t bound = ZSTD_compressBound(j->raw_len);
+    size_t csize = ZSTD_compress2(w->cctx, w->out + TC_HEADER_SIZE, bound, j->raw, j->raw_len);
     if (ZSTD_isError(csize))
         return TRACE_E_COMPRESS;
     uint8_t *h = w->out;
     memset(h, 0, TC_HEADER_SIZE);
     memcpy(h, TC_SYNC, 8);
     st_le32_put(h + 8, TC_HEADER_SIZE);
-    st_le64_put(h + 16, w->chunk_number);
-    st_le64_put(h + 24, w->chunk_first_event);
-    st_le64_put(h + 32, w->chunk_first_time);
-    st_le32_put(h + 40, w->chunk_events);
-    st_le32_put(h + 44, (uint32_t)w->raw_len);
+    st_le64_put(h + 16, j->number);
+    st_le64_put(h + 24, j->first_event);
+    st_le64_put(h + 32, j->first_time);
+    st_le32_put(h + 40, j->events);
+    st_le32_put(h + 44, (uint32_t)j->raw_len);
     st_le32_put(h + 48, (uint32_t)csize);
     st_le64_put(h + 56, tf_xxh3(h + TC_HEADER_SIZE, csize));
     /* c_i = H_k(c_{i-1} || header[0,64) || payload) */
     tf_hash hh;
-    rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
+    int rc = tf_hash_init(&hh, w->keyed ? w->key : NULL);
     if (rc < 0)
         return rc;
     tf_hash_update(&hh, w->chain, TRACE_HASH_BYTES);
@@ -422,20 +439,147 @@ static int flush_chunk(struct trace_writer *w)
     memcpy(h + TC_CHAIN_OFF, w->chain, TRACE_HASH_BYTES);
     st_le64_put(h + TC_XXH_OFF, tf_xxh3(h, TC_XXH_OFF));
 
-    rc = grow(&w->index, &w->index_cap, w->nindex + 1, sizeof *w->index, (size_t)1 << 40);
-    if (rc < 0)
-        return rc;
     w->index[w->nindex++] =
-        (struct index_entry){ w->offset, w->chunk_first_event, w->chunk_first_time };
+        (struct index_entry){ w->offset, j->first_event, j->first_time };
     rc = write_out(w, h, TC_HEADER_SIZE + csize);
     if (rc < 0)
         return rc;
     if (w->opt.sync && w->io->sync && (rc = w->io->sync(w->io)) < 0)
         return rc;
+    return 0;
+}
+
+/* The open chunk as a job (its raw buffer borrowed), and the next chunk
+ * opened in its place. */
+static struct chunk_job seal_chunk(struct trace_writer *w)
+{
+    struct chunk_job j = { w->raw,          w->raw_len,         w->raw_cap,         w->chunk_number,
+                           w->chunk_first_event, w->chunk_first_time, w->chunk_events };
     w->chunk_number++;
     w->chunk_events = 0;
     w->raw_len = 0;
+    return j;
+}
+
+/* Waits until the compressor has written the chunk it holds; returns the
+ * first error it met (sticky). */
+static int compressor_idle(struct trace_writer *w)
+{
+    if (!w->bg_started)
+        return 0;
+    pthread_mutex_lock(&w->bg_lock);
+    while (w->bg_busy)
+        pthread_cond_wait(&w->bg_cond, &w->bg_lock);
+    int rc = w->bg_rc;
+    pthread_mutex_unlock(&w->bg_lock);
+    return rc;
+}
+
+/* Writes the open chunk, and any chunk before it, before returning. */
+static int flush_chunk(struct trace_writer *w)
+{
+    int rc = compressor_idle(w);
+    if (rc < 0 || w->chunk_events == 0)
+        return rc;
+    if ((rc = chunk_room(w, w->raw_len)) < 0)
+        return rc;
+    struct chunk_job j = seal_chunk(w);
+    return write_chunk(w, &j);
+}
+
+static void *compressor_main(void *arg)
+{
+    struct trace_writer *w = arg;
+    pthread_mutex_lock(&w->bg_lock);
+    for (;;) {
+        while (!w->bg_busy && !w->bg_stop)
+            pthread_cond_wait(&w->bg_cond, &w->bg_lock);
+        if (!w->bg_busy)
+            break; /* stopped, with nothing left to write */
+        pthread_mutex_unlock(&w->bg_lock);
+        int rc = w->bg_rc < 0 ? 0 : write_chunk(w, &w->job);
+        pthread_mutex_lock(&w->bg_lock);
+        if (rc < 0)
+            w->bg_rc = rc;
+        w->bg_busy = 0;
+        pthread_cond_broadcast(&w->bg_cond);
+    }
+    pthread_mutex_unlock(&w->bg_lock);
+    return NULL;
+}
+
+/* Starts the compressor with the first chunk it gets (once the guest runs:
+ * no fork happens with it running, as with the tracer's flusher). */
+static int compressor_start(struct trace_writer *w)
+{
+    if (pthread_mutex_init(&w->bg_lock, NULL) != 0)
+        return TRACE_E_NOMEM;
+    if (pthread_cond_init(&w->bg_cond, NULL) != 0) {
+        pthread_mutex_destroy(&w->bg_lock);
+        return TRACE_E_NOMEM;
+    }
+    if (pthread_create(&w->bg_thread, NULL, compressor_main, w) != 0) {
+        pthread_cond_destroy(&w->bg_cond);
+        pthread_mutex_destroy(&w->bg_lock);
+        return TRACE_E_NOMEM;
+    }
+    w->bg_started = 1;
     return 0;
+}
+
+/* Lets the compressor write what it holds, then ends it. */
+static void compressor_stop(struct trace_writer *w)
+{
+    if (!w->bg_started)
+        return;
+    pthread_mutex_lock(&w->bg_lock);
+    w->bg_stop = 1;
+    pthread_cond_broadcast(&w->bg_cond);
+    pthread_mutex_unlock(&w->bg_lock);
+    pthread_join(w->bg_thread, NULL);
+    pthread_cond_destroy(&w->bg_cond);
+    pthread_mutex_destroy(&w->bg_lock);
+    w->bg_started = 0;
+}
+
+/* Closes the open chunk on its size or time bound. With the background
+ * option it is handed to the compressor, which compresses and writes it
+ * while the events that follow fill the other raw buffer: the guest does
+ * not wait for the compression of a chunk (issue 15); otherwise, or when
+ * no thread can be started, it is written now. */
+static int close_chunk(struct trace_writer *w)
+{
+    if (!w->opt.background || w->chunk_events == 0)
+        return flush_chunk(w);
+    int rc = compressor_idle(w);
+    if (rc < 0 || (rc = chunk_room(w, w->raw_len)) < 0)
+        return rc;
+    if (!w->bg_started && compressor_start(w) < 0) {
+        w->opt.background = 0;
+        return flush_chunk(w);
+    }
+    struct chunk_job spare = w->job;
+    pthread_mutex_lock(&w->bg_lock);
+    w->job = seal_chunk(w);
+    w->bg_busy = 1;
+    pthread_cond_broadcast(&w->bg_cond);
+    pthread_mutex_unlock(&w->bg_lock);
+    w->raw = spare.raw;
+    w->raw_cap = spare.raw_cap;
+    return 0;
+}
+
+size_t trace_writer_memory(struct trace_writer *w)
+{
+    if (!w)
+        return 0;
+    (void)compressor_idle(w); /* what it owns is read below */
+    size_t n = sizeof *w + ZSTD_sizeof_CCtx(w->cctx) + w->raw_cap + w->job.raw_cap + w->out_cap +
+               w->index_cap * sizeof *w->index + w->map_cap * sizeof *w->map +
+               w->sigs_cap * (sizeof *w->sigs + sizeof *w->sig_chunk);
+    for (size_t i = 0; i < w->nsigs; i++)
+        n += strlen(w->sigs[i]) + 1;
+    return n;
 }
 
 int trace_writer_poll(struct trace_writer *w)
@@ -721,7 +865,7 @@ static int encode_event(struct trace_writer *w, struct tf_record *rec, int is_re
             int rc = with_def ? append_record(w, &def, fd) : 0;
             return rc < 0 ? rc : append_record(w, rec, fr);
         }
-        int rc = flush_chunk(w);
+        int rc = close_chunk(w);
         if (rc < 0)
             return rc;
     }
@@ -767,7 +911,7 @@ int trace_writer_add_event(struct trace_writer *w, const struct trace_event *ev)
 
     if (w->raw_len >= w->opt.chunk_bytes || w->chunk_events == UINT32_MAX ||
         (w->opt.chunk_ns != UINT64_MAX && now_coarse - w->chunk_open_mono >= w->opt.chunk_ns)) {
-        if ((rc = flush_chunk(w)) < 0)
+        if ((rc = close_chunk(w)) < 0)
             goto fail;
     }
     return 0;
@@ -843,6 +987,7 @@ void trace_writer_free(struct trace_writer *w)
 {
     if (!w)
         return;
+    compressor_stop(w);
     if (w->own_io)
         trace_io_free(w->io);
     free(w->zws); /* and the context in it */
@@ -853,6 +998,7 @@ void trace_writer_free(struct trace_writer *w)
     free(w->map);
     free(w->index);
     free(w->raw);
+    free(w->job.raw);
     free(w->out);
     sodium_memzero(w->key, sizeof w->key);
     free(w);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +252,7 @@ struct st_tracer {
     struct trace_io cio;
     struct trace_io *inner;
     int own_inner;
-    uint64_t written;
+    _Atomic uint64_t written; /* added to by the writer's compressor thread */
     uint64_t max_bytes;  /* 0: no bound */
     int bound;           /* the bound reached (BOUND_*): events but the end are dropped */
     int bound_reported;  /* the run was asked to end */
@@ -273,7 +274,7 @@ static int cio_write(struct trace_io *io, const void *buf, size_t len)
     int rc = t->inner->write(t->inner, buf, len);
     io->last_errno = t->inner->last_errno;
     if (rc == 0)
-        t->written += len;
+        atomic_fetch_add_explicit(&t->written, len, memory_order_relaxed);
     return rc;
 }
 
@@ -343,7 +344,15 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
         .free = cio_free,
         .ctx = t,
     };
-    int rc = trace_writer_new(&t->w, &t->cio, 1, header, opt);
+    /* A live guest's chunks are compressed beside it, not in its way: the
+     * writer's background compressor (issue 15). */
+    struct trace_writer_options wo;
+    if (opt)
+        wo = *opt;
+    else
+        trace_writer_options_init(&wo);
+    wo.background = 1;
+    int rc = trace_writer_new(&t->w, &t->cio, 1, header, &wo);
     if (rc < 0) {
         /* trace_writer_new has freed io already when it owned it. */
         pthread_mutex_destroy(&t->lock);
@@ -380,7 +389,8 @@ static void set_held_bytes(struct trace_event *ev, const void *b)
 /* --max-trace: the bytes written reached the bound. Callers hold t->lock. */
 static void check_size_locked(struct st_tracer *t)
 {
-    if (!t->bound && t->max_bytes && t->written >= t->max_bytes)
+    if (!t->bound && t->max_bytes &&
+        atomic_load_explicit(&t->written, memory_order_relaxed) >= t->max_bytes)
         t->bound = BOUND_SIZE;
 }
 

@@ -114,8 +114,9 @@ struct st_observer st_tracer_observer(struct st_tracer *t);
  * Returns 0 or ST_TRACER_E_INVALID (no such limit). */
 int st_tracer_set_limit_value(struct st_tracer *t, enum st_limit which, uint64_t value);
 /* Bounds the trace to about `max_bytes` (0: no bound). When the bytes
- * written reach it (checked as chunks are written: the trace may pass it by
- * about one chunk), or when a request's signature would be one more than
+ * written reach it (checked as chunks are written, the last one in the
+ * writer's background compressor: the trace may pass it by about two
+ * chunks), or when a request's signature would be one more than
  * TRACE_MAX_SIGNATURES, the tracer asks the run to end through the
  * st_run_control its on_start received (status ST_STATUS_TRACE_LIMIT, a
  * LIMIT event "trace") and from then on records only LIMIT, VIOLATION,
