@@ -185,6 +185,16 @@ static int compressor_init(struct trace_writer *w)
     w->zws = malloc(w->zws_size);
     if (!w->zws)
         return TRACE_E_NOMEM;
+    /* Touched whole now, one write a page, not as zstd first reaches each
+     * page: its tables are sized for the largest chunk, and a short
+     * recording's few chunks touch part of them, a long one's sooner or
+     * later all. So the writer's resident memory is what it will be at its
+     * peak from the first event on (figure 7 compares the peak RSS of 10
+     * thousand calls with 10 million's). A memset after a malloc may be
+     * compiled as a calloc, which touches nothing: hence the volatile. */
+    volatile uint8_t *page = w->zws;
+    for (size_t at = 0; at < w->zws_size; at += 4096)
+        page[at] = 0;
     w->cctx = ZSTD_initStaticCCtx(w->zws, w->zws_size);
     if (!w->cctx)
         return TRACE_E_NOMEM;

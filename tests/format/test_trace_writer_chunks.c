@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 /* ZSTD_estimateCCtxSize: the size of the context the writer must not exceed. */
@@ -215,6 +216,31 @@ static void test_writer_chunks_are_the_frames_of_a_fresh_context(void **state)
     feed_end(&f);
 }
 
+/* The process's resident bytes (/proc/self/statm). */
+static size_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    unsigned long size = 0, resident = 0;
+    assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The compressor's workspace is resident from trace_writer_new on, not as
+ * zstd reaches its pages: a short recording holds what a long one will
+ * (figure 7), instead of growing into it chunk by chunk. */
+static void test_writer_workspace_is_resident_from_the_start(void **state)
+{
+    (void)state;
+    size_t before = resident_bytes();
+    static struct feed f;
+    feed_start_with(&f, 0, 0);
+    size_t after = resident_bytes();
+    assert_true(after - before >= ZSTD_estimateCCtxSize(3) * 9 / 10);
+    feed_end(&f);
+}
+
 /* `n` calls, no flush: the chunks close on their size. */
 static void feed_calls(struct feed *f, size_t n)
 {
@@ -295,6 +321,8 @@ static void test_background_write_error_reaches_the_next_call(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* first: before any test's freed memory is there to be reused */
+        cmocka_unit_test(test_writer_workspace_is_resident_from_the_start),
         cmocka_unit_test(test_writer_memory_is_fixed_after_the_first_chunks),
         cmocka_unit_test(test_writer_memory_is_bounded_by_a_chunk),
         cmocka_unit_test(test_writer_chunks_are_the_frames_of_a_fresh_context),
