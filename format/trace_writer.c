@@ -7,6 +7,7 @@
  * buffer that already has room for the chunk header in front, chained, and
  * written with one write, so a killed writer loses at most the open chunk. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -95,6 +96,8 @@ struct trace_writer {
     pthread_mutex_t bg_lock;
     pthread_cond_t bg_cond; /* a chunk handed over, written, or stop */
     int bg_started, bg_busy, bg_stop, bg_rc;
+    cpu_set_t cpus; /* where the process could run at trace_writer_new */
+    int have_cpus;
 };
 
 void trace_writer_options_init(struct trace_writer_options *o)
@@ -391,6 +394,7 @@ int trace_writer_new(struct trace_writer **out, struct trace_io *io, int own_io,
     }
     if ((rc = compressor_init(w)) < 0)
         goto fail;
+    w->have_cpus = pthread_getaffinity_np(pthread_self(), sizeof w->cpus, &w->cpus) == 0;
     w->open_request = TRACE_SEQ_NONE;
     w->start_mono = st_clock_ns();
     rc = write_file_header(w, header);
@@ -519,7 +523,11 @@ static void *compressor_main(void *arg)
 }
 
 /* Starts the compressor with the first chunk it gets (once the guest runs:
- * no fork happens with it running, as with the tracer's flusher). */
+ * no fork happens with it running, as with the tracer's flusher), on the
+ * CPUs the process had when the writer was created: by then the guest
+ * link may have pinned the controller's thread to the CPU its guest runs
+ * on (controller/cpu_place.h), and a compressor pinned there too would take
+ * turns with them instead of running beside them. */
 static int compressor_start(struct trace_writer *w)
 {
     if (pthread_mutex_init(&w->bg_lock, NULL) != 0)
@@ -528,7 +536,14 @@ static int compressor_start(struct trace_writer *w)
         pthread_mutex_destroy(&w->bg_lock);
         return TRACE_E_NOMEM;
     }
-    if (pthread_create(&w->bg_thread, NULL, compressor_main, w) != 0) {
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0 && w->have_cpus)
+        pthread_attr_setaffinity_np(&attr, sizeof w->cpus, &w->cpus);
+    if (rc == 0)
+        rc = pthread_create(&w->bg_thread, &attr, compressor_main, w);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
         pthread_cond_destroy(&w->bg_cond);
         pthread_mutex_destroy(&w->bg_lock);
         return TRACE_E_NOMEM;
