@@ -18,9 +18,11 @@
 
 size_t tf_varint_len(uint64_t v)
 {
-    /* Bits used (at least 1), 7 per byte. */
-    unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
-    return (bits + 6) / 7;
+    /* 7 bits a byte: (highest bit set + 1) / 7 rounded up, which for 0 to 63
+     * is (highest * 9 + 73) / 64 (protobuf's formula): a multiply by 9 and
+     * a shift instead of a division by 7, on every field of every record. */
+    unsigned highest = 63u - (unsigned)__builtin_clzll(v | 1);
+    return (highest * 9 + 73) / 64;
 }
 
 static inline uint8_t *put_varint(uint8_t *p, uint64_t v)

@@ -555,12 +555,14 @@ static void hold_locked(struct st_tracer *t, const struct trace_event *ev, const
         check_size_locked(t);
         return;
     }
-    uint8_t *nb = st_grow(t->bytes, &t->bytes_cap, t->nbytes + len, 1, 4096, SIZE_MAX);
-    if (!nb) {
-        t->err = TRACE_E_NOMEM;
-        return;
+    if (t->nbytes + len > t->bytes_cap) { /* rarely: the buffer is reused */
+        uint8_t *nb = st_grow(t->bytes, &t->bytes_cap, t->nbytes + len, 1, 4096, SIZE_MAX);
+        if (!nb) {
+            t->err = TRACE_E_NOMEM;
+            return;
+        }
+        t->bytes = nb;
     }
-    t->bytes = nb;
     struct trace_event *h = &t->held[t->nheld];
     *h = *ev;
     h->time_ns = trace_writer_now_ns(t->w);
@@ -616,9 +618,10 @@ static void on_request(void *ctx, const char *text, size_t text_len, const uint6
     pthread_mutex_unlock(&t->lock);
     /* A controller usually kills the guest at _exit (sandtrace does, and a
      * tapped guest's controller kills tap with it): keep what led there. */
-    const struct st_sig *known = st_registry_lookup(text, text_len);
-    if (known && known->id == ST_SIG__exit)
-        flush_now(t);
+    const struct st_sig *exit_sig = st_registry_get(ST_SIG__exit);
+    if (text_len && exit_sig && text[0] == exit_sig->text[0] &&
+        st_registry_lookup(text, text_len) == exit_sig)
+        flush_now(t); /* the first letter spares the lookup of other calls */
 }
 
 static void mem_event(struct st_tracer *t, enum trace_event_kind kind, uint64_t ptr, uint64_t size,

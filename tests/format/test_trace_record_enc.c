@@ -335,6 +335,22 @@ static void test_record_enc_writer_records_repack_to_themselves(void **state)
     trace_io_free(io);
 }
 
+/* tf_varint_len against the bytes tf_varint_put writes, at every bit
+ * length's edges (0, 2^k - 1, 2^k, 2^k + 1) and the largest value. */
+static void test_record_enc_varint_len_is_the_bytes_put(void **state)
+{
+    (void)state;
+    uint8_t buf[16];
+    assert_int_equal(tf_varint_len(0), tf_varint_put(buf, 0));
+    assert_int_equal(tf_varint_len(UINT64_MAX), tf_varint_put(buf, UINT64_MAX));
+    assert_int_equal(tf_varint_len(UINT64_MAX), 10);
+    for (unsigned k = 1; k < 64; k++) {
+        uint64_t edge = (uint64_t)1 << k;
+        for (uint64_t v = edge - 1; v <= edge + 1; v++)
+            assert_int_equal(tf_varint_len(v), tf_varint_put(buf, v));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_record_enc_edge_values_match_protobuf_c),
         cmocka_unit_test(test_record_enc_random_records_match_protobuf_c),
         cmocka_unit_test(test_record_enc_writer_records_repack_to_themselves),
+        cmocka_unit_test(test_record_enc_varint_len_is_the_bytes_put),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
