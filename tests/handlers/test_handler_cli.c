@@ -278,6 +278,48 @@ static void test_handler_process_failures_end_the_run_with_status_handler(void *
     }
 }
 
+/* A handler process runs on the CPU its controller and guest share, from
+ * its first call on (controller/handler_proc.c): what it starts inherits
+ * it. With --pin any, nothing is pinned. */
+static void handler_cpu(const char *pin, char *aff, size_t cap, char *json, size_t jcap)
+{
+    char *affp = tmp_path("aff"), *outcome = tmp_path("outcome.json"), spec[1024];
+    unlink(affp);
+    snprintf(spec, sizeof spec, "getpid=while read l; do grep Cpus_allowed_list: /proc/self/status "
+             "| tr -dc 0-9,- > '%s'; echo '{\"result\":7}'; done", affp);
+    struct tu_run r = st((const char *[]){ "run", "--quiet", "--pin", pin, "--handler-timeout", "60",
+                                           "--handler", spec, "--outcome", outcome, "--",
+                                           tu_build_path("testguests/tguest"), "calls", "3", NULL });
+    if (r.status != 0)
+        fail_msg("status %d, stderr:\n%s", r.status, r.err);
+    snprintf(aff, cap, "%s", read_text(affp));
+    snprintf(json, jcap, "%s", read_text(outcome));
+    tu_run_release(&r);
+    free(affp);
+    free(outcome);
+}
+
+static void test_handler_process_shares_the_pinned_cpu(void **state)
+{
+    (void)state;
+    char aff[64], json[4096], own[64];
+    handler_cpu("any", own, sizeof own, json, sizeof json);
+    assert_non_null(strstr(json, "\"cpu\":null"));
+    handler_cpu("auto", aff, sizeof aff, json, sizeof json);
+    const char *cpu = strstr(json, "\"cpu\":");
+    assert_non_null(cpu);
+    cpu += 6;
+    if (!strncmp(cpu, "null", 4)) {
+        print_message("skipped in part: this process may run on one CPU only\n");
+        assert_string_equal(aff, own);
+        return;
+    }
+    char want[16];
+    snprintf(want, sizeof want, "%ld", strtol(cpu, NULL, 10));
+    assert_string_equal(aff, want);
+    assert_string_not_equal(own, want);
+}
+
 static void test_handler_process_bad_pattern_is_refused_before_the_run(void **state)
 {
     (void)state;
@@ -413,6 +455,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugin_virtual_file_computes_its_contents_at_each_open),
+        cmocka_unit_test(test_handler_process_shares_the_pinned_cpu),
         cmocka_unit_test(test_plugin_recording_replays_identically_without_the_plugin),
         cmocka_unit_test(test_plugin_write_policy_refuses_writes_outside_its_directory),
         cmocka_unit_test(test_plugin_of_another_abi_version_is_refused_before_its_code_runs),
