@@ -210,7 +210,10 @@ static int write_all(struct st_wire_out *o, const struct iovec *iov_in, int cnt)
     memcpy(iov, iov_in, sizeof iov[0] * (size_t)cnt);
     int i = 0;
     while (i < cnt) {
-        ssize_t w = writev(o->fd, iov + i, cnt - i);
+        /* One buffer (a result, most often): write(), which the kernel
+         * takes without importing an iovec array. */
+        ssize_t w = cnt - i == 1 ? write(o->fd, iov[i].iov_base, iov[i].iov_len)
+                                 : writev(o->fd, iov + i, cnt - i);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
