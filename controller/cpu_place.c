@@ -60,13 +60,8 @@ static void count_pinned_processes(unsigned *score)
         if (*end || pid <= 0)
             continue;
         cpu_set_t s;
-        if (sched_getaffinity((pid_t)pid, sizeof s, &s) != 0 || CPU_COUNT(&s) != 1)
-            continue;
-        for (int c = 0; c < CPU_SETSIZE; c++)
-            if (CPU_ISSET(c, &s)) {
-                score[c]++;
-                break;
-            }
+        if (sched_getaffinity((pid_t)pid, sizeof s, &s) == 0 && CPU_COUNT(&s) == 1)
+            score[nth_set(&s, 0)]++;
     }
     closedir(d);
 }
@@ -157,4 +152,13 @@ int st_cpu_parse(const char *s, enum st_cpu_policy *policy, int *cpu)
         return -1;
     }
     return 0;
+}
+
+const char *st_cpu_choice(const char *s, enum st_cpu_policy *policy, int *cpu)
+{
+    if (st_cpu_parse(s, policy, cpu) < 0)
+        return "not auto, any or a CPU number";
+    if (*policy == ST_CPU_FIXED && !st_cpu_allowed(*cpu))
+        return "not a CPU this process may run on";
+    return NULL;
 }

@@ -70,4 +70,9 @@ int st_cpu_choose(const cpu_set_t *allowed, const unsigned *score, unsigned seed
  * else. Whether the CPU may be used is st_cpu_allowed()'s question. */
 int st_cpu_parse(const char *s, enum st_cpu_policy *policy, int *cpu);
 
+/* A user's --pin: st_cpu_parse, and a CPU named must be one this thread
+ * may use. NULL, or what is wrong with it ("not auto, any or a CPU
+ * number", "not a CPU this process may run on"). */
+const char *st_cpu_choice(const char *s, enum st_cpu_policy *policy, int *cpu);
+
 #endif

@@ -570,13 +570,13 @@ static int replay_option(struct opt_parser *p, int id, struct replay_args *a)
         a->corpus.timeout = p->arg;
         break;
     case O_NOJAIL: a->cfg.seccomp = 0; break;
-    case O_PIN:
-        if (st_cpu_parse(p->arg, &a->cfg.cpu_policy, &a->cfg.cpu) < 0)
-            return opt_bad_value(p, "not auto, any or a CPU number");
-        if (a->cfg.cpu_policy == ST_CPU_FIXED && !st_cpu_allowed(a->cfg.cpu))
-            return opt_bad_value(p, "not a CPU this process may run on");
+    case O_PIN: {
+        const char *why = st_cpu_choice(p->arg, &a->cfg.cpu_policy, &a->cfg.cpu);
+        if (why)
+            return opt_bad_value(p, why);
         a->corpus.pin = p->arg;
         break;
+    }
     case O_KEY: a->key_path = p->arg; break;
     case O_RAW: a->raw_stdout = 1; break;
     case O_JOBS:

@@ -502,12 +502,10 @@ static int apply_policy(struct st_run_options *ro, int id, const char *name, con
     case O_NO_ASLR: c->no_aslr = 1; return 0;
     case O_ASLR: c->no_aslr = 0; return 0;
     case O_PROTOCOL_MEMORY: c->protocol_memory = 1; return 0;
-    case O_PIN:
-        if (st_cpu_parse(arg, &c->cpu_policy, &c->cpu) < 0)
-            return bad_value(ro, name, "not auto, any or a CPU number", arg);
-        if (c->cpu_policy == ST_CPU_FIXED && !st_cpu_allowed(c->cpu))
-            return bad_value(ro, name, "not a CPU this process may run on", arg);
-        return 0;
+    case O_PIN: {
+        const char *why = st_cpu_choice(arg, &c->cpu_policy, &c->cpu);
+        return why ? bad_value(ro, name, why, arg) : 0;
+    }
     case O_PLUGIN:
         if (!*arg || *arg == ':' || ro->nplugins >= 16)
             return bad_value(ro, name, "bad plugin", arg);
