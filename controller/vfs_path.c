@@ -96,14 +96,14 @@ int vfs_walk_path(struct st_vfs *vfs, struct node *start, const char *path, int 
     memset(w, 0, sizeof *w);
     if (path[0] == '\0')
         return ST_VFS_ENOENT;
-    if (strlen(path) >= ST_VFS_PATH_MAX)
+    size_t plen = strlen(path);
+    if (plen >= ST_VFS_PATH_MAX)
         return ST_VFS_ENAMETOOLONG;
     struct node *cur = start;
     if (path[0] == '/')
         cur = vfs->root;
     if (!cur)
         return ST_VFS_ENOENT;
-    size_t plen = strlen(path);
     w->trailing_slash = plen > 1 && path[plen - 1] == '/';
     const char *p = path;
     walk_at(w, cur->parent ? cur->parent : cur, cur, 1, ".");
