@@ -613,6 +613,18 @@ struct workload {
     struct series any_cpu_wall, any_cpu_ratio;  /* the same with --pin any */
 };
 
+/* One run of `w` with the options `extra`: its wall per call, and that
+ * over `floor` (the floor's for as many round trips). */
+static void diagnostic_run(struct bench *b, const struct workload *w, const char *const *extra,
+                           double floor, struct series *wall, struct series *ratio)
+{
+    struct subject d;
+    run_subject(b, MODE_RUN, NULL, extra, w->argv, 0, &d);
+    double ns = d.p.wall / d.calls * 1e9;
+    push(wall, ns);
+    push(ratio, ns / floor);
+}
+
 static void measure_workload(struct bench *b, struct workload *w, int rep, double floor_ns,
                              double floor_cpu_ns, int floor_mult, struct rusage_check *rc)
 {
@@ -636,17 +648,10 @@ static void measure_workload(struct bench *b, struct workload *w, int rep, doubl
         int here = sched_getcpu();
         snprintf(cpu, sizeof cpu, "%d", here < 0 ? 0 : here);
         const char *const nojail[] = { "--no-seccomp", "--pin", cpu, NULL };
-        struct subject nj;
-        run_subject(b, MODE_RUN, NULL, nojail, w->argv, 0, &nj);
-        double nj_ns = nj.p.wall / nj.calls * 1e9;
-        push(&w->nojail_wall, nj_ns);
-        push(&w->nojail_ratio, nj_ns / (floor_mult * floor_ns));
+        diagnostic_run(b, w, nojail, floor_mult * floor_ns, &w->nojail_wall, &w->nojail_ratio);
         static const char *const any_cpu[] = { "--pin", "any", NULL };
-        struct subject ua;
-        run_subject(b, MODE_RUN, NULL, any_cpu, w->argv, 0, &ua);
-        double ua_ns = ua.p.wall / ua.calls * 1e9;
-        push(&w->any_cpu_wall, ua_ns);
-        push(&w->any_cpu_ratio, ua_ns / (floor_mult * floor_ns));
+        diagnostic_run(b, w, any_cpu, floor_mult * floor_ns, &w->any_cpu_wall,
+                       &w->any_cpu_ratio);
     }
     if (run.calls != rec.calls)
         die("%s: run made %.0f calls, record %.0f", w->name, run.calls, rec.calls);
