@@ -1,18 +1,24 @@
 /* tracer/tracer.c: the observer that writes trace events, and the header
- * builder. One event per callback, no allocation per event.
+ * builder. No allocation per event.
  *
- * A request's events (the request, its memory commands, its errno) are held
- * back, stamped with their time and their bytes copied, until its result has
- * been sent to the guest: then they are encoded together, while the guest
- * works on its answer, instead of between the request's arrival and its
- * answer, where the guest waits for them (issue 15). The trace is the same:
- * the same events, in the same order, with the times of their callbacks.
- * A request that stays open (a handler blocked on input) is written by the
- * background flusher, so that it reaches the disk within its bound too. */
+ * The callbacks copy each event, stamped with its time, into a batch (40
+ * bytes an event plus its bytes). Without a background writer, a batch is
+ * written when a request's result has been sent or an event outside a
+ * request comes: the encoding happens while the guest works on its answer,
+ * not while it waits for it (issue 15). With one
+ * (st_tracer_set_background_flush, which `record` and `tap` use), a
+ * thread of its own takes a batch of about a thousand events at a time and
+ * encodes it beside the guest, on the CPUs the process had before its
+ * guest link pinned the answering thread, so that recording costs the
+ * controller's thread a copy of each event and no encoding; the thread
+ * also writes what waits every interval, so that a quiet guest's events
+ * reach the disk too. Either way the trace is the same: the same events,
+ * in the same order, with the times of their callbacks. */
 #include "tracer/tracer.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,13 +29,6 @@
 #include "common/st_buf.h"
 #include "controller/registry.h"
 #include "controller/session.h"
-
-/* The most events and bytes held back for one request; beyond them, the
- * held events are written at once (a request with that many memory
- * commands is rare, and big data costs its copy more than its encoding). */
-#define HOLD_EVENTS 64
-#define HOLD_BYTES (256u * 1024)
-#define HOLD_ONE_MAX (64u * 1024)
 
 /* By the negated code (the codes run from 0 down without gaps). */
 static const char *const tracer_errors[] = {
@@ -228,25 +227,56 @@ void st_tracer_meta_release(struct st_tracer_meta *m)
 /* ------------------------------------------------------------------------- */
 /* The tracer. */
 
+/* An event on its way to the writer, in 40 bytes (a struct trace_event
+ * takes 300, most of them a request's 32 possible arguments, and a batch
+ * of those is more memory than a cache keeps). Its bytes are a copy in
+ * its batch's buffer: a request's signature, NUL-terminated, then its
+ * arguments at the next multiple of 8; a memory command's data; for an
+ * event outside a request, the whole struct trace_event, packed with its
+ * texts and data. */
+struct held {
+    uint64_t time_ns;
+    uint64_t a, b; /* REQUEST: -, nargs; MEM_*: ptr, size; SET_ERRNO, RESULT: value, - */
+    uint8_t *bytes;
+    uint32_t len; /* MEM_*: the data's; REQUEST: the signature's */
+    uint8_t kind; /* enum trace_event_kind */
+    char result_kind;
+};
+
+/* Events on their way to the writer, with their bytes in `bytes`, a
+ * buffer that never moves (the events point into it). */
+struct batch {
+    struct held *ev;
+    unsigned n;
+    uint8_t *bytes;
+    size_t nbytes;
+};
+
 struct st_tracer {
     struct trace_writer *w;
     int err; /* first TRACE_E_* error */
     int unflushed; /* events added since the last explicit flush */
-    /* The background flusher (st_tracer_set_background_flush). */
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_mutex_t lock; /* everything below, and the writer (see `writing`) */
+    /* The background writer (st_tracer_set_background_flush): a thread
+     * that takes `out` from the callbacks and writes it, and every
+     * flush_ms makes the writer close a chunk whose time has come. */
+    pthread_cond_t wake; /* to the thread: `out` is full, or stop */
+    pthread_cond_t idle; /* from the thread: `out` is written */
     unsigned flush_ms;
     int thread_started, stopping;
+    int writing; /* the thread uses the writer without the lock */
     pthread_t thread;
+    cpu_set_t cpus; /* where the process could run when the tracer was made */
+    int have_cpus;
     uint64_t limit_values[ST_LIMIT_COUNT]; /* recorded with a LIMIT event */
-    /* The open request's events, held until its result was sent. Their
-     * byte fields (signature, data) are offsets into `bytes` until
-     * written, since `bytes` may move as it grows. */
-    struct trace_event *held;
-    size_t held_off[HOLD_EVENTS];
-    unsigned nheld;
-    uint8_t *bytes;
-    size_t nbytes, bytes_cap;
+    /* `fill` takes the callbacks' events; with the thread, a full `fill`
+     * becomes `out` (the thread's) and the empty `out` becomes `fill`.
+     * Without it, `fill` is written by the callback that closes a request
+     * or adds an event outside one, so that nothing waits in it. */
+    struct batch fill, out;
+    unsigned released; /* events of `fill` not waiting for a result */
+    int open;          /* a request waits for its result */
+    uint64_t open_ns;  /* since when */
     /* The trace's bounds. The writer writes through `cio`, which counts the
      * bytes into `written` and passes them to `inner`. */
     struct trace_io cio;
@@ -261,6 +291,65 @@ struct st_tracer {
 };
 
 enum { BOUND_NONE, BOUND_SIZE, BOUND_SIGNATURES };
+
+/* A batch holds at most BATCH_EVENTS events and BATCH_BYTES bytes. With
+ * the background writer, a batch is handed to it once it holds
+ * HANDOFF_EVENTS events or HANDOFF_BYTES bytes: one wake-up of the thread
+ * every few hundred requests, not one a request. An event with more than
+ * ONE_MAX bytes is not copied: it is written at once, after the batch
+ * (its copy would cost more than its encoding). */
+#define BATCH_EVENTS 2048u
+#define BATCH_BYTES (512u * 1024)
+#define HANDOFF_EVENTS 1024u
+#define HANDOFF_BYTES (128u * 1024)
+#define ONE_MAX (64u * 1024)
+
+static int batch_alloc(struct batch *b)
+{
+    b->ev = calloc(BATCH_EVENTS, sizeof *b->ev);
+    b->bytes = malloc(BATCH_BYTES);
+    b->n = 0;
+    b->nbytes = 0;
+    if (b->ev && b->bytes)
+        return 0;
+    free(b->ev);
+    free(b->bytes);
+    b->ev = NULL;
+    b->bytes = NULL;
+    return -1;
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->ev);
+    free(b->bytes);
+    b->ev = NULL;
+    b->bytes = NULL;
+}
+
+static int tracer_init_batches(struct st_tracer *t)
+{
+    if (batch_alloc(&t->fill) < 0)
+        return -1;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->wake, NULL);
+    pthread_cond_init(&t->idle, NULL);
+    /* The background writer runs where the process could when the tracer
+     * was made: by the time it starts, the guest link may have pinned the
+     * calling thread to its guest's CPU (controller/cpu_place.h), and the
+     * writer would take turns with them instead of running beside them. */
+    t->have_cpus = pthread_getaffinity_np(pthread_self(), sizeof t->cpus, &t->cpus) == 0;
+    return 0;
+}
+
+static void tracer_fini(struct st_tracer *t)
+{
+    batch_free(&t->fill);
+    batch_free(&t->out);
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->wake);
+    pthread_cond_destroy(&t->idle);
+}
 
 static int cio_read(struct trace_io *io, void *buf, size_t cap, size_t *got)
 {
@@ -322,15 +411,12 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
             trace_io_free(io);
         return ST_TRACER_E_NOMEM;
     }
-    t->held = calloc(HOLD_EVENTS, sizeof *t->held);
-    if (!t->held) {
+    if (tracer_init_batches(t) < 0) {
         free(t);
         if (own_io)
             trace_io_free(io);
         return ST_TRACER_E_NOMEM;
     }
-    pthread_mutex_init(&t->lock, NULL);
-    pthread_cond_init(&t->wake, NULL);
     /* The writer writes through a counting io, so that --max-trace knows
      * the trace's size. */
     t->inner = io;
@@ -355,9 +441,7 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
     int rc = trace_writer_new(&t->w, &t->cio, 1, header, &wo);
     if (rc < 0) {
         /* trace_writer_new has freed io already when it owned it. */
-        pthread_mutex_destroy(&t->lock);
-        pthread_cond_destroy(&t->wake);
-        free(t->held);
+        tracer_fini(t);
         free(t);
         if (trace_err)
             *trace_err = rc;
@@ -367,23 +451,51 @@ int st_tracer_new(struct st_tracer **out, struct trace_io *io, int own_io,
     return 0;
 }
 
-/* Points the byte field of a held event (a request's signature, a memory
- * command's data; no other kind has one) at `b`. */
-static void set_held_bytes(struct trace_event *ev, const void *b)
+/* Where a request's arguments start in its bytes. */
+static size_t args_offset(size_t sig_len)
 {
-    switch (ev->kind) {
+    return (sig_len + 1 + 7) & ~(size_t)7;
+}
+
+/* The event `h` holds: in `tmp`, or packed in its bytes. */
+static const struct trace_event *to_event(const struct held *h, struct trace_event *tmp)
+{
+    switch (h->kind) {
     case TRACE_EV_REQUEST:
-        ev->request.sig = b;
+        tmp->request.sig = (const char *)h->bytes;
+        tmp->request.nargs = h->b;
+        memcpy(tmp->request.args, h->bytes + args_offset(h->len), h->b * sizeof(uint64_t));
         break;
     case TRACE_EV_MEM_READ:
     case TRACE_EV_MEM_READ_STR:
     case TRACE_EV_MEM_WRITE:
     case TRACE_EV_MEM_ALLOC:
-        ev->mem.data = ev->mem.len ? b : NULL;
+    case TRACE_EV_MEM_FREE:
+        tmp->mem.ptr = h->a;
+        tmp->mem.size = h->b;
+        tmp->mem.data = h->len ? h->bytes : NULL;
+        tmp->mem.len = h->len;
+        break;
+    case TRACE_EV_SET_ERRNO:
+        tmp->set_errno.value = (int32_t)h->a;
+        break;
+    case TRACE_EV_RESULT:
+        tmp->result.kind = h->result_kind;
+        tmp->result.value = h->a;
         break;
     default:
-        break;
+        return (const struct trace_event *)(const void *)h->bytes;
     }
+    tmp->kind = (enum trace_event_kind)h->kind;
+    tmp->time_ns = h->time_ns;
+    return tmp;
+}
+
+/* The kinds recorded past a bound: why the run ended, and how. */
+static int is_end_kind(enum trace_event_kind kind)
+{
+    return kind == TRACE_EV_LIMIT || kind == TRACE_EV_VIOLATION || kind == TRACE_EV_NOTE ||
+           kind == TRACE_EV_GUEST_EXIT;
 }
 
 /* --max-trace: the bytes written reached the bound. Callers hold t->lock. */
@@ -394,94 +506,237 @@ static void check_size_locked(struct st_tracer *t)
         t->bound = BOUND_SIZE;
 }
 
-/* Writes the held events, in order; past a bound they are dropped (only
- * the end is recorded). Callers hold t->lock. */
-static void drain_locked(struct st_tracer *t)
+/* Writes b's events, in order; past a bound (*bound, set here when one is
+ * reached) only the end's. The caller has the writer to itself and empties
+ * the batch after. */
+static void write_batch(struct st_tracer *t, const struct batch *b, int *bound, int *err,
+                        uint64_t max_bytes)
 {
-    for (unsigned i = 0; i < t->nheld && !t->err && !t->bound; i++) {
-        struct trace_event *ev = &t->held[i];
-        set_held_bytes(ev, t->bytes + t->held_off[i]);
+    struct trace_event tmp;
+    for (unsigned i = 0; i < b->n && !*err; i++) {
+        const struct trace_event *ev = to_event(&b->ev[i], &tmp);
+        if (*bound && !is_end_kind(ev->kind))
+            continue;
         int rc = trace_writer_add_event(t->w, ev);
         if (rc == TRACE_E_LIMIT && ev->kind == TRACE_EV_REQUEST) {
             /* The signature table is full (TRACE_MAX_SIGNATURES): the
              * request cannot be named. Not a write error (nothing was
              * written), so the trace stays whole and records the end; the
              * request's other events are dropped with it. */
-            t->bound = BOUND_SIGNATURES;
-            break;
+            *bound = BOUND_SIGNATURES;
+            continue;
         }
         if (rc < 0)
-            t->err = rc;
-        check_size_locked(t);
+            *err = rc;
+        else if (!*bound && ev->kind != TRACE_EV_GUEST_EXIT && max_bytes &&
+                 atomic_load_explicit(&t->written, memory_order_relaxed) >= max_bytes)
+            *bound = BOUND_SIZE;
     }
-    t->nheld = 0;
-    t->nbytes = 0;
+}
+
+/* Callers hold t->lock: waits until the background writer has written
+ * `out` and left the writer. */
+static void wait_idle_locked(struct st_tracer *t)
+{
+    while (t->out.n || t->writing)
+        pthread_cond_wait(&t->idle, &t->lock);
+}
+
+/* Writes `fill` on the caller's thread, after `out`. Callers hold t->lock. */
+static void drain_locked(struct st_tracer *t)
+{
+    wait_idle_locked(t);
+    write_batch(t, &t->fill, &t->bound, &t->err, t->max_bytes);
+    t->fill.n = 0;
+    t->fill.nbytes = 0;
+    t->released = 0;
+}
+
+/* Gives `fill` to the background writer. Callers hold t->lock. */
+static void hand_over_locked(struct st_tracer *t)
+{
+    wait_idle_locked(t);
+    struct batch empty = t->out;
+    t->out = t->fill;
+    t->fill = empty;
+    t->released = 0;
+    pthread_cond_signal(&t->wake);
+}
+
+/* Makes room in `fill` for one event of `len` bytes (a multiple of 8).
+ * Callers hold t->lock. */
+static void make_room_locked(struct st_tracer *t, size_t len)
+{
+    if (t->fill.n < BATCH_EVENTS && t->fill.nbytes + len <= BATCH_BYTES)
+        return;
+    if (t->thread_started)
+        hand_over_locked(t);
+    else
+        drain_locked(t);
+}
+
+/* A new event in `fill`, stamped now, with room for `len` bytes at its
+ * `bytes`. Callers hold t->lock. */
+static struct held *push_locked(struct st_tracer *t, enum trace_event_kind kind, size_t len)
+{
+    size_t need = (len + 7) & ~(size_t)7; /* keeps the next one's bytes aligned */
+    make_room_locked(t, need);
+    struct held *h = &t->fill.ev[t->fill.n++];
+    h->kind = (uint8_t)kind;
+    h->time_ns = trace_writer_now_ns(t->w);
+    h->bytes = t->fill.bytes + t->fill.nbytes;
+    t->fill.nbytes += need;
+    return h;
+}
+
+/* The events in `fill` wait for no result now. Without the background
+ * writer they are written at once. With it, `fill` is handed over when it
+ * holds enough for a wake-up to be worth it and the thread is free; until
+ * then the thread's tick writes it within flush_ms. Callers hold t->lock. */
+static void release_locked(struct st_tracer *t)
+{
+    if (!t->thread_started) {
+        drain_locked(t);
+        return;
+    }
+    t->released = t->fill.n;
+    if ((t->fill.n >= HANDOFF_EVENTS || t->fill.nbytes >= HANDOFF_BYTES) && !t->out.n &&
+        !t->writing)
+        hand_over_locked(t);
+}
+
+/* The background writer's part: writes `out` without the lock (the
+ * callbacks go on filling `fill`). Called and returns with t->lock held. */
+static void write_out_locked(struct st_tracer *t)
+{
+    int bound = t->bound, err = t->err;
+    uint64_t max_bytes = t->max_bytes;
+    t->writing = 1;
+    pthread_mutex_unlock(&t->lock);
+    write_batch(t, &t->out, &bound, &err, max_bytes);
+    pthread_mutex_lock(&t->lock);
+    t->writing = 0;
+    t->out.n = 0;
+    t->out.nbytes = 0;
+    if (!t->err)
+        t->err = err;
+    if (!t->bound)
+        t->bound = bound;
+    pthread_cond_broadcast(&t->idle);
+}
+
+/* Every flush_ms: what waits in `fill` is written, then the chunk is
+ * closed if its time has come, or at once when a request has been open for
+ * half an interval or more: it waits on its handler (input, a slow file),
+ * the guest is quiet, and the request should reach the disk now, not a
+ * chunk bound later. Called and returns with t->lock held. */
+static void tick_locked(struct st_tracer *t)
+{
+    int quiet = t->open &&
+                trace_writer_now_ns(t->w) - t->open_ns >= (uint64_t)t->flush_ms * 500000u;
+    if (t->fill.n) {
+        hand_over_locked(t);
+        write_out_locked(t);
+    }
+    if (t->err)
+        return;
+    t->writing = 1;
+    pthread_mutex_unlock(&t->lock);
+    int rc = quiet ? trace_writer_flush(t->w) : trace_writer_poll(t->w);
+    pthread_mutex_lock(&t->lock);
+    t->writing = 0;
+    if (rc < 0 && !t->err)
+        t->err = rc;
+    pthread_cond_broadcast(&t->idle);
+}
+
+static void deadline_after_ms(struct timespec *ts, unsigned ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    uint64_t ns = (uint64_t)ts->tv_nsec + (uint64_t)ms * 1000000u;
+    ts->tv_sec += (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
 }
 
 static void *flusher_main(void *arg)
 {
     struct st_tracer *t = arg;
     pthread_mutex_lock(&t->lock);
-    while (!t->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)t->flush_ms * 1000000u;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
-        int rc = pthread_cond_timedwait(&t->wake, &t->lock, &ts);
-        if (t->stopping)
-            break;
-        if (rc != ETIMEDOUT || t->err || !t->unflushed)
-            continue;
-        /* A request held for half an interval or more waits on its handler
-         * (input, a slow file): the guest is quiet, so write its events
-         * and the chunk now, not a chunk bound later. */
-        if (t->nheld && trace_writer_now_ns(t->w) - t->held[0].time_ns >=
-                            (uint64_t)t->flush_ms * 500000u) {
-            drain_locked(t);
-            int frc = t->err ? 0 : trace_writer_flush(t->w);
-            if (frc < 0)
-                t->err = frc;
+    struct timespec next;
+    deadline_after_ms(&next, t->flush_ms);
+    for (;;) {
+        if (t->out.n) {
+            write_out_locked(t);
             continue;
         }
-        int prc = trace_writer_poll(t->w);
-        if (prc < 0)
-            t->err = prc;
+        if (t->stopping)
+            break;
+        if (pthread_cond_timedwait(&t->wake, &t->lock, &next) != ETIMEDOUT)
+            continue; /* a batch, or stop */
+        deadline_after_ms(&next, t->flush_ms);
+        if (!t->err && t->unflushed)
+            tick_locked(t);
     }
     pthread_mutex_unlock(&t->lock);
     return NULL;
 }
 
-/* Callers hold t->lock. */
+/* Starts the background writer with the first event (once the guest runs:
+ * no fork happens with it running). Callers hold t->lock. */
 static void start_flusher_locked(struct st_tracer *t)
 {
-    if (t->flush_ms && !t->thread_started) {
-        if (pthread_create(&t->thread, NULL, flusher_main, t) == 0)
-            t->thread_started = 1;
-        else
-            t->flush_ms = 0; /* no thread: chunks still close on their bounds */
+    if (!t->flush_ms || t->thread_started)
+        return;
+    pthread_attr_t attr;
+    int rc = batch_alloc(&t->out) < 0 ? -1 : pthread_attr_init(&attr);
+    if (rc == 0) {
+        if (t->have_cpus)
+            pthread_attr_setaffinity_np(&attr, sizeof t->cpus, &t->cpus);
+        rc = pthread_create(&t->thread, &attr, flusher_main, t);
+        pthread_attr_destroy(&attr);
     }
+    if (rc == 0)
+        t->thread_started = 1;
+    else
+        t->flush_ms = 0; /* no thread: events are written by their callbacks */
 }
 
-/* Writes an event that belongs to no request now, after the held ones.
+/* Writes an event with more than ONE_MAX bytes now, after the batch.
  * Callers hold t->lock. */
+static void write_direct_locked(struct st_tracer *t, struct trace_event *ev)
+{
+    drain_locked(t);
+    if (t->err || (t->bound && !is_end_kind(ev->kind)))
+        return;
+    ev->time_ns = trace_writer_now_ns(t->w);
+    int rc = trace_writer_add_event(t->w, ev);
+    if (rc < 0)
+        t->err = rc;
+    else if (ev->kind != TRACE_EV_GUEST_EXIT)
+        check_size_locked(t);
+}
+
+/* Adds an event that belongs to no request, after the others, with a copy
+ * of its texts and data. Callers hold t->lock. */
 static void add_locked(struct st_tracer *t, struct trace_event *ev)
 {
     if (t->err)
         return;
     start_flusher_locked(t);
-    drain_locked(t);
     /* Past a bound only the end is recorded: why it ended, and how. */
-    if (t->bound && ev->kind != TRACE_EV_LIMIT && ev->kind != TRACE_EV_VIOLATION &&
-        ev->kind != TRACE_EV_NOTE && ev->kind != TRACE_EV_GUEST_EXIT)
+    if (t->bound && !is_end_kind(ev->kind))
         return;
-    ev->time_ns = TRACE_TIME_NOW;
-    int rc = trace_writer_add_event(t->w, ev);
-    if (rc < 0)
-        t->err = rc;
     t->unflushed = 1;
-    if (ev->kind != TRACE_EV_GUEST_EXIT)
-        check_size_locked(t);
+    size_t need = trace_event_pack(NULL, ev, NULL, 0, SIZE_MAX, SIZE_MAX);
+    if (need > ONE_MAX) {
+        write_direct_locked(t, ev);
+        return;
+    }
+    struct held *h = push_locked(t, ev->kind, sizeof *ev + need);
+    struct trace_event *packed = (struct trace_event *)(void *)h->bytes;
+    trace_event_pack(packed, ev, h->bytes + sizeof *ev, need, SIZE_MAX, SIZE_MAX);
+    packed->time_ns = h->time_ns;
+    release_locked(t);
 }
 
 /* A bound was reached: the run is asked to end (once), which records the
@@ -533,43 +788,39 @@ static void add(struct st_tracer *t, struct trace_event *ev)
     unlock_reporting_bound(t);
 }
 
-/* Holds one event of the open request, stamped now, with a copy of its
- * `len` bytes at `data` (its signature or memory data). When the request's
- * held events are full, they are written first. Callers hold t->lock. */
-static void hold_locked(struct st_tracer *t, const struct trace_event *ev, const void *data,
-                        size_t len)
+/* Whether an event of a request is recorded (not past an error or a
+ * bound); if so, the background writer is started. Callers hold t->lock. */
+static int begin_locked(struct st_tracer *t)
 {
     if (t->err || t->bound)
-        return;
+        return 0;
     start_flusher_locked(t);
     t->unflushed = 1;
-    if (t->nheld == HOLD_EVENTS || t->nbytes + len > HOLD_BYTES || len > HOLD_ONE_MAX)
-        drain_locked(t);
-    if (len > HOLD_ONE_MAX) {
-        struct trace_event direct = *ev;
-        set_held_bytes(&direct, data);
-        direct.time_ns = trace_writer_now_ns(t->w);
-        int rc = trace_writer_add_event(t->w, &direct);
-        if (rc < 0)
-            t->err = rc;
-        check_size_locked(t);
+    return 1;
+}
+
+/* Holds a memory command's event with a copy of its `len` bytes at `data`.
+ * Callers hold t->lock. */
+static void hold_mem_locked(struct st_tracer *t, enum trace_event_kind kind, uint64_t ptr,
+                            uint64_t size, const void *data, size_t len)
+{
+    if (!begin_locked(t))
+        return;
+    if (len > ONE_MAX) {
+        struct trace_event ev = { .kind = kind };
+        ev.mem.ptr = ptr;
+        ev.mem.size = size;
+        ev.mem.data = data;
+        ev.mem.len = len;
+        write_direct_locked(t, &ev);
         return;
     }
-    if (t->nbytes + len > t->bytes_cap) { /* rarely: the buffer is reused */
-        uint8_t *nb = st_grow(t->bytes, &t->bytes_cap, t->nbytes + len, 1, 4096, SIZE_MAX);
-        if (!nb) {
-            t->err = TRACE_E_NOMEM;
-            return;
-        }
-        t->bytes = nb;
-    }
-    struct trace_event *h = &t->held[t->nheld];
-    *h = *ev;
-    h->time_ns = trace_writer_now_ns(t->w);
-    t->held_off[t->nheld++] = t->nbytes;
+    struct held *h = push_locked(t, kind, len);
     if (len)
-        memcpy(t->bytes + t->nbytes, data, len);
-    t->nbytes += len;
+        memcpy(h->bytes, data, len);
+    h->a = ptr;
+    h->b = size;
+    h->len = (uint32_t)len;
 }
 
 static void stop_flusher(struct st_tracer *t)
@@ -601,20 +852,23 @@ static void on_request(void *ctx, const char *text, size_t text_len, const uint6
                        unsigned nargs)
 {
     struct st_tracer *t = ctx;
-    struct trace_event ev = { .kind = TRACE_EV_REQUEST };
     if (text_len > TRACE_MAX_SIG_LEN)
         text_len = TRACE_MAX_SIG_LEN;
     if (nargs > TRACE_MAX_ARGS)
         nargs = TRACE_MAX_ARGS; /* the codec refuses more; never reached */
-    ev.request.nargs = nargs;
-    if (nargs)
-        memcpy(ev.request.args, args, nargs * sizeof *args);
-    /* The signature is held NUL-terminated: copy it with its end. */
-    char sig[TRACE_MAX_SIG_LEN + 1];
-    memcpy(sig, text, text_len);
-    sig[text_len] = '\0';
     pthread_mutex_lock(&t->lock);
-    hold_locked(t, &ev, sig, text_len + 1);
+    if (begin_locked(t)) {
+        size_t off = args_offset(text_len);
+        struct held *h = push_locked(t, TRACE_EV_REQUEST, off + nargs * sizeof *args);
+        memcpy(h->bytes, text, text_len);
+        h->bytes[text_len] = '\0';
+        if (nargs)
+            memcpy(h->bytes + off, args, nargs * sizeof *args);
+        h->len = (uint32_t)text_len;
+        h->b = nargs;
+        t->open = 1;
+        t->open_ns = h->time_ns;
+    }
     pthread_mutex_unlock(&t->lock);
     /* A controller usually kills the guest at _exit (sandtrace does, and a
      * tapped guest's controller kills tap with it): keep what led there. */
@@ -627,13 +881,8 @@ static void on_request(void *ctx, const char *text, size_t text_len, const uint6
 static void mem_event(struct st_tracer *t, enum trace_event_kind kind, uint64_t ptr, uint64_t size,
                       const void *data, size_t len)
 {
-    struct trace_event ev = { .kind = kind };
-    ev.mem.ptr = ptr;
-    ev.mem.size = size;
-    ev.mem.data = NULL; /* set from the held copy when written */
-    ev.mem.len = len;
     pthread_mutex_lock(&t->lock);
-    hold_locked(t, &ev, data, len);
+    hold_mem_locked(t, kind, ptr, size, data, len);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -665,24 +914,25 @@ static void on_mem_free(void *ctx, uint64_t ptr)
 static void on_errno(void *ctx, int32_t err)
 {
     struct st_tracer *t = ctx;
-    struct trace_event ev = { .kind = TRACE_EV_SET_ERRNO };
-    ev.set_errno.value = err;
     pthread_mutex_lock(&t->lock);
-    hold_locked(t, &ev, NULL, 0);
+    if (begin_locked(t))
+        push_locked(t, TRACE_EV_SET_ERRNO, 0)->a = (uint64_t)(int64_t)err;
     pthread_mutex_unlock(&t->lock);
 }
 
 /* The controller reports the result after sending it: the guest has its
- * answer, and the request's events can be encoded now. */
+ * answer, and the request's events can be written now. */
 static void on_result(void *ctx, char kind, uint64_t value)
 {
     struct st_tracer *t = ctx;
-    struct trace_event ev = { .kind = TRACE_EV_RESULT };
-    ev.result.kind = kind;
-    ev.result.value = kind == 'v' ? 0 : value;
     pthread_mutex_lock(&t->lock);
-    hold_locked(t, &ev, NULL, 0);
-    drain_locked(t);
+    if (begin_locked(t)) {
+        struct held *h = push_locked(t, TRACE_EV_RESULT, 0);
+        h->result_kind = kind;
+        h->a = kind == 'v' ? 0 : value;
+    }
+    t->open = 0;
+    release_locked(t);
     unlock_reporting_bound(t);
 }
 
@@ -827,7 +1077,9 @@ int st_tracer_close(struct st_tracer *t)
     if (!t)
         return ST_TRACER_E_INVALID;
     stop_flusher(t);
-    drain_locked(t); /* the flusher is gone: no lock needed */
+    pthread_mutex_lock(&t->lock);
+    drain_locked(t);
+    pthread_mutex_unlock(&t->lock);
     if (t->err)
         return ST_TRACER_E_TRACE;
     int rc = trace_writer_close(t->w);
@@ -852,9 +1104,11 @@ uint64_t st_tracer_event_count(const struct st_tracer *t)
 {
     if (!t)
         return 0;
-    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
-    uint64_t n = trace_writer_event_count(t->w);
-    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    struct st_tracer *m = (struct st_tracer *)t; /* waits for the writer */
+    pthread_mutex_lock(&m->lock);
+    wait_idle_locked(m);
+    uint64_t n = trace_writer_event_count(t->w) + t->released;
+    pthread_mutex_unlock(&m->lock);
     return n;
 }
 
@@ -864,9 +1118,6 @@ void st_tracer_free(struct st_tracer *t)
         return;
     stop_flusher(t);
     trace_writer_free(t->w);
-    free(t->held);
-    free(t->bytes);
-    pthread_mutex_destroy(&t->lock);
-    pthread_cond_destroy(&t->wake);
+    tracer_fini(t);
     free(t);
 }

@@ -115,8 +115,9 @@ struct st_observer st_tracer_observer(struct st_tracer *t);
 int st_tracer_set_limit_value(struct st_tracer *t, enum st_limit which, uint64_t value);
 /* Bounds the trace to about `max_bytes` (0: no bound). When the bytes
  * written reach it (checked as chunks are written, the last one in the
- * writer's background compressor: the trace may pass it by about two
- * chunks), or when a request's signature would be one more than
+ * writer's background compressor, and with the background writer as its
+ * batches are encoded: the trace may pass it by about two chunks and a
+ * batch), or when a request's signature would be one more than
  * TRACE_MAX_SIGNATURES, the tracer asks the run to end through the
  * st_run_control its on_start received (status ST_STATUS_TRACE_LIMIT, a
  * LIMIT event "trace") and from then on records only LIMIT, VIOLATION,
@@ -129,13 +130,16 @@ void st_tracer_set_session_limits(struct st_tracer *t, const struct st_session_c
 /* Writes the open chunk now (so that a crash loses nothing before this). */
 int st_tracer_flush(struct st_tracer *t);
 
-/* Makes a background thread write the open chunk whenever its time bound
- * (the writer's chunk_ns) has passed, checked every `interval_ms`, so that
- * killing the process loses at most the events of the last chunk_ns +
- * interval_ms even while the guest is quiet. The thread starts with the first event (after the guest
- * was spawned: no fork happens with it running) and stops at close/free.
- * Events and the thread take one uncontended mutex. 0 turns it off.
- * Returns 0 or ST_TRACER_E_INVALID. */
+/* Makes a background thread write the events: the callbacks batch them
+ * and the thread encodes a batch at a time (about a thousand events), and
+ * every `interval_ms` it writes what waits and the open chunk once its
+ * time bound (the writer's chunk_ns) has passed, so that killing the
+ * process loses at most the events of about chunk_ns + 2 x interval_ms
+ * even while the guest is quiet. The thread runs on the CPUs the calling
+ * thread had when the tracer was made, starts with the first event (after
+ * the guest was spawned: no fork happens with it running) and stops at
+ * close/free. 0 turns it off. Returns 0, or ST_TRACER_E_INVALID once the
+ * thread has started. */
 int st_tracer_set_background_flush(struct st_tracer *t, unsigned interval_ms);
 
 /* Flushes, writes the footer (index) and syncs when asked. Returns 0, or
@@ -145,7 +149,8 @@ int st_tracer_close(struct st_tracer *t);
 /* The first TRACE_E_* error of the writer, or 0. */
 int st_tracer_trace_error(const struct st_tracer *t);
 
-/* Events written so far. */
+/* Events recorded so far: written, or batched and waiting for no result
+ * (waits for the background writer to finish its batch). */
 uint64_t st_tracer_event_count(const struct st_tracer *t);
 
 /* Frees the tracer (without close: like a crash, the open chunk is lost and

@@ -6,6 +6,7 @@
  * request keep their place, a request with more memory commands or bytes
  * than are held keeps its order, and a request left open (a handler
  * blocked on input) reaches the disk within the flush bound, not never. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -104,11 +105,12 @@ static void test_hold_copies_the_bytes_the_callbacks_saw(void **state)
  * 100 KiB (more than one held event may be) and 300 KiB in all (more than
  * are held), between a note and stderr outside any request: every event
  * in its place, with its bytes and nondecreasing times. */
-static void test_hold_overflow_and_outside_events_keep_their_order(void **state)
+static void overflow_case(int background)
 {
-    (void)state;
     struct trace_io *io;
     struct st_tracer *t = new_mem_tracer(&io);
+    if (background)
+        assert_int_equal(st_tracer_set_background_flush(t, 5), 0);
     struct st_observer o = st_tracer_observer(t);
     static uint8_t big[100 * 1024];
     for (size_t i = 0; i < sizeof big; i++)
@@ -159,6 +161,124 @@ static void test_hold_overflow_and_outside_events_keep_their_order(void **state)
     assert_int_equal(trace_reader_next(r, &ev), 1);
     assert_string_equal(ev.note.text, "after");
     assert_int_equal(trace_reader_next(r, &ev), 0);
+    trace_reader_free(r);
+    trace_io_free(io);
+}
+
+static void test_hold_overflow_and_outside_events_keep_their_order(void **state)
+{
+    (void)state;
+    overflow_case(0);
+}
+
+/* The same with the background writer, which writes what the callbacks
+ * batched on its own thread. */
+static void test_hold_overflow_keeps_its_order_with_the_background_writer(void **state)
+{
+    (void)state;
+    overflow_case(1);
+}
+
+/* The background writer (st_tracer_set_background_flush) takes the
+ * callbacks' events in batches of about a thousand. Across many batches,
+ * with a second thread adding notes meanwhile (as the stderr pump does
+ * while a request is open), every event is in the trace once, the
+ * requests' in their order with their bytes, the notes in theirs. */
+#define MANY_CALLS 30000u
+#define MANY_NOTES 500u
+
+static void *add_notes(void *arg)
+{
+    struct st_observer *o = arg;
+    for (unsigned i = 0; i < MANY_NOTES; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "note %u", i);
+        o->on_note(o->ctx, text);
+        if (i % 50 == 0)
+            usleep(1000);
+    }
+    return NULL;
+}
+
+static const char *const many_sigs[] = { "stat64(pp)i", "write(ipi)i", "time(p)f" };
+
+static void test_background_writer_keeps_every_event_across_batches(void **state)
+{
+    (void)state;
+    struct trace_io *io;
+    struct st_tracer *t = new_mem_tracer(&io);
+    assert_int_equal(st_tracer_set_background_flush(t, 1000), 0); /* batches, not ticks */
+    struct st_observer o = st_tracer_observer(t);
+    uint8_t data[64];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    pthread_t th;
+    int started = 0;
+    for (uint64_t i = 0; i < MANY_CALLS; i++) {
+        const char *sig = many_sigs[i % 3];
+        o.on_request(o.ctx, sig, strlen(sig), (uint64_t[]){ i, i * 3 }, 1 + i % 2);
+        o.on_mem_read(o.ctx, 0x1000 + i, data + i % 7, i % 41);
+        if (i % 5 == 0)
+            o.on_errno(o.ctx, (int32_t)(i % 100));
+        o.on_result(o.ctx, 'i', i);
+        if (i == 100) {
+            assert_int_equal(pthread_create(&th, NULL, add_notes, &o), 0);
+            started = 1;
+        }
+    }
+    if (started)
+        pthread_join(th, NULL);
+    uint64_t want = MANY_CALLS * 3 + (MANY_CALLS + 4) / 5 + MANY_NOTES;
+    assert_int_equal(st_tracer_event_count(t), want);
+    assert_int_equal(st_tracer_close(t), 0);
+    st_tracer_free(t);
+
+    struct trace_reader *r = read_back(io);
+    struct trace_event ev;
+    uint64_t call = 0, notes = 0, n = 0;
+    unsigned step = 0; /* 0 request, 1 memory, 2 errno (every fifth), 3 result */
+    while (trace_reader_next(r, &ev) == 1) {
+        n++;
+        if (ev.kind == TRACE_EV_NOTE) {
+            char text[32];
+            snprintf(text, sizeof text, "note %u", (unsigned)notes++);
+            assert_string_equal(ev.note.text, text);
+            continue;
+        }
+        if (step == 2 && call % 5 != 0)
+            step = 3;
+        switch (step) {
+        case 0:
+            assert_int_equal(ev.kind, TRACE_EV_REQUEST);
+            assert_string_equal(ev.request.sig, many_sigs[call % 3]);
+            assert_int_equal(ev.request.nargs, 1 + call % 2);
+            assert_int_equal(ev.request.args[0], call);
+            if (call % 2)
+                assert_int_equal(ev.request.args[1], call * 3);
+            break;
+        case 1:
+            assert_int_equal(ev.kind, TRACE_EV_MEM_READ);
+            assert_int_equal(ev.mem.ptr, 0x1000 + call);
+            assert_int_equal(ev.mem.len, call % 41);
+            if (ev.mem.len)
+                assert_memory_equal(ev.mem.data, data + call % 7, ev.mem.len);
+            break;
+        case 2:
+            assert_int_equal(ev.kind, TRACE_EV_SET_ERRNO);
+            assert_int_equal(ev.set_errno.value, call % 100);
+            break;
+        default:
+            assert_int_equal(ev.kind, TRACE_EV_RESULT);
+            assert_int_equal(ev.result.value, call);
+            call++;
+            step = 0;
+            continue;
+        }
+        step++;
+    }
+    assert_int_equal(call, MANY_CALLS);
+    assert_int_equal(notes, MANY_NOTES);
+    assert_int_equal(n, want);
     trace_reader_free(r);
     trace_io_free(io);
 }
@@ -232,6 +352,8 @@ int main(void)
         cmocka_unit_test(test_hold_request_events_reach_the_writer_with_their_result),
         cmocka_unit_test(test_hold_copies_the_bytes_the_callbacks_saw),
         cmocka_unit_test(test_hold_overflow_and_outside_events_keep_their_order),
+        cmocka_unit_test(test_hold_overflow_keeps_its_order_with_the_background_writer),
+        cmocka_unit_test(test_background_writer_keeps_every_event_across_batches),
         cmocka_unit_test(test_hold_an_open_request_reaches_the_disk_within_the_flush_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
