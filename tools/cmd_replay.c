@@ -47,7 +47,8 @@ struct ring_slot {
 struct replay_tool {
     int quiet;
     int check;
-    int raw_stdout;
+    int raw_stdout;              /* --raw-stdout, or stdout is no terminal */
+    int stderr_tty;              /* stderr is a terminal: sanitized */
     int stopped;                 /* --stop-at paused the guest */
     int out_errno;               /* writing the guest's output to stdout failed */
     struct tp_options popt;
@@ -250,7 +251,7 @@ static void on_output(void *ctx, int fd, const void *data, size_t len)
     /* As `run` shows it: into a pipe or a file the bytes as they are; on a
      * terminal no control characters (UTF-8 passes). */
     if (fd == 2) {
-        if (isatty(2))
+        if (t->stderr_tty)
             st_write_sanitized(2, data, len);
         else
             (void)st_write_all(2, data, len);
@@ -258,8 +259,7 @@ static void on_output(void *ctx, int fd, const void *data, size_t len)
     }
     if (t->out_errno)
         return; /* said once, at the end */
-    int rc = t->raw_stdout || !isatty(1) ? st_write_all(1, data, len)
-                                         : st_write_sanitized(1, data, len);
+    int rc = t->raw_stdout ? st_write_all(1, data, len) : st_write_sanitized(1, data, len);
     if (rc < 0)
         t->out_errno = errno ? errno : EIO;
 }
@@ -269,7 +269,7 @@ static void on_output(void *ctx, int fd, const void *data, size_t len)
 static void on_stderr(void *ctx, const void *data, size_t len)
 {
     struct replay_tool *t = ctx;
-    if (!t->check && isatty(2))
+    if (!t->check && t->stderr_tty)
         st_write_sanitized(2, data, len);
     else if (!t->check)
         (void)st_write_all(2, data, len);
@@ -819,7 +819,9 @@ int cmd_replay(int argc, char **argv)
     memset(&tool, 0, sizeof tool);
     tool.check = a.check;
     tool.quiet = a.quiet;
-    tool.raw_stdout = a.raw_stdout;
+    /* Asked once, as `run` does: not a system call per write of the guest. */
+    tool.raw_stdout = a.raw_stdout || !isatty(1);
+    tool.stderr_tty = isatty(2);
     tp_options_init(&tool.popt);
     tool.ring = calloc(RING_EVENTS, sizeof *tool.ring);
     if (a.print_events && tool.ring)
