@@ -102,5 +102,10 @@ size_t tf_record_size(const struct tf_record *r);
 /* Encodes r at out (tf_record_size(r) bytes of room); returns the bytes
  * written. The bytes are those protobuf-c's sandtrace__record__pack writes. */
 size_t tf_record_encode(const struct tf_record *r, uint8_t *out);
+/* Decodes the record of `len` bytes at p into r (its byte fields point into
+ * p; its arguments go to `args`, the first `args_cap` of them, r->nargs
+ * counting all). 0, or -1 when protobuf-c would refuse it as malformed. */
+int tf_record_decode(const uint8_t *p, size_t len, struct tf_record *r, uint64_t *args,
+                     size_t args_cap);
 
 #endif

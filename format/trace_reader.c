@@ -428,7 +428,7 @@ static int load_chunk(struct trace_reader *r)
 
 /* Fills what every event has (kind, seq, time, request) from record `rec`
  * and checks its sizes against the limits. */
-static int convert_frame(struct trace_reader *r, const Sandtrace__Record *rec,
+static int convert_frame(struct trace_reader *r, const struct tf_record *rec,
                          struct trace_event *ev, uint64_t off)
 {
     memset(ev, 0, sizeof *ev);
@@ -444,42 +444,41 @@ static int convert_frame(struct trace_reader *r, const Sandtrace__Record *rec,
                            (unsigned long long)r->seq, (unsigned long long)off);
         ev->req_seq = r->seq - rec->req_delta;
     }
-    if (rec->data.len > TRACE_MAX_BLOB || rec->text.len > TRACE_MAX_TEXT ||
-        rec->detail.len > TRACE_MAX_TEXT)
+    if (rec->data_len > TRACE_MAX_BLOB || rec->text_len > TRACE_MAX_TEXT ||
+        rec->detail_len > TRACE_MAX_TEXT)
         return trr_set_err(r, TRACE_E_CORRUPT, off,
                        "event %llu in chunk at offset %llu exceeds a size limit",
                        (unsigned long long)r->seq, (unsigned long long)off);
     return 0;
 }
 
-static int convert_request(struct trace_reader *r, const Sandtrace__Record *rec,
+static int convert_request(struct trace_reader *r, const struct tf_record *rec,
                            struct trace_event *ev, uint64_t off)
 {
-    if (rec->n_args > TRACE_MAX_ARGS || !trace_reader_signature(r, rec->sig_id))
+    if (rec->nargs > TRACE_MAX_ARGS || !trace_reader_signature(r, rec->sig_id))
         return trr_set_err(r, TRACE_E_CORRUPT, off, "request %llu in chunk at offset %llu has %s",
                        (unsigned long long)r->seq, (unsigned long long)off,
-                       rec->n_args > TRACE_MAX_ARGS ? "too many arguments"
+                       rec->nargs > TRACE_MAX_ARGS ? "too many arguments"
                                                     : "an undefined signature id");
     ev->request.sig_id = rec->sig_id;
     ev->request.sig = r->sigs[rec->sig_id];
-    ev->request.nargs = rec->n_args;
-    for (size_t i = 0; i < rec->n_args; i++)
-        ev->request.args[i] = rec->args[i];
+    ev->request.nargs = rec->nargs;
+    memcpy(ev->request.args, rec->args, rec->nargs * sizeof *rec->args);
     return 0;
 }
 
 /* Converts record `rec` into ev. */
-static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
+static int convert_event(struct trace_reader *r, const struct tf_record *rec,
                          struct trace_event *ev, uint64_t off)
 {
     int rc = convert_frame(r, rec, ev, off);
     if (rc < 0)
         return rc;
-    const uint8_t *data = rec->data.len ? rec->data.data : NULL;
+    const uint8_t *data = rec->data_len ? rec->data : NULL;
     char *txt = NULL;
-    if (rec->text.len || rec->kind == TRACE_EV_NOTE || rec->kind == TRACE_EV_VIOLATION ||
+    if (rec->text_len || rec->kind == TRACE_EV_NOTE || rec->kind == TRACE_EV_VIOLATION ||
         rec->kind == TRACE_EV_LIMIT) {
-        txt = trr_arena_strndup(&r->arena, rec->text.data, rec->text.len);
+        txt = trr_arena_strndup(&r->arena, rec->text, rec->text_len);
         if (!txt)
             return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
     }
@@ -494,7 +493,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
         ev->mem.ptr = rec->ptr;
         ev->mem.size = rec->size;
         ev->mem.data = data;
-        ev->mem.len = rec->data.len;
+        ev->mem.len = rec->data_len;
         break;
     case TRACE_EV_SET_ERRNO:
         ev->set_errno.value = rec->code;
@@ -510,7 +509,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
         break;
     case TRACE_EV_GUEST_STDERR:
         ev->guest_stderr.data = data;
-        ev->guest_stderr.len = rec->data.len;
+        ev->guest_stderr.len = rec->data_len;
         break;
     case TRACE_EV_GUEST_EXIT:
         ev->guest_exit.code = rec->code;
@@ -518,7 +517,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
         ev->guest_exit.reason = txt ? txt : "";
         break;
     case TRACE_EV_LIMIT: {
-        char *d = trr_arena_strndup(&r->arena, rec->detail.data, rec->detail.len);
+        char *d = trr_arena_strndup(&r->arena, rec->detail, rec->detail_len);
         if (!d)
             return trr_set_err(r, TRACE_E_NOMEM, off, "out of memory");
         ev->limit.name = txt;
@@ -529,7 +528,7 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
     case TRACE_EV_VIOLATION:
         ev->violation.text = txt;
         ev->violation.data = data;
-        ev->violation.len = rec->data.len;
+        ev->violation.len = rec->data_len;
         break;
     case TRACE_EV_NOTE:
         ev->note.text = txt;
@@ -546,7 +545,6 @@ static int convert_event(struct trace_reader *r, const Sandtrace__Record *rec,
  * chunk is used up; <0: error. */
 static int next_in_chunk(struct trace_reader *r, struct trace_event *ev)
 {
-    ProtobufCAllocator al = { trr_pb_alloc, trr_pb_free, &r->arena };
     while (r->raw_pos < r->raw_len) {
         uint64_t len;
         size_t n = tf_varint_get(r->raw + r->raw_pos, r->raw + r->raw_len, &len);
@@ -560,14 +558,15 @@ static int next_in_chunk(struct trace_reader *r, struct trace_event *ev)
         r->raw_pos += n + (size_t)len;
         if (r->arena.total > ARENA_RESET_BYTES)
             trr_arena_reset(&r->arena);
-        Sandtrace__Record *rec = sandtrace__record__unpack(&al, (size_t)len, p);
-        if (!rec)
+        struct tf_record rec_;
+        const struct tf_record *rec = &rec_;
+        if (tf_record_decode(p, (size_t)len, &rec_, r->args, TRACE_MAX_ARGS) < 0)
             return trr_set_err(r, TRACE_E_CORRUPT, r->chunk_off,
                            "chunk %llu at offset %llu has a malformed record at byte %zu",
                            (unsigned long long)r->chunk_number,
                            (unsigned long long)r->chunk_off, at);
         if (rec->kind == TR_KIND_SIGDEF) {
-            int rc = trr_sig_define(r, rec->sig_id, rec->text.data, rec->text.len, r->chunk_off);
+            int rc = trr_sig_define(r, rec->sig_id, rec->text, rec->text_len, r->chunk_off);
             if (rc < 0)
                 return rc;
             continue;

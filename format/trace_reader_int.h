@@ -78,6 +78,8 @@ struct trace_reader {
     uint8_t *raw;
     size_t raw_cap, raw_len, raw_pos;
 
+    uint64_t args[TRACE_MAX_ARGS]; /* the record being decoded's */
+
     int in_chunk;
     uint64_t chunk_off, chunk_number;
     uint32_t chunk_left, chunk_events;

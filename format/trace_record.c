@@ -1,5 +1,5 @@
-/* format/trace_record.c: the hand-written encoder of sandtrace.Record, the
- * one message a trace holds once per event.
+/* format/trace_record.c: the hand-written encoder and decoder of
+ * sandtrace.Record, the one message a trace holds once per event.
  *
  * protobuf-c's generic packer walks the message's descriptor and tests
  * every one of the 14 fields of every record; it was the measured cost of
@@ -7,8 +7,9 @@
  * fields in field-number order, each only when it is not its proto3 default
  * (0, or empty for bytes and repeated fields), exactly as protobuf-c 1.x
  * emits them. tests/format/test_trace_record_enc.c compares the two on
- * every kind and on edge values. The reader and the header still use
- * protobuf-c. */
+ * every kind and on edge values. The reader decodes records with its
+ * mirror below (tests/format/test_trace_record_dec.c); the file header
+ * still goes through protobuf-c. */
 #include "format/trace_internal.h"
 
 /* Wire types (protobuf encoding): varint and length-delimited. */
@@ -123,4 +124,203 @@ size_t tf_record_encode(const struct tf_record *r, uint8_t *out)
     p = put_bytes(p, 13, r->text, r->text_len);
     p = put_bytes(p, 14, r->detail, r->detail_len);
     return (size_t)(p - out);
+}
+
+/* ------------------------------------------------------------ decoding */
+
+/* The decoder mirrors protobuf-c 1.x's sandtrace__record__unpack, which
+ * the reader used before (and tests/format/test_trace_record_dec.c
+ * compares the two on valid records and on every kind of damage): the
+ * same records accepted, the same values read from them, without its
+ * allocations and its descriptor walk (a third of `verify`'s time). Its
+ * rules, from protobuf-c's protobuf-c.c:
+ * - a tag is a varint of at most 5 bytes whose first byte's field bits are
+ *   not all 0, its value cut to 32 bits; wire types 3, 4, 6 and 7 are
+ *   refused, others skipped when the field is unknown;
+ * - a varint field is at most 10 bytes, read into 64 bits (bits beyond are
+ *   dropped), or into 32 for the 32-bit fields (from its first 5 bytes);
+ * - a length prefix is a varint of at most 5 bytes, its data within the
+ *   record;
+ * - a known field with a wire type other than its own is refused; a field
+ *   seen twice keeps its last value; `args` takes packed blocks and single
+ *   varints alike, in order. */
+
+#define WT_64BIT 1u
+#define WT_32BIT 5u
+
+/* A varint of at most 10 bytes within `rem`: its length, or 0. */
+static size_t scan_varint(const uint8_t *p, size_t rem)
+{
+    size_t max = rem < 10 ? rem : 10;
+    for (size_t i = 0; i < max; i++)
+        if (!(p[i] & 0x80))
+            return i + 1;
+    return 0;
+}
+
+static uint32_t varint32(const uint8_t *p, size_t len)
+{
+    uint32_t v = p[0] & 0x7f;
+    if (len > 1)
+        v |= (uint32_t)(p[1] & 0x7f) << 7;
+    if (len > 2)
+        v |= (uint32_t)(p[2] & 0x7f) << 14;
+    if (len > 3)
+        v |= (uint32_t)(p[3] & 0x7f) << 21;
+    if (len > 4)
+        v |= (uint32_t)p[4] << 28;
+    return v;
+}
+
+static uint64_t varint64(const uint8_t *p, size_t len)
+{
+    if (len < 5)
+        return varint32(p, len);
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+    return v;
+}
+
+/* The tag at p: its length (0: malformed), field number and wire type. */
+static size_t scan_tag(const uint8_t *p, size_t rem, uint32_t *field, unsigned *wt)
+{
+    if ((p[0] & 0xf8) == 0)
+        return 0;
+    *wt = p[0] & 7u;
+    uint32_t tag = (p[0] & 0x7fu) >> 3;
+    if (!(p[0] & 0x80)) {
+        *field = tag;
+        return 1;
+    }
+    size_t max = rem < 5 ? rem : 5;
+    unsigned shift = 4;
+    for (size_t i = 1; i < max; i++) {
+        if (p[i] & 0x80) {
+            tag |= (uint32_t)(p[i] & 0x7f) << shift;
+            shift += 7;
+        } else {
+            tag |= (uint32_t)p[i] << shift;
+            *field = tag;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* A length-prefixed field's whole length (prefix and data), or 0. */
+static size_t scan_len(const uint8_t *p, size_t rem, size_t *prefix)
+{
+    size_t max = rem < 5 ? rem : 5, val = 0, i;
+    for (i = 0; i < max; i++) {
+        val |= (size_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80))
+            break;
+    }
+    if (i == max)
+        return 0;
+    *prefix = i + 1;
+    if (val > INT32_MAX || *prefix + val > rem)
+        return 0;
+    return *prefix + val;
+}
+
+/* Appends a packed block of varints to r's arguments. 0 or -1. */
+static int add_packed(struct tf_record *r, uint64_t *args, size_t cap, const uint8_t *p,
+                      size_t len)
+{
+    while (len > 0) {
+        size_t s = scan_varint(p, len);
+        if (s == 0)
+            return -1;
+        if (r->nargs < cap)
+            args[r->nargs] = varint64(p, s);
+        r->nargs++;
+        p += s;
+        len -= s;
+    }
+    return 0;
+}
+
+int tf_record_decode(const uint8_t *p, size_t len, struct tf_record *r, uint64_t *args,
+                     size_t args_cap)
+{
+    memset(r, 0, sizeof *r);
+    r->args = args;
+    while (len > 0) {
+        uint32_t field;
+        unsigned wt;
+        size_t n = scan_tag(p, len, &field, &wt), flen, prefix = 0;
+        if (n == 0)
+            return -1;
+        p += n;
+        len -= n;
+        switch (wt) {
+        case WT_VARINT:
+            flen = scan_varint(p, len);
+            break;
+        case WT_64BIT:
+            flen = len < 8 ? 0 : 8;
+            break;
+        case WT_LEN:
+            flen = scan_len(p, len, &prefix);
+            break;
+        case WT_32BIT:
+            flen = len < 4 ? 0 : 4;
+            break;
+        default:
+            return -1; /* groups, and wire types 6 and 7 */
+        }
+        if (flen == 0)
+            return -1;
+        const uint8_t *d = p + prefix;
+        size_t dlen = flen - prefix;
+        p += flen;
+        len -= flen;
+        if (field < 1 || field > 14)
+            continue; /* unknown: skipped */
+        if (field == 5) {
+            if (wt == WT_LEN) {
+                if (add_packed(r, args, args_cap, d, dlen) < 0)
+                    return -1;
+            } else if (wt == WT_VARINT) {
+                if (r->nargs < args_cap)
+                    args[r->nargs] = varint64(d, dlen);
+                r->nargs++;
+            } else {
+                return -1;
+            }
+            continue;
+        }
+        int is_bytes = field == 8 || field == 13 || field == 14;
+        if (wt != (is_bytes ? WT_LEN : WT_VARINT))
+            return -1;
+        switch (field) {
+        case 1: r->kind = varint32(d, dlen); break;
+        case 2: {
+            uint64_t z = varint64(d, dlen);
+            r->dtime = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            break;
+        }
+        case 3: r->req_delta = varint64(d, dlen); break;
+        case 4: r->sig_id = varint32(d, dlen); break;
+        case 6: r->ptr = varint64(d, dlen); break;
+        case 7: r->size = varint64(d, dlen); break;
+        case 8: r->data = d; r->data_len = dlen; break;
+        case 9: r->value = varint64(d, dlen); break;
+        case 10: r->result_kind = varint32(d, dlen); break;
+        case 11: case 12: {
+            uint32_t z = varint32(d, dlen);
+            int32_t v = (int32_t)(z >> 1) ^ -(int32_t)(z & 1);
+            if (field == 11)
+                r->code = v;
+            else
+                r->signal = v;
+            break;
+        }
+        case 13: r->text = d; r->text_len = dlen; break;
+        default: r->detail = d; r->detail_len = dlen; break;
+        }
+    }
+    return 0;
 }
