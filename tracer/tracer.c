@@ -512,7 +512,7 @@ static void check_size_locked(struct st_tracer *t)
 static void write_batch(struct st_tracer *t, const struct batch *b, int *bound, int *err,
                         uint64_t max_bytes)
 {
-    struct trace_event tmp;
+    struct trace_event tmp = { .kind = TRACE_EV_NOTE }; /* each event sets its fields */
     for (unsigned i = 0; i < b->n && !*err; i++) {
         const struct trace_event *ev = to_event(&b->ev[i], &tmp);
         if (*bound && !is_end_kind(ev->kind))
@@ -634,6 +634,10 @@ static void tick_locked(struct st_tracer *t)
 {
     int quiet = t->open &&
                 trace_writer_now_ns(t->w) - t->open_ns >= (uint64_t)t->flush_ms * 500000u;
+    /* A batch handed over as the wait timed out is this thread's to write,
+     * first: handing over `fill` waits for `out` to be written. */
+    if (t->out.n)
+        write_out_locked(t);
     if (t->fill.n) {
         hand_over_locked(t);
         write_out_locked(t);
