@@ -5,7 +5,10 @@
  * the ones the callbacks saw (copied, not borrowed), events outside a
  * request keep their place, a request with more memory commands or bytes
  * than are held keeps its order, and a request left open (a handler
- * blocked on input) reaches the disk within the flush bound, not never. */
+ * blocked on input) reaches the disk within the flush bound, not never.
+ * With the background writer (record's), which encodes the events in
+ * batches on a thread of its own, the same, across many batches and with
+ * ticks crossing handovers. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
