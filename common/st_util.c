@@ -121,3 +121,16 @@ int st_parse_seconds(const char *s, double *out)
     *out = v;
     return 0;
 }
+
+int st_thread_start(pthread_t *th, const cpu_set_t *cpus, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc != 0)
+        return rc;
+    if (cpus)
+        pthread_attr_setaffinity_np(&attr, sizeof *cpus, cpus);
+    rc = pthread_create(th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}

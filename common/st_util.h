@@ -3,6 +3,8 @@
 #ifndef SANDTRACE_COMMON_ST_UTIL_H
 #define SANDTRACE_COMMON_ST_UTIL_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +15,15 @@ double st_clock_seconds(void);
 /* CLOCK_MONOTONIC_COARSE (a few ms of resolution, a fraction of the cost),
  * or CLOCK_MONOTONIC where there is no coarse clock. */
 uint64_t st_clock_coarse_ns(void);
+
+/* Starts fn(arg) in a new thread on `cpus` (NULL: the caller's). The
+ * threads that work beside a guest (the trace writer's compressor, the
+ * tracer's background writer) pass the CPUs the process had when they were
+ * set up: by the time they start, the guest link may have pinned the
+ * calling thread to its guest's CPU (controller/cpu_place.h), and a thread
+ * pinned there too would take turns with them instead of running beside
+ * them. 0 or an errno. */
+int st_thread_start(pthread_t *th, const cpu_set_t *cpus, void *(*fn)(void *), void *arg);
 
 /* Writes all `len` bytes to `fd`, retrying after EINTR and waiting (poll)
  * when a non-blocking fd is full. 0, or -errno (-EIO if write() wrote

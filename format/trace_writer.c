@@ -524,10 +524,7 @@ static void *compressor_main(void *arg)
 
 /* Starts the compressor with the first chunk it gets (once the guest runs:
  * no fork happens with it running, as with the tracer's flusher), on the
- * CPUs the process had when the writer was created: by then the guest
- * link may have pinned the controller's thread to the CPU its guest runs
- * on (controller/cpu_place.h), and a compressor pinned there too would take
- * turns with them instead of running beside them. */
+ * CPUs the process had when the writer was created (st_thread_start). */
 static int compressor_start(struct trace_writer *w)
 {
     if (pthread_mutex_init(&w->bg_lock, NULL) != 0)
@@ -536,13 +533,7 @@ static int compressor_start(struct trace_writer *w)
         pthread_mutex_destroy(&w->bg_lock);
         return TRACE_E_NOMEM;
     }
-    pthread_attr_t attr;
-    int rc = pthread_attr_init(&attr);
-    if (rc == 0 && w->have_cpus)
-        pthread_attr_setaffinity_np(&attr, sizeof w->cpus, &w->cpus);
-    if (rc == 0)
-        rc = pthread_create(&w->bg_thread, &attr, compressor_main, w);
-    pthread_attr_destroy(&attr);
+    int rc = st_thread_start(&w->bg_thread, w->have_cpus ? &w->cpus : NULL, compressor_main, w);
     if (rc != 0) {
         pthread_cond_destroy(&w->bg_cond);
         pthread_mutex_destroy(&w->bg_lock);

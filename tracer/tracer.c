@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "common/st_buf.h"
+#include "common/st_util.h"
 #include "controller/registry.h"
 #include "controller/session.h"
 
@@ -335,9 +336,7 @@ static int tracer_init_batches(struct st_tracer *t)
     pthread_cond_init(&t->wake, NULL);
     pthread_cond_init(&t->idle, NULL);
     /* The background writer runs where the process could when the tracer
-     * was made: by the time it starts, the guest link may have pinned the
-     * calling thread to its guest's CPU (controller/cpu_place.h), and the
-     * writer would take turns with them instead of running beside them. */
+     * was made (st_thread_start). */
     t->have_cpus = pthread_getaffinity_np(pthread_self(), sizeof t->cpus, &t->cpus) == 0;
     return 0;
 }
@@ -691,14 +690,9 @@ static void start_flusher_locked(struct st_tracer *t)
 {
     if (!t->flush_ms || t->thread_started)
         return;
-    pthread_attr_t attr;
-    int rc = batch_alloc(&t->out) < 0 ? -1 : pthread_attr_init(&attr);
-    if (rc == 0) {
-        if (t->have_cpus)
-            pthread_attr_setaffinity_np(&attr, sizeof t->cpus, &t->cpus);
-        rc = pthread_create(&t->thread, &attr, flusher_main, t);
-        pthread_attr_destroy(&attr);
-    }
+    int rc = batch_alloc(&t->out) < 0
+                 ? -1
+                 : st_thread_start(&t->thread, t->have_cpus ? &t->cpus : NULL, flusher_main, t);
     if (rc == 0)
         t->thread_started = 1;
     else
