@@ -497,40 +497,37 @@ static int is_end_kind(enum trace_event_kind kind)
            kind == TRACE_EV_GUEST_EXIT;
 }
 
-/* --max-trace: the bytes written reached the bound. Callers hold t->lock. */
-static void check_size_locked(struct st_tracer *t)
+/* Writes one event, unless past an error or a bound (*bound, set here
+ * when one is reached: then only the end's events are written). The
+ * caller has the writer to itself. */
+static void write_one(struct st_tracer *t, const struct trace_event *ev, int *bound, int *err,
+                      uint64_t max_bytes)
 {
-    if (!t->bound && t->max_bytes &&
-        atomic_load_explicit(&t->written, memory_order_relaxed) >= t->max_bytes)
-        t->bound = BOUND_SIZE;
+    if (*err || (*bound && !is_end_kind(ev->kind)))
+        return;
+    int rc = trace_writer_add_event(t->w, ev);
+    if (rc == TRACE_E_LIMIT && ev->kind == TRACE_EV_REQUEST) {
+        /* The signature table is full (TRACE_MAX_SIGNATURES): the request
+         * cannot be named. Not a write error (nothing was written), so the
+         * trace stays whole and records the end; the request's other
+         * events are dropped with it. */
+        *bound = BOUND_SIGNATURES;
+    } else if (rc < 0) {
+        *err = rc;
+    } else if (!*bound && ev->kind != TRACE_EV_GUEST_EXIT && max_bytes &&
+               atomic_load_explicit(&t->written, memory_order_relaxed) >= max_bytes) {
+        *bound = BOUND_SIZE; /* --max-trace */
+    }
 }
 
-/* Writes b's events, in order; past a bound (*bound, set here when one is
- * reached) only the end's. The caller has the writer to itself and empties
- * the batch after. */
+/* Writes b's events, in order. The caller has the writer to itself and
+ * empties the batch after. */
 static void write_batch(struct st_tracer *t, const struct batch *b, int *bound, int *err,
                         uint64_t max_bytes)
 {
     struct trace_event tmp = { .kind = TRACE_EV_NOTE }; /* each event sets its fields */
-    for (unsigned i = 0; i < b->n && !*err; i++) {
-        const struct trace_event *ev = to_event(&b->ev[i], &tmp);
-        if (*bound && !is_end_kind(ev->kind))
-            continue;
-        int rc = trace_writer_add_event(t->w, ev);
-        if (rc == TRACE_E_LIMIT && ev->kind == TRACE_EV_REQUEST) {
-            /* The signature table is full (TRACE_MAX_SIGNATURES): the
-             * request cannot be named. Not a write error (nothing was
-             * written), so the trace stays whole and records the end; the
-             * request's other events are dropped with it. */
-            *bound = BOUND_SIGNATURES;
-            continue;
-        }
-        if (rc < 0)
-            *err = rc;
-        else if (!*bound && ev->kind != TRACE_EV_GUEST_EXIT && max_bytes &&
-                 atomic_load_explicit(&t->written, memory_order_relaxed) >= max_bytes)
-            *bound = BOUND_SIZE;
-    }
+    for (unsigned i = 0; i < b->n && !*err; i++)
+        write_one(t, to_event(&b->ev[i], &tmp), bound, err, max_bytes);
 }
 
 /* Callers hold t->lock: waits until the background writer has written
@@ -704,14 +701,8 @@ static void start_flusher_locked(struct st_tracer *t)
 static void write_direct_locked(struct st_tracer *t, struct trace_event *ev)
 {
     drain_locked(t);
-    if (t->err || (t->bound && !is_end_kind(ev->kind)))
-        return;
     ev->time_ns = trace_writer_now_ns(t->w);
-    int rc = trace_writer_add_event(t->w, ev);
-    if (rc < 0)
-        t->err = rc;
-    else if (ev->kind != TRACE_EV_GUEST_EXIT)
-        check_size_locked(t);
+    write_one(t, ev, &t->bound, &t->err, t->max_bytes);
 }
 
 /* Adds an event that belongs to no request, after the others, with a copy
