@@ -225,6 +225,15 @@ static size_t scan_len(const uint8_t *p, size_t rem, size_t *prefix)
     return *prefix + val;
 }
 
+/* Appends the varint of `len` bytes at p to r's arguments (counted past
+ * `cap`, kept up to it). */
+static void add_arg(struct tf_record *r, uint64_t *args, size_t cap, const uint8_t *p, size_t len)
+{
+    if (r->nargs < cap)
+        args[r->nargs] = varint64(p, len);
+    r->nargs++;
+}
+
 /* Appends a packed block of varints to r's arguments. 0 or -1. */
 static int add_packed(struct tf_record *r, uint64_t *args, size_t cap, const uint8_t *p,
                       size_t len)
@@ -233,9 +242,7 @@ static int add_packed(struct tf_record *r, uint64_t *args, size_t cap, const uin
         size_t s = scan_varint(p, len);
         if (s == 0)
             return -1;
-        if (r->nargs < cap)
-            args[r->nargs] = varint64(p, s);
-        r->nargs++;
+        add_arg(r, args, cap, p, s);
         p += s;
         len -= s;
     }
@@ -284,9 +291,7 @@ int tf_record_decode(const uint8_t *p, size_t len, struct tf_record *r, uint64_t
                 if (add_packed(r, args, args_cap, d, dlen) < 0)
                     return -1;
             } else if (wt == WT_VARINT) {
-                if (r->nargs < args_cap)
-                    args[r->nargs] = varint64(d, dlen);
-                r->nargs++;
+                add_arg(r, args, args_cap, d, dlen);
             } else {
                 return -1;
             }
