@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 
 #include "format/trace.h"
+#include "tests/prng.h"
 #include "tests/testutil.h"
 
 #define TRIALS 50
@@ -29,10 +30,7 @@ static char *work_dir;
 static uint64_t prng_state = 0x5eed5afe7ace2026ull;
 static uint64_t prng_next(void)
 {
-    prng_state ^= prng_state >> 12;
-    prng_state ^= prng_state << 25;
-    prng_state ^= prng_state >> 27;
-    return prng_state * 0x2545f4914f6cdd1dull;
+    return tu_xorshift64(&prng_state);
 }
 
 static void sleep_ms(long ms)

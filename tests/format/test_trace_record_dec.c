@@ -18,6 +18,7 @@
 #include "format/trace.h"
 #include "format/trace.pb-c.h"
 #include "format/trace_internal.h"
+#include "tests/prng.h"
 
 #define ARGS_CAP TRACE_MAX_ARGS
 
@@ -85,10 +86,7 @@ static void check_both(const uint8_t *buf, size_t len, const char *what)
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545f4914f6cdd1dull;
+    return tu_xorshift64(&rng);
 }
 
 /* A value of a random width: 0, small, each varint width, the extremes. */

@@ -16,6 +16,7 @@
 
 #include "format/trace.pb-c.h"
 #include "format/trace_internal.h"
+#include "tests/prng.h"
 
 /* The same record as protobuf-c's message (pointers borrowed). */
 static void to_pb(const struct tf_record *r, Sandtrace__Record *m)
@@ -161,10 +162,7 @@ static void test_record_enc_edge_values_match_protobuf_c(void **state)
 static uint64_t rng = 0x1234abcd5678ef01ull;
 static uint64_t next(void)
 {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545f4914f6cdd1dull;
+    return tu_xorshift64(&rng);
 }
 
 /* A random value of a random width (most are small, as in real traces). */
