@@ -276,7 +276,7 @@ static ssize_t parked_read(struct st_link *l, void *dst, size_t n)
             pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
     }
-    ssize_t got = read(l->fast_fd, dst, n);
+    ssize_t got = st_sys_read(l->fast_fd, dst, n);
     int e = errno;
     if (w) {
         pthread_mutex_lock(&w->mu);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
+
 /* The controller's own output is blocked past the deadline: the run ends
  * as a timeout (once: the first end wins). */
 static int output_timed_out(struct st_session *s)
@@ -46,7 +48,7 @@ static int write_full(struct st_session *s, int fd, const void *p, size_t n)
             if (chunk > PIPE_BUF)
                 chunk = PIPE_BUF;
         }
-        ssize_t w = write(fd, c, chunk);
+        ssize_t w = st_sys_write(fd, c, chunk);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

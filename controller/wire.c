@@ -8,6 +8,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/st_util.h"
+
 void st_wire_reader_init(struct st_wire_reader *r, int fd, st_wire_wait_fn *wait, void *wait_ctx)
 {
     r->fd = fd;
@@ -33,7 +35,7 @@ static int default_wait(int fd)
 static long raw_read(struct st_wire_reader *r, void *dst, size_t n)
 {
     for (;;) {
-        ssize_t got = read(r->fd, dst, n);
+        ssize_t got = st_sys_read(r->fd, dst, n);
         if (got >= 0)
             return (long)got;
         if (errno == EINTR)
@@ -212,7 +214,7 @@ static int write_all(struct st_wire_out *o, const struct iovec *iov_in, int cnt)
     while (i < cnt) {
         /* One buffer (a result, most often): write(), which the kernel
          * takes without importing an iovec array. */
-        ssize_t w = cnt - i == 1 ? write(o->fd, iov[i].iov_base, iov[i].iov_len)
+        ssize_t w = cnt - i == 1 ? st_sys_write(o->fd, iov[i].iov_base, iov[i].iov_len)
                                  : writev(o->fd, iov + i, cnt - i);
         if (w < 0) {
             if (errno == EINTR)
