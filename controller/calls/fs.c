@@ -301,6 +301,16 @@ static size_t io_count(int64_t n)
     return (uint64_t)n > ST_VFS_IO_MAX ? ST_VFS_IO_MAX : (size_t)n;
 }
 
+/* A read or write of up to IO_SMALL bytes (nearly all of them: a line of
+ * output, a buffered read) goes through the stack, not malloc(). */
+#define IO_SMALL 8192
+
+static void io_buf_free(unsigned char *buf, const unsigned char *small)
+{
+    if (buf != small)
+        free(buf);
+}
+
 static int read_common(struct st_session *s, struct st_call *c, int positional)
 {
     struct st_vfs *v = st_session_vfs(s);
@@ -326,7 +336,8 @@ static int read_common(struct st_session *s, struct st_call *c, int positional)
     if (positional && off < 0)
         return answer(c, -EINVAL);
     size_t n = io_count(count);
-    unsigned char *tmp = malloc(n ? n : 1);
+    unsigned char small[IO_SMALL];
+    unsigned char *tmp = n <= sizeof small ? small : malloc(n);
     if (!tmp)
         return answer(c, -ENOMEM);
     long r;
@@ -341,11 +352,11 @@ static int read_common(struct st_session *s, struct st_call *c, int positional)
     if (r > 0) {
         int w = st_guest_write(s, buf, tmp, (size_t)r);
         if (w < 0) {
-            free(tmp);
+            io_buf_free(tmp, small);
             return w;
         }
     }
-    free(tmp);
+    io_buf_free(tmp, small);
     return answer(c, r);
 }
 
@@ -387,12 +398,13 @@ static int write_common(struct st_session *s, struct st_call *c, int positional)
     if (buf == 0)
         return answer(c, -EFAULT);
     size_t n = io_count(count);
-    unsigned char *tmp = malloc(n);
+    unsigned char small[IO_SMALL];
+    unsigned char *tmp = n <= sizeof small ? small : malloc(n);
     if (!tmp)
         return answer(c, -ENOMEM);
     int rd = st_guest_read(s, buf, tmp, n);
     if (rd < 0) {
-        free(tmp);
+        io_buf_free(tmp, small);
         return rd;
     }
     long r;
@@ -402,7 +414,7 @@ static int write_common(struct st_session *s, struct st_call *c, int positional)
         r = st_vfs_pwrite(v, fd, tmp, n, off);
     else
         r = st_vfs_write(v, fd, tmp, n);
-    free(tmp);
+    io_buf_free(tmp, small);
     if (r > (long)n)
         r = (long)n;
     return answer(c, r);
