@@ -291,9 +291,11 @@ struct trace_event {
  * `buf`: the signature whole, texts cut to `max_text` - 1 bytes, data to
  * `max_data` bytes (the lengths stay `src`'s: a reader of a cut copy shows
  * no more than `max_data`). A NULL signature, limit name, violation text or
- * note becomes "", NULL data an empty block. Returns the bytes the copy
- * needs; when that is above `cap`, nothing was copied (call with
- * buf = NULL, cap = 0 to size a buffer). */
+ * note becomes "", NULL data an empty block. Only the fields of `src`'s
+ * kind are copied (a request's arguments up to nargs): `dst`'s others are
+ * left as they were. Returns the bytes the copy needs; when that is above
+ * `cap`, nothing was copied (call with buf = NULL, cap = 0 to size a
+ * buffer). */
 size_t trace_event_pack(struct trace_event *dst, const struct trace_event *src, void *buf, size_t cap,
                         size_t max_text, size_t max_data);
 

@@ -145,19 +145,53 @@ static void pack_fields(struct packer *k, struct trace_event *e)
     }
 }
 
+/* The bytes of `e` its kind uses: the common fields and its kind's member
+ * of the union, a request's arguments up to nargs (a whole event is 300
+ * bytes, most of them a request's 32 possible arguments). */
+static size_t event_size(const struct trace_event *e)
+{
+    const size_t at = offsetof(struct trace_event, request);
+    switch (e->kind) {
+    case TRACE_EV_REQUEST: {
+        size_t n = e->request.nargs < TRACE_MAX_ARGS ? e->request.nargs : TRACE_MAX_ARGS;
+        return offsetof(struct trace_event, request.args) + n * sizeof e->request.args[0];
+    }
+    case TRACE_EV_MEM_READ: case TRACE_EV_MEM_READ_STR: case TRACE_EV_MEM_WRITE:
+    case TRACE_EV_MEM_ALLOC: case TRACE_EV_MEM_FREE:
+        return at + sizeof e->mem;
+    case TRACE_EV_SET_ERRNO:
+        return at + sizeof e->set_errno;
+    case TRACE_EV_RESULT:
+        return at + sizeof e->result;
+    case TRACE_EV_GUEST_STDERR:
+        return at + sizeof e->guest_stderr;
+    case TRACE_EV_GUEST_EXIT:
+        return at + sizeof e->guest_exit;
+    case TRACE_EV_LIMIT:
+        return at + sizeof e->limit;
+    case TRACE_EV_VIOLATION:
+        return at + sizeof e->violation;
+    case TRACE_EV_NOTE:
+        return at + sizeof e->note;
+    default:
+        return sizeof *e;
+    }
+}
+
 size_t trace_event_pack(struct trace_event *dst, const struct trace_event *src, void *buf, size_t cap,
                         size_t max_text, size_t max_data)
 {
-    struct trace_event e = *src;
+    size_t head = event_size(src);
+    struct trace_event e;
+    memcpy(&e, src, head);
     struct packer k = { NULL, 0, max_text, max_data };
     pack_fields(&k, &e);
     if (k.used > cap || !buf)
         return k.used;
-    e = *src;
+    memcpy(dst, src, head);
     k.out = buf;
     k.used = 0;
-    pack_fields(&k, &e);
-    *dst = e;
+    pack_fields(&k, dst);
     return k.used;
 }
 
