@@ -104,8 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st_session_new(&cfg, &s) != 0)
         abort();
     load(data + pos, size - pos);
-    st_wire_reader_init(&s->rd, memfd, NULL, NULL);
-    st_wire_out_init(&s->out, devnull, NULL, NULL);
+    st_wire_reader_init(&s->link.rd, memfd, NULL, NULL);
+    st_wire_out_init(&s->link.out, devnull, NULL, NULL);
     for (unsigned i = 0; i < n; i++) {
         struct st_call *c = &calls[i];
         int rc = handlers[c->sig->id](s, c);
@@ -115,9 +115,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* an errno for the guest is positive */
         /* What dispatch sends after the handler. */
         if (c->err)
-            st_wire_out_errno(&s->out, c->err);
-        st_wire_out_result(&s->out, c->sig->res_kind, c->result);
-        if (st_wire_out_flush(&s->out) != 0)
+            st_wire_out_errno(&s->link.out, c->err);
+        st_wire_out_result(&s->link.out, c->sig->res_kind, c->result);
+        if (st_wire_out_flush(&s->link.out) != 0)
             abort();
     }
     st_session_free(s);
