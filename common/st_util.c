@@ -46,7 +46,7 @@ int st_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = st_sys_write(fd, p, len);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

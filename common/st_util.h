@@ -26,12 +26,13 @@ uint64_t st_clock_coarse_ns(void);
  * them. 0 or an errno. */
 int st_thread_start(pthread_t *th, const cpu_set_t *cpus, void *(*fn)(void *), void *arg);
 
-/* read(2) and write(2) for the calls made once or more per guest request.
- * In a process with threads (record's and tap's trace writers) glibc's
- * read() and write() switch asynchronous cancellation on and off around
- * the call: two atomic operations and about 60 instructions more a call.
- * No thread of sandtrace is ever cancelled, so these go to the kernel
- * directly. Same results and errno as read() and write(). */
+/* read(2) and write(2) for the calls made once or more per guest request
+ * (and st_write_all's). In a process with threads (record's and tap's
+ * trace writers, the guest link's watcher) glibc's read() and write()
+ * switch asynchronous cancellation on and off around the call: two atomic
+ * operations and about 60 instructions more a call. No thread of
+ * sandtrace is ever cancelled, so these go to the kernel directly. Same
+ * results and errno as read() and write(). */
 ssize_t st_sys_read(int fd, void *buf, size_t n);
 ssize_t st_sys_write(int fd, const void *buf, size_t n);
 
